@@ -1,0 +1,98 @@
+"""API: the shares of any record, ``/records/{record_type}/{record_id}/shares``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from groupware.access import shares
+from groupware.access.policy import get_for_user, record_models
+from groupware.api import Api, Call
+from groupware.db import Base
+from groupware.errors import NotFound
+from groupware.i18n import _l
+from groupware.validation import OptionalInt, Schema
+
+api = Api("sharing")
+
+
+class ShareOut(BaseModel):
+    id: int
+    user_id: int | None
+    team_id: int | None
+    grantee: str
+    permission: str
+
+
+class ShareIn(Schema):
+    user_id: OptionalInt = None
+    team_id: OptionalInt = None
+    permission: Literal["read", "write"] = "read"
+
+
+class SharesOut(BaseModel):
+    items: list[ShareOut]
+
+
+def _record(call: Call, action: str) -> Base:
+    model = record_models().get(call.param("record_type"))
+    if model is None:
+        raise NotFound(_l("There is no such record, or you may not see it."))
+    return get_for_user(call.db, call.who, model, call.int_param("record_id"), action)
+
+
+def _list(call: Call, record: Base) -> SharesOut:
+    return SharesOut(
+        items=[
+            ShareOut(
+                id=row.share.id,
+                user_id=row.share.user_id,
+                team_id=row.share.team_id,
+                grantee=row.grantee,
+                permission=row.share.permission,
+            )
+            for row in shares.list_shares(call.db, record)
+        ]
+    )
+
+
+@api.operation(
+    "GET",
+    "/records/{record_type}/{record_id}/shares",
+    summary="Who a record is shared with",
+    response=SharesOut,
+)
+def list_shares(call: Call) -> SharesOut:
+    return _list(call, _record(call, "view"))
+
+
+@api.operation(
+    "POST",
+    "/records/{record_type}/{record_id}/shares",
+    summary="Share a record with a user or a team (needs write access to it)",
+    response=SharesOut,
+    body=ShareIn,
+)
+def add_share(call: Call) -> SharesOut:
+    record = _record(call, "edit")
+    data: ShareIn = call.body
+    shares.share(
+        call.db,
+        record,
+        by_user_id=call.user.id,
+        user_id=data.user_id,
+        team_id=data.team_id,
+        permission=data.permission,
+    )
+    return _list(call, record)
+
+
+@api.operation(
+    "DELETE",
+    "/records/{record_type}/{record_id}/shares/{share_id}",
+    summary="Stop sharing",
+    status=204,
+)
+def remove_share(call: Call) -> None:
+    shares.unshare(call.db, _record(call, "edit"), call.int_param("share_id"))

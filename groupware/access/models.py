@@ -1,0 +1,51 @@
+"""Record shares: any record can be shared with a user or a team, to read or to write."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from groupware.accounts.models import Team, User
+from groupware.db import Base, utcnow
+
+
+class Share(Base):
+    __tablename__ = "shares"
+    __tracked__ = True
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_type: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), default=None, index=True
+    )
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), default=None, index=True
+    )
+    permission: Mapped[str] = mapped_column(String(8), default="read")
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    team: Mapped[Team | None] = relationship(foreign_keys=[team_id])
+
+    __table_args__ = (
+        CheckConstraint("permission IN ('read', 'write')", name="permission"),
+        CheckConstraint("(user_id IS NULL) <> (team_id IS NULL)", name="one_grantee"),
+        # NULLs are distinct in unique constraints, so each of these only bites
+        # on the kind of grantee it names.
+        UniqueConstraint("record_type", "record_id", "user_id"),
+        UniqueConstraint("record_type", "record_id", "team_id"),
+    )
+
+    def __history_parent__(self) -> tuple[str, int, str]:
+        return self.record_type, self.record_id, "share"
+
+    def __str__(self) -> str:
+        loaded = self.__dict__.get("user") or self.__dict__.get("team")
+        grantee = str(loaded) if loaded else f"#{self.user_id or self.team_id}"
+        return f"{grantee}: {self.permission}"

@@ -1,0 +1,307 @@
+"""Who may see and change which records.
+
+A role grants, per module and action, one or more scopes: ``own`` (records the user
+owns), ``team`` (records owned by a member of one of the user's teams, or assigned to
+one of those teams), ``territory`` (records in the user's sales territories; a model
+says how through its :class:`RecordAccess`) and ``all``. On top of that any record
+can be shared with a user or a team, to read or to write, and a model may declare a
+"public" rule (a published announcement is readable by its audience).
+
+Everything that reads business records goes through :func:`visible` (a SQL condition
+for lists, search, reports, exports, the API and the protocol adapters) or through
+:func:`get_for_user` (one record, raising 404 or 403). :func:`explain` says why a user
+sees a record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.interfaces import ORMOption
+
+from groupware.access.models import Share
+from groupware.accounts.models import Grant, Role, Team, TeamMember, User, UserRole
+from groupware.db import Base
+from groupware.errors import Forbidden, NotFound
+from groupware.i18n import _l
+
+ACTIONS = ("view", "create", "edit", "delete", "export", "admin")
+SCOPES = ("own", "team", "territory", "all")
+ACTION_LABELS = {
+    "view": _l("view"),
+    "create": _l("create"),
+    "edit": _l("edit"),
+    "delete": _l("delete"),
+    "export": _l("export"),
+    "admin": _l("administer"),
+}
+SCOPE_LABELS = {
+    "own": _l("own"),
+    "team": _l("team"),
+    "territory": _l("territory"),
+    "all": _l("all"),
+}
+
+
+@dataclass(frozen=True)
+class Module:
+    """A part of the product that roles grant rights on."""
+
+    name: str
+    label: Any
+    actions: tuple[str, ...] = ACTIONS
+    # False for modules without records of their own (administration).
+    has_records: bool = True
+
+
+MODULES: dict[str, Module] = {}
+
+
+def register_module(module: Module) -> Module:
+    MODULES[module.name] = module
+    return module
+
+
+SYSTEM_MODULE = register_module(
+    Module("system", _l("Administration"), actions=("admin",), has_records=False)
+)
+
+M = TypeVar("M", bound=Base)
+ClauseFactory = Callable[[Any, "Who"], ColumnElement[bool]]
+
+
+@dataclass(frozen=True)
+class RecordAccess:
+    """How a model's records relate to users: set as ``__access__`` on the model."""
+
+    module: str
+    owner: str | None = "owner_id"
+    team: str | None = None
+    territory: ClauseFactory | None = None
+    public: ClauseFactory | None = None
+    public_reason: Any = None
+
+
+def access_spec(model: type[Base]) -> RecordAccess:
+    spec = getattr(model, "__access__", None)
+    if not isinstance(spec, RecordAccess):
+        raise TypeError(f"{model.__name__} has no __access__ rules")
+    return spec
+
+
+def record_type(model: type[Base] | Base) -> str:
+    cls = model if isinstance(model, type) else type(model)
+    return str(cls.__tablename__)
+
+
+def record_models() -> dict[str, type[Base]]:
+    """Every model with access rules, by record type (its table name)."""
+    found: dict[str, type[Base]] = {}
+    for mapper in Base.registry.mappers:
+        cls = mapper.class_
+        if isinstance(getattr(cls, "__access__", None), RecordAccess):
+            found[record_type(cls)] = cls
+    return found
+
+
+@dataclass(frozen=True)
+class Who:
+    """The acting user with their teams and effective grants, loaded once per request."""
+
+    id: int | None
+    name: str
+    team_ids: frozenset[int] = frozenset()
+    # (module, action) -> scope -> names of the roles granting it
+    grants: Mapping[tuple[str, str], Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    system: bool = False
+
+    def scopes(self, module: str, action: str) -> frozenset[str]:
+        if self.system:
+            return frozenset({"all"})
+        return frozenset(self.grants.get((module, action), {}))
+
+    def can(self, module: str, action: str) -> bool:
+        return bool(self.scopes(module, action))
+
+    @property
+    def is_admin(self) -> bool:
+        return self.can("system", "admin")
+
+
+SYSTEM = Who(id=None, name="system", system=True)
+
+
+def load_who(session: Session, user: User) -> Who:
+    rows = session.execute(
+        select(Grant.module, Grant.action, Grant.scope, Role.name)
+        .join(Role, Role.id == Grant.role_id)
+        .join(UserRole, UserRole.role_id == Grant.role_id)
+        .where(UserRole.user_id == user.id)
+    ).all()
+    grants: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {}
+    for module, action, scope, role_name in rows:
+        by_scope = grants.setdefault((module, action), {})
+        by_scope[scope] = (*by_scope.get(scope, ()), role_name)
+    team_ids = session.scalars(select(TeamMember.team_id).where(TeamMember.user_id == user.id))
+    return Who(id=user.id, name=str(user), team_ids=frozenset(team_ids), grants=grants)
+
+
+def require(who: Who, module: str, action: str) -> None:
+    """Raise :class:`Forbidden` unless some role grants ``action`` in ``module``."""
+    if not who.can(module, action):
+        raise Forbidden(_l("You are not allowed to do this."))
+
+
+def _column(model: type[Base], name: str | None) -> Any:
+    return getattr(model, name) if name else None
+
+
+def _team_clause(model: type[Base], spec: RecordAccess, team_ids: frozenset[int]) -> Any:
+    if not team_ids:
+        return false()
+    clauses = []
+    owner = _column(model, spec.owner)
+    if owner is not None:
+        members = select(TeamMember.user_id).where(TeamMember.team_id.in_(team_ids))
+        clauses.append(owner.in_(members))
+    team = _column(model, spec.team)
+    if team is not None:
+        clauses.append(team.in_(team_ids))
+    return or_(*clauses) if clauses else false()
+
+
+def _share_clause(model: type[Base], who: Who, *, write: bool) -> ColumnElement[bool]:
+    if who.id is None:
+        return false()
+    grantee = Share.user_id == who.id
+    if who.team_ids:
+        grantee = or_(grantee, Share.team_id.in_(who.team_ids))
+    conditions = [
+        Share.record_type == record_type(model),
+        Share.record_id == model.id,  # type: ignore[attr-defined]
+        grantee,
+    ]
+    if write:
+        conditions.append(Share.permission == "write")
+    return exists().where(*conditions)
+
+
+def scope_clauses(model: type[Base], who: Who, action: str) -> dict[str, ColumnElement[bool]]:
+    """One SQL condition per reason a user may do ``action`` on a record of ``model``."""
+    spec = access_spec(model)
+    scopes = who.scopes(spec.module, action)
+    if "all" in scopes:
+        return {"all": true()}
+    clauses: dict[str, Any] = {}
+    owner = _column(model, spec.owner)
+    if "own" in scopes and owner is not None and who.id is not None:
+        clauses["own"] = owner == who.id
+    if "team" in scopes:
+        clauses["team"] = _team_clause(model, spec, who.team_ids)
+    if "territory" in scopes and spec.territory is not None:
+        clauses["territory"] = spec.territory(model, who)
+    if action in {"view", "export", "edit"}:
+        clauses["shared"] = _share_clause(model, who, write=action == "edit")
+    if action in {"view", "export"} and spec.public is not None:
+        clauses["public"] = spec.public(model, who)
+    return clauses
+
+
+def visible(model: type[Base], who: Who, action: str = "view") -> ColumnElement[bool]:
+    """The SQL condition "``who`` may do ``action`` on this row of ``model``"."""
+    clauses = list(scope_clauses(model, who, action).values())
+    return or_(*clauses) if clauses else false()
+
+
+def get_for_user(
+    session: Session,
+    who: Who,
+    model: type[M],
+    record_id: int,
+    action: str = "view",
+    *,
+    options: Sequence[ORMOption] = (),
+) -> M:
+    """Load one record for ``action``: 404 if the user may not see it, 403 if they may
+    see it but not do ``action`` to it."""
+    pk = model.id  # type: ignore[attr-defined]
+    record = session.scalar(
+        select(model).where(pk == record_id, visible(model, who, action)).options(*options)
+    )
+    if record is not None:
+        return record
+    if action != "view" and session.scalar(
+        select(exists().where(pk == record_id, visible(model, who, "view")))
+    ):
+        raise Forbidden(_l("You may see this record but not do this to it."))
+    raise NotFound(_l("There is no such record, or you may not see it."))
+
+
+def can(session: Session, who: Who, record: Base, action: str) -> bool:
+    model = type(record)
+    pk = model.id  # type: ignore[attr-defined]
+    query = select(exists().where(pk == record.id, visible(model, who, action)))  # type: ignore[attr-defined]
+    return bool(session.scalar(query))
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason a user sees a record, for the "why can I see this" panel."""
+
+    kind: str  # own | team | territory | all | shared | public
+    roles: tuple[str, ...] = ()
+    detail: str = ""
+    permission: str = ""
+
+
+def explain(session: Session, who: Who, record: Base) -> list[Reason]:
+    model = type(record)
+    spec = access_spec(model)
+    pk = model.id  # type: ignore[attr-defined]
+    grants = who.grants.get((spec.module, "view"), {})
+    reasons: list[Reason] = []
+    for kind, clause in scope_clauses(model, who, "view").items():
+        if kind == "shared":
+            reasons.extend(_share_reasons(session, who, record))
+            continue
+        if not session.scalar(select(exists().where(pk == record.id, clause))):  # type: ignore[attr-defined]
+            continue
+        if kind == "public":
+            reasons.append(Reason("public", detail=str(spec.public_reason or "")))
+        elif kind == "team":
+            reasons.append(
+                Reason("team", roles=grants.get("team", ()), detail=_team_names(session, who))
+            )
+        else:
+            reasons.append(Reason(kind, roles=grants.get(kind, ())))
+    return reasons
+
+
+def _team_names(session: Session, who: Who) -> str:
+    names = session.scalars(select(Team.name).where(Team.id.in_(who.team_ids)).order_by(Team.name))
+    return ", ".join(names)
+
+
+def _share_reasons(session: Session, who: Who, record: Base) -> list[Reason]:
+    rows = session.execute(
+        select(Share.permission, Share.user_id, Team.name)
+        .outerjoin(Team, Team.id == Share.team_id)
+        .where(
+            Share.record_type == record_type(record),
+            Share.record_id == record.id,  # type: ignore[attr-defined]
+            and_(
+                or_(
+                    Share.user_id == who.id,
+                    Share.team_id.in_(who.team_ids) if who.team_ids else false(),
+                )
+            ),
+        )
+    ).all()
+    return [
+        Reason("shared", detail=team_name or "", permission=permission)
+        for permission, _user_id, team_name in rows
+    ]

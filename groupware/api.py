@@ -1,0 +1,375 @@
+"""The JSON API under ``/api/v1``: Bearer-token auth, validation, paging and OpenAPI.
+
+Each area declares its operations on an :class:`Api` with the pydantic schemas of
+query, body and response; the same declarations validate requests, serialise answers
+and build ``/api/v1/openapi.json``, so the document cannot drift from the code.
+Handlers are plain functions ``def op(call: Call) -> ...`` running in one transaction
+with the same access helpers and history as the web pages (channel ``api``).
+
+Errors are ``{"error": {"status": 422, "message": "...", "fields": {"email": "..."}}}``.
+Lists are paged by a cursor: ``?limit=50`` answers ``{"items": [...], "next_cursor":
+"..."}``; pass ``cursor`` to get the next page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field, ValidationError
+from pydantic.json_schema import models_json_schema
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from groupware.access.policy import Who, load_who
+from groupware.accounts import credentials
+from groupware.accounts.models import User
+from groupware.db import bind_actor
+from groupware.errors import GroupwareError, Invalid
+from groupware.i18n import _, pick_language, use_language
+from groupware.validation import errors_of
+
+if TYPE_CHECKING:
+    from groupware.app import Groupware
+
+API_TITLE = "groupware API"
+API_VERSION = "1"
+ALL_APIS: list[Api] = []
+
+
+class ErrorBody(BaseModel):
+    status: int
+    message: str
+    fields: dict[str, str] = Field(default_factory=dict)
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+class PageQuery(BaseModel):
+    """Cursor paging shared by every list."""
+
+    limit: int = Field(default=50, ge=1, le=500)
+    cursor: str | None = None
+
+    def after_id(self) -> int | None:
+        if self.cursor is None:
+            return None
+        if not self.cursor.isdigit():
+            raise Invalid({"cursor": _("This cursor is not valid.")})
+        return int(self.cursor)
+
+
+@dataclass
+class Call:
+    """One API request as its handler sees it."""
+
+    request: Request
+    gw: Groupware
+    db: Session
+    user: User
+    who: Who
+    body: Any = None
+    query: Any = None
+
+    def int_param(self, name: str) -> int:
+        return int(self.request.path_params[name])
+
+    def param(self, name: str) -> str:
+        return str(self.request.path_params[name])
+
+
+@dataclass
+class Operation:
+    method: str
+    path: str
+    handler: Callable[[Call], Any]
+    summary: str
+    tag: str
+    response: type[BaseModel] | None
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    status: int = 200
+    paginated: bool = False
+
+    @property
+    def operation_id(self) -> str:
+        return self.handler.__name__
+
+
+@dataclass
+class Api:
+    """The operations of one area."""
+
+    tag: str
+    operations: list[Operation] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        ALL_APIS.append(self)
+
+    def operation(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        response: type[BaseModel] | None = None,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        status: int = 200,
+        paginated: bool = False,
+    ) -> Callable[[Callable[[Call], Any]], Callable[[Call], Any]]:
+        def register(handler: Callable[[Call], Any]) -> Callable[[Call], Any]:
+            self.operations.append(
+                Operation(
+                    method,
+                    path,
+                    handler,
+                    summary,
+                    self.tag,
+                    response,
+                    body,
+                    query,
+                    status,
+                    paginated,
+                )
+            )
+            return handler
+
+        return register
+
+    def routes(self) -> list[Route]:
+        by_path: dict[str, list[Operation]] = {}
+        for op in self.operations:
+            by_path.setdefault(op.path, []).append(op)
+        return [
+            Route(_starlette_path(path), _endpoint(ops), methods=[op.method for op in ops])
+            for path, ops in by_path.items()
+        ]
+
+
+def _is_id(name: str) -> bool:
+    """Path parameters named ``id`` or ``*_id`` are integers; others are strings."""
+    return name == "id" or name.endswith("_id")
+
+
+def _starlette_path(path: str) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: f"{{{m[1]}:{'int' if _is_id(m[1]) else 'str'}}}", path)
+
+
+def error_json(status: int, message: str, fields: dict[str, str] | None = None) -> JSONResponse:
+    body = ErrorOut(error=ErrorBody(status=status, message=message, fields=fields or {}))
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def _endpoint(ops: Sequence[Operation]) -> Callable[[Request], Any]:
+    by_method = {op.method: op for op in ops}
+
+    async def endpoint(request: Request) -> Response:
+        gw: Groupware = request.app.state.gw
+        op = by_method[request.method]
+        language = pick_language(request.headers.get("Accept-Language"))
+        with use_language(language or gw.settings.default_language):
+            raw_body, problem = await _read_json(request, op)
+        if problem is not None:
+            return problem
+        write = request.method != "GET"
+        return await gw.db_run(
+            lambda db: _run(request, gw, db, op, raw_body, language), write=write
+        )
+
+    return endpoint
+
+
+async def _read_json(request: Request, op: Operation) -> tuple[Any, Response | None]:
+    if op.body is None:
+        return None, None
+    if "json" not in request.headers.get("Content-Type", ""):
+        return None, error_json(415, _("Send the body as application/json."))
+    raw = await request.body()
+    try:
+        return json.loads(raw or b"null"), None
+    except (ValueError, UnicodeDecodeError):
+        return None, error_json(400, _("The body is not valid JSON."))
+
+
+def _authenticate(db: Session, request: Request) -> User | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return credentials.user_for_token(db, token.strip())
+
+
+def _run(
+    request: Request, gw: Groupware, db: Session, op: Operation, raw_body: Any, language: str | None
+) -> Response:
+    with db.begin() as transaction:
+        user = _authenticate(db, request)
+        with use_language(language or (user.language if user else gw.settings.default_language)):
+            if user is None:
+                return error_json(401, _("Send a valid API token: Authorization: Bearer <token>."))
+            bind_actor(db, actor_id=user.id, channel="api")
+            try:
+                call = Call(request, gw, db, user, load_who(db, user))
+                call.query = _validate(op.query, dict(request.query_params), location="query")
+                call.body = _validate(op.body, raw_body, location="body")
+                response = _respond(op, op.handler(call))
+            except GroupwareError as exc:
+                fields = {k: str(v) for k, v in getattr(exc, "errors", {}).items()}
+                response = error_json(exc.status_code, str(exc.message), fields)
+            if response.status_code >= 400:
+                transaction.rollback()
+            return response
+
+
+def _validate(schema: type[BaseModel] | None, data: Any, *, location: str) -> Any:
+    if schema is None:
+        return None
+    if location == "body" and not isinstance(data, dict):
+        raise Invalid({"": _("The body must be a JSON object.")})
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        raise Invalid(errors_of(exc)) from None
+
+
+def _dump(schema: type[BaseModel] | None, value: Any) -> Any:
+    if schema is None or isinstance(value, dict):
+        return value
+    model = (
+        value if isinstance(value, schema) else schema.model_validate(value, from_attributes=True)
+    )
+    return model.model_dump(mode="json")
+
+
+def _respond(op: Operation, result: Any) -> Response:
+    if isinstance(result, Response):
+        return result
+    if op.status == 204:
+        return Response(status_code=204)
+    if op.paginated:
+        items, next_cursor = result
+        payload = {"items": [_dump(op.response, i) for i in items], "next_cursor": next_cursor}
+    else:
+        payload = _dump(op.response, result)
+    return JSONResponse(payload, status_code=op.status)
+
+
+def page_of(items: list[Any], limit: int) -> tuple[list[Any], str | None]:
+    """Trim a list fetched with ``limit + 1`` rows into a page and its next cursor."""
+    if len(items) > limit:
+        items = items[:limit]
+        return items, str(items[-1].id)
+    return items, None
+
+
+# -- OpenAPI ---------------------------------------------------------------------
+
+
+def openapi_document() -> dict[str, Any]:
+    pairs: list[tuple[type[BaseModel], Any]] = [(ErrorOut, "serialization")]
+    for api in ALL_APIS:
+        for op in api.operations:
+            if op.response is not None:
+                pairs.append((op.response, "serialization"))
+            if op.body is not None:
+                pairs.append((op.body, "validation"))
+    refs, schema = models_json_schema(
+        list(dict.fromkeys(pairs)), ref_template="#/components/schemas/{model}"
+    )
+    components = schema.get("$defs", {})
+    paths: dict[str, dict[str, Any]] = {}
+    for api in ALL_APIS:
+        for op in api.operations:
+            ref = refs[(op.response, "serialization")]["$ref"] if op.response else None
+            paths.setdefault("/api/v1" + op.path, {})[op.method.lower()] = _operation_doc(
+                op, ref, refs
+            )
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": API_TITLE, "version": API_VERSION},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"token": []}],
+    }
+
+
+def _operation_doc(op: Operation, ref: str | None, refs: dict[Any, Any]) -> dict[str, Any]:
+    error = {"$ref": "#/components/schemas/ErrorOut"}
+    doc: dict[str, Any] = {
+        "operationId": op.operation_id,
+        "summary": op.summary,
+        "tags": [op.tag],
+        "parameters": _parameters(op),
+        "responses": {
+            str(code): {"description": text, "content": {"application/json": {"schema": error}}}
+            for code, text in (
+                (400, "Bad request"),
+                (401, "No valid token"),
+                (403, "Not allowed"),
+                (404, "Not found"),
+                (422, "Invalid input"),
+            )
+        },
+    }
+    if op.status == 204:
+        doc["responses"]["204"] = {"description": "Done"}
+    else:
+        schema: dict[str, Any] = {"$ref": ref} if ref else {"type": "object"}
+        if op.paginated:
+            schema = {
+                "type": "object",
+                "required": ["items", "next_cursor"],
+                "properties": {
+                    "items": {"type": "array", "items": schema},
+                    "next_cursor": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                },
+            }
+        doc["responses"][str(op.status)] = {
+            "description": "Success",
+            "content": {"application/json": {"schema": schema}},
+        }
+    if op.body is not None:
+        doc["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
+        }
+    return doc
+
+
+def _parameters(op: Operation) -> list[dict[str, Any]]:
+    params = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer" if _is_id(name) else "string"},
+        }
+        for name in re.findall(r"\{(\w+)\}", op.path)
+    ]
+    if op.query is not None:
+        schema = op.query.model_json_schema()
+        required = set(schema.get("required", []))
+        for name, prop in schema.get("properties", {}).items():
+            params.append(
+                {"name": name, "in": "query", "required": name in required, "schema": prop}
+            )
+    return params
+
+
+async def _openapi(request: Request) -> Response:
+    return JSONResponse(openapi_document())
+
+
+openapi_route = Route("/openapi.json", _openapi, methods=["GET"])

@@ -1,0 +1,274 @@
+"""The web application: ``create_app(settings)`` builds the Starlette app.
+
+:class:`Groupware` holds what one process shares between requests: settings, the
+database, the template environment and the secret key. Areas contribute routes (their
+``web.routes`` and ``api.routes``) and navigation entries (``web.nav``); the app mounts
+them, serves ``web/static`` and adds the security headers to every response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio.to_thread
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from groupware import i18n
+from groupware.db import Database
+from groupware.notifications.service import unread_count
+from groupware.settings import Settings
+from groupware.web import Ctx
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """An entry of the main navigation, shown to users who may ``action`` in ``module``."""
+
+    label: Any
+    endpoint: str
+    module: str | None = None
+    action: str = "view"
+    admin: bool = False
+
+
+@dataclass(frozen=True)
+class Shell:
+    """What the base layout shows around every page."""
+
+    nav: list[tuple[Any, str, bool]]
+    unread: int
+
+
+class Groupware:
+    """Process-wide state of the web application."""
+
+    def __init__(self, settings: Settings, database: Database | None = None) -> None:
+        self.settings = settings
+        self.database = database or Database(settings)
+        self.secret_key = settings.ensure_secret_key()
+        self.max_part_size = settings.max_request_mb * 1024 * 1024
+        self.templates = make_templates()
+        self.nav: list[NavItem] = []
+        i18n.set_default_timezone(settings.timezone)
+
+    async def db_run(self, fn: Callable[[Session], T], *, write: bool) -> T:
+        """Run ``fn`` with a fresh session (see the README's architecture section)."""
+
+        def call() -> T:
+            with self.database.session(write=write) as session:
+                return fn(session)
+
+        return await anyio.to_thread.run_sync(call)
+
+    def shell(self, ctx: Ctx) -> Shell:
+        who = ctx.acting
+        path = ctx.request.url.path
+        items = []
+        for item in self.nav:
+            if item.admin and not who.is_admin:
+                continue
+            if item.module and not who.can(item.module, item.action):
+                continue
+            url = ctx.url(item.endpoint)
+            active = path == url if url == "/" else path.startswith(url)
+            items.append((item.label, url, active))
+        return Shell(nav=items, unread=unread_count(ctx.db, ctx.me.id))
+
+    def finish(self, ctx: Ctx, response: Response) -> None:
+        """Cookies and the deferred bookkeeping writes of a request."""
+        for name, value, max_age in ctx.cookies:
+            if max_age == 0:
+                response.delete_cookie(name, path="/")
+                continue
+            response.set_cookie(
+                name,
+                value,
+                max_age=max_age,
+                path="/",
+                httponly=True,
+                samesite="lax",
+                secure=self.settings.secure_cookies,
+            )
+        if ctx.user is not None:
+            response.headers["Cache-Control"] = "no-store"
+        for write in ctx.after:
+            try:
+                with self.database.session(write=True) as session, session.begin():
+                    write(session)
+            except OperationalError:  # bookkeeping only; the page itself succeeded
+                log.warning("deferred write failed", exc_info=True)
+
+
+def make_templates() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(WEB_DIR / "templates"),
+        autoescape=select_autoescape(["html", "xml"], default_for_string=True),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True
+    )
+    env.filters.update(
+        date=i18n.format_date,
+        datetime=i18n.format_datetime,
+        number=i18n.format_number,
+        money=i18n.format_money,
+    )
+    env.globals.update(LANGUAGES=i18n.LANGUAGE_NAMES)
+    return env
+
+
+class SecurityHeaders:
+    """Adds CSP, nosniff and frame protection to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _value in headers}
+                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _plain_error(request: Request, status: int, detail: str) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": {"status": status, "message": detail}}, status_code=status)
+    language = i18n.pick_language(request.headers.get("Accept-Language")) or "hr"
+    with i18n.use_language(request.cookies.get("gw_lang") or language):
+        messages = {
+            404: i18n.gettext("There is no such page."),
+            405: i18n.gettext("This page does not accept this kind of request."),
+            413: i18n.gettext("The upload is too large."),
+        }
+        html = (
+            make_templates()
+            .get_template("error_plain.html")
+            .render(
+                status=status,
+                message=messages.get(status, detail),
+                language=i18n.current_language(),
+            )
+        )
+    return HTMLResponse(html, status_code=status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return _plain_error(request, exc.status_code, exc.detail)
+
+
+def collect_routes() -> tuple[list[BaseRoute], list[BaseRoute], list[NavItem]]:
+    """Routes and navigation of every area that has landed."""
+    from groupware.access import api as access_api
+    from groupware.access import web as access_web
+    from groupware.accounts import admin_web
+    from groupware.accounts import api as accounts_api
+    from groupware.accounts import web as accounts_web
+    from groupware.announcements import api as announcements_api
+    from groupware.announcements import web as announcements_web
+    from groupware.history import api as history_api
+    from groupware.history import web as history_web
+    from groupware.notifications import api as notifications_api
+    from groupware.notifications import web as notifications_web
+
+    web_modules = [
+        accounts_web,
+        announcements_web,
+        history_web,
+        notifications_web,
+        access_web,
+        admin_web,
+    ]
+    api_modules = [accounts_api, announcements_api, history_api, notifications_api, access_api]
+    routes = [r for m in web_modules for r in m.routes]
+    api_routes = [r for m in api_modules for r in m.api.routes()]
+    nav = [n for m in web_modules for n in getattr(m, "nav", [])]
+    return routes, api_routes, nav
+
+
+def create_app(
+    settings: Settings, *, database: Database | None = None, run_jobs: bool = False
+) -> Starlette:
+    """The ASGI app; with ``run_jobs`` it also runs the periodic jobs while it serves."""
+    from groupware.api import openapi_route
+    from groupware.jobs import scheduler
+
+    gw = Groupware(settings, database)
+    routes, api_routes, nav = collect_routes()
+    gw.nav = nav
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = None
+        if run_jobs:
+            task = asyncio.create_task(scheduler(gw.database, settings.job_interval_seconds))
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if database is None:
+                gw.database.dispose()
+
+    app = Starlette(
+        routes=[
+            *routes,
+            Mount("/api/v1", routes=[*api_routes, openapi_route]),
+            Mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static"),
+        ],
+        exception_handlers={HTTPException: _http_error},
+        lifespan=lifespan,
+        max_body_size=gw.max_part_size,
+    )
+    app.state.gw = gw
+    app.add_middleware(SecurityHeaders)
+    return app

@@ -1,0 +1,201 @@
+"""The database: declarative base, column types, engines and transactions.
+
+The same models and services run on SQLite (the embedded default) and PostgreSQL
+(psycopg 3). Times are stored in UTC and come back as aware datetimes on both.
+
+Services never commit. Whoever owns the unit of work (a web handler's wrapper, a CLI
+command, a job) opens it with :meth:`Database.transaction`, which also says *who* acts
+and *through which channel*; the history recorder reads both from ``session.info``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, MetaData, create_engine, event, make_url
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
+
+from groupware.settings import Settings, SettingsError
+
+CHANNELS = ("web", "api", "cli", "dav", "smtp", "job")
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp stored in UTC; accepts and returns aware datetimes only."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSONType}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def escape_like(text: str) -> str:
+    """Escape ``text`` for a LIKE pattern with ``escape="\\"``."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached; the message is one line."""
+
+
+def normalize_url(url: str) -> URL:
+    parsed = make_url(url)
+    if parsed.drivername in {"postgresql", "postgres"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def validate_url(url: str) -> None:
+    """Raise :class:`SettingsError` unless ``url`` names a database we support."""
+    try:
+        parsed = normalize_url(url)
+    except ArgumentError:
+        raise SettingsError(f"GROUPWARE_DATABASE_URL={url!r} is not a database URL") from None
+    if parsed.drivername not in {"sqlite", "sqlite+pysqlite", "postgresql+psycopg"}:
+        raise SettingsError(
+            f"GROUPWARE_DATABASE_URL uses {parsed.drivername!r}; "
+            "supported are sqlite:/// and postgresql://"
+        )
+    if parsed.get_backend_name() == "sqlite" and not parsed.database:
+        raise SettingsError("GROUPWARE_DATABASE_URL for SQLite needs a file name")
+
+
+def describe_url(url: URL) -> str:
+    """The URL without its password, for messages."""
+    return url.render_as_string(hide_password=True)
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            from pathlib import Path
+
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            parsed,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=pool_size,
+            max_overflow=2 * pool_size,
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(
+        parsed,
+        pool_size=pool_size,
+        max_overflow=2 * pool_size,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 10, "application_name": "groupware"},
+    )
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        # Take transaction control away from the sqlite3 module so that SAVEPOINTs
+        # work and so that writers can start with BEGIN IMMEDIATE (see below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A deferred transaction that reads and then writes cannot wait for the write
+        # lock in WAL mode (SQLITE_BUSY_SNAPSHOT is returned at once); units of work
+        # that will write declare it and take the lock up front.
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def check_connection(engine: Engine) -> None:
+    """Raise :class:`DatabaseUnavailable` with one clear line if we cannot connect."""
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseUnavailable(
+            f"cannot connect to the database {describe_url(engine.url)}: {reason}"
+        ) from None
+
+
+class Database:
+    """Engines and sessions of one process."""
+
+    def __init__(self, settings: Settings, *, engine: Engine | None = None) -> None:
+        self.settings = settings
+        self.engine = engine or make_engine(
+            settings.effective_database_url, pool_size=settings.db_pool_size
+        )
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        writer = self.engine.execution_options(sqlite_immediate=True)
+        self._writer_sessions = sessionmaker(writer, expire_on_commit=False)
+
+    def session(self, *, write: bool = False) -> Session:
+        return (self._writer_sessions if write else self._sessions)()
+
+    @contextlib.contextmanager
+    def transaction(
+        self, *, actor_id: int | None, channel: str, write: bool = True
+    ) -> Iterator[Session]:
+        """One unit of work: commits when the block ends, rolls back on an exception."""
+        with self.session(write=write) as session, session.begin():
+            bind_actor(session, actor_id=actor_id, channel=channel)
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def bind_actor(session: Session, *, actor_id: int | None, channel: str) -> None:
+    """Say who acts through which channel; history rows carry both."""
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    session.info["actor_id"] = actor_id
+    session.info["channel"] = channel

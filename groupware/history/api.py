@@ -1,0 +1,85 @@
+"""API: ``/history``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from groupware.api import Api, Call, PageQuery, page_of
+from groupware.history.models import Change
+from groupware.history.service import list_changes
+
+api = Api("history")
+
+
+class ChangeOut(BaseModel):
+    id: int
+    at: dt.datetime
+    actor_id: int | None
+    actor_name: str | None
+    channel: str
+    action: str
+    record_type: str
+    record_id: int
+    label: str
+    changes: dict[str, list[Any]]
+
+
+class HistoryQuery(PageQuery):
+    record_type: str | None = None
+    record_id: int | None = None
+    actor_id: int | None = None
+    channel: Literal["web", "api", "cli", "dav", "smtp", "job"] | None = None
+    action: Literal["create", "update", "delete"] | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+def change_out(change: Change) -> ChangeOut:
+    return ChangeOut(
+        id=change.id,
+        at=change.at,
+        actor_id=change.actor_id,
+        actor_name=change.actor.full_name if change.actor else None,
+        channel=change.channel,
+        action=change.action,
+        record_type=change.record_type,
+        record_id=change.record_id,
+        label=change.label,
+        changes=change.changes,
+    )
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
+@api.operation(
+    "GET",
+    "/history",
+    summary="Changes you may see, newest first",
+    response=ChangeOut,
+    query=HistoryQuery,
+    paginated=True,
+)
+def get_history(call: Call) -> tuple[list[ChangeOut], str | None]:
+    q: HistoryQuery = call.query
+    rows = list_changes(
+        call.db,
+        call.who,
+        record_type=q.record_type,
+        record_id=q.record_id,
+        actor_id=q.actor_id,
+        channel=q.channel,
+        action=q.action,
+        since=_aware(q.since),
+        until=_aware(q.until),
+        before_id=q.after_id(),
+        limit=q.limit + 1,
+    )
+    page, cursor = page_of(rows, q.limit)
+    return [change_out(c) for c in page], cursor

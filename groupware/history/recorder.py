@@ -1,0 +1,167 @@
+"""Records history from the session: one hook, for every tracked model.
+
+A model opts in with ``__tracked__ = True`` and may hide fields with
+``__history_exclude__``. The hook runs after each flush, while the objects still know
+their previous values, and writes one row per changed record. The unit of work must
+say who acts and through which channel (:func:`groupware.db.bind_actor`); a tracked
+change without a channel is a programming error and fails loudly.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import decimal
+import enum
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import event, insert, inspect
+from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm.attributes import NO_VALUE
+
+from groupware.db import Base, utcnow
+from groupware.history.models import Change
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return _jsonable(value.value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return str(value)
+
+
+def _tracked(obj: object) -> bool:
+    return bool(getattr(type(obj), "__tracked__", False))
+
+
+def _columns(obj: Base) -> Iterable[str]:
+    excluded = getattr(type(obj), "__history_exclude__", frozenset())
+    for attr in inspect(type(obj)).column_attrs:
+        if attr.key not in excluded:
+            yield attr.key
+
+
+def _snapshot(obj: Base, *, old: bool) -> dict[str, list[Any]]:
+    state = inspect(obj)
+    changes: dict[str, list[Any]] = {}
+    for key in _columns(obj):
+        value = state.attrs[key].loaded_value
+        if value is NO_VALUE:
+            continue
+        value = _jsonable(value)
+        changes[key] = [value, None] if old else [None, value]
+    return changes
+
+
+def _diff(obj: Base) -> dict[str, list[Any]]:
+    state = inspect(obj)
+    changes: dict[str, list[Any]] = {}
+    for key in _columns(obj):
+        hist = state.attrs[key].history
+        if not hist.has_changes():
+            continue
+        old = hist.deleted[0] if hist.deleted else None
+        new = hist.added[0] if hist.added else None
+        old, new = _jsonable(old), _jsonable(new)
+        if old != new:
+            changes[key] = [old, new]
+    return changes
+
+
+def record(
+    session: Session,
+    rows: Iterable[dict[str, Any]],
+) -> None:
+    """Write history rows directly (for bulk paths that bypass the ORM).
+
+    Each row has ``action``, ``record_type``, ``record_id``, ``label`` and ``changes``;
+    actor and channel come from the session.
+    """
+    actor_id, channel = _actor(session)
+    now = utcnow()
+    values = [{"at": now, "actor_id": actor_id, "channel": channel, **row} for row in rows]
+    if values:
+        session.connection().execute(insert(Change), values)
+
+
+def _actor(session: Session) -> tuple[int | None, str]:
+    channel = session.info.get("channel")
+    if channel is None:
+        raise RuntimeError("tracked change flushed without bind_actor(): who did it?")
+    return session.info.get("actor_id"), str(channel)
+
+
+def _label(obj: Base) -> str:
+    return str(obj)[:300]
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
+    rows: list[dict[str, Any]] = []
+    for obj in session.new:
+        if _tracked(obj):
+            rows.append(_row("create", obj, _snapshot(obj, old=False)))
+    for obj in session.dirty:
+        if _tracked(obj) and session.is_modified(obj, include_collections=False):
+            changes = _diff(obj)
+            if changes:
+                rows.append(_row("update", obj, changes))
+    for obj in session.deleted:
+        if _tracked(obj):
+            rows.append(_row("delete", obj, _snapshot(obj, old=True)))
+    if rows:
+        record(session, rows)
+
+
+def _parent(obj: Base) -> tuple[str, int, str] | None:
+    """Where a part of a record is filed: ``__history_parent__`` is a tuple
+    (record type, attribute holding its id, field name) or a method returning
+    (record type, id, field name)."""
+    parent = getattr(obj, "__history_parent__", None)
+    if parent is None:
+        return None
+    if callable(parent):
+        return parent()  # type: ignore[no-any-return]
+    parent_type, key, field_name = parent
+    return parent_type, int(getattr(obj, key)), field_name
+
+
+def _row(action: str, obj: Base, changes: dict[str, list[Any]]) -> dict[str, Any]:
+    parent = _parent(obj)
+    if parent is not None:
+        # A part of a record (a team's member, a user's role, a role's grant, a share)
+        # is filed as a change of the record it belongs to.
+        parent_type, parent_id, field_name = parent
+        label = _label(obj)
+        if action == "create":
+            parts = {field_name: [None, label]}
+        elif action == "delete":
+            parts = {field_name: [label, None]}
+        else:
+            parts = {f"{field_name} {label}: {key}": value for key, value in changes.items()}
+        return {
+            "action": "update",
+            "record_type": parent_type,
+            "record_id": parent_id,
+            "label": "",
+            "changes": parts,
+        }
+    return {
+        "action": action,
+        "record_type": str(type(obj).__tablename__),
+        "record_id": obj.id,  # type: ignore[attr-defined]
+        "label": _label(obj),
+        "changes": changes,
+    }

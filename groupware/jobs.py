@@ -1,0 +1,90 @@
+"""Periodic jobs, run by the server's scheduler and by ``groupware run-jobs``.
+
+A job is a plain function over a session; each runs in its own transaction with the
+channel ``job``. On PostgreSQL a job takes a transaction-level advisory lock first, so
+when several worker processes run, one of them does each job and the others skip it.
+Jobs must be harmless to run again (later modules' alert jobs de-duplicate by key).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from groupware.accounts import sessions, throttle
+from groupware.db import Database
+from groupware.notifications.service import prune as prune_notifications
+from groupware.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[Session, Settings], int]
+    description: str
+
+
+def _prune_sessions(session: Session, settings: Settings) -> int:
+    return sessions.prune(session, settings)
+
+
+def _prune_login_attempts(session: Session, settings: Settings) -> int:
+    return throttle.prune(session, settings)
+
+
+def _prune_notifications(session: Session, settings: Settings) -> int:
+    return prune_notifications(session, older_than=dt.timedelta(days=90))
+
+
+JOBS: list[Job] = [
+    Job("prune-sessions", _prune_sessions, "Delete expired web sessions."),
+    Job("prune-login-attempts", _prune_login_attempts, "Forget failed logins past the window."),
+    Job("prune-notifications", _prune_notifications, "Delete read notifications after 90 days."),
+]
+
+
+def register_job(job: Job) -> Job:
+    JOBS.append(job)
+    return job
+
+
+def _locked_elsewhere(session: Session, name: str) -> bool:
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    key = zlib.crc32(f"groupware-job:{name}".encode())
+    got = session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}).scalar()
+    return not got
+
+
+def run_jobs(database: Database, *, only: str | None = None) -> dict[str, int | None]:
+    """Run every job (or the one named); returns items handled per job, None if skipped."""
+    results: dict[str, int | None] = {}
+    for job in JOBS:
+        if only is not None and job.name != only:
+            continue
+        try:
+            with database.transaction(actor_id=None, channel="job") as session:
+                if _locked_elsewhere(session, job.name):
+                    results[job.name] = None
+                    continue
+                results[job.name] = job.run(session, database.settings)
+        except Exception:
+            log.exception("job %s failed", job.name)
+            results[job.name] = None
+    return results
+
+
+async def scheduler(database: Database, interval: float) -> None:
+    """Run the jobs every ``interval`` seconds until cancelled."""
+    while True:
+        await asyncio.to_thread(run_jobs, database)
+        await asyncio.sleep(interval)

@@ -1,0 +1,2 @@
+"""Notifications: one table and the bell in the shell. Modules post with
+:func:`groupware.notifications.service.notify`."""

@@ -1,0 +1,267 @@
+"""Settings: one frozen, validated object loaded from ``GROUPWARE_*`` variables.
+
+Every setting is a field of :class:`Settings` with its documentation in the field's
+metadata; the README lists them all (a test fails when one is missing there). Values
+come, in rising priority, from the defaults here, an optional TOML file
+(``GROUPWARE_CONFIG`` or ``--config``; keys are the setting names in lower case without
+the prefix) and the environment. A wrong value, or an unknown ``GROUPWARE_`` variable,
+raises :class:`SettingsError` whose message is one line fit to print at start-up.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import re
+import secrets
+import tomllib
+import zoneinfo
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PREFIX = "GROUPWARE_"
+DEFAULT_DATA_DIR = Path("var")
+LANGUAGES = ("hr", "en")
+
+
+class SettingsError(Exception):
+    """A setting is missing, unknown or invalid; the message is one line."""
+
+
+def _setting(default: Any, doc: str, *, parse: Callable[[str], Any] | None = None) -> Any:
+    return field(default=default, metadata={"doc": doc, "parse": parse})
+
+
+def _parse_bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _parse_networks(value: str) -> tuple[str, ...]:
+    items = [part.strip() for part in value.split(",") if part.strip()]
+    for item in items:
+        ipaddress.ip_network(item, strict=False)
+    return tuple(items)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The server's configuration. Build it with :func:`load_settings`."""
+
+    data_dir: Path = _setting(  # noqa: RUF009 (_setting returns a dataclass field)
+        DEFAULT_DATA_DIR,
+        "Directory for the SQLite database, file blobs, the search index, backups and the "
+        "generated secret key.",
+        parse=Path,
+    )
+    database_url: str = _setting(
+        "",
+        "SQLAlchemy URL of the database. Empty means SQLite at `<data dir>/groupware.db` "
+        "(WAL mode). PostgreSQL: `postgresql://user:password@host:5432/name` (psycopg 3).",
+    )
+    http_host: str = _setting("127.0.0.1", "Address the web, API and DAV server listens on.")
+    http_port: int = _setting(8000, "TCP port of the web server.", parse=int)
+    smtp_host: str = _setting("127.0.0.1", "Address the SMTP listener binds to (mail module).")
+    smtp_port: int = _setting(2525, "TCP port of the SMTP listener (mail module).", parse=int)
+    mail_domain: str = _setting(
+        "groupware.local",
+        "Mail domain of the company: users' addresses and filing addresses live in it.",
+    )
+    base_url: str = _setting(
+        "",
+        "Public URL of the server as users reach it (links in mail and notifications). "
+        "Empty means `http://<http host>:<http port>`.",
+    )
+    secret_key: str = _setting(
+        "",
+        "Key for signing tokens. Empty means a random key generated once and kept in "
+        "`<data dir>/secret_key`.",
+    )
+    default_language: str = _setting(
+        "hr", "Language of the UI for new users and the login page: `hr` or `en`."
+    )
+    timezone: str = _setting(
+        "Europe/Zagreb", "Time zone in which dates and times are shown (IANA name)."
+    )
+    session_idle_minutes: int = _setting(
+        120, "A web session ends after this many minutes without a request.", parse=int
+    )
+    session_absolute_hours: int = _setting(
+        12, "A web session ends this many hours after login, active or not.", parse=int
+    )
+    login_max_failures_per_account: int = _setting(
+        5,
+        "Failed logins of one account within the throttle window before it is locked for "
+        "the rest of the window.",
+        parse=int,
+    )
+    login_max_failures_per_address: int = _setting(
+        20,
+        "Failed logins from one IP address within the throttle window before it is "
+        "refused for the rest of the window.",
+        parse=int,
+    )
+    login_throttle_minutes: int = _setting(
+        15, "Length of the failed-login throttle window, in minutes.", parse=int
+    )
+    secure_cookies: bool = _setting(
+        False,
+        "Mark cookies `Secure` (set to true when the server is reached over HTTPS).",
+        parse=_parse_bool,
+    )
+    trusted_proxies: tuple[str, ...] = _setting(
+        (),
+        "Comma-separated networks of reverse proxies whose `X-Forwarded-For` header names "
+        "the client address (for login throttling and the session log).",
+        parse=_parse_networks,
+    )
+    max_request_mb: int = _setting(
+        25, "Largest request body the web server accepts, in megabytes.", parse=int
+    )
+    db_pool_size: int = _setting(10, "Connections kept open per process to PostgreSQL.", parse=int)
+    job_interval_seconds: int = _setting(
+        60, "How often the background scheduler runs periodic jobs.", parse=int
+    )
+    log_level: str = _setting("info", "Log level: `debug`, `info`, `warning` or `error`.")
+
+    # -- derived values -------------------------------------------------------------
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'groupware.db'}"
+
+    @property
+    def effective_base_url(self) -> str:
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        return f"http://{self.http_host}:{self.http_port}"
+
+    def ensure_secret_key(self) -> str:
+        """The configured key, or the one kept in the data dir (created on first use)."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key + "\n")
+        return key
+
+
+def setting_fields() -> list[dataclasses.Field[Any]]:
+    return list(dataclasses.fields(Settings))
+
+
+def env_name(name: str) -> str:
+    return PREFIX + name.upper()
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, config_file: str | Path | None = None
+) -> Settings:
+    """Build settings from defaults, an optional TOML file and the environment."""
+    environ = os.environ if environ is None else environ
+    known = {f.name: f for f in setting_fields()}
+    raw: dict[str, tuple[Any, str]] = {}
+
+    config_path = config_file or environ.get(PREFIX + "CONFIG")
+    if config_path:
+        raw.update(_read_toml(Path(config_path), known))
+    for key, value in environ.items():
+        if not key.startswith(PREFIX) or key == PREFIX + "CONFIG":
+            continue
+        name = key[len(PREFIX) :].lower()
+        if name not in known:
+            raise SettingsError(f"unknown setting {key}; see the README for the list")
+        raw[name] = (value, key)
+
+    values: dict[str, Any] = {}
+    for name, (value, source) in raw.items():
+        values[name] = _convert(known[name], value, source)
+    settings = Settings(**values)
+    _validate(settings)
+    return settings
+
+
+def _read_toml(path: Path, known: Mapping[str, Any]) -> dict[str, tuple[Any, str]]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(f"config file {path} does not exist") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+    result: dict[str, tuple[Any, str]] = {}
+    for key, value in data.items():
+        if key not in known:
+            raise SettingsError(f"unknown setting {key!r} in {path}; see the README")
+        result[key] = (value, f"{key} in {path}")
+    return result
+
+
+def _convert(f: dataclasses.Field[Any], value: Any, source: str) -> Any:
+    # TOML gives typed values, the environment strings: bring both to the string form.
+    if isinstance(value, list):
+        value = ",".join(map(str, value))
+    elif isinstance(value, bool | int):
+        value = str(value).lower()
+    if not isinstance(value, str):
+        raise SettingsError(f"{source} must be a string, a number or a boolean")
+    parse = f.metadata["parse"]
+    if parse is None:
+        return value.strip()
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise SettingsError(f"{source}={value!r} is invalid: {exc}") from None
+
+
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9-]{1,63})*$")
+
+
+def _validate(s: Settings) -> None:
+    for name in ("http_port", "smtp_port"):
+        port = getattr(s, name)
+        if not 0 < port < 65536:
+            raise SettingsError(f"{env_name(name)}={port} is not a TCP port (1-65535)")
+    positive = (
+        "session_idle_minutes",
+        "session_absolute_hours",
+        "login_max_failures_per_account",
+        "login_max_failures_per_address",
+        "login_throttle_minutes",
+        "max_request_mb",
+        "db_pool_size",
+        "job_interval_seconds",
+    )
+    for name in positive:
+        if getattr(s, name) <= 0:
+            raise SettingsError(f"{env_name(name)} must be a positive number")
+    if not _HOSTNAME.match(s.mail_domain.lower()):
+        raise SettingsError(f"{env_name('mail_domain')}={s.mail_domain!r} is not a domain name")
+    if s.default_language not in LANGUAGES:
+        raise SettingsError(f"{env_name('default_language')} must be one of: hr, en")
+    try:
+        zoneinfo.ZoneInfo(s.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"{env_name('timezone')}={s.timezone!r} is not a time zone") from None
+    if s.log_level not in {"debug", "info", "warning", "error"}:
+        raise SettingsError(f"{env_name('log_level')} must be debug, info, warning or error")
+    if s.base_url and not re.match(r"^https?://[^/\s]+(/\S*)?$", s.base_url):
+        raise SettingsError(f"{env_name('base_url')}={s.base_url!r} is not an http(s) URL")
+    if s.secret_key and len(s.secret_key) < 32:
+        raise SettingsError(f"{env_name('secret_key')} must be at least 32 characters")
+    from groupware.db import validate_url  # local import: db imports settings
+
+    validate_url(s.effective_database_url)

@@ -1,0 +1,111 @@
+"""Input validation shared by web forms and the JSON API.
+
+Schemas are pydantic models; :func:`validate` turns their errors into
+:class:`groupware.errors.Invalid` with one translated message per field, so a form and
+an API call with the same mistake get the same answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic_core import PydanticCustomError
+
+from groupware.errors import Invalid
+from groupware.i18n import _l, gettext, parse_date
+
+S = TypeVar("S", bound=BaseModel)
+
+
+class Schema(BaseModel):
+    """Base of input schemas: unknown fields are errors, strings are stripped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def fail(message: Any) -> PydanticCustomError:
+    """An error for a custom validator; ``message`` is a lazy translatable string."""
+    return PydanticCustomError("groupware", "{message}", {"message": message})
+
+
+def _local_date(value: Any) -> Any:
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        try:
+            return parse_date(value)
+        except ValueError:
+            raise fail(_l("Enter a date as dd.mm.yyyy.")) from None
+    return value
+
+
+LocalDate = Annotated[dt.date, BeforeValidator(_local_date)]
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+OptionalInt = Annotated[int | None, BeforeValidator(_blank_to_none)]
+
+
+_MESSAGES: dict[str, Any] = {
+    "missing": _l("This field is required."),
+    "string_too_short": _l("This field is required."),
+    "int_parsing": _l("Enter a whole number."),
+    "int_type": _l("Enter a whole number."),
+    "float_parsing": _l("Enter a number."),
+    "decimal_parsing": _l("Enter a number."),
+    "bool_parsing": _l("Choose yes or no."),
+    "bool_type": _l("Choose yes or no."),
+    "date_parsing": _l("Enter a date as dd.mm.yyyy."),
+    "date_from_datetime_parsing": _l("Enter a date as dd.mm.yyyy."),
+    "date_type": _l("Enter a date as dd.mm.yyyy."),
+    "literal_error": _l("Choose one of the offered values."),
+    "enum": _l("Choose one of the offered values."),
+    "extra_forbidden": _l("This field is not expected."),
+    "string_type": _l("Enter text."),
+    "string_pattern_mismatch": _l("This value has the wrong form."),
+    "value_error": _l("This value is not valid."),
+    "greater_than_equal": _l("Enter a number of at least %(ge)s."),
+    "less_than_equal": _l("Enter a number of at most %(le)s."),
+    "greater_than": _l("Enter a number above %(gt)s."),
+    "model_type": _l("Send an object."),
+    "list_type": _l("Send a list."),
+}
+
+
+def message_for(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "groupware":
+        return str(ctx["message"])
+    if kind == "string_too_long":
+        return gettext("At most %(max)s characters.", max=ctx.get("max_length"))
+    template = _MESSAGES.get(kind)
+    if template is None:
+        return str(error.get("msg", gettext("This value is not valid.")))
+    text = str(template)
+    try:
+        return text % ctx if "%(" in text else text
+    except (KeyError, TypeError):
+        return text
+
+
+def errors_of(exc: ValidationError) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"])
+        errors.setdefault(field, message_for(error))
+    return errors
+
+
+def validate(schema: type[S], data: Mapping[str, Any]) -> S:
+    """Validate ``data`` or raise :class:`Invalid` with a message per field."""
+    try:
+        return schema.model_validate(dict(data))
+    except ValidationError as exc:
+        raise Invalid(errors_of(exc)) from None
