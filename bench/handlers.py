@@ -36,6 +36,10 @@ raw asyncio streams.  Three phases run per page:
    (``pg_sleep`` on PostgreSQL, a CPU-bound recursive CTE on SQLite).  If this p99 jumps to
    ~200 ms or more, one slow query stalls every other request (head-of-line blocking).
 
+The three servers run side by side and every measurement is cut into ``--rounds`` (2) slices
+taken in alternating order (A B C, C B A), so background load on a shared machine is spread
+over all strategies instead of skewing whichever ran at that moment.
+
 How to read the table: ``× vs sync`` is req/s divided by the ``sync`` row of the same database
 and page, and ``*`` marks the fastest strategy.  Compare ``p99 @8+slow`` with ``p99 @8`` to see
 the slow-neighbour effect.  ``errors`` counts non-200 responses and broken connections over all
@@ -116,6 +120,7 @@ SQLITE_SLOW_SQL: Final = (
 )
 PG_SLOW_SQL: Final = "SELECT pg_sleep(:seconds)"
 DEFAULT_THREADS: Final = 40  # anyio's default thread limiter, used by Starlette
+REWARM_SECONDS: Final = 0.5  # warm-up before each later slice of a measurement
 DRAIN_GRACE: Final = 20.0  # seconds a client may overrun its phase before it counts as hung
 
 T = TypeVar("T")
@@ -534,6 +539,11 @@ class Samples:
     errors: Counter[str] = field(default_factory=Counter)
     body_bytes: int = 0  # size of the last 200 response body
 
+    def absorb(self, other: Samples) -> None:
+        self.latencies += other.latencies
+        self.errors += other.errors
+        self.body_bytes = other.body_bytes or self.body_bytes
+
     @property
     def count(self) -> int:
         return len(self.latencies)
@@ -604,22 +614,28 @@ async def client(
                 await writer.wait_closed()
 
 
-def build_requests(path: str, tokens: Sequence[str], port: int) -> list[bytes]:
+def build_requests(path: str, tokens: Sequence[str]) -> list[bytes]:
     return [
-        f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nCookie: {COOKIE}={t}\r\n\r\n".encode()
+        f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\nCookie: {COOKIE}={t}\r\n\r\n".encode()
         for t in tokens
     ]
 
 
 @dataclass
 class PhaseResult:
-    normal: Samples
-    slow: Samples
-    seconds: float
+    normal: Samples = field(default_factory=Samples)
+    slow: Samples = field(default_factory=Samples)
+    seconds: float = 0.0
 
     @property
     def rps(self) -> float:
-        return self.normal.count / self.seconds
+        return self.normal.count / self.seconds if self.seconds else math.nan
+
+    def absorb(self, other: PhaseResult) -> None:
+        """Add another slice of the same measurement."""
+        self.normal.absorb(other.normal)
+        self.slow.absorb(other.slow)
+        self.seconds += other.seconds
 
 
 async def load_phase(
@@ -632,7 +648,7 @@ async def load_phase(
 ) -> PhaseResult:
     begin = time.perf_counter() + warmup
     window = (begin, begin + seconds)
-    result = PhaseResult(Samples(), Samples(), seconds)
+    result = PhaseResult(seconds=seconds)
     tasks = [
         asyncio.create_task(client(port, requests, window, result.normal))
         for _ in range(connections)
@@ -673,13 +689,25 @@ class Row:
     database: DbName
     page: PageName
     strategy: Strategy
-    main: PhaseResult
-    alone: PhaseResult
-    with_slow: PhaseResult
+    main: PhaseResult = field(default_factory=PhaseResult)
+    alone: PhaseResult = field(default_factory=PhaseResult)
+    with_slow: PhaseResult = field(default_factory=PhaseResult)
 
     @property
     def errors(self) -> Counter[str]:
         return self.main.normal.errors + self.alone.normal.errors + self.with_slow.normal.errors
+
+    def summary(self, hol: int) -> str:
+        return (
+            f"{self.strategy:<8} {self.main.rps:6.0f} req/s"
+            f"  p50 {self.main.normal.percentile_ms(50):.1f} ms"
+            f"  p99 {self.main.normal.percentile_ms(99):.1f} ms"
+            f"  | @{hol}: p99 {self.alone.normal.percentile_ms(99):.1f} ms"
+            f", +slow {self.with_slow.normal.percentile_ms(99):.1f} ms"
+            f" (slow page p50 {self.with_slow.slow.percentile_ms(50):.0f} ms"
+            f", {self.with_slow.slow.count} done)"
+            f"  errors {sum(self.errors.values())}"
+        )
 
 
 def url_string(url: sa.URL) -> str:
@@ -767,50 +795,46 @@ def postgres_target(base_url: str) -> Iterator[Target]:
         admin.dispose()
 
 
-def reset_events(target: Target) -> None:
-    """Empty the events table so every strategy starts from the same database state."""
-    engine = make_sync_engine(target.sync_url, poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.delete(Event))
-            conn.commit()
-            if target.name == "sqlite":
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        engine.dispose()
-
-
 def bench_target(target: Target, args: argparse.Namespace, logdir: Path) -> list[Row]:
-    rows: list[Row] = []
+    """Measure every strategy on every page of one database.
+
+    All strategy servers run side by side and the measurements are interleaved in
+    ``args.rounds`` slices (A B C, then C B A, ...), so that background load on the machine
+    hits every strategy alike instead of whichever happened to run at that moment."""
     sample_tokens = random.Random(2).sample(target.tokens, 500)
-    for strategy in args.strategies:
-        reset_events(target)
-        log_path = logdir / f"{target.name}-{strategy}.log"
-        with running_server(
-            strategy, target.url(strategy), target.slow_n, args.threads, log_path
-        ) as port:
-            slow = build_requests("/slow", sample_tokens[:1], port)
-            for page in args.pages:
-                reqs = build_requests(f"/{page}", sample_tokens, port)
-                label = f"{target.name}/{page}/{strategy}"
-                print(f"  {label}: {args.connections} connections ...", file=sys.stderr)
-                main = run_phase(port, reqs, args.connections, args.warmup, args.seconds)
-                alone = run_phase(port, reqs, args.hol_connections, 0.5, args.hol_seconds)
-                with_slow = run_phase(
-                    port, reqs, args.hol_connections, 0.5, args.hol_seconds, slow_requests=slow
+    slow = build_requests("/slow", sample_tokens[:1])
+    rows: list[Row] = []
+    with contextlib.ExitStack() as servers:
+        ports = {
+            strategy: servers.enter_context(
+                running_server(
+                    strategy,
+                    target.url(strategy),
+                    target.slow_n,
+                    args.threads,
+                    logdir / f"{target.name}-{strategy}.log",
                 )
-                row = Row(target.name, page, strategy, main, alone, with_slow)
-                rows.append(row)
-                print(
-                    f"    {main.rps:8.0f} req/s  p50 {main.normal.percentile_ms(50):.1f} ms"
-                    f"  p99 {main.normal.percentile_ms(99):.1f} ms"
-                    f"  | @{args.hol_connections}: p99 {alone.normal.percentile_ms(99):.1f} ms"
-                    f", +slow {with_slow.normal.percentile_ms(99):.1f} ms"
-                    f" (slow page p50 {with_slow.slow.percentile_ms(50):.0f} ms"
-                    f", {with_slow.slow.count} done)"
-                    f"  errors {sum(row.errors.values())}",
-                    file=sys.stderr,
-                )
+            )
+            for strategy in args.strategies
+        }
+        for page in args.pages:
+            print(f"  {target.name}/{page} ...", file=sys.stderr)
+            reqs = build_requests(f"/{page}", sample_tokens)
+            page_rows = {s: Row(target.name, page, s) for s in args.strategies}
+            for round_no in range(args.rounds):
+                order = args.strategies if round_no % 2 == 0 else args.strategies[::-1]
+                warmup = args.warmup if round_no == 0 else REWARM_SECONDS
+                for strategy in order:
+                    port, row = ports[strategy], page_rows[strategy]
+                    row.main.absorb(
+                        run_phase(port, reqs, args.connections, warmup, args.seconds / args.rounds)
+                    )
+                    hol = (port, reqs, args.hol_connections, REWARM_SECONDS)
+                    row.alone.absorb(run_phase(*hol, args.hol_seconds / args.rounds))
+                    row.with_slow.absorb(run_phase(*hol, args.hol_seconds / args.rounds, slow))
+            for row in page_rows.values():
+                print(f"    {row.summary(args.hol_connections)}", file=sys.stderr)
+            rows += page_rows.values()
     return rows
 
 
@@ -818,7 +842,7 @@ def client_ceiling(target: Target, args: argparse.Namespace, logdir: Path) -> fl
     """Requests/s the load generator reaches against a trivial endpoint: its own limit."""
     log_path = logdir / "ceiling.log"
     with running_server("inline", target.sync_url, target.slow_n, args.threads, log_path) as port:
-        health = [f"GET /health HTTP/1.1\r\nHost: {HOST}:{port}\r\n\r\n".encode()]
+        health = [f"GET /health HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode()]
         return run_phase(port, health, args.connections, 1.0, 3.0).rps
 
 
@@ -885,7 +909,7 @@ def report(
         f"Load: {args.connections} keep-alive connections, {args.warmup:g} s warm-up + "
         f"{args.seconds:g} s measured; p99 @{args.hol_connections}: {args.hol_connections} "
         f"connections for {args.hol_seconds:g} s, alone and next to one client looping on "
-        "the slow page."
+        f"the slow page; each measurement interleaved in {args.rounds} slices."
     )
     print(
         f"Engines: pool_size={POOL_OPTIONS['pool_size']}, "
@@ -915,6 +939,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="interleave the strategies in this many slices of each measurement",
+    )
     parser.add_argument("--hol-connections", type=int, default=8)
     parser.add_argument("--hol-seconds", type=float, default=3.0)
     parser.add_argument(

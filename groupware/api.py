@@ -13,14 +13,18 @@ Lists are paged by a cursor: ``?limit=50`` answers ``{"items": [...], "next_curs
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 from pydantic.json_schema import models_json_schema
+from sqlalchemy import inspect, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -28,18 +32,33 @@ from starlette.routing import Route
 
 from groupware.access.policy import Who, load_who
 from groupware.accounts import credentials
-from groupware.accounts.models import User
+from groupware.accounts.models import Credential, User
 from groupware.db import bind_actor
-from groupware.errors import GroupwareError, Invalid
+from groupware.errors import GroupwareError, Invalid, NotFound
 from groupware.i18n import _, pick_language, use_language
 from groupware.validation import errors_of
 
 if TYPE_CHECKING:
     from groupware.app import Groupware
 
+log = logging.getLogger(__name__)
+
 API_TITLE = "groupware API"
 API_VERSION = "1"
 ALL_APIS: list[Api] = []
+
+# Record ids are 32-bit integers in the database (PostgreSQL ``integer``); a bigger
+# number cannot name a record, and sending it to the database fails (500) instead of
+# answering 404 or 422.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+OptionalId = Annotated[Id | None, BeforeValidator(_blank_to_none)]
 
 
 class ErrorBody(BaseModel):
@@ -61,7 +80,8 @@ class PageQuery(BaseModel):
     def after_id(self) -> int | None:
         if self.cursor is None:
             return None
-        if not self.cursor.isdigit():
+        # Only ASCII digits: str.isdigit() also accepts "²", which int() refuses.
+        if not re.fullmatch(r"[0-9]{1,10}", self.cursor) or int(self.cursor) > MAX_ID:
             raise Invalid({"cursor": _("This cursor is not valid.")})
         return int(self.cursor)
 
@@ -208,26 +228,77 @@ def _authenticate(db: Session, request: Request) -> User | None:
     return credentials.user_for_token(db, token.strip())
 
 
+def _take_token_use(db: Session) -> dict[int, dt.datetime]:
+    """Take the "last used" stamp a token check just set out of the request's work.
+
+    The stamp is bookkeeping, written after the request in a short transaction of its
+    own (as the web does with its session upkeep): a GET runs in a read transaction,
+    and on SQLite a read transaction that starts writing fails at once with "database
+    is locked" when another writer committed since it began. Kept apart, the stamp
+    also survives a request that fails and is rolled back.
+    """
+    used: dict[int, dt.datetime] = {}
+    for obj in list(db.dirty):
+        if isinstance(obj, Credential):
+            added = inspect(obj).attrs.last_used_at.history.added
+            if added and added[0] is not None:
+                used[obj.id] = added[0]
+            db.expire(obj, ["last_used_at"])
+    return used
+
+
+def _record_token_use(gw: Groupware, used: dict[int, dt.datetime]) -> None:
+    if not used:
+        return
+    try:
+        with gw.database.session(write=True) as session, session.begin():
+            for credential_id, at in used.items():
+                session.execute(
+                    update(Credential).where(Credential.id == credential_id).values(last_used_at=at)
+                )
+    except OperationalError:  # bookkeeping only; the request itself succeeded
+        log.warning("recording the use of an API token failed", exc_info=True)
+
+
+def _check_path_ids(request: Request) -> None:
+    for name, value in request.path_params.items():
+        if _is_id(name) and value > MAX_ID:
+            raise NotFound(_("There is no such record, or you may not see it."))
+
+
 def _run(
     request: Request, gw: Groupware, db: Session, op: Operation, raw_body: Any, language: str | None
 ) -> Response:
     with db.begin() as transaction:
         user = _authenticate(db, request)
+        used = _take_token_use(db)
+        response: Response
         with use_language(language or (user.language if user else gw.settings.default_language)):
             if user is None:
-                return error_json(401, _("Send a valid API token: Authorization: Bearer <token>."))
-            bind_actor(db, actor_id=user.id, channel="api")
-            try:
-                call = Call(request, gw, db, user, load_who(db, user))
-                call.query = _validate(op.query, dict(request.query_params), location="query")
-                call.body = _validate(op.body, raw_body, location="body")
-                response = _respond(op, op.handler(call))
-            except GroupwareError as exc:
-                fields = {k: str(v) for k, v in getattr(exc, "errors", {}).items()}
-                response = error_json(exc.status_code, str(exc.message), fields)
-            if response.status_code >= 400:
-                transaction.rollback()
-            return response
+                response = error_json(
+                    401, _("Send a valid API token: Authorization: Bearer <token>.")
+                )
+            else:
+                response = _handle(request, gw, db, op, raw_body, user)
+        if response.status_code >= 400:
+            transaction.rollback()
+    _record_token_use(gw, used)
+    return response
+
+
+def _handle(
+    request: Request, gw: Groupware, db: Session, op: Operation, raw_body: Any, user: User
+) -> Response:
+    bind_actor(db, actor_id=user.id, channel="api")
+    try:
+        _check_path_ids(request)
+        call = Call(request, gw, db, user, load_who(db, user))
+        call.query = _validate(op.query, dict(request.query_params), location="query")
+        call.body = _validate(op.body, raw_body, location="body")
+        return _respond(op, op.handler(call))
+    except GroupwareError as exc:
+        fields = {k: str(v) for k, v in getattr(exc, "errors", {}).items()}
+        return error_json(exc.status_code, str(exc.message), fields)
 
 
 def _validate(schema: type[BaseModel] | None, data: Any, *, location: str) -> Any:
@@ -323,6 +394,11 @@ def _operation_doc(op: Operation, ref: str | None, refs: dict[Any, Any]) -> dict
             )
         },
     }
+    if op.body is not None:
+        doc["responses"]["415"] = {
+            "description": "The body is not JSON",
+            "content": {"application/json": {"schema": error}},
+        }
     if op.status == 204:
         doc["responses"]["204"] = {"description": "Done"}
     else:

@@ -131,21 +131,25 @@ def cmd_user_list(args: argparse.Namespace) -> None:
     from groupware.accounts.users import list_users
 
     database = _database(args)
-    table = Table("username", "full name", "e-mail", "language", "active", "roles", "teams")
+    header = ("username", "full name", "e-mail", "language", "active", "roles", "teams")
+    rows: list[tuple[str, ...]] = []
     with database.transaction(actor_id=None, channel="cli", write=False) as session:
-        for user in list_users(session, limit=100000):
+        for user in list_users(session, limit=1_000_000):
             teams = ", ".join(
                 m.team.name + (" (lead)" if m.is_lead else "") for m in user.memberships
             )
-            table.add_row(
-                user.username,
-                user.full_name,
-                user.email,
-                user.language,
-                "yes" if user.is_active else "no",
-                ", ".join(r.name for r in user.roles),
-                teams,
+            roles = ", ".join(r.name for r in user.roles)
+            active = "yes" if user.is_active else "no"
+            rows.append(
+                (user.username, user.full_name, user.email, user.language, active, roles, teams)
             )
+    if not sys.stdout.isatty():  # for scripts: tab-separated, one user per line
+        for row in (header, *rows):
+            print("\t".join(row))
+        return
+    table = Table(*header)
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
 
 
@@ -181,16 +185,17 @@ def cmd_token_create(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from groupware.demo import DEMO_PASSWORD, load_demo
+    from groupware.demo import DEMO_PASSWORD, USERS, load_demo
 
     database = _database(args)
-    users = load_demo(database, force=args.force)
-    if users is None:
-        console.print("The demo data is already loaded.")
-        return
-    console.print(f"Loaded the demo company. Every demo user's password is {DEMO_PASSWORD!r}:")
-    for username, full_name, roles in users:
-        console.print(f"  {username:<10} {full_name:<22} {roles}")
+    if load_demo(database):
+        console.print("Loaded the demo company.")
+    else:
+        console.print("The demo company is already loaded.")
+    console.print(f"Demo users, each with the password {DEMO_PASSWORD!r}:")
+    for username, full_name, _language, roles, teams in USERS:
+        team_names = ", ".join(t.lstrip("*") for t in teams)
+        console.print(f"  {username:<10} {full_name:<20} {', '.join(roles):<15} {team_names}")
 
 
 def cmd_backup(args: argparse.Namespace) -> None:
@@ -292,8 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     token_create.add_argument("username")
     token_create.add_argument("--name", default="command line", help="what the token is for")
 
-    demo = add("demo", cmd_demo, "Load a demo company (users, teams, data of every module).")
-    demo.add_argument("--force", action="store_true", help="load even if users exist")
+    add("demo", cmd_demo, "Load a demo company (users, teams, data of every module), once.")
 
     backup = add("backup", cmd_backup, "Write a consistent snapshot of the database and data dir.")
     backup.add_argument(
@@ -314,17 +318,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         args = parser.parse_args([*(argv or sys.argv[1:]), "serve"])
         handler = args.handler
-    try:
-        with use_language("en"):
+    # Messages of the command line are English, whatever the UI's default language.
+    with use_language("en"):
+        try:
             handler(args)
-    except (SettingsError, DatabaseUnavailable, CommandError, GroupwareError) as exc:
-        message = str(exc)
-        if isinstance(exc, Invalid):
-            message = "; ".join(f"{k}: {v}" if k else str(v) for k, v in exc.errors.items())
-        print(f"groupware: error: {message}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+        except (SettingsError, DatabaseUnavailable, CommandError, GroupwareError) as exc:
+            message = str(exc)
+            if isinstance(exc, Invalid):
+                message = "; ".join(f"{k}: {v}" if k else str(v) for k, v in exc.errors.items())
+            print(f"groupware: error: {message}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            return 130
     return 0
 
 

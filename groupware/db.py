@@ -168,6 +168,8 @@ class Database:
     """Engines and sessions of one process."""
 
     def __init__(self, settings: Settings, *, engine: Engine | None = None) -> None:
+        import groupware.models  # noqa: F401 - every mapper and the history hook
+
         self.settings = settings
         self.engine = engine or make_engine(
             settings.effective_database_url, pool_size=settings.db_pool_size

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from groupware.accounts.models import Role, Team, User
@@ -95,15 +95,17 @@ ANNOUNCEMENTS = [
 ]
 
 
-def load_demo(database: Database, *, force: bool = False) -> list[tuple[str, str, str]] | None:
-    """Load the demo company; None when users exist already and ``force`` is off."""
+def load_demo(database: Database) -> bool:
+    """Load the demo company; False when it is loaded already."""
+    usernames = [username for username, *_rest in USERS]
     with database.transaction(actor_id=None, channel="cli") as session:
-        if not force and session.scalar(select(func.count()).select_from(User)):
-            return None
-        return _load(session, database.settings.mail_domain)
+        if session.scalar(select(User.id).where(User.username.in_(usernames)).limit(1)):
+            return False
+        _load(session, database.settings.mail_domain)
+        return True
 
 
-def _load(session: Session, mail_domain: str) -> list[tuple[str, str, str]]:
+def _load(session: Session, mail_domain: str) -> None:
     teams = {
         name: create_team(session, TeamIn(name=name, description=text)) for name, text in TEAMS
     }
@@ -136,7 +138,6 @@ def _load(session: Session, mail_domain: str) -> list[tuple[str, str, str]]:
             dedup_key="demo-welcome",
         )
     session.flush()
-    return [(u, n, ", ".join(r)) for u, n, _lang, r, _teams in USERS]
 
 
 def _announcements(session: Session, users: dict[str, User], teams: dict[str, Team]) -> None:

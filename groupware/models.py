@@ -1,5 +1,8 @@
 """Every model of every area, imported so that ``Base.metadata`` is complete
-(migrations, backups and tests need the whole schema)."""
+(migrations, backups and tests need the whole schema), and the history recorder,
+which must be listening before anything is flushed."""
+
+import groupware.history.recorder  # noqa: F401 - registers the session hook
 
 from groupware.access.models import Share
 from groupware.accounts.models import (

@@ -52,4 +52,5 @@ def serve(
         access_log=settings.log_level == "debug",
     )
     print(f"groupware: serving on http://{host}:{port}/ (role {role})", flush=True)
+    print(f"groupware: log in at http://{host}:{port}/login", flush=True)
     uvicorn.Server(config).run()

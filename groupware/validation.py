@@ -43,6 +43,7 @@ def _local_date(value: Any) -> Any:
 
 
 LocalDate = Annotated[dt.date, BeforeValidator(_local_date)]
+OptionalLocalDate = Annotated[dt.date | None, BeforeValidator(_local_date)]
 
 
 def _blank_to_none(value: Any) -> Any:

@@ -25,15 +25,37 @@ def run(*args: str) -> None:
 
 def main() -> int:
     run(
-        "extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "--no-location",
-        "--sort-output", "--project", "groupware", "--copyright-holder", "groupware authors",
-        "-o", str(POT), ".",
+        "extract",
+        "-F",
+        "babel.cfg",
+        "-k",
+        "_l",
+        "-k",
+        "lazy_gettext",
+        "--no-location",
+        "--sort-output",
+        "--project",
+        "groupware",
+        "--copyright-holder",
+        "groupware authors",
+        "-o",
+        str(POT),
+        ".",
     )
     for language in ("hr", "en"):
         po = LOCALE / language / "LC_MESSAGES" / "messages.po"
         if po.exists():
-            run("update", "-i", str(POT), "-o", str(po), "-l", language, "--no-fuzzy-matching",
-                "--ignore-obsolete")
+            run(
+                "update",
+                "-i",
+                str(POT),
+                "-o",
+                str(po),
+                "-l",
+                language,
+                "--no-fuzzy-matching",
+                "--ignore-obsolete",
+            )
         else:
             run("init", "-i", str(POT), "-o", str(po), "-l", language)
     english = LOCALE / "en" / "LC_MESSAGES" / "messages.po"
@@ -49,8 +71,14 @@ def main() -> int:
     with croatian.open("rb") as handle:
         catalog = read_po(handle, locale="hr")
     missing = [
-        m.id for m in catalog if m.id and (not m.string or "fuzzy" in m.flags or
-        (isinstance(m.string, tuple) and not all(m.string)))
+        m.id
+        for m in catalog
+        if m.id
+        and (
+            not m.string
+            or "fuzzy" in m.flags
+            or (isinstance(m.string, tuple) and not all(m.string))
+        )
     ]
     for msgid in missing:
         print(f"hr: untranslated: {msgid!r}")

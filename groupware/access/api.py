@@ -8,11 +8,11 @@ from pydantic import BaseModel
 
 from groupware.access import shares
 from groupware.access.policy import get_for_user, record_models
-from groupware.api import Api, Call
+from groupware.api import Api, Call, OptionalId
 from groupware.db import Base
 from groupware.errors import NotFound
 from groupware.i18n import _l
-from groupware.validation import OptionalInt, Schema
+from groupware.validation import Schema
 
 api = Api("sharing")
 
@@ -26,8 +26,8 @@ class ShareOut(BaseModel):
 
 
 class ShareIn(Schema):
-    user_id: OptionalInt = None
-    team_id: OptionalInt = None
+    user_id: OptionalId = None
+    team_id: OptionalId = None
     permission: Literal["read", "write"] = "read"
 
 

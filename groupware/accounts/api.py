@@ -11,8 +11,8 @@ from groupware.accounts import teams as team_service
 from groupware.accounts import users as user_service
 from groupware.accounts.models import Team, User
 from groupware.accounts.users import UserIn, UserUpdate
-from groupware.api import Api, Call, PageQuery, page_of
-from groupware.validation import Schema
+from groupware.api import Api, Call, Id, PageQuery, page_of
+from groupware.validation import Schema, validate
 
 api = Api("accounts")
 
@@ -55,13 +55,24 @@ class TeamOut(BaseModel):
 
 class UserQuery(PageQuery):
     q: str = ""
-    team_id: int | None = None
-    role_id: int | None = None
+    team_id: Id | None = None
+    role_id: Id | None = None
     active: bool | None = None
 
 
 class UserCreateIn(UserIn):
     password: str | None = Field(default=None, max_length=256)
+    role_ids: list[Id] = Field(default_factory=list)
+    team_ids: list[Id] = Field(default_factory=list)
+    lead_team_ids: list[Id] = Field(default_factory=list)
+
+
+class UserPatch(UserUpdate):
+    """A change to a user; fields left out stay as they are."""
+
+    role_ids: list[Id] | None = None
+    team_ids: list[Id] | None = None
+    lead_team_ids: list[Id] | None = None
 
 
 class MeIn(Schema):
@@ -71,6 +82,13 @@ class MeIn(Schema):
 
 class MemberIn(Schema):
     is_lead: bool = False
+
+
+class TeamPatch(Schema):
+    """A change to a team; fields left out stay as they are."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=1000)
 
 
 def user_out(user: User) -> UserOut:
@@ -111,6 +129,10 @@ def _permissions(who: Who) -> dict[str, dict[str, list[str]]]:
     "GET", "/me", summary="The user the token belongs to, with their rights", response=MeOut
 )
 def get_me(call: Call) -> MeOut:
+    return _me(call)
+
+
+def _me(call: Call) -> MeOut:
     base = user_out(call.user)
     return MeOut(**base.model_dump(), permissions=_permissions(call.who))
 
@@ -124,7 +146,7 @@ def patch_me(call: Call) -> MeOut:
         UserUpdate(**data.model_dump(exclude_unset=True)),
         mail_domain=call.gw.settings.mail_domain,
     )
-    return get_me(call)
+    return _me(call)
 
 
 @api.operation(
@@ -176,7 +198,7 @@ def get_user(call: Call) -> UserOut:
     "/users/{user_id}",
     summary="Change a user (administrators)",
     response=UserOut,
-    body=UserUpdate,
+    body=UserPatch,
 )
 def patch_user(call: Call) -> UserOut:
     require(call.who, "system", "admin")
@@ -228,12 +250,14 @@ def get_team(call: Call) -> TeamOut:
     "/teams/{team_id}",
     summary="Rename or describe a team (administrators)",
     response=TeamOut,
-    body=team_service.TeamIn,
+    body=TeamPatch,
 )
 def patch_team(call: Call) -> TeamOut:
     require(call.who, "system", "admin")
     team = team_service.get_team(call.db, call.int_param("team_id"))
-    team_service.update_team(call.db, team, call.body)
+    current = {"name": team.name, "description": team.description}
+    merged = {**current, **call.body.model_dump(exclude_unset=True)}
+    team_service.update_team(call.db, team, validate(team_service.TeamIn, merged))
     return team_out(team)
 
 

@@ -13,9 +13,19 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
+from sqlalchemy.orm.util import identity_key
 
 from groupware.db import Base, utcnow
+
+
+def _in_session(obj: object, model: type[Base], key: int) -> Base | None:
+    """``model`` row ``key`` if the object's session holds it already (no query: this
+    runs while history is recorded, in the middle of a flush)."""
+    session = object_session(obj)
+    if session is None:
+        return None
+    return session.identity_map.get(identity_key(model, key))  # type: ignore[return-value]
 
 
 class User(Base):
@@ -82,7 +92,8 @@ class TeamMember(Base):
     user: Mapped[User] = relationship(back_populates="memberships")
 
     def __str__(self) -> str:
-        name = str(self.user) if "user" in self.__dict__ else f"#{self.user_id}"
+        user = self.__dict__.get("user") or _in_session(self, User, self.user_id)
+        name = str(user) if user is not None else f"#{self.user_id}"
         return f"{name} ★" if self.is_lead else name
 
 
@@ -145,7 +156,8 @@ class UserRole(Base):
     role: Mapped[Role] = relationship(viewonly=True)
 
     def __str__(self) -> str:
-        return self.role.name if "role" in self.__dict__ else f"#{self.role_id}"
+        role = self.__dict__.get("role") or _in_session(self, Role, self.role_id)
+        return str(role) if role is not None else f"#{self.role_id}"
 
 
 class WebSession(Base):

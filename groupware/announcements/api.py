@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from groupware.announcements import service
 from groupware.announcements.models import Announcement
-from groupware.api import Api, Call, PageQuery, page_of
-from groupware.validation import validate
+from groupware.api import Api, Call, OptionalId, PageQuery, page_of
+from groupware.validation import LocalDate, Schema, validate
 
 api = Api("announcements")
 
@@ -37,10 +37,20 @@ class AnnouncementQuery(PageQuery):
     mine: bool = False
 
 
-class AnnouncementPatch(service.AnnouncementIn):
-    """The fields to change; the rest stay as they are."""
+class AnnouncementCreateIn(service.AnnouncementIn):
+    team_id: OptionalId = None
 
-    title: str | None = None  # type: ignore[assignment]
+
+class AnnouncementPatch(Schema):
+    """The fields to change; the rest stay as they are. The changed announcement is
+    checked as a whole (a team audience needs a team, given now or before)."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    body: str | None = Field(default=None, max_length=20000)
+    audience: Literal["company", "team"] | None = None
+    team_id: OptionalId = None
+    pinned: bool | None = None
+    expires_on: LocalDate | None = None
 
 
 def announcement_out(row: Announcement) -> AnnouncementOut:
@@ -89,7 +99,7 @@ def list_announcements(call: Call) -> tuple[list[AnnouncementOut], str | None]:
     "/announcements",
     summary="Write an announcement (a draft until published)",
     response=AnnouncementOut,
-    body=service.AnnouncementIn,
+    body=AnnouncementCreateIn,
     status=201,
 )
 def create_announcement(call: Call) -> AnnouncementOut:

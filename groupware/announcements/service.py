@@ -14,7 +14,7 @@ from groupware.announcements.models import Announcement
 from groupware.db import escape_like, utcnow
 from groupware.errors import Invalid
 from groupware.i18n import _l, today
-from groupware.validation import LocalDate, OptionalInt, Schema, fail
+from groupware.validation import OptionalInt, OptionalLocalDate, Schema, fail
 
 
 class AnnouncementIn(Schema):
@@ -23,7 +23,7 @@ class AnnouncementIn(Schema):
     audience: Literal["company", "team"] = "company"
     team_id: OptionalInt = None
     pinned: bool = False
-    expires_on: LocalDate | None = None
+    expires_on: OptionalLocalDate = None
 
     @model_validator(mode="after")
     def _team_for_team_audience(self) -> AnnouncementIn:

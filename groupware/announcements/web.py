@@ -60,7 +60,7 @@ def _form(
         row=row,
         form=form,
         errors=errors,
-        teams=teams,
+        team_options=[(team.id, team.name) for team in teams],
         status_code=status,
     )
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from groupware.api import Api, Call, PageQuery, page_of
+from groupware.api import Api, Call, Id, PageQuery, page_of
 from groupware.history.models import Change
 from groupware.history.service import list_changes
 
@@ -29,8 +29,8 @@ class ChangeOut(BaseModel):
 
 class HistoryQuery(PageQuery):
     record_type: str | None = None
-    record_id: int | None = None
-    actor_id: int | None = None
+    record_id: Id | None = None
+    actor_id: Id | None = None
     channel: Literal["web", "api", "cli", "dav", "smtp", "job"] | None = None
     action: Literal["create", "update", "delete"] | None = None
     since: dt.datetime | None = None

@@ -17,7 +17,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import event, insert, inspect
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapper, Session, UOWTransaction, object_session
 from sqlalchemy.orm.attributes import NO_VALUE
 
 from groupware.db import Base, utcnow
@@ -107,22 +108,49 @@ def _label(obj: Base) -> str:
     return str(obj)[:300]
 
 
+_PENDING = "groupware_history_rows"
+
+
+def _collect(action: str, obj: Base) -> None:
+    session = object_session(obj)
+    if session is None or not _tracked(obj):
+        return
+    if action == "update":
+        changes = _diff(obj)
+        if not changes:
+            return
+    else:
+        changes = _snapshot(obj, old=action == "delete")
+    session.info.setdefault(_PENDING, []).append(_row(action, obj, changes))
+
+
+# Mapper events see every row the flush writes, including orphans deleted by cascade,
+# which the session's pre-flush lists do not show.
+@event.listens_for(Base, "after_insert", propagate=True)
+def _after_insert(mapper: Mapper[Any], connection: Connection, target: Base) -> None:
+    _collect("create", target)
+
+
+@event.listens_for(Base, "after_update", propagate=True)
+def _after_update(mapper: Mapper[Any], connection: Connection, target: Base) -> None:
+    _collect("update", target)
+
+
+@event.listens_for(Base, "after_delete", propagate=True)
+def _after_delete(mapper: Mapper[Any], connection: Connection, target: Base) -> None:
+    _collect("delete", target)
+
+
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
-    rows: list[dict[str, Any]] = []
-    for obj in session.new:
-        if _tracked(obj):
-            rows.append(_row("create", obj, _snapshot(obj, old=False)))
-    for obj in session.dirty:
-        if _tracked(obj) and session.is_modified(obj, include_collections=False):
-            changes = _diff(obj)
-            if changes:
-                rows.append(_row("update", obj, changes))
-    for obj in session.deleted:
-        if _tracked(obj):
-            rows.append(_row("delete", obj, _snapshot(obj, old=True)))
+    rows = session.info.pop(_PENDING, None)
     if rows:
         record(session, rows)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def _parent(obj: Base) -> tuple[str, int, str] | None:

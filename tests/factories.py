@@ -1,0 +1,152 @@
+"""Plain factory functions and the fixed cast used in permission tests.
+
+The cast: alice and bob are staff in team North, charlie is staff in team South, dave
+manages North (team scope), root is an administrator. In permission tests alice owns,
+bob is shared with, charlie has no access.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from groupware.access.policy import Who, load_who
+from groupware.accounts.models import Role, Team, User
+from groupware.accounts.passwords import hash_password
+from groupware.accounts.roles import ensure_builtin_roles
+from groupware.accounts.teams import TeamIn, create_team
+from groupware.accounts.users import UserIn, create_user
+from groupware.announcements.models import Announcement
+from groupware.db import Database
+from groupware.models import Base
+
+PASSWORD = "correct horse battery"
+PASSWORD_HASH = hash_password(PASSWORD)
+MAIL_DOMAIN = "groupware.local"
+
+
+@dataclass
+class Cast:
+    alice: User
+    bob: User
+    charlie: User
+    dave: User
+    root: User
+    north: Team
+    south: Team
+
+    def who(self, session: Session, user: User) -> Who:
+        return load_who(session, user)
+
+
+def role_id(session: Session, name: str) -> int:
+    found = session.scalar(select(Role.id).where(Role.name == name))
+    assert found is not None, name
+    return found
+
+
+def make_user(
+    session: Session,
+    username: str,
+    *,
+    roles: tuple[str, ...] = ("staff",),
+    teams: tuple[Team, ...] = (),
+    lead_of: tuple[Team, ...] = (),
+    language: str = "en",
+    full_name: str | None = None,
+    **extra: Any,
+) -> User:
+    data = UserIn(
+        username=username,
+        full_name=full_name or username.capitalize(),
+        language=language,  # type: ignore[arg-type]
+        role_ids=[role_id(session, r) for r in roles],
+        team_ids=[t.id for t in teams],
+        lead_team_ids=[t.id for t in lead_of],
+        **extra,
+    )
+    user = create_user(session, data, mail_domain=MAIL_DOMAIN)
+    user.password_hash = PASSWORD_HASH
+    session.flush()
+    return user
+
+
+def make_cast(session: Session) -> Cast:
+    north = create_team(session, TeamIn(name="North"))
+    south = create_team(session, TeamIn(name="South"))
+    return Cast(
+        alice=make_user(session, "alice", teams=(north,)),
+        bob=make_user(session, "bob", teams=(north,)),
+        charlie=make_user(session, "charlie", teams=(south,)),
+        dave=make_user(session, "dave", roles=("manager",), teams=(north,), lead_of=(north,)),
+        root=make_user(session, "root", roles=("admin",), language="hr"),
+        north=north,
+        south=south,
+    )
+
+
+def make_announcement(session: Session, owner: User, **values: Any) -> Announcement:
+    row = Announcement(owner_id=owner.id, title=values.pop("title", "Notice"), **values)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def reset_database(database: Database) -> None:
+    """Empty every table but the built-in roles (for tests that commit)."""
+    with database.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name not in {"roles", "grants"}:
+                conn.execute(delete(table))
+        conn.execute(delete(Role.__table__).where(Role.is_builtin.is_(False)))
+    with database.transaction(actor_id=None, channel="cli") as session:
+        ensure_builtin_roles(session)
+        session.execute(delete(Base.metadata.tables["history"]))
+
+
+# -- HTTP helpers -------------------------------------------------------------------
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def browser(base_url: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=base_url, follow_redirects=False, timeout=20, headers={"Accept-Language": "en"}
+    )
+
+
+def login(client: httpx.Client, username: str, password: str = PASSWORD) -> str:
+    """Log in through the form; returns the CSRF token of the new session."""
+    page = client.get("/login")
+    response = client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": csrf_of(page.text),
+            "next": "/",
+        },
+    )
+    assert response.status_code == 303, response.text
+    return csrf_of(client.get("/").text)
+
+
+def api_token(database: Database, user: User) -> str:
+    from groupware.accounts.credentials import create_credential
+
+    with database.transaction(actor_id=user.id, channel="cli") as session:
+        secret, _row = create_credential(
+            session, session.get(User, user.id), kind="api_token", name="test"
+        )  # type: ignore[arg-type]
+    return secret

@@ -1,0 +1,164 @@
+"""Logging in and out, sessions, throttling, CSRF and the security headers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, update
+
+from groupware.accounts.models import LoginAttempt, WebSession
+from groupware.db import Database
+from tests.conftest import LiveServer
+from tests.factories import Cast, browser, csrf_of, login
+
+
+def test_anonymous_visitors_are_sent_to_login(live: LiveServer) -> None:
+    with browser(live.url) as client:
+        response = client.get("/announcements?q=x")
+        assert response.status_code == 303
+        assert response.headers["location"] == "/login?next=%2Fannouncements%3Fq%3Dx"
+
+
+def test_login_page_has_security_headers(live: LiveServer) -> None:
+    with browser(live.url) as client:
+        headers = client.get("/login").headers
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+
+
+def test_login_issues_a_new_session_id_and_logout_ends_it(
+    live: LiveServer, committed: Cast
+) -> None:
+    with browser(live.url) as client:
+        client.cookies.set("gw_session", "planted-by-an-attacker", domain="127.0.0.1")
+        csrf = login(client, "alice")
+        session_cookie = client.cookies.get("gw_session", domain="127.0.0.1")
+        assert session_cookie != "planted-by-an-attacker"
+        page = client.get("/")
+        assert page.status_code == 200 and "Alice" in page.text
+        assert page.headers["cache-control"] == "no-store"
+        assert client.post("/logout", data={"csrf_token": csrf}).status_code == 303
+        assert client.get("/").status_code == 303
+    with browser(live.url) as thief:
+        thief.cookies.set("gw_session", session_cookie or "", domain="127.0.0.1")
+        assert thief.get("/").status_code == 303
+
+
+def test_wrong_password_is_refused_with_a_message(live: LiveServer, committed: Cast) -> None:
+    with browser(live.url) as client:
+        token = csrf_of(client.get("/login").text)
+        response = client.post(
+            "/login", data={"username": "alice", "password": "wrong", "csrf_token": token}
+        )
+    assert response.status_code == 401
+    assert "Wrong username or password." in response.text
+
+
+def test_failed_logins_are_throttled_per_account(
+    live: LiveServer, committed: Cast, database: Database
+) -> None:
+    with browser(live.url) as client:
+        token = csrf_of(client.get("/login").text)
+        for _ in range(database.settings.login_max_failures_per_account):
+            client.post("/login", data={"username": "bob", "password": "nope", "csrf_token": token})
+        locked = client.post(
+            "/login",
+            data={"username": "bob", "password": "correct horse battery", "csrf_token": token},
+        )
+    assert locked.status_code == 429
+    assert "Too many failed logins" in locked.text
+    assert int(locked.headers["retry-after"]) > 0
+    # Other accounts from elsewhere are not slowed down by bob's lock.
+    with browser(live.url) as other:
+        login(other, "alice")
+
+
+def test_failed_logins_are_throttled_per_address(
+    live: LiveServer, committed: Cast, database: Database
+) -> None:
+    with database.transaction(actor_id=None, channel="cli") as session:
+        for i in range(database.settings.login_max_failures_per_address):
+            session.add(LoginAttempt(username=f"guess{i}", address="127.0.0.1"))
+    with browser(live.url) as client:
+        token = csrf_of(client.get("/login").text)
+        response = client.post(
+            "/login",
+            data={"username": "alice", "password": "correct horse battery", "csrf_token": token},
+        )
+    assert response.status_code == 429
+
+
+def test_idle_and_absolute_timeouts_end_a_session(
+    live: LiveServer, committed: Cast, database: Database
+) -> None:
+    settings = database.settings
+    for column, age in (
+        (WebSession.last_seen_at, dt.timedelta(minutes=settings.session_idle_minutes + 1)),
+        (WebSession.created_at, dt.timedelta(hours=settings.session_absolute_hours + 1)),
+    ):
+        with browser(live.url) as client:
+            login(client, "alice")
+            assert client.get("/").status_code == 200
+            with database.transaction(actor_id=None, channel="cli") as session:
+                session.execute(update(WebSession).values({column: dt.datetime.now(dt.UTC) - age}))
+            assert client.get("/").status_code == 303
+    with database.transaction(actor_id=None, channel="cli") as session:
+        assert session.scalars(select(WebSession)).all() == []
+
+
+def test_unsafe_requests_without_csrf_token_are_refused(live: LiveServer, committed: Cast) -> None:
+    with browser(live.url) as client:
+        csrf = login(client, "alice")
+        missing = client.post("/profile", data={"full_name": "Mallory", "language": "en"})
+        assert missing.status_code == 403
+        forged = client.post(
+            "/profile", data={"full_name": "Mallory", "language": "en", "csrf_token": "x" * 43}
+        )
+        assert forged.status_code == 403
+        cross_site = client.post(
+            "/profile",
+            data={"full_name": "Mallory", "language": "en", "csrf_token": csrf},
+            headers={"Origin": "https://evil.example"},
+        )
+        assert cross_site.status_code == 403
+        assert "Mallory" not in client.get("/profile").text
+        # htmx sends the token in a header.
+        ok = client.post(
+            "/profile",
+            data={"full_name": "Alice A.", "language": "en"},
+            headers={"X-CSRF-Token": csrf, "HX-Request": "true"},
+        )
+        assert ok.status_code == 204 and ok.headers["HX-Location"] == "/profile"
+
+
+def test_login_form_needs_its_csrf_token(live: LiveServer, committed: Cast) -> None:
+    with browser(live.url) as client:
+        client.get("/login")
+        response = client.post(
+            "/login", data={"username": "alice", "password": "correct horse battery"}
+        )
+    assert response.status_code == 403
+
+
+def test_next_never_leaves_the_site(live: LiveServer, committed: Cast) -> None:
+    with browser(live.url) as client:
+        token = csrf_of(client.get("/login").text)
+        response = client.post(
+            "/login",
+            data={
+                "username": "alice",
+                "password": "correct horse battery",
+                "csrf_token": token,
+                "next": "//evil.example/",
+            },
+        )
+    assert response.headers["location"] == "/"
+
+
+def test_unknown_pages_get_a_404_page(live: LiveServer) -> None:
+    with browser(live.url) as client:
+        response = client.get("/no/such/page", headers={"Accept-Language": "en"})
+    assert response.status_code == 404
+    assert "There is no such page." in response.text
