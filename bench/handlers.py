@@ -77,7 +77,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final, Literal, TypeVar, get_args
+from typing import Any, Final, Literal, get_args
 
 import anyio.to_thread
 import jinja2
@@ -95,6 +95,7 @@ from starlette.routing import Route
 Strategy = Literal["sync", "run_sync", "inline"]
 PageName = Literal["read", "write"]
 DbName = Literal["sqlite", "postgresql"]
+DATABASES: Final[tuple[DbName, ...]] = get_args(DbName)
 STRATEGIES: Final[tuple[Strategy, ...]] = get_args(Strategy)
 PAGES: Final[tuple[PageName, ...]] = get_args(PageName)
 
@@ -122,9 +123,6 @@ PG_SLOW_SQL: Final = "SELECT pg_sleep(:seconds)"
 DEFAULT_THREADS: Final = 40  # anyio's default thread limiter, used by Starlette
 REWARM_SECONDS: Final = 0.5  # warm-up before each later slice of a measurement
 DRAIN_GRACE: Final = 20.0  # seconds a client may overrun its phase before it counts as hung
-
-T = TypeVar("T")
-
 
 # --------------------------------------------------------------------------- schema and data
 
@@ -659,7 +657,9 @@ async def load_phase(
     for task in pending:
         task.cancel()
         result.normal.errors["client hung past the phase end"] += 1
-    await asyncio.gather(*tasks, return_exceptions=True)
+    for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+        if isinstance(outcome, Exception):
+            result.normal.errors[f"client crashed: {outcome!r}"[:160]] += 1
     return result
 
 
@@ -695,7 +695,8 @@ class Row:
 
     @property
     def errors(self) -> Counter[str]:
-        return self.main.normal.errors + self.alone.normal.errors + self.with_slow.normal.errors
+        phases = (self.main, self.alone, self.with_slow)
+        return sum((p.normal.errors + p.slow.errors for p in phases), Counter[str]())
 
     def summary(self, hol: int) -> str:
         return (
@@ -860,8 +861,14 @@ def format_table(rows: Sequence[Row], hol: int) -> str:
         key: max((r for r in rows if (r.database, r.page) == key), key=lambda r: r.main.rps)
         for key in {(r.database, r.page) for r in rows}
     }
-    order = {name: i for i, name in enumerate(STRATEGIES)}
-    rows = sorted(rows, key=lambda r: (r.database, PAGES.index(r.page), order[r.strategy]))
+    rows = sorted(
+        rows,
+        key=lambda r: (
+            DATABASES.index(r.database),
+            PAGES.index(r.page),
+            STRATEGIES.index(r.strategy),
+        ),
+    )
     body: list[list[str]] = []
     for r in rows:
         base = baseline.get((r.database, r.page))

@@ -35,7 +35,7 @@ from groupware.accounts import credentials
 from groupware.accounts.models import Credential, User
 from groupware.db import bind_actor
 from groupware.errors import GroupwareError, Invalid, NotFound
-from groupware.i18n import _, pick_language, use_language
+from groupware.i18n import _, _l, pick_language, use_language
 from groupware.validation import errors_of
 
 if TYPE_CHECKING:
@@ -59,6 +59,14 @@ def _blank_to_none(value: Any) -> Any:
 
 
 OptionalId = Annotated[Id | None, BeforeValidator(_blank_to_none)]
+
+
+class BadBody(GroupwareError):
+    """The body is not JSON (400) or not sent as JSON (415)."""
+
+    def __init__(self, status_code: int, message: Any) -> None:
+        super().__init__(message)
+        self.status_code = status_code
 
 
 class ErrorBody(BaseModel):
@@ -196,10 +204,7 @@ def _endpoint(ops: Sequence[Operation]) -> Callable[[Request], Any]:
         gw: Groupware = request.app.state.gw
         op = by_method[request.method]
         language = pick_language(request.headers.get("Accept-Language"))
-        with use_language(language or gw.settings.default_language):
-            raw_body, problem = await _read_json(request, op)
-        if problem is not None:
-            return problem
+        raw_body = await _read_json(request, op)
         write = request.method != "GET"
         return await gw.db_run(
             lambda db: _run(request, gw, db, op, raw_body, language), write=write
@@ -208,16 +213,19 @@ def _endpoint(ops: Sequence[Operation]) -> Callable[[Request], Any]:
     return endpoint
 
 
-async def _read_json(request: Request, op: Operation) -> tuple[Any, Response | None]:
+async def _read_json(request: Request, op: Operation) -> Any:
+    """The parsed body, or the :class:`BadBody` to answer once the caller is known (so
+    that a request without a token gets 401 and the message is in the user's language).
+    """
     if op.body is None:
-        return None, None
+        return None
     if "json" not in request.headers.get("Content-Type", ""):
-        return None, error_json(415, _("Send the body as application/json."))
+        return BadBody(415, _l("Send the body as application/json."))
     raw = await request.body()
     try:
-        return json.loads(raw or b"null"), None
+        return json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError):
-        return None, error_json(400, _("The body is not valid JSON."))
+        return BadBody(400, _l("The body is not valid JSON."))
 
 
 def _authenticate(db: Session, request: Request) -> User | None:
@@ -291,6 +299,8 @@ def _handle(
 ) -> Response:
     bind_actor(db, actor_id=user.id, channel="api")
     try:
+        if isinstance(raw_body, BadBody):
+            raise raw_body
         _check_path_ids(request)
         call = Call(request, gw, db, user, load_who(db, user))
         call.query = _validate(op.query, dict(request.query_params), location="query")

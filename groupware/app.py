@@ -29,8 +29,9 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from groupware import i18n
+from groupware import i18n, records
 from groupware.db import Database
+from groupware.history.service import display_value
 from groupware.notifications.service import unread_count
 from groupware.settings import Settings
 from groupware.web import Ctx
@@ -151,7 +152,13 @@ def make_templates() -> Environment:
         number=i18n.format_number,
         money=i18n.format_money,
     )
-    env.globals.update(LANGUAGES=i18n.LANGUAGE_NAMES)
+    env.globals.update(
+        LANGUAGES=i18n.LANGUAGE_NAMES,
+        record_label=records.record_label,
+        record_url=records.record_url,
+        field_label=records.field_label,
+        history_value=display_value,
+    )
     return env
 
 

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Date, DateTime, LargeBinary, Numeric, Table, func, insert, select
+from sqlalchemy import Date, DateTime, Integer, LargeBinary, Numeric, Table, func, insert, select
 from sqlalchemy.engine import Connection
 
 from groupware.db import Database, utcnow
@@ -216,7 +216,7 @@ def _load_table(conn: Connection, table: Table, path: Path, columns: list[str]) 
 
 def _reset_sequences(conn: Connection) -> None:
     for table in Base.metadata.sorted_tables:
-        if "id" not in table.c or not table.c.id.primary_key:
+        if "id" not in table.c or not isinstance(table.c.id.type, Integer):
             continue
         highest = select(func.max(table.c.id)).scalar_subquery()
         sequence = func.pg_get_serial_sequence(table.name, "id")

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from groupware.announcements import service
 from groupware.announcements.models import Announcement
 from groupware.api import Api, Call, OptionalId, PageQuery, page_of
-from groupware.validation import LocalDate, Schema, validate
+from groupware.validation import OptionalLocalDate, Schema, validate
 
 api = Api("announcements")
 
@@ -50,7 +50,7 @@ class AnnouncementPatch(Schema):
     audience: Literal["company", "team"] | None = None
     team_id: OptionalId = None
     pinned: bool | None = None
-    expires_on: LocalDate | None = None
+    expires_on: OptionalLocalDate = None
 
 
 def announcement_out(row: Announcement) -> AnnouncementOut:

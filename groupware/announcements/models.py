@@ -25,8 +25,22 @@ from groupware.access.policy import Module, RecordAccess, Who, register_module
 from groupware.accounts.models import Team, User
 from groupware.db import Base, utcnow
 from groupware.i18n import _l, today
+from groupware.records import RecordType, register_record_type
 
 MODULE = register_module(Module("announcements", _l("Announcements")))
+register_record_type(
+    RecordType(
+        "announcements",
+        _l("Announcement"),
+        "/announcements/{id}",
+        {
+            "audience": _l("For"),
+            "pinned": _l("Pinned"),
+            "published_at": _l("Published"),
+            "expires_on": _l("Show until"),
+        },
+    )
+)
 
 
 def _published_to(model: Any, who: Who) -> ColumnElement[bool]:

@@ -47,8 +47,12 @@ def _tracked(obj: object) -> bool:
     return bool(getattr(type(obj), "__tracked__", False))
 
 
+# The history row has its own time and record id; these would only repeat them.
+_ALWAYS_EXCLUDED = frozenset({"id", "created_at", "updated_at"})
+
+
 def _columns(obj: Base) -> Iterable[str]:
-    excluded = getattr(type(obj), "__history_exclude__", frozenset())
+    excluded = _ALWAYS_EXCLUDED | getattr(type(obj), "__history_exclude__", frozenset())
     for attr in inspect(type(obj)).column_attrs:
         if attr.key not in excluded:
             yield attr.key

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, joinedload
 from groupware.access.policy import Who, access_spec, record_models, visible
 from groupware.accounts.models import User
 from groupware.history.models import Change
+from groupware.i18n import format_date, format_datetime, gettext
 
 ACTIONS = ("create", "update", "delete")
 
@@ -102,3 +103,21 @@ def user_names(session: Session, changes: Iterable[Change]) -> dict[int, str]:
 
 
 USER_FIELDS = frozenset({"owner_id", "user_id", "created_by_id", "assignee_id", "rep_id"})
+
+
+def display_value(field: str, value: Any, names: dict[int, str]) -> str:
+    """A history value as a person reads it: names for user ids, local dates, yes/no."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if field in USER_FIELDS and isinstance(value, int):
+        return names.get(value, f"#{value}")
+    if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and value[7:8] == "-":
+        try:
+            if len(value) == 10:
+                return format_date(dt.date.fromisoformat(value))
+            return format_datetime(dt.datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return str(value)

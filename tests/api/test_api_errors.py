@@ -1,0 +1,174 @@
+"""How the API answers requests it cannot serve: always JSON, and never half done."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from groupware.db import Database
+from tests.api.helpers import MAX_ID, Api, error_of, fields_of
+from tests.factories import Cast
+
+if TYPE_CHECKING:
+    from tests.conftest import LiveServer
+
+
+@pytest.fixture
+def api(live: LiveServer, committed: Cast, database: Database) -> Iterator[Api]:
+    with Api(live.url, database, committed) as api:
+        yield api
+
+
+def announcement(api: Api) -> dict[str, Any]:
+    response = api("alice").post("/announcements", json={"title": "Plan", "body": "Numbers."})
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def changes_of(api: Api, record_type: str, record_id: int) -> list[Any]:
+    params = {"record_type": record_type, "record_id": record_id}
+    return list(api("root").get("/history", params=params).json()["items"])
+
+
+@pytest.mark.parametrize("body", [b"{bad json", b'{"title": "Plan",}', b"\xff\xfe", b"[1, 2"])
+def test_it_answers_a_body_that_is_not_json_with_a_json_400(api: Api, body: bytes) -> None:
+    response = api("alice").post(
+        "/announcements", content=body, headers={"Content-Type": "application/json"}
+    )
+
+    error = error_of(response, 400)
+    assert error["message"] == "The body is not valid JSON."
+    assert api("alice").get("/announcements").json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data"]
+)
+def test_it_answers_a_body_of_another_type_with_415(api: Api, content_type: str) -> None:
+    response = api("alice").post(
+        "/announcements", content=b"title=Plan", headers={"Content-Type": content_type}
+    )
+
+    assert error_of(response, 415)["message"] == "Send the body as application/json."
+    assert api("alice").get("/announcements").json()["items"] == []
+
+
+def test_it_answers_a_body_without_a_type_with_415(api: Api) -> None:
+    response = api("alice").patch("/me", content=b'{"full_name": "Al"}')
+    error_of(response, 415)
+    assert api("alice").get("/me").json()["full_name"] == "Alice"
+
+
+def test_it_answers_body_errors_in_the_users_language_after_checking_the_token(
+    api: Api,
+) -> None:
+    def post_bad_json(client: httpx.Client) -> httpx.Response:
+        headers = {"Content-Type": "application/json"}
+        return client.post("/announcements", content=b"{bad", headers=headers)
+
+    error_of(post_bad_json(api.anonymous), 401)
+    error_of(api.anonymous.post("/announcements", content=b"title=Plan"), 401)
+    english = error_of(post_bad_json(api("alice")), 400)
+    croatian = error_of(post_bad_json(api("root")), 400)  # root reads Croatian
+    assert english["message"] == "The body is not valid JSON."
+    assert croatian["message"] != english["message"]
+
+
+@pytest.mark.parametrize("body", [b"[]", b'"Plan"', b"42", b"null", b""])
+def test_it_wants_a_json_object_as_the_body(api: Api, body: bytes) -> None:
+    headers = {"Content-Type": "application/json"}
+    response = api("alice").post("/announcements", content=body, headers=headers)
+    assert list(fields_of(response)) == [""]
+
+
+def test_it_changes_nothing_when_one_field_of_a_patch_is_invalid(api: Api) -> None:
+    cast = api.cast
+    draft = announcement(api)
+    path = f"/announcements/{draft['id']}"
+    before_me = api("alice").get("/me").json()
+
+    for who, url, body, field in (
+        ("alice", path, {"title": "New plan", "audience": "everyone"}, "audience"),
+        ("alice", "/me", {"full_name": "Alice Adams", "language": "xx"}, "language"),
+        ("root", f"/users/{cast.bob.id}", {"full_name": "Rob", "email": "rob@else.org"}, "email"),
+        ("root", f"/teams/{cast.north.id}", {"description": "Up", "name": ""}, "name"),
+    ):
+        response = api(who).patch(url, json=body)
+        assert list(fields_of(response)) == [field], url
+
+    assert api("alice").get(path).json() == draft
+    assert api("alice").get("/me").json() == before_me
+    assert api("root").get(f"/users/{cast.bob.id}").json()["full_name"] == "Bob"
+    assert api("root").get(f"/teams/{cast.north.id}").json()["description"] == ""
+    assert [c["action"] for c in changes_of(api, "announcements", draft["id"])] == ["create"]
+    assert [c for c in changes_of(api, "users", cast.bob.id) if "full_name" in c["changes"]] == [
+        c for c in changes_of(api, "users", cast.bob.id) if c["action"] == "create"
+    ]
+
+
+def test_it_changes_nothing_when_the_handler_fails_after_writing(api: Api) -> None:
+    """The email is checked after the full name was set: the 422 rolls both back."""
+    alice = api.cast.alice
+    response = api("root").patch(
+        f"/users/{alice.id}", json={"full_name": "Alice Adams", "email": "bob@groupware.local"}
+    )
+    assert list(fields_of(response)) == ["email"]
+    assert api("root").get(f"/users/{alice.id}").json()["full_name"] == "Alice"
+
+
+@pytest.mark.parametrize("path", ["/nope", "/users/alice", "/announcements/1/archive", "/v2/me"])
+def test_it_answers_an_unknown_route_with_a_json_404(api: Api, path: str) -> None:
+    for client in (api.anonymous, api("alice")):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/json"
+        assert response.json()["error"]["status"] == 404
+
+
+def test_it_answers_a_method_a_route_does_not_have_with_a_json_405(api: Api) -> None:
+    response = api("alice").delete("/me")
+    assert response.status_code == 405
+    assert response.json()["error"]["status"] == 405
+
+
+def test_it_answers_ids_the_database_cannot_hold_with_404_or_422(api: Api) -> None:
+    """Bigger than a database integer: no such record, not a 500 (PostgreSQL refused them)."""
+    cast = api.cast
+    too_big = MAX_ID + 1
+    for path in (
+        f"/users/{too_big}",
+        f"/teams/{too_big}",
+        f"/announcements/{too_big}",
+        f"/announcements/{10**30}",
+        f"/records/announcements/{too_big}/shares",
+    ):
+        error_of(api("alice").get(path), 404)
+    error_of(api("alice").post(f"/notifications/{too_big}/read"), 404)
+    error_of(api("root").put(f"/teams/{cast.north.id}/members/{too_big}", json={}), 404)
+
+    for path, params in (
+        ("/users", {"team_id": too_big}),
+        ("/users", {"role_id": -1}),
+        ("/users", {"cursor": str(too_big)}),
+        ("/history", {"record_id": 10**30}),
+        ("/history", {"actor_id": too_big}),
+        ("/notifications", {"cursor": str(10**30)}),
+    ):
+        assert list(fields_of(api("alice").get(path, params=params))) == list(params)
+
+    draft = announcement(api)
+    response = api("alice").post(
+        f"/records/announcements/{draft['id']}/shares", json={"user_id": too_big}
+    )
+    assert list(fields_of(response)) == ["user_id"]
+    response = api("root").post("/announcements", json={"title": "T", "team_id": too_big})
+    assert list(fields_of(response)) == ["team_id"]
+    response = api("root").patch(f"/announcements/{draft['id']}", json={"team_id": too_big})
+    assert list(fields_of(response)) == ["team_id"]
+    body = {"username": "eve", "full_name": "Eve", "role_ids": [1, too_big]}
+    assert list(fields_of(api("root").post("/users", json=body))) == ["role_ids.1"]
+    body = {"team_ids": [too_big]}
+    assert list(fields_of(api("root").patch(f"/users/{cast.bob.id}", json=body))) == ["team_ids.0"]
