@@ -985,6 +985,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run finally blocks, kill servers
     started = time.monotonic()
+    load_before = os.getloadavg()[0]
     rows: list[Row] = []
     targets: list[Target] = []
     ceiling = math.nan
@@ -1011,7 +1012,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 print(f"postgresql: skipped, not reachable ({problem})", file=sys.stderr)
     report(rows, targets, ceiling, args)
-    print(f"\nTotal time {time.monotonic() - started:.0f} s.")
+    print(
+        f"\nTotal time {time.monotonic() - started:.0f} s on {os.cpu_count()} CPUs; 1-min load "
+        f"average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (background load "
+        "from other processes makes absolute numbers noisy)."
+    )
     return 0
 
 

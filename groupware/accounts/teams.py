@@ -60,7 +60,7 @@ def set_member(session: Session, team: Team, user: User, *, is_lead: bool = Fals
             member.is_lead = is_lead
             session.flush()
             return member
-    member = TeamMember(team=team, user=user, is_lead=is_lead)
+    member = TeamMember(user=user, is_lead=is_lead)
     team.members.append(member)
     session.flush()
     return member

@@ -117,7 +117,7 @@ def _set_teams(session: Session, user: User, team_ids: list[int], lead_ids: list
             member.is_lead = member.team_id in lead_ids
     have = {m.team_id for m in user.memberships}
     for team_id in sorted(wanted - have):
-        user.memberships.append(TeamMember(team_id=team_id, user=user, is_lead=team_id in lead_ids))
+        user.memberships.append(TeamMember(team_id=team_id, is_lead=team_id in lead_ids))
 
 
 def create_user(

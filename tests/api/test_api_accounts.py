@@ -437,7 +437,7 @@ def test_it_adds_and_removes_team_members(api: Api) -> None:
     changes = [c["changes"] for c in history_of(api, "teams", cast.south.id)]
     removed, cleared, added = changes[:3]
     assert added == {"member": [None, "Alice ★"]}
-    assert [old_new for old_new in cleared.values()] == [[True, False]]
+    assert list(cleared.values()) == [[True, False]]
     assert removed == {"member": ["Alice", None]}
 
 
