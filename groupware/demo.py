@@ -116,7 +116,7 @@ def _load(session: Session, mail_domain: str) -> None:
         data = UserIn(
             username=username,
             full_name=full_name,
-            language=language,  # type: ignore[arg-type]
+            language=language,
             role_ids=[roles[name].id for name in role_names],
             team_ids=[teams[name.lstrip("*")].id for name in team_names],
             lead_team_ids=[teams[name[1:]].id for name in team_names if name.startswith("*")],

@@ -72,5 +72,10 @@ register_record_type(
 )
 register_record_type(RecordType("teams", _l("Team"), "/admin/teams/{id}", {"member": _l("Member")}))
 register_record_type(
-    RecordType("roles", _l("Role"), "/admin/roles/{id}", {"is_builtin": _l("Built-in"), "grant": _l("Right")})
+    RecordType(
+        "roles",
+        _l("Role"),
+        "/admin/roles/{id}",
+        {"is_builtin": _l("Built-in"), "grant": _l("Right")},
+    )
 )

@@ -20,7 +20,9 @@ POT = LOCALE / "messages.pot"
 
 
 def run(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "-q", *args], check=True, cwd=ROOT)
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "-q", *args], check=True, cwd=ROOT
+    )
 
 
 def main() -> int:

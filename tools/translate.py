@@ -13,7 +13,14 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po, write_po
 
-PO = Path(__file__).resolve().parent.parent / "groupware" / "locale" / "hr" / "LC_MESSAGES" / "messages.po"
+PO = (
+    Path(__file__).resolve().parent.parent
+    / "groupware"
+    / "locale"
+    / "hr"
+    / "LC_MESSAGES"
+    / "messages.po"
+)
 
 
 def main() -> int:

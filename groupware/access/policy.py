@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, inspect, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.interfaces import ORMOption
 
@@ -96,6 +96,16 @@ def access_spec(model: type[Base]) -> RecordAccess:
 def record_type(model: type[Base] | Base) -> str:
     cls = model if isinstance(model, type) else type(model)
     return str(cls.__tablename__)
+
+
+def pk_column(model: type[Base]) -> Any:
+    """The single-column primary key of a record model (its ``id``)."""
+    return inspect(model).primary_key[0]
+
+
+def record_key(record: Base) -> int:
+    """The id of a record (business records have one integer key)."""
+    return int(inspect(record).identity[0])  # type: ignore[index]
 
 
 def record_models() -> dict[str, type[Base]]:
@@ -182,7 +192,7 @@ def _share_clause(model: type[Base], who: Who, *, write: bool) -> ColumnElement[
         grantee = or_(grantee, Share.team_id.in_(who.team_ids))
     conditions = [
         Share.record_type == record_type(model),
-        Share.record_id == model.id,  # type: ignore[attr-defined]
+        Share.record_id == pk_column(model),
         grantee,
     ]
     if write:
@@ -228,14 +238,14 @@ def get_for_user(
 ) -> M:
     """Load one record for ``action``: 404 if the user may not see it, 403 if they may
     see it but not do ``action`` to it."""
-    pk = model.id  # type: ignore[attr-defined]
+    pk = pk_column(model)
     record = session.scalar(
         select(model).where(pk == record_id, visible(model, who, action)).options(*options)
     )
     if record is not None:
         return record
     if action != "view" and session.scalar(
-        select(exists().where(pk == record_id, visible(model, who, "view")))
+        exists().where(pk == record_id, visible(model, who, "view")).select()
     ):
         raise Forbidden(_l("You may see this record but not do this to it."))
     raise NotFound(_l("There is no such record, or you may not see it."))
@@ -243,9 +253,8 @@ def get_for_user(
 
 def can(session: Session, who: Who, record: Base, action: str) -> bool:
     model = type(record)
-    pk = model.id  # type: ignore[attr-defined]
-    query = select(exists().where(pk == record.id, visible(model, who, action)))  # type: ignore[attr-defined]
-    return bool(session.scalar(query))
+    query = exists().where(pk_column(model) == record_key(record), visible(model, who, action))
+    return bool(session.scalar(query.select()))
 
 
 @dataclass(frozen=True)
@@ -261,14 +270,14 @@ class Reason:
 def explain(session: Session, who: Who, record: Base) -> list[Reason]:
     model = type(record)
     spec = access_spec(model)
-    pk = model.id  # type: ignore[attr-defined]
+    pk, key = pk_column(model), record_key(record)
     grants = who.grants.get((spec.module, "view"), {})
     reasons: list[Reason] = []
     for kind, clause in scope_clauses(model, who, "view").items():
         if kind == "shared":
             reasons.extend(_share_reasons(session, who, record))
             continue
-        if not session.scalar(select(exists().where(pk == record.id, clause))):  # type: ignore[attr-defined]
+        if not session.scalar(exists().where(pk == key, clause).select()):
             continue
         if kind == "public":
             reasons.append(Reason("public", detail=str(spec.public_reason or "")))
@@ -292,7 +301,7 @@ def _share_reasons(session: Session, who: Who, record: Base) -> list[Reason]:
         .outerjoin(Team, Team.id == Share.team_id)
         .where(
             Share.record_type == record_type(record),
-            Share.record_id == record.id,  # type: ignore[attr-defined]
+            Share.record_id == record_key(record),
             and_(
                 or_(
                     Share.user_id == who.id,

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from groupware.access.models import Share
-from groupware.access.policy import record_type
+from groupware.access.policy import record_key, record_type
 from groupware.accounts.models import Team, User
 from groupware.db import Base
 from groupware.errors import Invalid
@@ -33,7 +33,7 @@ def list_shares(session: Session, record: Base) -> list[ShareRow]:
         select(Share, User, Team)
         .outerjoin(User, User.id == Share.user_id)
         .outerjoin(Team, Team.id == Share.team_id)
-        .where(Share.record_type == record_type(record), Share.record_id == record.id)  # type: ignore[attr-defined]
+        .where(Share.record_type == record_type(record), Share.record_id == record_key(record))
         .order_by(Share.id)
     ).all()
     return [
@@ -62,13 +62,10 @@ def share(
         raise Invalid({"grantee": _l("There is no such active user.")})
     if team_id is not None and team is None:
         raise Invalid({"grantee": _l("There is no such team.")})
-    rtype, rid = record_type(record), record.id  # type: ignore[attr-defined]
+    rtype, rid = record_type(record), record_key(record)
+    grantee = Share.user_id == user_id if user_id is not None else Share.team_id == team_id
     existing = session.scalar(
-        select(Share).where(
-            Share.record_type == rtype,
-            Share.record_id == rid,
-            Share.user_id == user_id if user_id is not None else Share.team_id == team_id,
-        )
+        select(Share).where(Share.record_type == rtype, Share.record_id == rid, grantee)
     )
     if existing is not None:
         existing.permission = permission
@@ -91,7 +88,7 @@ def unshare(session: Session, record: Base, share_id: int) -> None:
         select(Share).where(
             Share.id == share_id,
             Share.record_type == record_type(record),
-            Share.record_id == record.id,  # type: ignore[attr-defined]
+            Share.record_id == record_key(record),
         )
     )
     if row is None:
@@ -105,7 +102,7 @@ def delete_shares_of(session: Session, record: Base) -> None:
     for row in session.scalars(
         select(Share).where(
             Share.record_type == record_type(record),
-            Share.record_id == record.id,  # type: ignore[attr-defined]
+            Share.record_id == record_key(record),
         )
     ):
         session.delete(row)

@@ -25,7 +25,7 @@ def _in_session(obj: object, model: type[Base], key: int) -> Base | None:
     session = object_session(obj)
     if session is None:
         return None
-    return session.identity_map.get(identity_key(model, key))  # type: ignore[return-value]
+    return session.identity_map.get(identity_key(model, key))
 
 
 class User(Base):

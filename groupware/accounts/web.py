@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import urllib.parse
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from starlette.responses import Response
@@ -128,8 +128,8 @@ class PasswordIn(Schema):
     confirm_password: str = Field(min_length=1, max_length=256)
 
 
-def _profile(ctx: Ctx, *, status_code: int = 200, **extra: object) -> Response:
-    values: dict[str, object] = {
+def _profile(ctx: Ctx, *, status_code: int = 200, **extra: Any) -> Response:
+    values: dict[str, Any] = {
         "errors": {},
         "password_errors": {},
         "credential_errors": {},

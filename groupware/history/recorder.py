@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import event, insert, inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapper, Session, UOWTransaction, object_session
-from sqlalchemy.orm.attributes import NO_VALUE
+from sqlalchemy.orm.base import NO_VALUE
 
 from groupware.db import Base, utcnow
 from groupware.history.models import Change
