@@ -3,7 +3,6 @@
 which must be listening before anything is flushed."""
 
 import groupware.history.recorder  # noqa: F401 - registers the session hook
-
 from groupware.access.models import Share
 from groupware.accounts.models import (
     Credential,
