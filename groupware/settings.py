@@ -125,7 +125,9 @@ class Settings:
     max_request_mb: int = _setting(
         25, "Largest request body the web server accepts, in megabytes.", parse=int
     )
-    db_pool_size: int = _setting(10, "Connections kept open per process to PostgreSQL.", parse=int)
+    db_pool_size: int = _setting(
+        10, "Database connections kept open per process (more open under load).", parse=int
+    )
     job_interval_seconds: int = _setting(
         60, "How often the background scheduler runs periodic jobs.", parse=int
     )

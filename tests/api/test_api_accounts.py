@@ -441,13 +441,8 @@ def test_it_adds_and_removes_team_members(api: Api) -> None:
     assert removed == {"member": ["Alice", None]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="groupware/accounts/teams.py set_member(): TeamMember(team=team) already adds the "
-    "member to team.members (back_populates) and team.members.append() adds it again, so "
-    "the PUT answer lists the new member twice",
-)
 def test_it_answers_a_new_member_once(api: Api) -> None:
+    """set_member() used to add the new member to the team's list twice."""
     cast = api.cast
     response = api("root").put(f"/teams/{cast.south.id}/members/{cast.alice.id}", json={})
 
