@@ -19,9 +19,9 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, BeforeValidator, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 from sqlalchemy import inspect, update
 from sqlalchemy.exc import OperationalError
@@ -30,13 +30,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from groupware.access.policy import Who, load_who
+from groupware.access.policy import Who, load_who, require
 from groupware.accounts import credentials
 from groupware.accounts.models import Credential, User
 from groupware.db import bind_actor
 from groupware.errors import GroupwareError, Invalid, NotFound
 from groupware.i18n import _, _l, pick_language, use_language
-from groupware.validation import errors_of
+from groupware.validation import MAX_ID, errors_of
 
 if TYPE_CHECKING:
     from groupware.app import Groupware
@@ -46,19 +46,6 @@ log = logging.getLogger(__name__)
 API_TITLE = "groupware API"
 API_VERSION = "1"
 ALL_APIS: list[Api] = []
-
-# Record ids are 32-bit integers in the database (PostgreSQL ``integer``); a bigger
-# number cannot name a record, and sending it to the database fails (500) instead of
-# answering 404 or 422.
-MAX_ID = 2**31 - 1
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-
-
-def _blank_to_none(value: Any) -> Any:
-    return None if isinstance(value, str) and not value.strip() else value
-
-
-OptionalId = Annotated[Id | None, BeforeValidator(_blank_to_none)]
 
 
 class BadBody(GroupwareError):
@@ -125,6 +112,7 @@ class Operation:
     query: type[BaseModel] | None = None
     status: int = 200
     paginated: bool = False
+    admin: bool = False
 
     @property
     def operation_id(self) -> str:
@@ -152,7 +140,11 @@ class Api:
         query: type[BaseModel] | None = None,
         status: int = 200,
         paginated: bool = False,
+        admin: bool = False,
     ) -> Callable[[Callable[[Call], Any]], Callable[[Call], Any]]:
+        """Declare an operation; ``admin`` ones are refused (403) to non-administrators
+        before their input is even read."""
+
         def register(handler: Callable[[Call], Any]) -> Callable[[Call], Any]:
             self.operations.append(
                 Operation(
@@ -166,6 +158,7 @@ class Api:
                     query,
                     status,
                     paginated,
+                    admin,
                 )
             )
             return handler
@@ -303,6 +296,8 @@ def _handle(
             raise raw_body
         _check_path_ids(request)
         call = Call(request, gw, db, user, load_who(db, user))
+        if op.admin:
+            require(call.who, "system", "admin")
         call.query = _validate(op.query, dict(request.query_params), location="query")
         call.body = _validate(op.body, raw_body, location="body")
         return _respond(op, op.handler(call))

@@ -185,23 +185,24 @@ class SecurityHeaders:
 
 
 def _plain_error(request: Request, status: int, detail: str) -> Response:
-    if request.url.path.startswith("/api/"):
-        return JSONResponse({"error": {"status": status, "message": detail}}, status_code=status)
-    language = i18n.pick_language(request.headers.get("Accept-Language")) or "hr"
-    with i18n.use_language(request.cookies.get("gw_lang") or language):
+    """Errors raised before a handler runs (no route, wrong method, body too large) and
+    unexpected failures: JSON under /api, a page elsewhere, in the visitor's language."""
+    language = i18n.pick_language(request.headers.get("Accept-Language"))
+    with i18n.use_language(request.cookies.get("gw_lang") or language or "hr"):
         messages = {
             404: i18n.gettext("There is no such page."),
             405: i18n.gettext("This page does not accept this kind of request."),
             413: i18n.gettext("The upload is too large."),
+            500: i18n.gettext("Something went wrong on our side; it has been logged."),
         }
+        message = messages.get(status, detail)
+        if request.url.path.startswith("/api/"):
+            body = {"error": {"status": status, "message": message, "fields": {}}}
+            return JSONResponse(body, status_code=status)
         html = (
             make_templates()
             .get_template("error_plain.html")
-            .render(
-                status=status,
-                message=messages.get(status, detail),
-                language=i18n.current_language(),
-            )
+            .render(status=status, message=message, language=i18n.current_language())
         )
     return HTMLResponse(html, status_code=status)
 
@@ -209,6 +210,11 @@ def _plain_error(request: Request, status: int, detail: str) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return _plain_error(request, exc.status_code, exc.detail)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _plain_error(request, 500, "")
 
 
 def collect_routes() -> tuple[list[BaseRoute], list[BaseRoute], list[NavItem]]:
@@ -272,7 +278,7 @@ def create_app(
             Mount("/api/v1", routes=[*api_routes, openapi_route]),
             Mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static"),
         ],
-        exception_handlers={HTTPException: _http_error},
+        exception_handlers={HTTPException: _http_error, Exception: _server_error},
         lifespan=lifespan,
         max_body_size=gw.max_part_size,
     )

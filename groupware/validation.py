@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
 
 from groupware.errors import Invalid
@@ -50,7 +50,12 @@ def _blank_to_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-OptionalInt = Annotated[int | None, BeforeValidator(_blank_to_none)]
+# Record ids are 32-bit integers in the database (PostgreSQL ``integer``): a bigger
+# number cannot name a record, and sending it to the database would fail (500) instead
+# of answering 404 or 422.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+OptionalId = Annotated[Id | None, BeforeValidator(_blank_to_none)]
 
 
 _MESSAGES: dict[str, Any] = {

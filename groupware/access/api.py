@@ -8,11 +8,11 @@ from pydantic import BaseModel
 
 from groupware.access import shares
 from groupware.access.policy import get_for_user, record_models
-from groupware.api import Api, Call, OptionalId
+from groupware.api import Api, Call
 from groupware.db import Base
 from groupware.errors import NotFound
 from groupware.i18n import _l
-from groupware.validation import Schema
+from groupware.validation import OptionalId, Schema
 
 api = Api("sharing")
 

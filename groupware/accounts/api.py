@@ -11,8 +11,8 @@ from groupware.accounts import teams as team_service
 from groupware.accounts import users as user_service
 from groupware.accounts.models import Team, User
 from groupware.accounts.users import UserIn, UserUpdate
-from groupware.api import Api, Call, Id, PageQuery, page_of
-from groupware.validation import Schema, validate
+from groupware.api import Api, Call, PageQuery, page_of
+from groupware.validation import Id, Schema, validate
 
 api = Api("accounts")
 
@@ -62,17 +62,6 @@ class UserQuery(PageQuery):
 
 class UserCreateIn(UserIn):
     password: str | None = Field(default=None, max_length=256)
-    role_ids: list[Id] = Field(default_factory=list)
-    team_ids: list[Id] = Field(default_factory=list)
-    lead_team_ids: list[Id] = Field(default_factory=list)
-
-
-class UserPatch(UserUpdate):
-    """A change to a user; fields left out stay as they are."""
-
-    role_ids: list[Id] | None = None
-    team_ids: list[Id] | None = None
-    lead_team_ids: list[Id] | None = None
 
 
 class MeIn(Schema):
@@ -174,9 +163,9 @@ def list_users(call: Call) -> tuple[list[UserOut], str | None]:
     response=UserOut,
     body=UserCreateIn,
     status=201,
+    admin=True,
 )
 def create_user(call: Call) -> UserOut:
-    require(call.who, "system", "admin")
     data: UserCreateIn = call.body
     user = user_service.create_user(
         call.db,
@@ -198,10 +187,10 @@ def get_user(call: Call) -> UserOut:
     "/users/{user_id}",
     summary="Change a user (administrators)",
     response=UserOut,
-    body=UserPatch,
+    body=UserUpdate,
+    admin=True,
 )
 def patch_user(call: Call) -> UserOut:
-    require(call.who, "system", "admin")
     user = user_service.get_user(call.db, call.int_param("user_id"))
     user_service.update_user(call.db, user, call.body, mail_domain=call.gw.settings.mail_domain)
     call.db.refresh(user)
@@ -233,9 +222,9 @@ def list_teams(call: Call) -> tuple[list[TeamOut], str | None]:
     response=TeamOut,
     body=team_service.TeamIn,
     status=201,
+    admin=True,
 )
 def create_team(call: Call) -> TeamOut:
-    require(call.who, "system", "admin")
     team = team_service.create_team(call.db, call.body)
     return team_out(team_service.get_team(call.db, team.id))
 
@@ -251,9 +240,9 @@ def get_team(call: Call) -> TeamOut:
     summary="Rename or describe a team (administrators)",
     response=TeamOut,
     body=TeamPatch,
+    admin=True,
 )
 def patch_team(call: Call) -> TeamOut:
-    require(call.who, "system", "admin")
     team = team_service.get_team(call.db, call.int_param("team_id"))
     current = {"name": team.name, "description": team.description}
     merged = {**current, **call.body.model_dump(exclude_unset=True)}
@@ -261,9 +250,10 @@ def patch_team(call: Call) -> TeamOut:
     return team_out(team)
 
 
-@api.operation("DELETE", "/teams/{team_id}", summary="Delete a team (administrators)", status=204)
+@api.operation(
+    "DELETE", "/teams/{team_id}", summary="Delete a team (administrators)", status=204, admin=True
+)
 def delete_team(call: Call) -> None:
-    require(call.who, "system", "admin")
     team_service.delete_team(call.db, team_service.get_team(call.db, call.int_param("team_id")))
 
 
@@ -273,9 +263,9 @@ def delete_team(call: Call) -> None:
     summary="Add a member or change their lead flag (administrators)",
     response=TeamOut,
     body=MemberIn,
+    admin=True,
 )
 def put_member(call: Call) -> TeamOut:
-    require(call.who, "system", "admin")
     team = team_service.get_team(call.db, call.int_param("team_id"))
     user = user_service.get_user(call.db, call.int_param("user_id"))
     team_service.set_member(call.db, team, user, is_lead=call.body.is_lead)
@@ -287,8 +277,8 @@ def put_member(call: Call) -> TeamOut:
     "/teams/{team_id}/members/{user_id}",
     summary="Remove a member (administrators)",
     status=204,
+    admin=True,
 )
 def delete_member(call: Call) -> None:
-    require(call.who, "system", "admin")
     team = team_service.get_team(call.db, call.int_param("team_id"))
     team_service.remove_member(call.db, team, call.int_param("user_id"))

@@ -19,7 +19,7 @@ from groupware.accounts.sessions import end_all_sessions
 from groupware.db import escape_like
 from groupware.errors import Invalid, NotFound
 from groupware.i18n import _l
-from groupware.validation import Schema
+from groupware.validation import Id, Schema
 
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,63}$"
 _EMAIL = re.compile(r"^[^@\s]+@([^@\s]+)$")
@@ -31,9 +31,9 @@ class UserIn(Schema):
     email: str = Field(default="", max_length=254)
     language: Literal["hr", "en"] = "hr"
     is_active: bool = True
-    role_ids: list[int] = Field(default_factory=list)
-    team_ids: list[int] = Field(default_factory=list)
-    lead_team_ids: list[int] = Field(default_factory=list)
+    role_ids: list[Id] = Field(default_factory=list)
+    team_ids: list[Id] = Field(default_factory=list)
+    lead_team_ids: list[Id] = Field(default_factory=list)
 
 
 class UserUpdate(Schema):
@@ -43,9 +43,9 @@ class UserUpdate(Schema):
     email: str | None = Field(default=None, max_length=254)
     language: Literal["hr", "en"] | None = None
     is_active: bool | None = None
-    role_ids: list[int] | None = None
-    team_ids: list[int] | None = None
-    lead_team_ids: list[int] | None = None
+    role_ids: list[Id] | None = None
+    team_ids: list[Id] | None = None
+    lead_team_ids: list[Id] | None = None
 
 
 def get_user(session: Session, user_id: int) -> User:

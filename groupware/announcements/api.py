@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 
 from groupware.announcements import service
 from groupware.announcements.models import Announcement
-from groupware.api import Api, Call, OptionalId, PageQuery, page_of
-from groupware.validation import OptionalLocalDate, Schema, validate
+from groupware.api import Api, Call, PageQuery, page_of
+from groupware.validation import OptionalId, OptionalLocalDate, Schema, validate
 
 api = Api("announcements")
 
@@ -35,10 +35,6 @@ class AnnouncementQuery(PageQuery):
     q: str = ""
     status: Literal["draft", "published"] | None = None
     mine: bool = False
-
-
-class AnnouncementCreateIn(service.AnnouncementIn):
-    team_id: OptionalId = None
 
 
 class AnnouncementPatch(Schema):
@@ -99,7 +95,7 @@ def list_announcements(call: Call) -> tuple[list[AnnouncementOut], str | None]:
     "/announcements",
     summary="Write an announcement (a draft until published)",
     response=AnnouncementOut,
-    body=AnnouncementCreateIn,
+    body=service.AnnouncementIn,
     status=201,
 )
 def create_announcement(call: Call) -> AnnouncementOut:

@@ -14,14 +14,14 @@ from groupware.announcements.models import Announcement
 from groupware.db import escape_like, utcnow
 from groupware.errors import Invalid
 from groupware.i18n import _l, today
-from groupware.validation import OptionalInt, OptionalLocalDate, Schema, fail
+from groupware.validation import OptionalId, OptionalLocalDate, Schema, fail
 
 
 class AnnouncementIn(Schema):
     title: str = Field(min_length=1, max_length=200)
     body: str = Field(default="", max_length=20000)
     audience: Literal["company", "team"] = "company"
-    team_id: OptionalInt = None
+    team_id: OptionalId = None
     pinned: bool = False
     expires_on: OptionalLocalDate = None
 
@@ -48,6 +48,9 @@ def get_announcement_for_user(
 def _check_team(who: Who, data: AnnouncementIn) -> None:
     if data.team_id is not None and data.team_id not in who.team_ids and not who.is_admin:
         raise Invalid({"team_id": _l("You can only address a team you belong to.")})
+
+
+def _check_expiry(data: AnnouncementIn) -> None:
     if data.expires_on is not None and data.expires_on < today():
         raise Invalid({"expires_on": _l("The expiry date is in the past.")})
 
@@ -55,6 +58,7 @@ def _check_team(who: Who, data: AnnouncementIn) -> None:
 def create_announcement(session: Session, who: Who, data: AnnouncementIn) -> Announcement:
     require(who, "announcements", "create")
     _check_team(who, data)
+    _check_expiry(data)
     assert who.id is not None
     row = Announcement(owner_id=who.id, **data.model_dump())
     session.add(row)
@@ -67,6 +71,8 @@ def update_announcement(
 ) -> Announcement:
     if data.team_id != announcement.team_id:
         _check_team(who, data)
+    if data.expires_on != announcement.expires_on:
+        _check_expiry(data)
     for key, value in data.model_dump().items():
         setattr(announcement, key, value)
     session.flush()

@@ -7,9 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from groupware.api import Api, Call, Id, PageQuery, page_of
+from groupware.api import Api, Call, PageQuery, page_of
 from groupware.history.models import Change
 from groupware.history.service import list_changes
+from groupware.validation import Id
 
 api = Api("history")
 

@@ -361,11 +361,6 @@ def test_it_refuses_an_expiry_date_in_the_past(api: Api) -> None:
     assert listed(api, "alice") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="groupware/announcements/service.py update_announcement() checks the expiry "
-    "date only when the team changes (it is in _check_team), so a PATCH sets a past date",
-)
 def test_it_refuses_to_move_the_expiry_date_into_the_past(api: Api) -> None:
     draft = create(api, expires_on="2099-12-31")
 
