@@ -1,11 +1,14 @@
 """How should Starlette handlers reach the database?  A measurement.
 
-Three strategies serve the *same* pages from the *same* plain, synchronous service code
+Four strategies serve the *same* pages from the *same* plain, synchronous service code
 (functions taking a SQLAlchemy ``Session``):
 
 ``sync``
     A plain ``def`` endpoint.  Starlette runs it in anyio's worker-thread pool (40 threads by
     default) and it uses a sync ``Session``.  This is Starlette's default and the baseline.
+``sync8``
+    The same with the thread pool cut to 8 threads: what groupware runs
+    (``GROUPWARE_WEB_THREADS``).
 ``run_sync``
     An ``async def`` endpoint opens an ``AsyncSession`` (``sqlite+aiosqlite`` or async
     ``postgresql+psycopg``) and calls ``await session.run_sync(service)``: the sync service runs
@@ -36,7 +39,7 @@ raw asyncio streams.  Three phases run per page:
    (``pg_sleep`` on PostgreSQL, a CPU-bound recursive CTE on SQLite).  If this p99 jumps to
    ~200 ms or more, one slow query stalls every other request (head-of-line blocking).
 
-The three servers run side by side and every measurement is cut into ``--rounds`` (2) slices
+The servers run side by side and every measurement is cut into ``--rounds`` (2) slices
 taken in alternating order (A B C, C B A), so background load on a shared machine is spread
 over all strategies instead of skewing whichever ran at that moment.
 
@@ -92,7 +95,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-Strategy = Literal["sync", "run_sync", "inline"]
+Strategy = Literal["sync", "sync8", "run_sync", "inline"]
+# ``sync8`` is ``sync`` with the thread pool cut to 8: what groupware runs.
+SMALL_POOL: Final = 8
 PageName = Literal["read", "write"]
 DbName = Literal["sqlite", "postgresql"]
 DATABASES: Final[tuple[DbName, ...]] = get_args(DbName)
@@ -395,7 +400,7 @@ def build_app(
     else:
         engine = make_sync_engine(url, **POOL_OPTIONS)
         sessions = sessionmaker(engine, expire_on_commit=False)
-        factory = sync_endpoint if strategy == "sync" else inline_endpoint
+        factory = sync_endpoint if strategy in ("sync", "sync8") else inline_endpoint
         routes = [Route(p, factory(sessions, c, r)) for p, c, r in pages]
 
         async def dispose_sync() -> None:
@@ -598,6 +603,11 @@ async def client(
                 writer = reader = None
                 continue
             done = time.perf_counter()
+            if status >= 500:
+                # uvicorn closes the connection after an unhandled exception (Starlette
+                # re-raises it after sending the 500): reconnect rather than count a reset.
+                writer.close()
+                writer = reader = None
             if not start <= done < end:
                 continue
             if status == 200:
@@ -812,7 +822,7 @@ def bench_target(target: Target, args: argparse.Namespace, logdir: Path) -> list
                     strategy,
                     target.url(strategy),
                     target.slow_n,
-                    args.threads,
+                    SMALL_POOL if strategy == "sync8" else args.threads,
                     logdir / f"{target.name}-{strategy}.log",
                 )
             )
@@ -922,7 +932,8 @@ def report(
         f"Engines: pool_size={POOL_OPTIONS['pool_size']}, "
         f"max_overflow={POOL_OPTIONS['max_overflow']}, pool_timeout={POOL_OPTIONS['pool_timeout']}"
         f" s, per server process; anyio thread pool: {args.threads} threads"
-        + (" (Starlette's default)." if args.threads == DEFAULT_THREADS else ".")
+        + (" (Starlette's default)" if args.threads == DEFAULT_THREADS else "")
+        + f"; sync8: {SMALL_POOL} threads (what groupware runs)."
     )
     print(
         "SQLite: file in WAL mode; "

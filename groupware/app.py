@@ -259,6 +259,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Handlers run in anyio's thread pool; 40 threads (the default) fight over the
+        # GIL and SQLite's write lock, a few keep slow requests from blocking the rest.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.web_threads
         task = None
         if run_jobs:
             task = asyncio.create_task(scheduler(gw.database, settings.job_interval_seconds))

@@ -125,6 +125,12 @@ class Settings:
     max_request_mb: int = _setting(
         25, "Largest request body the web server accepts, in megabytes.", parse=int
     )
+    web_threads: int = _setting(
+        8,
+        "Threads that run page and API handlers in each process (see the README's "
+        "architecture section for why 8).",
+        parse=int,
+    )
     db_pool_size: int = _setting(
         10, "Database connections kept open per process (more open under load).", parse=int
     )
@@ -244,6 +250,7 @@ def _validate(s: Settings) -> None:
         "login_max_failures_per_address",
         "login_throttle_minutes",
         "max_request_mb",
+        "web_threads",
         "db_pool_size",
         "job_interval_seconds",
     )

@@ -162,3 +162,13 @@ def test_unknown_pages_get_a_404_page(live: LiveServer) -> None:
         response = client.get("/no/such/page", headers={"Accept-Language": "en"})
     assert response.status_code == 404
     assert "There is no such page." in response.text
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(live: LiveServer, database: Database) -> None:
+    limit = database.settings.max_request_mb * 1024 * 1024
+    with browser(live.url) as client:
+        response = client.post(
+            "/login", content=b"x" * (limit + 1), headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
+    assert response.status_code == 413
+    assert "The upload is too large." in response.text

@@ -1,0 +1,39 @@
+"""Run the benchmarks: ``make bench`` (all) or ``python bench/run.py handlers ...``.
+
+Each benchmark is a script in this folder that prints a table with its same-run
+baseline beside our figure; the latest figures are kept in ``bench/README.md``.
+Arguments after the names are passed to every script (e.g. ``--db sqlite``).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = {
+    "handlers": "How page handlers reach the database: thread pool, greenlet or inline.",
+}
+
+
+def main(argv: list[str]) -> int:
+    names = [a for a in argv if a in BENCHMARKS] or list(BENCHMARKS)
+    extra = [a for a in argv if a not in BENCHMARKS]
+    failed = 0
+    for name in names:
+        print(f"== {name}: {BENCHMARKS[name]}", flush=True)
+        started = time.monotonic()
+        result = subprocess.run([sys.executable, str(HERE / f"{name}.py"), *extra], check=False)
+        print(
+            f"== {name}: {'ok' if result.returncode == 0 else 'FAILED'} "
+            f"in {time.monotonic() - started:.0f} s\n",
+            flush=True,
+        )
+        failed += result.returncode != 0
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
