@@ -22,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -184,6 +185,36 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class BodyLimit:
+    """Refuses request bodies over the limit with our own 413 page or JSON: at once when
+    Content-Length says so, or as soon as a streamed body grows past it."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.limit:
+            response = _plain_error(Request(scope), 413, "")
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise HTTPException(413)
+            return message
+
+        await self.app(scope, counted, send)
+
+
 def _plain_error(request: Request, status: int, detail: str) -> Response:
     """Errors raised before a handler runs (no route, wrong method, body too large) and
     unexpected failures: JSON under /api, a page elsewhere, in the visitor's language."""
@@ -283,8 +314,8 @@ def create_app(
         ],
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
         lifespan=lifespan,
-        max_body_size=gw.max_part_size,
     )
     app.state.gw = gw
+    app.add_middleware(BodyLimit, limit=gw.max_part_size)
     app.add_middleware(SecurityHeaders)
     return app

@@ -164,11 +164,15 @@ def test_unknown_pages_get_a_404_page(live: LiveServer) -> None:
     assert "There is no such page." in response.text
 
 
-def test_an_oversized_body_is_refused_before_it_is_read(live: LiveServer, database: Database) -> None:
+def test_an_oversized_body_is_refused_before_it_is_read(
+    live: LiveServer, database: Database
+) -> None:
     limit = database.settings.max_request_mb * 1024 * 1024
     with browser(live.url) as client:
         response = client.post(
-            "/login", content=b"x" * (limit + 1), headers={"Content-Type": "application/x-www-form-urlencoded"}
+            "/login",
+            content=b"x" * (limit + 1),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
     assert response.status_code == 413
     assert "The upload is too large." in response.text
