@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from groupware.access.policy import Who, require
+from groupware.access.policy import Who
 from groupware.accounts import teams as team_service
 from groupware.accounts import users as user_service
 from groupware.accounts.models import Team, User
