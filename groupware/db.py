@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, create_engine, event, make_url
+from sqlalchemy import JSON, DateTime, MetaData, create_engine, event, func, make_url, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -73,6 +73,13 @@ def utcnow() -> dt.datetime:
 def escape_like(text: str) -> str:
     """Escape ``text`` for a LIKE pattern with ``escape="\\"``."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def holder_of(session: Session, column: Any, value: str) -> int | None:
+    """The id of the row whose ``column`` equals ``value`` ignoring case, if any (for
+    "this name is taken" checks; the row's table must have an ``id``)."""
+    query = select(column.class_.id).where(func.lower(column) == value.lower()).limit(1)
+    return session.scalar(query)
 
 
 class DatabaseUnavailable(Exception):

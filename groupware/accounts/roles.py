@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from groupware.access.policy import ACTIONS, MODULES, SCOPES
 from groupware.accounts.models import Grant, Role, UserRole
+from groupware.db import holder_of
 from groupware.errors import Forbidden, Invalid, NotFound
 from groupware.i18n import _l
 from groupware.validation import Schema
@@ -103,8 +104,7 @@ def role_by_name(session: Session, name: str) -> Role | None:
 
 
 def _check_name(session: Session, name: str, role_id: int | None) -> None:
-    other = session.scalar(select(Role.id).where(func.lower(Role.name) == name.lower()))
-    if other is not None and other != role_id:
+    if holder_of(session, Role.name, name) not in (None, role_id):
         raise Invalid({"name": _l("Another role has this name.")})
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from groupware.accounts.models import Team, TeamMember, User
+from groupware.db import holder_of
 from groupware.errors import Invalid, NotFound
 from groupware.i18n import _l
 from groupware.validation import Schema
@@ -28,8 +29,7 @@ def get_team(session: Session, team_id: int) -> Team:
 
 
 def _check_name(session: Session, name: str, team_id: int | None) -> None:
-    other = session.scalar(select(Team.id).where(func.lower(Team.name) == name.lower()))
-    if other is not None and other != team_id:
+    if holder_of(session, Team.name, name) not in (None, team_id):
         raise Invalid({"name": _l("Another team has this name.")})
 
 

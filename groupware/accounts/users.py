@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from groupware.accounts.models import Role, Team, TeamMember, User, UserRole
 from groupware.accounts.passwords import check_policy, hash_password
 from groupware.accounts.sessions import end_all_sessions
-from groupware.db import escape_like
+from groupware.db import escape_like, holder_of
 from groupware.errors import Invalid, NotFound
 from groupware.i18n import _l
 from groupware.validation import Id, Schema
@@ -77,10 +77,9 @@ def _clean_email(email: str, username: str, mail_domain: str) -> str:
 def _check_unique(
     session: Session, *, username: str | None, email: str, user_id: int | None
 ) -> None:
-    if username and session.scalar(select(User.id).where(func.lower(User.username) == username)):
+    if username and holder_of(session, User.username, username) is not None:
         raise Invalid({"username": _l("This username is taken.")})
-    other = session.scalar(select(User.id).where(func.lower(User.email) == email))
-    if other is not None and other != user_id:
+    if holder_of(session, User.email, email) not in (None, user_id):
         raise Invalid({"email": _l("Another user has this address.")})
 
 
