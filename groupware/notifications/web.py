@@ -37,7 +37,8 @@ def bell(ctx: Ctx) -> Response:
 @page()
 def open_notification(ctx: Ctx) -> Response:
     row = service.mark_read(ctx.db, ctx.me.id, ctx.int_param("notification_id"))
-    return ctx.redirect(row.link if row.link.startswith("/") else ctx.url("notifications"))
+    local = row.link.startswith("/") and not row.link.startswith("//")
+    return ctx.redirect(row.link if local else ctx.url("notifications"))
 
 
 @page()

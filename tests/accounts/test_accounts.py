@@ -121,3 +121,17 @@ def test_jobs_run_and_report(database: Database) -> None:
     results = run_jobs(database)
     assert set(results) >= {"prune-sessions", "prune-login-attempts", "prune-notifications"}
     assert all(isinstance(v, int) for v in results.values())
+
+
+def test_the_last_administrator_cannot_be_demoted_or_disabled(db: Session, cast: Cast) -> None:
+    from groupware.accounts.roles import role_by_name
+
+    for change in (UserUpdate(role_ids=[]), UserUpdate(is_active=False)):
+        attempt = db.begin_nested()  # callers roll a refused change back; so does this test
+        with pytest.raises(Invalid, match="administration"):
+            update_user(db, cast.root, change, mail_domain="groupware.local")
+        attempt.rollback()
+    admin = role_by_name(db, "admin")
+    assert admin is not None
+    update_user(db, cast.alice, UserUpdate(role_ids=[admin.id]), mail_domain="groupware.local")
+    update_user(db, cast.root, UserUpdate(role_ids=[]), mail_domain="groupware.local")
