@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from groupware.db import Database
 from tests.api.helpers import Api, error_of, fields_of, walk
-from tests.factories import Cast, role_id
+from tests.factories import role_id
 
 if TYPE_CHECKING:
-    from tests.conftest import LiveServer
-
-
-@pytest.fixture
-def api(live: LiveServer, committed: Cast, database: Database) -> Iterator[Api]:
-    with Api(live.url, database, committed) as api:
-        yield api
+    pass
 
 
 def staff_role_id(database: Database) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -10,16 +9,10 @@ import pytest
 
 from groupware.db import Database
 from tests.api.helpers import Api, credential_of, error_of, revoke_token
-from tests.factories import Cast, api_token
+from tests.factories import api_token
 
 if TYPE_CHECKING:
-    from tests.conftest import LiveServer
-
-
-@pytest.fixture
-def api(live: LiveServer, committed: Cast, database: Database) -> Iterator[Api]:
-    with Api(live.url, database, committed) as api:
-        yield api
+    pass
 
 
 def test_it_refuses_a_request_without_a_token_with_a_json_401(api: Api) -> None:

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
-from groupware.db import Database
 from tests.api.helpers import MAX_ID, Api, error_of, fields_of
-from tests.factories import Cast
 
 if TYPE_CHECKING:
-    from tests.conftest import LiveServer
-
-
-@pytest.fixture
-def api(live: LiveServer, committed: Cast, database: Database) -> Iterator[Api]:
-    with Api(live.url, database, committed) as api:
-        yield api
+    pass
 
 
 def announcement(api: Api) -> dict[str, Any]:

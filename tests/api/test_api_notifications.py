@@ -3,23 +3,13 @@ through the API by their recipient only."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
-
-import pytest
 
 from groupware.db import Database
 from tests.api.helpers import Api, error_of, notify_user, walk
-from tests.factories import Cast
 
 if TYPE_CHECKING:
-    from tests.conftest import LiveServer
-
-
-@pytest.fixture
-def api(live: LiveServer, committed: Cast, database: Database) -> Iterator[Api]:
-    with Api(live.url, database, committed) as api:
-        yield api
+    pass
 
 
 def titles(api: Api, who: str, **params: Any) -> list[str]:

@@ -4,23 +4,14 @@ alice's team North, root administers)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from groupware.db import Database
 from tests.api.helpers import Api, error_of, fields_of, walk
-from tests.factories import Cast
 
 if TYPE_CHECKING:
-    from tests.conftest import LiveServer
-
-
-@pytest.fixture
-def api(live: LiveServer, committed: Cast, database: Database) -> Iterator[Api]:
-    with Api(live.url, database, committed) as api:
-        yield api
+    pass
 
 
 def create(api: Api, who: str = "alice", **values: Any) -> dict[str, Any]:

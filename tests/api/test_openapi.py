@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -19,18 +18,11 @@ from referencing.jsonschema import DRAFT202012
 from groupware.api import ALL_APIS
 from groupware.db import Database
 from tests.api.helpers import API, Api, notify_user
-from tests.factories import Cast
 
 if TYPE_CHECKING:
-    from tests.conftest import LiveServer
+    pass
 
 DOC_URI = "urn:groupware:openapi"
-
-
-@pytest.fixture
-def api(live: LiveServer, committed: Cast, database: Database) -> Iterator[Api]:
-    with Api(live.url, database, committed) as api:
-        yield api
 
 
 @pytest.fixture
