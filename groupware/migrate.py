@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -14,6 +16,17 @@ from groupware.accounts.roles import ensure_builtin_roles
 from groupware.db import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def include_object(dialect: str) -> Callable[..., bool]:
+    """Leave out of autogenerate the schema objects made for another dialect only
+    (``Index(...).ddl_if(dialect="postgresql")``)."""
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        condition = getattr(obj, "_ddl_if", None)
+        return condition is None or condition.dialect in (None, dialect)
+
+    return include
 
 
 def alembic_config() -> Config:

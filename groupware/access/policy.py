@@ -76,14 +76,23 @@ ClauseFactory = Callable[[Any, "Who"], ColumnElement[bool]]
 
 @dataclass(frozen=True)
 class RecordAccess:
-    """How a model's records relate to users: set as ``__access__`` on the model."""
+    """How a model's records relate to users: set as ``__access__`` on the model.
+
+    ``owner`` names the owner column; ``co_owners`` adds users who count as owners
+    too (a partner's further reps); ``team`` names a team column; ``territory`` and
+    ``public`` build conditions for those reasons. A record that belongs to another
+    (a partner's person) names it in ``parent`` as (foreign key attribute, model): it is
+    visible when its parent is, judged by the grants of its own ``module``.
+    """
 
     module: str
     owner: str | None = "owner_id"
+    co_owners: ClauseFactory | None = None
     team: str | None = None
     territory: ClauseFactory | None = None
     public: ClauseFactory | None = None
     public_reason: Any = None
+    parent: tuple[str, type[Base]] | None = None
 
 
 def access_spec(model: type[Base]) -> RecordAccess:
@@ -200,16 +209,22 @@ def _share_clause(model: type[Base], who: Who, *, write: bool) -> ColumnElement[
     return exists().where(*conditions)
 
 
-def scope_clauses(model: type[Base], who: Who, action: str) -> dict[str, ColumnElement[bool]]:
-    """One SQL condition per reason a user may do ``action`` on a record of ``model``."""
+def scope_clauses(
+    model: type[Base], who: Who, action: str, *, module: str | None = None
+) -> dict[str, ColumnElement[bool]]:
+    """One SQL condition per reason a user may do ``action`` on a record of ``model``
+    (judged by the grants of ``module``, by default the model's own)."""
     spec = access_spec(model)
-    scopes = who.scopes(spec.module, action)
+    scopes = who.scopes(module or spec.module, action)
     if "all" in scopes:
         return {"all": true()}
+    if spec.parent is not None:
+        return _child_clauses(model, spec, who, action)
     clauses: dict[str, Any] = {}
     owner = _column(model, spec.owner)
     if "own" in scopes and owner is not None and who.id is not None:
-        clauses["own"] = owner == who.id
+        own = owner == who.id
+        clauses["own"] = or_(own, spec.co_owners(model, who)) if spec.co_owners else own
     if "team" in scopes:
         clauses["team"] = _team_clause(model, spec, who.team_ids)
     if "territory" in scopes and spec.territory is not None:
@@ -218,6 +233,24 @@ def scope_clauses(model: type[Base], who: Who, action: str) -> dict[str, ColumnE
         clauses["shared"] = _share_clause(model, who, write=action == "edit")
     if action in {"view", "export"} and spec.public is not None:
         clauses["public"] = spec.public(model, who)
+    return clauses
+
+
+def _child_clauses(
+    model: type[Base], spec: RecordAccess, who: Who, action: str
+) -> dict[str, ColumnElement[bool]]:
+    assert spec.parent is not None
+    key, parent = spec.parent
+    foreign_key = getattr(model, key)
+    clauses = {
+        kind: foreign_key.in_(select(pk_column(parent)).where(clause))
+        for kind, clause in scope_clauses(parent, who, action, module=spec.module).items()
+    }
+    if action in {"view", "export", "edit"}:
+        own_shares = _share_clause(model, who, write=action == "edit")
+        clauses["shared"] = (
+            or_(clauses["shared"], own_shares) if "shared" in clauses else own_shares
+        )
     return clauses
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.engine import Connection
 
 from groupware import models
 from groupware.db import make_engine
+from groupware.migrate import include_object
 from groupware.settings import load_settings
 
 target_metadata = models.Base.metadata
@@ -19,6 +20,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

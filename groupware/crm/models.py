@@ -1,0 +1,537 @@
+"""CRM master data: partners with branches and persons, partner groups, territories and
+the assignment table, tags, ERP documents, saved filters and import jobs.
+
+Partners carry their access data on the row: ``owner_id`` is the primary rep (the
+"own" scope), further reps are rows of ``partner_reps`` (also "own"), and
+``territory_id`` is what the "territory" scope matches against the territories the
+user covers in the assignment table. Branches, persons and documents follow the
+access of their partner.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ColumnElement,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from groupware.access.policy import Module, RecordAccess, Who, register_module
+from groupware.accounts.models import User
+from groupware.db import Base, utcnow
+from groupware.i18n import _l
+from groupware.records import RecordType, register_record_type
+
+register_module(Module("partners", _l("Partners")))
+register_module(Module("documents", _l("ERP documents")))
+
+PARTNER_KINDS = ("company", "person")
+PARTNER_STATUSES = ("prospect", "active", "inactive", "merged")
+DOCUMENT_KINDS = ("offer", "order", "invoice", "delivery_note")
+DOCUMENT_STATUSES = ("draft", "open", "closed", "cancelled")
+
+
+class PartnerGroup(Base):
+    __tablename__ = "partner_groups"
+    __tracked__ = True
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(String(500), default="")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class County(Base):
+    """A first-level division of a country (a Croatian županija); reference data."""
+
+    __tablename__ = "counties"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    country: Mapped[str] = mapped_column(String(2))
+    code: Mapped[str] = mapped_column(String(10), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # Postal codes of the county start with one of these (comma-separated prefixes).
+    postal_prefixes: Mapped[str] = mapped_column(String(100), default="")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Territory(Base):
+    __tablename__ = "territories"
+    __tracked__ = True
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(String(500), default="")
+
+    areas: Mapped[list[TerritoryArea]] = relationship(
+        back_populates="territory", cascade="all, delete-orphan", order_by="TerritoryArea.id"
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TerritoryArea(Base):
+    """One piece of a territory: a country, narrowed by county, city and/or a range of
+    postal codes (each empty means "any")."""
+
+    __tablename__ = "territory_areas"
+    __tracked__ = True
+    __history_parent__ = ("territories", "territory_id", "area")
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    territory_id: Mapped[int] = mapped_column(
+        ForeignKey("territories.id", ondelete="CASCADE"), index=True
+    )
+    country: Mapped[str] = mapped_column(String(2), default="HR")
+    county_id: Mapped[int | None] = mapped_column(ForeignKey("counties.id"), default=None)
+    city: Mapped[str] = mapped_column(String(100), default="")
+    postal_from: Mapped[str] = mapped_column(String(10), default="")
+    postal_to: Mapped[str] = mapped_column(String(10), default="")
+
+    territory: Mapped[Territory] = relationship(back_populates="areas")
+    county: Mapped[County | None] = relationship()
+
+    def __str__(self) -> str:
+        parts = [self.country]
+        if self.county_id:
+            county = self.__dict__.get("county")
+            parts.append(str(county) if county else f"#{self.county_id}")
+        if self.city:
+            parts.append(self.city)
+        if self.postal_from or self.postal_to:
+            parts.append(f"{self.postal_from}–{self.postal_to}")
+        return " / ".join(parts)
+
+
+class AssignmentRule(Base):
+    """A row of the territory assignment table: partners of ``territory`` (and of
+    ``group``, or any group) go to these reps; the lowest ``priority`` wins."""
+
+    __tablename__ = "assignment_rules"
+    __tracked__ = True
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    territory_id: Mapped[int] = mapped_column(ForeignKey("territories.id", ondelete="CASCADE"))
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partner_groups.id", ondelete="CASCADE"), default=None
+    )
+    priority: Mapped[int] = mapped_column(Integer, default=100)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    note: Mapped[str] = mapped_column(String(300), default="")
+
+    territory: Mapped[Territory] = relationship()
+    group: Mapped[PartnerGroup | None] = relationship()
+    reps: Mapped[list[AssignmentRuleRep]] = relationship(
+        cascade="all, delete-orphan", order_by="AssignmentRuleRep.position"
+    )
+
+    __table_args__ = (Index("ix_assignment_rules_territory_id", "territory_id", "priority"),)
+
+    def __str__(self) -> str:
+        return f"#{self.id} P{self.priority}"
+
+
+class AssignmentRuleRep(Base):
+    """A rep of a rule; the first (lowest ``position``) becomes the primary rep."""
+
+    __tablename__ = "assignment_rule_reps"
+    __tracked__ = True
+    __history_parent__ = ("assignment_rules", "rule_id", "rep")
+
+    rule_id: Mapped[int] = mapped_column(
+        ForeignKey("assignment_rules.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    user: Mapped[User] = relationship()
+
+    def __str__(self) -> str:
+        user = self.__dict__.get("user")
+        return str(user) if user is not None else f"#{self.user_id}"
+
+
+def _reps_clause(model: Any, who: Who) -> ColumnElement[bool]:
+    return model.id.in_(select(PartnerRep.partner_id).where(PartnerRep.user_id == who.id))
+
+
+def _territory_clause(model: Any, who: Who) -> ColumnElement[bool]:
+    covered = (
+        select(AssignmentRule.territory_id)
+        .join(AssignmentRuleRep, AssignmentRuleRep.rule_id == AssignmentRule.id)
+        .where(AssignmentRuleRep.user_id == who.id, AssignmentRule.is_active)
+    )
+    return model.territory_id.in_(covered)
+
+
+class Partner(Base):
+    __tablename__ = "partners"
+    __tracked__ = True
+    __history_exclude__ = frozenset({"name_search", "dedup_key"})
+    __access__ = RecordAccess(
+        module="partners",
+        owner="owner_id",
+        co_owners=_reps_clause,
+        territory=_territory_clause,
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), default="company")
+    name: Mapped[str] = mapped_column(String(200))
+    # Lower case, no diacritics, single spaces: what search matches against.
+    name_search: Mapped[str] = mapped_column(String(200))
+    # Normalised name without legal form, plus city: finds likely duplicates.
+    dedup_key: Mapped[str] = mapped_column(String(300))
+    oib: Mapped[str | None] = mapped_column(String(11), default=None, unique=True)
+    vat_id: Mapped[str] = mapped_column(String(20), default="")
+    external_id: Mapped[str | None] = mapped_column(String(64), default=None, unique=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("partner_groups.id"), default=None)
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    street: Mapped[str] = mapped_column(String(200), default="")
+    postal_code: Mapped[str] = mapped_column(String(10), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    county_id: Mapped[int | None] = mapped_column(ForeignKey("counties.id"), default=None)
+    country: Mapped[str] = mapped_column(String(2), default="HR")
+    phones: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    emails: Mapped[str] = mapped_column(String(500), default="")
+    web: Mapped[str] = mapped_column(String(200), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    territory_id: Mapped[int | None] = mapped_column(ForeignKey("territories.id"), default=None)
+    assignment_rule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("assignment_rules.id", ondelete="SET NULL"), default=None
+    )
+    # True when a person chose the reps: automatic re-assignment leaves them alone.
+    manual_assignment: Mapped[bool] = mapped_column(Boolean, default=False)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    group: Mapped[PartnerGroup | None] = relationship()
+    county: Mapped[County | None] = relationship()
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    territory: Mapped[Territory | None] = relationship()
+    reps: Mapped[list[PartnerRep]] = relationship(
+        back_populates="partner", cascade="all, delete-orphan"
+    )
+    tags: Mapped[list[Tag]] = relationship(secondary="partner_tags", order_by="Tag.name")
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('company', 'person')", name="kind"),
+        CheckConstraint("status IN ('prospect', 'active', 'inactive', 'merged')", name="status"),
+        Index("ix_partners_name_search", "name_search", "id"),
+        Index("ix_partners_dedup_key", "dedup_key"),
+        Index("ix_partners_email", "email"),
+        Index("ix_partners_owner_id", "owner_id", "name_search"),
+        Index("ix_partners_territory_id", "territory_id", "name_search"),
+        Index("ix_partners_group_id", "group_id"),
+        Index("ix_partners_county_id", "county_id"),
+        Index("ix_partners_postal_code", "postal_code"),
+        # Substring search on PostgreSQL; SQLite scans (it has no trigram index).
+        Index(
+            "ix_partners_name_trgm",
+            "name_search",
+            postgresql_using="gin",
+            postgresql_ops={"name_search": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartnerRep(Base):
+    """A rep of a partner beside the primary one (``Partner.owner_id``)."""
+
+    __tablename__ = "partner_reps"
+    __tracked__ = True
+    __history_parent__ = ("partners", "partner_id", "rep")
+
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    source: Mapped[str] = mapped_column(String(8), default="manual")
+
+    partner: Mapped[Partner] = relationship(back_populates="reps")
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("source IN ('rule', 'manual')", name="source"),
+        Index("ix_partner_reps_user_id", "user_id", "partner_id"),
+    )
+
+    def __str__(self) -> str:
+        user = self.__dict__.get("user")
+        return str(user) if user is not None else f"#{self.user_id}"
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartnerTag(Base):
+    __tablename__ = "partner_tags"
+    __tracked__ = True
+    __history_parent__ = ("partners", "partner_id", "tag")
+
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+    tag: Mapped[Tag] = relationship(viewonly=True)
+
+    def __str__(self) -> str:
+        tag = self.__dict__.get("tag")
+        return str(tag) if tag is not None else f"#{self.tag_id}"
+
+
+_UNDER_PARTNER = RecordAccess(module="partners", owner=None, parent=("partner_id", Partner))
+
+
+class Branch(Base):
+    __tablename__ = "branches"
+    __tracked__ = True
+    __access__ = _UNDER_PARTNER
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partners.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    street: Mapped[str] = mapped_column(String(200), default="")
+    postal_code: Mapped[str] = mapped_column(String(10), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    county_id: Mapped[int | None] = mapped_column(ForeignKey("counties.id"), default=None)
+    country: Mapped[str] = mapped_column(String(2), default="HR")
+    phones: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    partner: Mapped[Partner] = relationship()
+    county: Mapped[County | None] = relationship()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Person(Base):
+    __tablename__ = "persons"
+    __tracked__ = True
+    __access__ = _UNDER_PARTNER
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partners.id", ondelete="CASCADE"), index=True
+    )
+    branch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("branches.id", ondelete="SET NULL"), default=None
+    )
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100))
+    function: Mapped[str] = mapped_column(String(100), default="")
+    phones: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    external_id: Mapped[str | None] = mapped_column(String(64), default=None, unique=True)
+    mailing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    opted_out_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    partner: Mapped[Partner] = relationship()
+    branch: Mapped[Branch | None] = relationship()
+
+    __table_args__ = (Index("ix_persons_email", "email"),)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def __str__(self) -> str:
+        return self.full_name
+
+
+class Document(Base):
+    """An offer, order, invoice or delivery note from the ERP."""
+
+    __tablename__ = "documents"
+    __tracked__ = True
+    __access__ = RecordAccess(module="documents", owner=None, parent=("partner_id", Partner))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    number: Mapped[str] = mapped_column(String(64))
+    date: Mapped[dt.date] = mapped_column(Date)
+    due_date: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    net_amount: Mapped[decimal.Decimal] = mapped_column(Numeric(14, 2))
+    gross_amount: Mapped[decimal.Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    # What is still to be paid (invoices) or delivered; 0 when settled.
+    open_amount: Mapped[decimal.Decimal] = mapped_column(Numeric(14, 2), default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    partner: Mapped[Partner] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('offer', 'order', 'invoice', 'delivery_note')", name="kind"),
+        CheckConstraint("status IN ('draft', 'open', 'closed', 'cancelled')", name="status"),
+        UniqueConstraint("kind", "number"),
+        Index("ix_documents_partner_id", "partner_id", "date"),
+    )
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.number}"
+
+
+class SavedFilter(Base):
+    """A named list view (its query string) a user keeps for a module's list."""
+
+    __tablename__ = "saved_filters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    module: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(100))
+    query: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("user_id", "module", "name"),)
+
+
+class ImportJob(Base):
+    """A CSV import: uploaded, analysed, validated, then committed in one transaction."""
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    filename: Mapped[str] = mapped_column(String(255))
+    stored_path: Mapped[str] = mapped_column(String(500))
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    encoding: Mapped[str] = mapped_column(String(20), default="")
+    delimiter: Mapped[str] = mapped_column(String(1), default=";")
+    mapping: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    key: Mapped[str] = mapped_column(String(16), default="oib")
+    skip_invalid: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(12), default="uploaded")
+    total_rows: Mapped[int] = mapped_column(Integer, default=0)
+    processed_rows: Mapped[int] = mapped_column(Integer, default=0)
+    error_rows: Mapped[int] = mapped_column(Integer, default=0)
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('partners', 'persons', 'documents')", name="kind"),
+        CheckConstraint(
+            "status IN ('uploaded', 'validating', 'validated', 'committing', 'done', 'failed')",
+            name="status",
+        ),
+    )
+
+
+class ImportRowError(Base):
+    """A problem with one cell or row of an import file."""
+
+    __tablename__ = "import_errors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("import_jobs.id", ondelete="CASCADE"))
+    row: Mapped[int] = mapped_column(Integer)
+    column: Mapped[str] = mapped_column(String(100), default="")
+    message: Mapped[str] = mapped_column(String(500))
+
+    __table_args__ = (Index("ix_import_errors_job_id", "job_id", "row"),)
+
+
+register_record_type(
+    RecordType(
+        "partners",
+        _l("Partner"),
+        "/partners/{id}",
+        {
+            "kind": _l("Kind"),
+            "oib": _l("OIB"),
+            "vat_id": _l("VAT id"),
+            "external_id": _l("External id"),
+            "group_id": _l("Group"),
+            "street": _l("Street"),
+            "postal_code": _l("Postal code"),
+            "city": _l("City"),
+            "county_id": _l("County"),
+            "country": _l("Country"),
+            "phones": _l("Phones"),
+            "email": _l("E-mail"),
+            "emails": _l("Other e-mails"),
+            "web": _l("Web"),
+            "notes": _l("Notes"),
+            "owner_id": _l("Primary rep"),
+            "territory_id": _l("Territory"),
+            "assignment_rule_id": _l("Assignment rule"),
+            "manual_assignment": _l("Reps chosen by hand"),
+            "merged_into_id": _l("Merged into"),
+            "rep": _l("Rep"),
+            "tag": _l("Tag"),
+        },
+    )
+)
+register_record_type(RecordType("branches", _l("Branch"), "/branches/{id}"))
+register_record_type(
+    RecordType(
+        "persons",
+        _l("Person"),
+        "/persons/{id}",
+        {
+            "first_name": _l("First name"),
+            "last_name": _l("Last name"),
+            "function": _l("Function"),
+            "mailing_consent": _l("Agrees to mailings"),
+            "opted_out_at": _l("Opted out"),
+        },
+    )
+)
+register_record_type(
+    RecordType(
+        "documents",
+        _l("ERP document"),
+        "/documents/{id}",
+        {"number": _l("Number"), "net_amount": _l("Net"), "gross_amount": _l("Gross")},
+    )
+)
+register_record_type(RecordType("partner_groups", _l("Partner group"), "/partner-groups"))
+register_record_type(RecordType("territories", _l("Territory"), "/territories/{id}"))
+register_record_type(RecordType("assignment_rules", _l("Assignment rule"), "/territories/rules"))
