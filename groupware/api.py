@@ -13,7 +13,6 @@ Lists are paged by a cursor: ``?limit=50`` answers ``{"items": [...], "next_curs
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import re
@@ -23,8 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, ValidationError
 from pydantic.json_schema import models_json_schema
-from sqlalchemy import inspect, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -32,9 +30,9 @@ from starlette.routing import Route
 
 from groupware.access.policy import Who, load_who, require
 from groupware.accounts import credentials
-from groupware.accounts.models import Credential, User
+from groupware.accounts.models import User
 from groupware.db import bind_actor
-from groupware.errors import GroupwareError, Invalid, NotFound
+from groupware.errors import CONFLICT_MESSAGE, GroupwareError, Invalid, NotFound
 from groupware.i18n import _, _l, pick_language, use_language
 from groupware.validation import MAX_ID, errors_of
 
@@ -195,10 +193,11 @@ def _endpoint(ops: Sequence[Operation]) -> Callable[[Request], Any]:
 
     async def endpoint(request: Request) -> Response:
         gw: Groupware = request.app.state.gw
-        op = by_method[request.method]
+        # Starlette answers HEAD on GET routes: it is the GET without a body.
+        op = by_method["GET" if request.method == "HEAD" else request.method]
         language = pick_language(request.headers.get("Accept-Language"))
         raw_body = await _read_json(request, op)
-        write = request.method != "GET"
+        write = request.method not in ("GET", "HEAD")
         return await gw.db_run(
             lambda db: _run(request, gw, db, op, raw_body, language), write=write
         )
@@ -221,44 +220,12 @@ async def _read_json(request: Request, op: Operation) -> Any:
         return BadBody(400, _l("The body is not valid JSON."))
 
 
-def _authenticate(db: Session, request: Request) -> User | None:
+def _authenticate(db: Session, request: Request) -> tuple[User | None, int | None]:
     header = request.headers.get("Authorization", "")
     scheme, _sep, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        return None
+        return None, None
     return credentials.user_for_token(db, token.strip())
-
-
-def _take_token_use(db: Session) -> dict[int, dt.datetime]:
-    """Take the "last used" stamp a token check just set out of the request's work.
-
-    The stamp is bookkeeping, written after the request in a short transaction of its
-    own (as the web does with its session upkeep): a GET runs in a read transaction,
-    and on SQLite a read transaction that starts writing fails at once with "database
-    is locked" when another writer committed since it began. Kept apart, the stamp
-    also survives a request that fails and is rolled back.
-    """
-    used: dict[int, dt.datetime] = {}
-    for obj in list(db.dirty):
-        if isinstance(obj, Credential):
-            added = inspect(obj).attrs.last_used_at.history.added
-            if added and added[0] is not None:
-                used[obj.id] = added[0]
-            db.expire(obj, ["last_used_at"])
-    return used
-
-
-def _record_token_use(gw: Groupware, used: dict[int, dt.datetime]) -> None:
-    if not used:
-        return
-    try:
-        with gw.database.session(write=True) as session, session.begin():
-            for credential_id, at in used.items():
-                session.execute(
-                    update(Credential).where(Credential.id == credential_id).values(last_used_at=at)
-                )
-    except OperationalError:  # bookkeeping only; the request itself succeeded
-        log.warning("recording the use of an API token failed", exc_info=True)
 
 
 def _check_path_ids(request: Request) -> None:
@@ -271,10 +238,10 @@ def _run(
     request: Request, gw: Groupware, db: Session, op: Operation, raw_body: Any, language: str | None
 ) -> Response:
     with db.begin() as transaction:
-        user = _authenticate(db, request)
-        used = _take_token_use(db)
+        user, used_token = _authenticate(db, request)
         response: Response
-        with use_language(language or (user.language if user else gw.settings.default_language)):
+        chosen = language or (user.language if user else gw.settings.default_language)
+        with use_language(chosen, gw.settings.timezone):
             if user is None:
                 response = error_json(
                     401, _("Send a valid API token: Authorization: Bearer <token>.")
@@ -283,7 +250,10 @@ def _run(
                 response = _handle(request, gw, db, op, raw_body, user)
         if response.status_code >= 400:
             transaction.rollback()
-    _record_token_use(gw, used)
+    if used_token is not None:
+        # Noting the token's use is a write of its own: the request may be a read, and
+        # the note is kept even when the request fails.
+        gw.bookkeeping([lambda s: credentials.touch(s, used_token)])
     return response
 
 
@@ -304,6 +274,9 @@ def _handle(
     except GroupwareError as exc:
         fields = {k: str(v) for k, v in getattr(exc, "errors", {}).items()}
         return error_json(exc.status_code, str(exc.message), fields)
+    except IntegrityError:
+        # Two requests raced to create the same thing; the database kept one.
+        return error_json(409, str(CONFLICT_MESSAGE))
 
 
 def _validate(schema: type[BaseModel] | None, data: Any, *, location: str) -> Any:

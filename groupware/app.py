@@ -127,12 +127,18 @@ class Groupware:
             )
         if ctx.user is not None:
             response.headers["Cache-Control"] = "no-store"
-        for write in ctx.after:
+        self.bookkeeping(ctx.after)
+
+    def bookkeeping(self, writes: list[Callable[[Session], None]]) -> None:
+        """Writes that must not share a request's transaction: noting activity, counting
+        a failed login. Each runs in a short write transaction of its own, after the
+        request's work, and a failure is logged rather than failing the request."""
+        for write in writes:
             try:
                 with self.database.session(write=True) as session, session.begin():
                     write(session)
-            except OperationalError:  # bookkeeping only; the page itself succeeded
-                log.warning("deferred write failed", exc_info=True)
+            except OperationalError:
+                log.warning("bookkeeping write failed", exc_info=True)
 
 
 def make_templates() -> Environment:
@@ -198,7 +204,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.limit:
+        if declared.isascii() and declared.isdigit() and int(declared) > self.limit:
             response = _plain_error(Request(scope), 413, "")
             await response(scope, receive, send)
             return
@@ -245,7 +251,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _plain_error(request, 500, "")
+    response = _plain_error(request, 500, "")
+    # Starlette answers this outside every middleware, SecurityHeaders included.
+    for name, value in SECURITY_HEADERS:
+        response.headers[name.decode()] = value.decode()
+    return response
 
 
 def collect_routes() -> tuple[list[BaseRoute], list[BaseRoute], list[NavItem]]:

@@ -18,6 +18,7 @@ import base64
 import datetime as dt
 import decimal
 import json
+import os
 import shutil
 import tarfile
 import tempfile
@@ -78,13 +79,15 @@ def backup(database: Database, target: Path | None = None) -> Path:
     if target is None:
         stamp = utcnow().strftime("%Y%m%d-%H%M%S")
         target = settings.data_dir / "backups" / f"groupware-{stamp}.tar.gz"
-    target.parent.mkdir(parents=True, exist_ok=True)
+    # A backup holds password and token hashes and the secret key: owner only.
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         manifest = _dump_tables(database, folder)
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=1))
         partial = target.with_name(target.name + ".partial")
-        with tarfile.open(partial, "w:gz") as archive:
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as archive:
             archive.add(folder / "manifest.json", "manifest.json")
             archive.add(folder / "db", "db")
             for path in _data_files(settings.data_dir):

@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from groupware.i18n import _l
+
+CONFLICT_MESSAGE = _l("This clashes with a change made at the same moment; try again.")
+
 
 class GroupwareError(Exception):
     status_code = 400

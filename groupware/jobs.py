@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from groupware.accounts import sessions, throttle
 from groupware.db import Database
+from groupware.i18n import use_language
 from groupware.notifications.service import prune as prune_notifications
 from groupware.settings import Settings
 
@@ -68,19 +69,23 @@ def _locked_elsewhere(session: Session, name: str) -> bool:
 def run_jobs(database: Database, *, only: str | None = None) -> dict[str, int | None]:
     """Run every job (or the one named); returns items handled per job, None if skipped."""
     results: dict[str, int | None] = {}
-    for job in JOBS:
-        if only is not None and job.name != only:
-            continue
-        try:
-            with database.transaction(actor_id=None, channel="job") as session:
-                if _locked_elsewhere(session, job.name):
-                    results[job.name] = None
-                    continue
-                results[job.name] = job.run(session, database.settings)
-        except Exception:
-            log.exception("job %s failed", job.name)
-            results[job.name] = None
+    settings = database.settings
+    with use_language(settings.default_language, settings.timezone):
+        for job in JOBS:
+            if only is None or job.name == only:
+                results[job.name] = _run_job(database, job)
     return results
+
+
+def _run_job(database: Database, job: Job) -> int | None:
+    try:
+        with database.transaction(actor_id=None, channel="job") as session:
+            if _locked_elsewhere(session, job.name):
+                return None
+            return job.run(session, database.settings)
+    except Exception:
+        log.exception("job %s failed", job.name)
+        return None
 
 
 async def scheduler(database: Database, interval: float) -> None:

@@ -70,3 +70,14 @@ __all__ = [
     "UserRole",
     "WebSession",
 ]
+
+
+def _never_reuse_ids() -> None:
+    # History, shares and notifications name records by type and id; SQLite would
+    # otherwise hand a deleted record's id (and so its history) to the next record.
+    for table in Base.metadata.tables.values():
+        if "id" in table.c and table.c.id.primary_key and table.c.id.type.python_type is int:
+            table.dialect_kwargs["sqlite_autoincrement"] = True
+
+
+_never_reuse_ids()

@@ -8,6 +8,7 @@ an API call with the same mistake get the same answer.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
 
@@ -56,6 +57,16 @@ def _blank_to_none(value: Any) -> Any:
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 OptionalId = Annotated[Id | None, BeforeValidator(_blank_to_none)]
+_DIGITS = re.compile(r"[0-9]{1,10}")
+
+
+def parse_id(text: str | None) -> int | None:
+    """A record id typed in a URL or form, or None (ASCII digits only: ``str.isdigit``
+    also accepts "²", which ``int`` refuses)."""
+    if text is None or not _DIGITS.fullmatch(text.strip()):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
 
 
 _MESSAGES: dict[str, Any] = {

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from jinja2_fragments import render_block
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -33,8 +34,16 @@ from groupware.access.policy import Who, load_who
 from groupware.accounts import sessions as web_sessions
 from groupware.accounts.models import User, WebSession
 from groupware.db import bind_actor
-from groupware.errors import Forbidden, GroupwareError, Invalid
+from groupware.errors import (
+    CONFLICT_MESSAGE,
+    Conflict,
+    Forbidden,
+    GroupwareError,
+    Invalid,
+    NotFound,
+)
 from groupware.i18n import _, current_language, pick_language, use_language
+from groupware.validation import MAX_ID, parse_id
 
 if TYPE_CHECKING:
     from groupware.app import Groupware
@@ -85,7 +94,14 @@ class Ctx:
         return str(self.request.path_params[name])
 
     def int_param(self, name: str) -> int:
-        return int(self.request.path_params[name])
+        """A record id from the path; one too large for any record is a 404."""
+        value = int(self.request.path_params[name])
+        if value > MAX_ID:
+            raise NotFound(_("There is no such record, or you may not see it."))
+        return value
+
+    def query_id(self, name: str) -> int | None:
+        return parse_id(self.request.query_params.get(name))
 
     def query(self, name: str, default: str = "") -> str:
         return self.request.query_params.get(name, default).strip()
@@ -176,7 +192,7 @@ def _sign_flashes(key: str, flashes: list[tuple[str, str]]) -> str:
 
 def _unsign_flashes(key: str, raw: str) -> list[tuple[str, str]]:
     signature, _sep, payload = urllib.parse.unquote(raw).partition(".")
-    if not hmac.compare_digest(signature, _sign(key, payload)):
+    if not hmac.compare_digest(signature.encode(), _sign(key, payload).encode()):
         return []
     try:
         return [(str(level), str(text)) for level, text in json.loads(payload)]
@@ -211,14 +227,19 @@ def client_address(request: Request, trusted_proxies: tuple[str, ...]) -> str:
     return peer
 
 
-def _same_origin(request: Request) -> bool:
+def _same_origin(request: Request, base_url: str) -> bool:
+    """False for a request a browser says came from another site. Behind a proxy that
+    rewrites ``Host``, the public origin is the one of ``GROUPWARE_BASE_URL``."""
     if request.headers.get("Sec-Fetch-Site") == "cross-site":
         return False
     origin = request.headers.get("Origin")
-    if not origin or origin == "null":
-        return origin != "null"
-    host = request.headers.get("Host", "")
-    return urllib.parse.urlsplit(origin).netloc == host
+    if origin is None:
+        return True
+    if origin == "null":
+        return False
+    netloc = urllib.parse.urlsplit(origin).netloc
+    public = urllib.parse.urlsplit(base_url).netloc if base_url else ""
+    return netloc in {request.headers.get("Host", ""), public} - {""}
 
 
 class CsrfFailed(GroupwareError):
@@ -227,12 +248,13 @@ class CsrfFailed(GroupwareError):
 
 def _check_csrf(ctx: Ctx) -> None:
     request = ctx.request
-    if not _same_origin(request):
+    if not _same_origin(request, ctx.gw.settings.base_url):
         raise CsrfFailed(_("This request came from another site and was refused."))
     sent = request.headers.get("X-CSRF-Token") or (
         str(ctx.form.get("csrf_token", "")) if ctx.form is not None else ""
     )
-    if not sent or not ctx.csrf_token or not hmac.compare_digest(sent, ctx.csrf_token):
+    expected = ctx.csrf_token.encode()
+    if not sent or not expected or not hmac.compare_digest(sent.encode(), expected):
         raise CsrfFailed(
             _("The form has expired or was not sent from this site. Reload the page and try again.")
         )
@@ -291,9 +313,14 @@ def error_response(ctx: Ctx, exc: GroupwareError) -> Response:
 
 
 def page(
-    *, login: bool = True, admin: bool = False
+    *, login: bool = True, admin: bool = False, write: bool | None = None
 ) -> Callable[[Handler], Callable[[Request], Any]]:
-    """Make a Starlette endpoint of a page handler (see the module docstring)."""
+    """Make a Starlette endpoint of a page handler (see the module docstring).
+
+    ``write`` says whether the request's transaction writes; by default unsafe methods
+    do. A handler that spends long on a check before it writes (a password) reads in
+    the request's transaction and writes in a short one of its own instead.
+    """
 
     def decorate(handler: Handler) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
@@ -308,7 +335,7 @@ def page(
                 return response
 
             try:
-                return await gw.db_run(run, write=unsafe)
+                return await gw.db_run(run, write=unsafe if write is None else write)
             finally:
                 if form is not None:
                     await form.close()
@@ -336,6 +363,10 @@ def _run_handler(ctx: Ctx, handler: Handler, *, login: bool, admin: bool, unsafe
                 response = handler(ctx)
             except GroupwareError as exc:
                 response = error_response(ctx, exc)
+            except IntegrityError:
+                # Two requests raced to create the same thing; the database kept one.
+                transaction.rollback()
+                return error_response(ctx, Conflict(CONFLICT_MESSAGE))
             if response.status_code >= 400:
                 # Nothing of a refused or failed request is kept.
                 transaction.rollback()

@@ -135,6 +135,7 @@ def test_backup_restores_into_an_empty_install(env: dict[str, str], tmp_path: Pa
     (Path(env["GROUPWARE_DATA_DIR"]) / "files" / "blob.bin").write_bytes(b"\x00data")
     archive = tmp_path / "backup.tar.gz"
     assert "Wrote the backup" in gw(env, "backup", str(archive)).stdout
+    assert archive.stat().st_mode & 0o077 == 0  # it holds password hashes: owner only
     kind = os.environ.get("GROUPWARE_TEST_DB", "sqlite")
     for url in _url(kind, "restored", tmp_path):
         target = _environ(url, tmp_path / "restored-data")

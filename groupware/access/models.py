@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint, delete, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
 from groupware.accounts.models import Team, User
 from groupware.db import Base, utcnow
@@ -49,3 +51,16 @@ class Share(Base):
         loaded = self.__dict__.get("user") or self.__dict__.get("team")
         grantee = str(loaded) if loaded else f"#{self.user_id or self.team_id}"
         return f"{grantee}: {self.permission}"
+
+
+@event.listens_for(Base, "after_delete", propagate=True)
+def _forget_shares(mapper: Mapper[Any], connection: Connection, target: Base) -> None:
+    """A deleted record's shares go with it (they name it by type and id, not by key)."""
+    if getattr(type(target), "__access__", None) is None:
+        return
+    record_id = mapper.primary_key_from_instance(target)[0]
+    connection.execute(
+        delete(Share).where(
+            Share.record_type == type(target).__tablename__, Share.record_id == record_id
+        )
+    )

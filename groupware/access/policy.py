@@ -210,16 +210,23 @@ def _share_clause(model: type[Base], who: Who, *, write: bool) -> ColumnElement[
 
 
 def scope_clauses(
-    model: type[Base], who: Who, action: str, *, module: str | None = None
+    model: type[Base],
+    who: Who,
+    action: str,
+    *,
+    module: str | None = None,
+    public: bool = True,
 ) -> dict[str, ColumnElement[bool]]:
     """One SQL condition per reason a user may do ``action`` on a record of ``model``
-    (judged by the grants of ``module``, by default the model's own)."""
+    (judged by the grants of ``module``, by default the model's own). Without
+    ``public``, a record published to everyone does not count: its history, for one, is
+    for those who work on it."""
     spec = access_spec(model)
     scopes = who.scopes(module or spec.module, action)
     if "all" in scopes:
         return {"all": true()}
     if spec.parent is not None:
-        return _child_clauses(model, spec, who, action)
+        return _child_clauses(model, spec, who, action, public)
     clauses: dict[str, Any] = {}
     owner = _column(model, spec.owner)
     if "own" in scopes and owner is not None and who.id is not None:
@@ -231,20 +238,22 @@ def scope_clauses(
         clauses["territory"] = spec.territory(model, who)
     if action in {"view", "export", "edit"}:
         clauses["shared"] = _share_clause(model, who, write=action == "edit")
-    if action in {"view", "export"} and spec.public is not None:
+    if public and action in {"view", "export"} and spec.public is not None:
         clauses["public"] = spec.public(model, who)
     return clauses
 
 
 def _child_clauses(
-    model: type[Base], spec: RecordAccess, who: Who, action: str
+    model: type[Base], spec: RecordAccess, who: Who, action: str, public: bool
 ) -> dict[str, ColumnElement[bool]]:
     assert spec.parent is not None
     key, parent = spec.parent
     foreign_key = getattr(model, key)
     clauses = {
         kind: foreign_key.in_(select(pk_column(parent)).where(clause))
-        for kind, clause in scope_clauses(parent, who, action, module=spec.module).items()
+        for kind, clause in scope_clauses(
+            parent, who, action, module=spec.module, public=public
+        ).items()
     }
     if action in {"view", "export", "edit"}:
         own_shares = _share_clause(model, who, write=action == "edit")
@@ -254,9 +263,11 @@ def _child_clauses(
     return clauses
 
 
-def visible(model: type[Base], who: Who, action: str = "view") -> ColumnElement[bool]:
+def visible(
+    model: type[Base], who: Who, action: str = "view", *, public: bool = True
+) -> ColumnElement[bool]:
     """The SQL condition "``who`` may do ``action`` on this row of ``model``"."""
-    clauses = list(scope_clauses(model, who, action).values())
+    clauses = list(scope_clauses(model, who, action, public=public).values())
     return or_(*clauses) if clauses else false()
 
 
@@ -284,9 +295,10 @@ def get_for_user(
     raise NotFound(_l("There is no such record, or you may not see it."))
 
 
-def can(session: Session, who: Who, record: Base, action: str) -> bool:
+def can(session: Session, who: Who, record: Base, action: str, *, public: bool = True) -> bool:
     model = type(record)
-    query = exists().where(pk_column(model) == record_key(record), visible(model, who, action))
+    condition = visible(model, who, action, public=public)
+    query = exists().where(pk_column(model) == record_key(record), condition)
     return bool(session.scalar(query.select()))
 
 

@@ -95,14 +95,3 @@ def unshare(session: Session, record: Base, share_id: int) -> None:
         raise Invalid({"share": _l("This share no longer exists.")})
     session.delete(row)
     session.flush()
-
-
-def delete_shares_of(session: Session, record: Base) -> None:
-    """Remove a deleted record's shares (they point at it by type and id, not by key)."""
-    for row in session.scalars(
-        select(Share).where(
-            Share.record_type == record_type(record),
-            Share.record_id == record_key(record),
-        )
-    ):
-        session.delete(row)

@@ -15,9 +15,10 @@ from groupware.access.policy import can, explain, get_for_user, record_models
 from groupware.accounts.teams import list_teams
 from groupware.accounts.users import list_users
 from groupware.db import Base
-from groupware.errors import Invalid, NotFound
+from groupware.errors import Forbidden, Invalid, NotFound
 from groupware.history.service import record_changes, user_names
 from groupware.i18n import _, _l
+from groupware.validation import parse_id
 from groupware.web import Ctx, page
 
 
@@ -59,14 +60,15 @@ def share_add(ctx: Ctx) -> Response:
     grantee = str(form.get("grantee", ""))
     kind, _sep, ident = grantee.partition(":")
     try:
-        if kind not in ("user", "team") or not ident.isdigit():
+        grantee_id = parse_id(ident)
+        if kind not in ("user", "team") or grantee_id is None:
             raise Invalid({"grantee": _("Choose a user or a team.")})
         shares.share(
             ctx.db,
             record,
             by_user_id=ctx.me.id,
-            user_id=int(ident) if kind == "user" else None,
-            team_id=int(ident) if kind == "team" else None,
+            user_id=grantee_id if kind == "user" else None,
+            team_id=grantee_id if kind == "team" else None,
             permission=str(form.get("permission", "read")),
         )
     except Invalid as exc:
@@ -93,6 +95,8 @@ def share_remove(ctx: Ctx) -> Response:
 @page()
 def history_panel(ctx: Ctx) -> Response:
     record = _record(ctx)
+    if not can(ctx.db, ctx.acting, record, "view", public=False):
+        raise Forbidden(_l("The history of this record is for those who work on it."))
     changes = record_changes(ctx.db, ctx.param("record_type"), ctx.int_param("record_id"))
     return ctx.render(
         "access/history.html",

@@ -16,7 +16,7 @@ from groupware.accounts.users import UserIn, UserUpdate
 from groupware.app import NavItem
 from groupware.errors import Invalid
 from groupware.i18n import _, _l
-from groupware.validation import validate
+from groupware.validation import parse_id, validate
 from groupware.web import Ctx, page
 
 nav = [NavItem(_l("Administration"), "admin_users", admin=True)]
@@ -37,16 +37,12 @@ def _choices(ctx: Ctx) -> dict[str, Any]:
 
 @page(admin=True)
 def users_list(ctx: Ctx) -> Response:
-    def number(name: str) -> int | None:
-        value = ctx.query(name)
-        return int(value) if value.isdigit() else None
-
     active = {"yes": True, "no": False}.get(ctx.query("active"))
     rows = user_service.list_users(
         ctx.db,
         q=ctx.query("q"),
-        team_id=number("team"),
-        role_id=number("role"),
+        team_id=ctx.query_id("team"),
+        role_id=ctx.query_id("role"),
         active=active,
         limit=500,
     )
@@ -93,7 +89,7 @@ def user_new(ctx: Ctx) -> Response:
 
 def _int_lists(form: dict[str, Any]) -> dict[str, Any]:
     for name in _USER_LISTS:
-        form[name] = [int(v) for v in form.get(name, []) if str(v).isdigit()]
+        form[name] = [i for i in (parse_id(str(v)) for v in form.get(name, [])) if i is not None]
     return form
 
 
@@ -236,10 +232,10 @@ def team_delete(ctx: Ctx) -> Response:
 def team_member_add(ctx: Ctx) -> Response:
     team = team_service.get_team(ctx.db, ctx.int_param("team_id"))
     form = ctx.form_dict(checkboxes=("is_lead",))
-    user_id = str(form.get("user_id", ""))
-    if not user_id.isdigit():
+    user_id = parse_id(str(form.get("user_id", "")))
+    if user_id is None:
         return _team_page(ctx, team.id, errors={"user_id": _("Choose a user.")}, status=422)
-    user = user_service.get_user(ctx.db, int(user_id))
+    user = user_service.get_user(ctx.db, user_id)
     team_service.set_member(ctx.db, team, user, is_lead=bool(form["is_lead"]))
     return ctx.redirect(ctx.url("admin_team", team_id=team.id))
 
@@ -292,10 +288,10 @@ def roles_list(ctx: Ctx) -> Response:
 
 @page(admin=True)
 def role_new(ctx: Ctx) -> Response:
-    copy = ctx.query("copy")
+    copy = ctx.query_id("copy")
     form: dict[str, Any] = {"name": "", "description": "", "grants": set()}
-    if copy.isdigit():
-        form = {**_role_values(int(copy), ctx), "name": ""}
+    if copy is not None:
+        form = {**_role_values(copy, ctx), "name": ""}
     return _role_form(ctx, None, form, {})
 
 

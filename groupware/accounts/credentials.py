@@ -1,9 +1,9 @@
 """Personal API tokens and app passwords.
 
 Both are random secrets made by the server and shown once; only their SHA-256 is kept
-(a fast hash is enough for 256 random bits, and a DAV client authenticates on every
-request). A token reads ``gwt_<prefix>_<secret>``; an app password is four groups of
-letters that are easy to type on a phone.
+(a fast hash is enough for secrets of 128 random bits and more, and a DAV client
+authenticates on every request). A token reads ``gwt_<prefix>_<secret>``; an app
+password is five groups of five letters, easy to type on a phone.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import secrets
 import string
 
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 from groupware.accounts.models import Credential, User
@@ -41,7 +41,8 @@ def _new_secret(kind: str) -> tuple[str, str]:
         prefix = secrets.token_hex(4)
         return f"gwt_{prefix}_{secrets.token_urlsafe(32)}", prefix
     groups = ["".join(secrets.choice(_ALPHABET) for _ in range(5)) for _ in range(5)]
-    return "-".join(groups), groups[0]
+    # The prefix only tells app passwords apart in lists; it is no part of the secret.
+    return "-".join(groups), secrets.token_hex(3)
 
 
 def create_credential(
@@ -59,16 +60,25 @@ def create_credential(
     return secret, row
 
 
-def _touch(row: Credential) -> None:
-    now = utcnow()
-    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > _TOUCH_SECONDS:
-        row.last_used_at = now
+def is_stale(row: Credential) -> bool:
+    """Whether noting this use is worth a write (at most every few minutes)."""
+    last = row.last_used_at
+    return last is None or (utcnow() - last).total_seconds() > _TOUCH_SECONDS
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    """The active user an API token belongs to, or None."""
+def touch(session: Session, credential_id: int) -> None:
+    """Note that a credential was used; callers do it in a short write transaction of its
+    own, so that checking a credential never turns a read into a write."""
+    session.execute(
+        update(Credential).where(Credential.id == credential_id).values(last_used_at=utcnow())
+    )
+
+
+def user_for_token(session: Session, token: str) -> tuple[User | None, int | None]:
+    """The active user an API token belongs to (or None), and the token's id when its
+    use should be noted with :func:`touch`. Reads only."""
     if not token.startswith("gwt_") or len(token) > 200:
-        return None
+        return None, None
     row = session.scalar(
         select(Credential)
         .where(
@@ -79,13 +89,13 @@ def user_for_token(session: Session, token: str) -> User | None:
         .options(joinedload(Credential.user))
     )
     if row is None or not row.user.is_active:
-        return None
-    _touch(row)
-    return row.user
+        return None, None
+    return row.user, (row.id if is_stale(row) else None)
 
 
-def check_app_password(session: Session, user: User, password: str) -> bool:
-    row = session.scalar(
+def app_password(session: Session, user: User, password: str) -> Credential | None:
+    """The live app password of ``user`` that ``password`` is, if any. Reads only."""
+    return session.scalar(
         select(Credential).where(
             Credential.user_id == user.id,
             Credential.secret_hash == _digest(password.strip()),
@@ -93,10 +103,6 @@ def check_app_password(session: Session, user: User, password: str) -> bool:
             Credential.revoked_at.is_(None),
         )
     )
-    if row is None:
-        return False
-    _touch(row)
-    return True
 
 
 def list_credentials(session: Session, user_id: int, kind: str) -> list[Credential]:

@@ -209,7 +209,7 @@ class Credential(Base):
     def __str__(self) -> str:
         kind = "token" if self.kind == "api_token" else "app password"
         revoked = " (revoked)" if self.revoked_at else ""
-        return f"{kind} {self.name} ({self.prefix}…){revoked}"
+        return f"{kind} {self.name} ({self.prefix}){revoked}"
 
 
 class LoginAttempt(Base):

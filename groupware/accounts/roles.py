@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from groupware.access.policy import ACTIONS, MODULES, SCOPES
-from groupware.accounts.models import Grant, Role, UserRole
+from groupware.accounts.models import Grant, Role, User, UserRole
 from groupware.db import holder_of
 from groupware.errors import Forbidden, Invalid, NotFound
 from groupware.i18n import _l
@@ -121,18 +121,45 @@ def update_role(session: Session, role: Role, data: RoleIn) -> Role:
     if role.is_builtin:
         raise Forbidden(_l("Built-in roles cannot be changed; copy one instead."))
     _check_name(session, data.name, role.id)
+    had_administrator = an_active_administrator(session)
     role.name = data.name
     role.description = data.description
     _apply_grants(role, validate_grants(data.grants))
     session.flush()
+    if had_administrator:
+        keep_an_administrator(session, field="grants")
     return role
 
 
 def delete_role(session: Session, role: Role) -> None:
     if role.is_builtin:
         raise Forbidden(_l("Built-in roles cannot be deleted."))
+    had_administrator = an_active_administrator(session)
+    # Through the session, so that each user's history shows the role going.
+    for link in session.scalars(select(UserRole).where(UserRole.role_id == role.id)):
+        session.delete(link)
     session.delete(role)
     session.flush()
+    if had_administrator:
+        keep_an_administrator(session, field="")
+
+
+def an_active_administrator(session: Session) -> bool:
+    """Whether some active user holds a role that grants administration."""
+    admin_roles = select(Grant.role_id).where(Grant.module == "system", Grant.action == "admin")
+    query = (
+        select(User.id)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.is_active, UserRole.role_id.in_(admin_roles))
+        .limit(1)
+    )
+    return session.scalar(query) is not None
+
+
+def keep_an_administrator(session: Session, *, field: str) -> None:
+    """Refuse a change (the caller rolls it back) that left nobody to administer."""
+    if not an_active_administrator(session):
+        raise Invalid({field: _l("At least one active user must keep administration rights.")})
 
 
 def list_roles(session: Session) -> list[tuple[Role, int]]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from pydantic import Field
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from groupware.access.models import Share
 from groupware.accounts.models import Team, TeamMember, User
 from groupware.db import holder_of
-from groupware.errors import Invalid, NotFound
+from groupware.errors import Conflict, Invalid, NotFound
 from groupware.i18n import _l
 from groupware.validation import Schema
 
@@ -50,8 +52,15 @@ def update_team(session: Session, team: Team, data: TeamIn) -> Team:
 
 
 def delete_team(session: Session, team: Team) -> None:
-    session.delete(team)
-    session.flush()
+    """Delete a team and its shares (so each shared record's history shows it);
+    refused while records still belong to the team."""
+    for share in session.scalars(select(Share).where(Share.team_id == team.id)):
+        session.delete(share)
+    try:
+        with session.begin_nested():
+            session.delete(team)
+    except IntegrityError:
+        raise Conflict(_l("Records still belong to this team; move them first.")) from None
 
 
 def set_member(session: Session, team: Team, user: User, *, is_lead: bool = False) -> TeamMember:

@@ -42,7 +42,10 @@ def record_failure(session: Session, *, username: str, address: str) -> None:
 
 
 def clear(session: Session, *, username: str) -> None:
-    session.execute(delete(LoginAttempt).where(LoginAttempt.username == username.lower()))
+    """Forget an account's failures; writes only when there are some."""
+    key = username.lower()
+    if session.scalar(select(LoginAttempt.id).where(LoginAttempt.username == key).limit(1)):
+        session.execute(delete(LoginAttempt).where(LoginAttempt.username == key))
 
 
 def prune(session: Session, settings: Settings) -> int:

@@ -13,8 +13,9 @@ from pydantic import Field
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from groupware.accounts.models import Grant, Role, Team, TeamMember, User, UserRole
+from groupware.accounts.models import Role, Team, TeamMember, User, UserRole
 from groupware.accounts.passwords import check_policy, hash_password
+from groupware.accounts.roles import an_active_administrator, keep_an_administrator
 from groupware.accounts.sessions import end_all_sessions
 from groupware.db import escape_like, holder_of
 from groupware.errors import Invalid, NotFound
@@ -144,9 +145,7 @@ def create_user(
 
 def update_user(session: Session, user: User, data: UserUpdate, *, mail_domain: str) -> User:
     given = data.model_fields_set
-    had_administrator = bool({"is_active", "role_ids"} & given) and _an_active_administrator(
-        session
-    )
+    had_administrator = bool({"is_active", "role_ids"} & given) and an_active_administrator(session)
     if "full_name" in given and data.full_name is not None:
         user.full_name = data.full_name
     if "email" in given and data.email is not None:
@@ -169,21 +168,9 @@ def update_user(session: Session, user: User, data: UserUpdate, *, mail_domain: 
             leads = [m.team_id for m in current if m.is_lead and m.team_id in team_ids]
         _set_teams(session, user, team_ids, leads)
     session.flush()
-    if had_administrator and not _an_active_administrator(session):
-        # The caller rolls the change back: nobody could administer the install any more.
-        raise Invalid({"role_ids": _l("At least one active user must keep administration rights.")})
+    if had_administrator:
+        keep_an_administrator(session, field="role_ids")
     return user
-
-
-def _an_active_administrator(session: Session) -> bool:
-    admin_roles = select(Grant.role_id).where(Grant.module == "system", Grant.action == "admin")
-    query = (
-        select(User.id)
-        .join(UserRole, UserRole.user_id == User.id)
-        .where(User.is_active, UserRole.role_id.in_(admin_roles))
-        .limit(1)
-    )
-    return session.scalar(query) is not None
 
 
 def set_password(

@@ -9,7 +9,8 @@ from pydantic import Field
 from starlette.responses import Response
 from starlette.routing import Route
 
-from groupware.accounts import auth, credentials, sessions, throttle
+from groupware.accounts import auth, credentials, sessions
+from groupware.accounts.models import User
 from groupware.accounts.passwords import verify_password
 from groupware.accounts.users import UserUpdate, set_password, update_user
 from groupware.announcements.service import feed
@@ -38,32 +39,41 @@ def login_form(ctx: Ctx) -> Response:
     return ctx.render("accounts/login.html", next=_safe_next(ctx.query("next")), error="")
 
 
-@page(login=False)
+@page(login=False, write=False)
 def login_submit(ctx: Ctx) -> Response:
     form = ctx.form_dict()
     username = str(form.get("username", "")).strip()[:254]
-    password = str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "")))
     address = client_address(ctx.request, ctx.gw.settings.trusted_proxies)
-    result = auth.login(
-        ctx.db, ctx.gw.settings, username=username, password=password, address=address
+    check = auth.check_password(
+        ctx.db,
+        ctx.gw.settings,
+        username=username,
+        password=str(form.get("password", "")),
+        address=address,
     )
-    if result.retry_after:
-        minutes = max(1, (result.retry_after + 59) // 60)
+    if check.retry_after:
+        minutes = max(1, (check.retry_after + 59) // 60)
         error = ngettext(
             "Too many failed logins. Try again in %(num)d minute.",
             "Too many failed logins. Try again in %(num)d minutes.",
             minutes,
         )
-        return _login_failed(ctx, target, username, error, 429, str(result.retry_after))
-    if result.user is None:
-        ctx.after.append(lambda s: throttle.record_failure(s, username=username, address=address))
+        return _login_failed(ctx, target, username, error, 429, str(check.retry_after))
+    # The outcome is written in a short transaction of its own: the password check took
+    # a while (no write lock held meanwhile), and a failure counts though this fails.
+    token = None
+    with ctx.gw.database.transaction(actor_id=check.user_id, channel="web") as session:
+        user = auth.record(session, check)
+        if user is not None:
+            if ctx.web_session is not None:
+                sessions.end_session(session, ctx.request.cookies.get(SESSION_COOKIE))
+            user_agent = ctx.request.headers.get("User-Agent", "")
+            token, _row = sessions.start_session(
+                session, user, address=address, user_agent=user_agent
+            )
+    if token is None:
         return _login_failed(ctx, target, username, _("Wrong username or password."), 401)
-    if ctx.web_session is not None:
-        sessions.end_session(ctx.db, ctx.request.cookies.get(SESSION_COOKIE))
-    token, _row = sessions.start_session(
-        ctx.db, result.user, address=address, user_agent=ctx.request.headers.get("User-Agent", "")
-    )
     ctx.cookies.append((SESSION_COOKIE, token, None))
     return ctx.redirect(target)
 
@@ -167,7 +177,7 @@ def profile_save(ctx: Ctx) -> Response:
     return ctx.redirect(ctx.url("profile"))
 
 
-@page()
+@page(write=False)
 def password_save(ctx: Ctx) -> Response:
     try:
         data = validate(PasswordIn, ctx.form_dict())
@@ -176,7 +186,11 @@ def password_save(ctx: Ctx) -> Response:
         if data.new_password != data.confirm_password:
             raise Invalid({"confirm_password": _("The two new passwords differ.")})
         keep = ctx.web_session.id if ctx.web_session else None
-        set_password(ctx.db, ctx.me, data.new_password, keep_session=keep)
+        # Verifying took a while; the change is a short write transaction of its own.
+        with ctx.gw.database.transaction(actor_id=ctx.me.id, channel="web") as session:
+            me = session.get(User, ctx.me.id)
+            assert me is not None
+            set_password(session, me, data.new_password, keep_session=keep)
     except Invalid as exc:
         return _profile(ctx, status_code=422, password_errors=exc.errors)
     ctx.flash(_("Your password is changed; your other sessions are logged out."))

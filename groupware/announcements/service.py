@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from groupware.access.policy import Who, get_for_user, require, visible
-from groupware.access.shares import delete_shares_of
 from groupware.announcements.models import Announcement
 from groupware.db import escape_like, utcnow
 from groupware.errors import Invalid
@@ -86,7 +85,6 @@ def publish(session: Session, announcement: Announcement, *, published: bool = T
 
 
 def delete_announcement(session: Session, announcement: Announcement) -> None:
-    delete_shares_of(session, announcement)
     session.delete(announcement)
     session.flush()
 

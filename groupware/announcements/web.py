@@ -23,7 +23,7 @@ PAGE_SIZE = 50
 
 @page()
 def announcements(ctx: Ctx) -> Response:
-    offset = int(ctx.query("offset")) if ctx.query("offset").isdigit() else 0
+    offset = min(ctx.query_id("offset") or 0, 1_000_000)
     status = ctx.query("status")
     rows = service.list_announcements(
         ctx.db,

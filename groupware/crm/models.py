@@ -173,7 +173,9 @@ class AssignmentRuleRep(Base):
 
 
 def _reps_clause(model: Any, who: Who) -> ColumnElement[bool]:
-    return model.id.in_(select(PartnerRep.partner_id).where(PartnerRep.user_id == who.id))
+    reps = select(PartnerRep.partner_id).where(PartnerRep.user_id == who.id)
+    clause: ColumnElement[bool] = model.id.in_(reps)
+    return clause
 
 
 def _territory_clause(model: Any, who: Who) -> ColumnElement[bool]:
@@ -182,7 +184,8 @@ def _territory_clause(model: Any, who: Who) -> ColumnElement[bool]:
         .join(AssignmentRuleRep, AssignmentRuleRep.rule_id == AssignmentRule.id)
         .where(AssignmentRuleRep.user_id == who.id, AssignmentRule.is_active)
     )
-    return model.territory_id.in_(covered)
+    clause: ColumnElement[bool] = model.territory_id.in_(covered)
+    return clause
 
 
 class Partner(Base):

@@ -74,7 +74,7 @@ def dedup_key(name: str, city: str) -> str:
 
 def oib_is_valid(oib: str) -> bool:
     """The ISO 7064 MOD 11,10 check digit of a Croatian OIB."""
-    if len(oib) != 11 or not oib.isdigit():
+    if len(oib) != 11 or not oib.isascii() or not oib.isdigit():
         return False
     remainder = 10
     for digit in oib[:10]:

@@ -16,7 +16,7 @@ import enum
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import event, insert, inspect
+from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapper, Session, UOWTransaction, object_session
 from sqlalchemy.orm.base import NO_VALUE
@@ -70,16 +70,31 @@ def _snapshot(obj: Base, *, old: bool) -> dict[str, list[Any]]:
     return changes
 
 
-def _diff(obj: Base) -> dict[str, list[Any]]:
+def _diff(obj: Base, connection: Connection, mapper: Mapper[Any]) -> dict[str, list[Any]]:
     state = inspect(obj)
-    changes: dict[str, list[Any]] = {}
+    changed: dict[str, Any] = {}
+    old_values: dict[str, Any] = {}
     for key in _columns(obj):
         hist = state.attrs[key].history
         if not hist.has_changes():
             continue
-        old = hist.deleted[0] if hist.deleted else None
-        new = hist.added[0] if hist.added else None
-        old, new = _jsonable(old), _jsonable(new)
+        changed[key] = hist.added[0] if hist.added else None
+        if hist.deleted:
+            old_values[key] = hist.deleted[0]
+    unknown = [key for key in changed if key not in old_values]
+    if unknown:
+        # The old value was never loaded (expired or deferred): read it from the row,
+        # which this runs just before the UPDATE changes.
+        columns = [mapper.attrs[key].columns[0] for key in unknown]
+        where = [
+            c == v
+            for c, v in zip(mapper.primary_key, mapper.primary_key_from_instance(obj), strict=True)
+        ]
+        row = connection.execute(select(*columns).where(*where)).one()
+        old_values.update(zip(unknown, row, strict=True))
+    changes: dict[str, list[Any]] = {}
+    for key, new in changed.items():
+        old, new = _jsonable(old_values[key]), _jsonable(new)
         if old != new:
             changes[key] = [old, new]
     return changes
@@ -115,12 +130,12 @@ def _label(obj: Base) -> str:
 _PENDING = "groupware_history_rows"
 
 
-def _collect(action: str, obj: Base) -> None:
+def _collect(action: str, obj: Base, connection: Connection, mapper: Mapper[Any]) -> None:
     session = object_session(obj)
     if session is None or not _tracked(obj):
         return
     if action == "update":
-        changes = _diff(obj)
+        changes = _diff(obj, connection, mapper)
         if not changes:
             return
     else:
@@ -129,20 +144,21 @@ def _collect(action: str, obj: Base) -> None:
 
 
 # Mapper events see every row the flush writes, including orphans deleted by cascade,
-# which the session's pre-flush lists do not show.
+# which the session's pre-flush lists do not show. Updates are read just before they
+# are written, while the old values can still be loaded if they were not.
 @event.listens_for(Base, "after_insert", propagate=True)
 def _after_insert(mapper: Mapper[Any], connection: Connection, target: Base) -> None:
-    _collect("create", target)
+    _collect("create", target, connection, mapper)
 
 
-@event.listens_for(Base, "after_update", propagate=True)
-def _after_update(mapper: Mapper[Any], connection: Connection, target: Base) -> None:
-    _collect("update", target)
+@event.listens_for(Base, "before_update", propagate=True)
+def _before_update(mapper: Mapper[Any], connection: Connection, target: Base) -> None:
+    _collect("update", target, connection, mapper)
 
 
 @event.listens_for(Base, "after_delete", propagate=True)
 def _after_delete(mapper: Mapper[Any], connection: Connection, target: Base) -> None:
-    _collect("delete", target)
+    _collect("delete", target, connection, mapper)
 
 
 @event.listens_for(Session, "after_flush")

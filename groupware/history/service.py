@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session, joinedload
 
-from groupware.access.policy import Who, access_spec, record_models, visible
+from groupware.access.policy import Who, access_spec, pk_column, record_models, visible
 from groupware.accounts.models import User
 from groupware.history.models import Change
 from groupware.i18n import format_date, format_datetime, gettext
@@ -29,7 +29,9 @@ def visible_changes(who: Who) -> ColumnElement[bool]:
     clauses: list[Any] = []
     for rtype, model in record_models().items():
         spec = access_spec(model)
-        visible_ids = select(model.id).where(visible(model, who))  # type: ignore[attr-defined]
+        # A record published to everyone keeps its history (drafts, shares) to those who
+        # work on it.
+        visible_ids = select(pk_column(model)).where(visible(model, who, public=False))
         if "all" in who.scopes(spec.module, "view"):
             clauses.append(Change.record_type == rtype)
         else:

@@ -14,6 +14,7 @@ from groupware.app import NavItem
 from groupware.db import CHANNELS
 from groupware.history.service import ACTIONS, list_changes, user_names
 from groupware.i18n import _l, parse_date
+from groupware.validation import parse_id
 from groupware.web import Ctx, page
 
 nav = [NavItem(_l("History"), "history")]
@@ -31,10 +32,6 @@ def _day_start(ctx: Ctx, text: str, *, next_day: bool = False) -> dt.datetime | 
     return dt.datetime.combine(day, dt.time(), tzinfo=tz)
 
 
-def _number(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
-
-
 @page()
 def history(ctx: Ctx) -> Response:
     filters = {
@@ -50,13 +47,13 @@ def history(ctx: Ctx) -> Response:
         ctx.db,
         ctx.acting,
         record_type=filters["record_type"] or None,
-        record_id=_number(filters["record_id"]),
-        actor_id=_number(filters["actor"]),
+        record_id=parse_id(filters["record_id"]),
+        actor_id=parse_id(filters["actor"]),
         channel=filters["channel"] if filters["channel"] in CHANNELS else None,
         action=filters["action"] if filters["action"] in ACTIONS else None,
         since=_day_start(ctx, filters["since"]) if filters["since"] else None,
         until=_day_start(ctx, filters["until"], next_day=True) if filters["until"] else None,
-        before_id=_number(ctx.query("before")),
+        before_id=ctx.query_id("before"),
         limit=PAGE_SIZE + 1,
     )
     more = len(changes) > PAGE_SIZE

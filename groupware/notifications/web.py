@@ -12,12 +12,11 @@ from groupware.web import Ctx, page
 
 @page()
 def notifications(ctx: Ctx) -> Response:
-    before = ctx.query("before")
     rows = service.list_for(
         ctx.db,
         ctx.me.id,
         unread_only=ctx.query("unread") == "1",
-        before_id=int(before) if before.isdigit() else None,
+        before_id=ctx.query_id("before"),
         limit=51,
     )
     return ctx.render(

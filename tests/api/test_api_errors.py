@@ -163,3 +163,9 @@ def test_it_answers_ids_the_database_cannot_hold_with_404_or_422(api: Api) -> No
     assert list(fields_of(api("root").post("/users", json=body))) == ["role_ids.1"]
     body = {"team_ids": [too_big]}
     assert list(fields_of(api("root").patch(f"/users/{cast.bob.id}", json=body))) == ["team_ids.0"]
+
+
+def test_it_answers_head_like_get_without_a_body(api: Api) -> None:
+    response = api("alice").head("/me")
+    assert response.status_code == 200
+    assert response.content == b""

@@ -125,3 +125,20 @@ def test_deleted_records_history_stays_with_those_who_see_all(db: Session, cast:
     assert not list_changes(
         db, cast.who(db, cast.charlie), record_id=draft.id, record_type="announcements"
     )
+
+
+def test_old_values_are_right_even_when_they_were_not_loaded(db: Session, cast: Cast) -> None:
+    db.expire(cast.alice)
+    cast.alice.full_name = "Alice B."
+    db.flush()
+    last = changes_of(db, "users", cast.alice.id)[-1]
+    assert last.changes == {"full_name": ["Alice", "Alice B."]}
+
+
+def test_ids_of_deleted_records_are_never_reused(db: Session, cast: Cast) -> None:
+    first = make_announcement(db, cast.alice, title="Layoffs in March")
+    gone = first.id
+    db.delete(first)
+    db.flush()
+    second = make_announcement(db, cast.charlie, title="Lunch")
+    assert second.id != gone

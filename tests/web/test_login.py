@@ -176,3 +176,34 @@ def test_an_oversized_body_is_refused_before_it_is_read(
         )
     assert response.status_code == 413
     assert "The upload is too large." in response.text
+
+
+def test_odd_tokens_and_numbers_are_refused_not_crashed(live: LiveServer, committed: Cast) -> None:
+    with browser(live.url) as client:
+        login(client, "alice")
+        forged = client.post(
+            "/profile", data={"full_name": "X", "language": "en", "csrf_token": "čšž" * 10}
+        )
+        assert forged.status_code == 403
+        for path in ("/announcements/99999999999", "/history?before=²&actor=99999999999"):
+            assert client.get(path).status_code in (200, 404), path
+        head = client.head("/")
+        assert head.status_code == 200
+
+
+def test_origin_of_the_public_url_is_accepted_behind_a_proxy() -> None:
+    from starlette.requests import Request
+
+    from groupware.web import _same_origin
+
+    def request(**headers: str) -> Request:
+        raw = [(k.lower().replace("_", "-").encode(), v.encode()) for k, v in headers.items()]
+        return Request({"type": "http", "method": "POST", "path": "/", "headers": raw})
+
+    public = "https://crm.example.com"
+    behind_proxy = request(Host="127.0.0.1:8000", Origin="https://crm.example.com")
+    assert _same_origin(behind_proxy, public)
+    assert not _same_origin(behind_proxy, "")
+    assert not _same_origin(request(Host="crm.example.com", Origin="https://evil.example"), public)
+    assert not _same_origin(request(Host="x", Sec_Fetch_Site="cross-site"), public)
+    assert _same_origin(request(Host="x"), public)  # no Origin: not a cross-site browser POST

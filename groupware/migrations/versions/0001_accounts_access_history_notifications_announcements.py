@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("username", sa.String(length=254), nullable=False),
         sa.Column("address", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_login_attempts")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("login_attempts", schema=None) as batch_op:
         batch_op.create_index("ix_login_attempts_address_at", ["address", "at"], unique=False)
@@ -42,6 +43,7 @@ def upgrade() -> None:
         sa.Column("is_builtin", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_roles")),
         sa.UniqueConstraint("name", name=op.f("uq_roles_name")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "teams",
@@ -51,6 +53,7 @@ def upgrade() -> None:
         sa.Column("created_at", groupware.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_teams")),
         sa.UniqueConstraint("name", name=op.f("uq_teams_name")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "users",
@@ -67,6 +70,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "announcements",
@@ -99,6 +103,7 @@ def upgrade() -> None:
             ["team_id"], ["teams.id"], name=op.f("fk_announcements_team_id_teams")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_announcements")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("announcements", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_announcements_owner_id"), ["owner_id"], unique=False)
@@ -126,6 +131,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_credentials")),
         sa.UniqueConstraint("secret_hash", name=op.f("uq_credentials_secret_hash")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("credentials", schema=None) as batch_op:
         batch_op.create_index("ix_credentials_user_id_kind", ["user_id", "kind"], unique=False)
@@ -155,6 +161,7 @@ def upgrade() -> None:
             "scope",
             name=op.f("uq_grants_role_id_module_action_scope"),
         ),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "history",
@@ -175,6 +182,7 @@ def upgrade() -> None:
             ["actor_id"], ["users.id"], name=op.f("fk_history_actor_id_users"), ondelete="SET NULL"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_history")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("history", schema=None) as batch_op:
         batch_op.create_index("ix_history_actor_id", ["actor_id", "id"], unique=False)
@@ -201,6 +209,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.create_index(
@@ -249,6 +258,7 @@ def upgrade() -> None:
             "user_id",
             name=op.f("uq_shares_record_type_record_id_user_id"),
         ),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("shares", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_shares_team_id"), ["team_id"], unique=False)

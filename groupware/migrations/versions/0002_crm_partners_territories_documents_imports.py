@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("postal_prefixes", sa.String(length=100), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_counties")),
         sa.UniqueConstraint("code", name=op.f("uq_counties_code")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "partner_groups",
@@ -38,6 +39,7 @@ def upgrade() -> None:
         sa.Column("description", sa.String(length=500), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_partner_groups")),
         sa.UniqueConstraint("name", name=op.f("uq_partner_groups_name")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "tags",
@@ -45,6 +47,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=50), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tags")),
         sa.UniqueConstraint("name", name=op.f("uq_tags_name")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "territories",
@@ -53,6 +56,7 @@ def upgrade() -> None:
         sa.Column("description", sa.String(length=500), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_territories")),
         sa.UniqueConstraint("name", name=op.f("uq_territories_name")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "assignment_rules",
@@ -75,6 +79,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_assignment_rules")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("assignment_rules", schema=None) as batch_op:
         batch_op.create_index(
@@ -124,6 +129,7 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_import_jobs")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "saved_filters",
@@ -143,6 +149,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "user_id", "module", "name", name=op.f("uq_saved_filters_user_id_module_name")
         ),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "territory_areas",
@@ -163,6 +170,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_territory_areas")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("territory_areas", schema=None) as batch_op:
         batch_op.create_index(
@@ -207,6 +215,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_import_errors")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("import_errors", schema=None) as batch_op:
         batch_op.create_index("ix_import_errors_job_id", ["job_id", "row"], unique=False)
@@ -269,6 +278,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_partners")),
         sa.UniqueConstraint("external_id", name=op.f("uq_partners_external_id")),
         sa.UniqueConstraint("oib", name=op.f("uq_partners_oib")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("partners", schema=None) as batch_op:
         batch_op.create_index("ix_partners_county_id", ["county_id"], unique=False)
@@ -305,6 +315,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_branches")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("branches", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_branches_partner_id"), ["partner_id"], unique=False)
@@ -337,6 +348,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_documents")),
         sa.UniqueConstraint("kind", "number", name=op.f("uq_documents_kind_number")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("documents", schema=None) as batch_op:
         batch_op.create_index("ix_documents_partner_id", ["partner_id", "date"], unique=False)
@@ -412,6 +424,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_persons")),
         sa.UniqueConstraint("external_id", name=op.f("uq_persons_external_id")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("persons", schema=None) as batch_op:
         batch_op.create_index("ix_persons_email", ["email"], unique=False)
