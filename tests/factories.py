@@ -101,7 +101,7 @@ def reset_database(database: Database) -> None:
     """Empty every table but the built-in roles (for tests that commit)."""
     with database.engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
-            if table.name not in {"roles", "grants"}:
+            if table.name not in {"roles", "grants", "counties"}:
                 conn.execute(delete(table))
         conn.execute(delete(Role.__table__).where(Role.is_builtin.is_(False)))
     with database.transaction(actor_id=None, channel="cli") as session:
@@ -150,3 +150,38 @@ def api_token(database: Database, user: User) -> str:
             session, session.get(User, user.id), kind="api_token", name="test"
         )  # type: ignore[arg-type]
     return secret
+
+
+# -- CRM ----------------------------------------------------------------------------
+
+
+def county_id(session: Session, code: str) -> int:
+    from groupware.crm.models import County
+
+    found = session.scalar(select(County.id).where(County.code == code))
+    assert found is not None, code
+    return found
+
+
+def make_territory(session: Session, name: str, *, counties: tuple[str, ...] = (), **area: Any) -> Any:
+    from groupware.crm.territories import AreaIn, TerritoryIn, save_territory
+
+    areas = [AreaIn(county_id=county_id(session, code)) for code in counties]
+    if area:
+        areas.append(AreaIn(**area))
+    return save_territory(session, None, TerritoryIn(name=name, areas=areas))
+
+
+def make_rule(session: Session, territory: Any, reps: tuple[User, ...], **values: Any) -> Any:
+    from groupware.crm.territories import RuleIn, save_rule
+
+    data = RuleIn(territory_id=territory.id, rep_ids=[u.id for u in reps], **values)
+    return save_rule(session, None, data)
+
+
+def make_partner(session: Session, who: Any, name: str = "Konzum d.d.", **values: Any) -> Any:
+    from groupware.crm.partners import PartnerIn, create_partner
+
+    values.setdefault("city", "Zagreb")
+    values.setdefault("postal_code", "10000")
+    return create_partner(session, who, PartnerIn(name=name, **values))

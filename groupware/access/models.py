@@ -5,7 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint, delete, event
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    delete,
+    event,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
@@ -42,6 +51,9 @@ class Share(Base):
         # on the kind of grantee it names.
         UniqueConstraint("record_type", "record_id", "user_id"),
         UniqueConstraint("record_type", "record_id", "team_id"),
+        # "What is shared with me?" is asked by every list (see access.policy).
+        Index("ix_shares_record_type_user_id", "record_type", "user_id", "record_id"),
+        Index("ix_shares_record_type_team_id", "record_type", "team_id", "record_id"),
     )
 
     def __history_parent__(self) -> tuple[str, int, str]:

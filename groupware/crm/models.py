@@ -418,6 +418,35 @@ class Document(Base):
         return f"{self.kind} {self.number}"
 
 
+class PartnerMerge(Base):
+    """Two partners merged into one, with what moved, so that it can be undone.
+
+    ``moved`` maps a table to the ids of its rows that were re-linked from the merged
+    partner to the kept one; ``kept_before`` holds the kept partner's fields that the
+    merge filled in from the other.
+    """
+
+    __tablename__ = "partner_merges"
+    __tracked__ = True
+    __history_parent__ = ("partners", "kept_id", "merge")
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kept_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"), index=True)
+    merged_id: Mapped[int] = mapped_column(
+        ForeignKey("partners.id", ondelete="CASCADE"), index=True
+    )
+    merged_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    merged_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    moved: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    kept_before: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    undone_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    def __str__(self) -> str:
+        return f"#{self.merged_id} → #{self.kept_id}"
+
+
 class SavedFilter(Base):
     """A named list view (its query string) a user keeps for a module's list."""
 

@@ -1,0 +1,248 @@
+"""Merging duplicate partners, and undoing a merge.
+
+A merge keeps one partner and retires the other (status ``merged``, pointing at the
+kept one). Everything that pointed at the retired partner moves to the kept one:
+persons, branches, documents, reps, tags and shares, and whatever later modules
+register with :func:`register_link` (deals, mail, tasks...). Empty fields of the kept
+partner are filled from the retired one. A :class:`PartnerMerge` row remembers what
+moved and what was filled, so :func:`undo_merge` puts every row back, provided the
+kept partner was not merged away itself since.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from groupware.access.models import Share
+from groupware.crm import territories
+from groupware.crm.models import (
+    Branch,
+    Document,
+    Partner,
+    PartnerMerge,
+    PartnerRep,
+    PartnerTag,
+    Person,
+)
+from groupware.crm.normalize import dedup_key
+from groupware.db import utcnow
+from groupware.errors import Invalid, NotFound
+from groupware.history.recorder import record
+from groupware.i18n import _l
+
+# Rows that name a partner and simply move to the kept one: (label, partner column).
+LINKS: dict[str, InstrumentedAttribute[int]] = {
+    "persons": Person.partner_id,
+    "branches": Branch.partner_id,
+    "documents": Document.partner_id,
+}
+FILLED_FIELDS = (
+    "oib",
+    "vat_id",
+    "external_id",
+    "group_id",
+    "street",
+    "postal_code",
+    "city",
+    "county_id",
+    "phones",
+    "email",
+    "emails",
+    "web",
+)
+_UNIQUE_FIELDS = ("oib", "external_id")
+
+
+def register_link(name: str, column: InstrumentedAttribute[int]) -> None:
+    """A later module's rows that follow a partner through a merge (e.g. deals)."""
+    LINKS[name] = column
+
+
+def _move(
+    session: Session, name: str, column: InstrumentedAttribute[int], src: int, dst: int
+) -> list[int]:
+    model = column.class_
+    ids = list(session.scalars(select(model.id).where(column == src)))
+    if ids:
+        session.execute(update(model).where(model.id.in_(ids)).values({column.key: dst}))
+        record(
+            session,
+            [
+                {
+                    "action": "update",
+                    "record_type": model.__tablename__,
+                    "record_id": row_id,
+                    "label": "",
+                    "changes": {column.key: [src, dst]},
+                }
+                for row_id in ids
+            ],
+        )
+    return ids
+
+
+def merge_partners(
+    session: Session, kept: Partner, merged: Partner, *, by_user_id: int | None
+) -> PartnerMerge:
+    """Merge ``merged`` into ``kept`` (both loaded with the caller's access checked)."""
+    if kept.id == merged.id:
+        raise Invalid({"": _l("Choose two different partners.")})
+    if merged.status == "merged" or kept.status == "merged":
+        raise Invalid({"": _l("One of these partners was merged already.")})
+    moved: dict[str, Any] = {
+        name: _move(session, name, column, merged.id, kept.id) for name, column in LINKS.items()
+    }
+    moved["reps"] = _merge_reps(session, kept, merged)
+    moved["tags"] = _merge_tags(session, kept.id, merged.id)
+    moved["shares"] = _merge_shares(session, kept.id, merged.id)
+    kept_before: dict[str, Any] = {}
+    merged_before = {"status": merged.status, **{f: getattr(merged, f) for f in _UNIQUE_FIELDS}}
+    for name in _UNIQUE_FIELDS:  # free unique values before the kept partner takes them
+        setattr(merged, name, None)
+    session.flush()
+    for name in FILLED_FIELDS:
+        mine = getattr(kept, name)
+        theirs = merged_before.get(name, getattr(merged, name))
+        if not mine and theirs:
+            kept_before[name] = mine
+            setattr(kept, name, theirs)
+    moved["merged_before"] = merged_before
+    if kept_before:
+        kept.dedup_key = dedup_key(kept.name, kept.city)
+        if {"country", "county_id", "city", "postal_code", "group_id"} & set(kept_before):
+            territories.apply(session, kept, territories.load_matcher(session).for_partner(kept))
+    merged.status = "merged"
+    merged.merged_into_id = kept.id
+    row = PartnerMerge(
+        kept_id=kept.id,
+        merged_id=merged.id,
+        merged_by_id=by_user_id,
+        moved=moved,
+        kept_before=kept_before,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _merge_reps(session: Session, kept: Partner, merged: Partner) -> list[int]:
+    """The retired partner's reps become further reps of the kept one."""
+    present = {kept.owner_id, *(r.user_id for r in kept.reps)}
+    added = []
+    for user_id in (merged.owner_id, *(r.user_id for r in merged.reps)):
+        if user_id is not None and user_id not in present:
+            kept.reps.append(PartnerRep(user_id=user_id, source="manual"))
+            present.add(user_id)
+            added.append(user_id)
+    return added
+
+
+def _merge_tags(session: Session, kept_id: int, merged_id: int) -> list[int]:
+    have = set(session.scalars(select(PartnerTag.tag_id).where(PartnerTag.partner_id == kept_id)))
+    theirs = set(
+        session.scalars(select(PartnerTag.tag_id).where(PartnerTag.partner_id == merged_id))
+    )
+    added = sorted(theirs - have)
+    for tag_id in added:
+        session.add(PartnerTag(tag_id=tag_id, partner_id=kept_id))
+    return added
+
+
+def _merge_shares(session: Session, kept_id: int, merged_id: int) -> list[int]:
+    """Shares of the retired partner are copied to the kept one (where not present)."""
+    existing = session.execute(
+        select(Share.user_id, Share.team_id).where(
+            Share.record_type == "partners", Share.record_id == kept_id
+        )
+    ).all()
+    added = []
+    for share in session.scalars(
+        select(Share).where(Share.record_type == "partners", Share.record_id == merged_id)
+    ):
+        if (share.user_id, share.team_id) in existing:
+            continue
+        copy = Share(
+            record_type="partners",
+            record_id=kept_id,
+            user_id=share.user_id,
+            team_id=share.team_id,
+            permission=share.permission,
+            created_by_id=share.created_by_id,
+        )
+        session.add(copy)
+        session.flush()
+        added.append(copy.id)
+    return added
+
+
+def get_merge(session: Session, merge_id: int) -> PartnerMerge:
+    row = session.get(PartnerMerge, merge_id)
+    if row is None:
+        raise NotFound(_l("There is no such merge."))
+    return row
+
+
+def merges_of(session: Session, partner_id: int) -> list[PartnerMerge]:
+    return list(
+        session.scalars(
+            select(PartnerMerge)
+            .where(PartnerMerge.kept_id == partner_id)
+            .order_by(PartnerMerge.id.desc())
+        )
+    )
+
+
+def undo_merge(session: Session, merge: PartnerMerge, kept: Partner, merged: Partner) -> None:
+    """Put back what :func:`merge_partners` moved and filled."""
+    if merge.undone_at is not None:
+        raise Invalid({"": _l("This merge was undone already.")})
+    if kept.status == "merged":
+        raise Invalid({"": _l("The kept partner was merged into another since; undo that first.")})
+    moved = merge.moved
+    for name, column in LINKS.items():
+        ids = moved.get(name, [])
+        model = column.class_
+        if ids:
+            session.execute(
+                update(model)
+                .where(model.id.in_(ids), column == kept.id)
+                .values({column.key: merged.id})
+            )
+            record(
+                session,
+                [
+                    {
+                        "action": "update",
+                        "record_type": model.__tablename__,
+                        "record_id": i,
+                        "label": "",
+                        "changes": {column.key: [kept.id, merged.id]},
+                    }
+                    for i in ids
+                ],
+            )
+    for rep in list(kept.reps):
+        if rep.user_id in moved.get("reps", []):
+            kept.reps.remove(rep)
+    if moved.get("tags"):
+        for link in session.scalars(
+            select(PartnerTag).where(
+                PartnerTag.partner_id == kept.id, PartnerTag.tag_id.in_(moved["tags"])
+            )
+        ):
+            session.delete(link)
+    for share in session.scalars(select(Share).where(Share.id.in_(moved.get("shares", [])))):
+        session.delete(share)
+    for name, value in merge.kept_before.items():
+        setattr(kept, name, value)
+    session.flush()
+    before = moved.get("merged_before", {})
+    merged.status = before.get("status", "active")
+    merged.merged_into_id = None
+    for name in _UNIQUE_FIELDS:
+        setattr(merged, name, before.get(name))
+    merge.undone_at = utcnow()
+    session.flush()

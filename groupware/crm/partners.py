@@ -1,0 +1,518 @@
+"""Partners: creating, changing, finding and sharing them between reps.
+
+Access: a partner's primary rep (``owner_id``) and further reps (``partner_reps``)
+have it as their own; reps of its territory see it through the "territory" scope;
+anyone may be given it by a share. :func:`get_partner_for_user` is the one way to load
+a partner for a user.
+
+Reps come from the assignment table (:mod:`groupware.crm.territories`) when a partner
+is created and whenever its address or group changes, unless a person chose its reps
+by hand (:func:`set_reps`), which the table then leaves alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from groupware.access.policy import Who, can, get_for_user, require, visible
+from groupware.accounts.models import User
+from groupware.crm import territories
+from groupware.crm.models import County, Partner, PartnerGroup, PartnerRep, PartnerTag, Tag
+from groupware.crm.normalize import (
+    clean_oib,
+    clean_postal,
+    clean_vat,
+    dedup_key,
+    email_is_valid,
+    oib_is_valid,
+    search_text,
+    vat_is_valid,
+)
+from groupware.crm.reference import county_for_postal, is_country, is_croatian_postal_code
+from groupware.db import escape_like
+from groupware.errors import Invalid
+from groupware.i18n import _l
+from groupware.validation import OptionalId, Schema, fail
+
+PARTNER_OPTIONS = (
+    joinedload(Partner.group),
+    joinedload(Partner.county),
+    joinedload(Partner.owner),
+    joinedload(Partner.territory),
+)
+_TAG = re.compile(r"^[\w .&+-]{1,50}$")
+
+
+class PartnerIn(Schema):
+    kind: Literal["company", "person"] = "company"
+    name: str = Field(min_length=1, max_length=200)
+    oib: str = Field(default="", max_length=20)
+    vat_id: str = Field(default="", max_length=20)
+    external_id: str = Field(default="", max_length=64)
+    group_id: OptionalId = None
+    status: Literal["prospect", "active", "inactive"] = "active"
+    street: str = Field(default="", max_length=200)
+    postal_code: str = Field(default="", max_length=10)
+    city: str = Field(default="", max_length=100)
+    county_id: OptionalId = None
+    country: str = Field(default="HR", min_length=2, max_length=2)
+    phones: str = Field(default="", max_length=200)
+    email: str = Field(default="", max_length=254)
+    emails: str = Field(default="", max_length=500)
+    web: str = Field(default="", max_length=200)
+    notes: str = Field(default="", max_length=20000)
+    tags: list[str] = Field(default_factory=list, max_length=30)
+
+    @field_validator("oib")
+    @classmethod
+    def _oib(cls, value: str) -> str:
+        value = clean_oib(value)
+        if value and not oib_is_valid(value):
+            raise fail(_l("This OIB is not valid (11 digits with a correct check digit)."))
+        return value
+
+    @field_validator("vat_id")
+    @classmethod
+    def _vat(cls, value: str) -> str:
+        value = clean_vat(value)
+        if value and not vat_is_valid(value):
+            raise fail(_l("This VAT id is not valid (country prefix and number, e.g. SI12345679)."))
+        return value
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value and not email_is_valid(value):
+            raise fail(_l("Enter an e-mail address."))
+        return value
+
+    @field_validator("emails")
+    @classmethod
+    def _emails(cls, value: str) -> str:
+        addresses = [a.strip().lower() for a in re.split(r"[,;\s]+", value) if a.strip()]
+        if any(not email_is_valid(a) for a in addresses):
+            raise fail(_l("Enter e-mail addresses separated by commas."))
+        return ", ".join(addresses)
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        value = value.upper()
+        if not is_country(value):
+            raise fail(_l("Choose a country."))
+        return value
+
+    @field_validator("postal_code")
+    @classmethod
+    def _postal(cls, value: str) -> str:
+        return clean_postal(value)
+
+    @field_validator("web")
+    @classmethod
+    def _web(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.match(r"^https?://", value, re.IGNORECASE):
+            value = "https://" + value
+        if value and not re.match(r"^https?://[^\s/]+\.[^\s/]+(/\S*)?$", value, re.IGNORECASE):
+            raise fail(_l("Enter a web address."))
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        cleaned = sorted({t.strip().lower() for t in value if t.strip()})
+        if any(not _TAG.match(t) for t in cleaned):
+            raise fail(_l("A tag is a word or a few (letters, digits, spaces, - & +)."))
+        return cleaned
+
+    @model_validator(mode="after")
+    def _croatian_address(self) -> PartnerIn:
+        if (
+            self.country == "HR"
+            and self.postal_code
+            and not is_croatian_postal_code(self.postal_code)
+        ):
+            raise fail(_l("A Croatian postal code has five digits, e.g. 10000."))
+        croatian_vat = self.vat_id.startswith("HR") and self.oib
+        if croatian_vat and self.vat_id != "HR" + self.oib:
+            raise fail(_l("The Croatian VAT id is HR followed by the OIB."))
+        return self
+
+
+def get_partner_for_user(
+    session: Session, who: Who, partner_id: int, action: str = "view"
+) -> Partner:
+    return get_for_user(session, who, Partner, partner_id, action, options=PARTNER_OPTIONS)
+
+
+# -- duplicates ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    partner: Partner | None  # None when the user may not see it
+    reason: str  # oib | name_city | email
+
+
+def find_duplicates(
+    session: Session, who: Who, data: PartnerIn, *, exclude_id: int | None = None
+) -> list[Duplicate]:
+    """Partners that look like ``data``: the same OIB, the same name and city, or the same
+    e-mail. Ones the user may not see are reported without their details."""
+    checks: list[tuple[str, ColumnElement[bool]]] = []
+    if data.oib:
+        checks.append(("oib", Partner.oib == data.oib))
+    checks.append(("name_city", Partner.dedup_key == dedup_key(data.name, data.city)))
+    if data.email:
+        checks.append(("email", Partner.email == data.email))
+    found: dict[int, Duplicate] = {}
+    for reason, condition in checks:
+        query = select(Partner.id).where(condition, Partner.status != "merged").limit(20)
+        if exclude_id is not None:
+            query = query.where(Partner.id != exclude_id)
+        for partner_id in session.scalars(query):
+            if partner_id in found:
+                continue
+            partner = session.scalar(
+                select(Partner)
+                .where(Partner.id == partner_id, visible(Partner, who))
+                .options(*PARTNER_OPTIONS)
+            )
+            found[partner_id] = Duplicate(partner, reason)
+    return list(found.values())
+
+
+# -- writing --------------------------------------------------------------------------
+
+
+def _check_references(session: Session, data: PartnerIn) -> int | None:
+    """Validate group and county; returns the county id (derived from a Croatian postal
+    code when none was chosen)."""
+    if data.group_id is not None and session.get(PartnerGroup, data.group_id) is None:
+        raise Invalid({"group_id": _l("There is no such partner group.")})
+    county_id = data.county_id
+    if county_id is not None:
+        county = session.get(County, county_id)
+        if county is None or county.country != data.country:
+            raise Invalid({"county_id": _l("Choose a county of the partner's country.")})
+    elif data.country == "HR" and data.postal_code:
+        code = county_for_postal(data.postal_code)
+        if code is not None:
+            county_id = session.scalar(select(County.id).where(County.code == code))
+    return county_id
+
+
+def _check_unique(session: Session, data: PartnerIn, partner_id: int | None) -> None:
+    for column, value, field in (
+        (Partner.oib, data.oib, "oib"),
+        (Partner.external_id, data.external_id, "external_id"),
+    ):
+        if not value:
+            continue
+        other = session.scalar(select(Partner.id).where(column == value))
+        if other is not None and other != partner_id:
+            raise Invalid({field: _l("Another partner has this value (#%(id)s).", id=other)})
+
+
+def _set_tags(session: Session, partner: Partner, names: Sequence[str]) -> None:
+    have = {
+        link.tag_id: link
+        for link in session.scalars(select(PartnerTag).where(PartnerTag.partner_id == partner.id))
+    }
+    wanted: dict[int, Tag] = {}
+    for name in names:
+        tag = session.scalar(select(Tag).where(Tag.name == name))
+        if tag is None:
+            tag = Tag(name=name)
+            session.add(tag)
+            session.flush()
+        wanted[tag.id] = tag
+    for tag_id, link in have.items():
+        if tag_id not in wanted:
+            session.delete(link)
+    for tag_id, tag in wanted.items():
+        if tag_id not in have:
+            session.add(PartnerTag(tag_id=tag_id, partner_id=partner.id, tag=tag))
+
+
+def _fill(partner: Partner, data: PartnerIn, county_id: int | None) -> None:
+    for name in (
+        "kind",
+        "name",
+        "vat_id",
+        "group_id",
+        "status",
+        "street",
+        "postal_code",
+        "city",
+        "country",
+        "phones",
+        "email",
+        "emails",
+        "web",
+        "notes",
+    ):
+        setattr(partner, name, getattr(data, name))
+    partner.oib = data.oib or None
+    partner.external_id = data.external_id or None
+    partner.county_id = county_id
+    partner.name_search = search_text(data.name)
+    partner.dedup_key = dedup_key(data.name, data.city)
+
+
+def create_partner(
+    session: Session,
+    who: Who,
+    data: PartnerIn,
+    *,
+    matcher: territories.Matcher | None = None,
+) -> Partner:
+    """Create a partner and give it reps by the assignment table. When the table leaves
+    its creator without access (no rule for them), the creator becomes a further rep:
+    nobody loses sight of what they just made."""
+    require(who, "partners", "create")
+    county_id = _check_references(session, data)
+    _check_unique(session, data, None)
+    partner = Partner(name=data.name, name_search="", dedup_key="")
+    _fill(partner, data, county_id)
+    session.add(partner)
+    session.flush()
+    territories.apply(
+        session, partner, (matcher or territories.load_matcher(session)).for_partner(partner)
+    )
+    _set_tags(session, partner, data.tags)
+    session.flush()
+    if who.id is not None and not can(session, who, partner, "edit"):
+        partner.reps.append(
+            PartnerRep(user_id=who.id, source="manual", user=session.get(User, who.id))
+        )
+        session.flush()
+    return partner
+
+
+def update_partner(
+    session: Session,
+    partner: Partner,
+    data: PartnerIn,
+    *,
+    matcher: territories.Matcher | None = None,
+) -> Partner:
+    """Change a partner (loaded for edit); a new address or group re-assigns its reps."""
+    if partner.status == "merged":
+        raise Invalid({"": _l("This partner was merged into another; change that one.")})
+    county_id = _check_references(session, data)
+    _check_unique(session, data, partner.id)
+    placed = (
+        partner.country,
+        partner.county_id,
+        partner.city,
+        partner.postal_code,
+        partner.group_id,
+    )
+    _fill(partner, data, county_id)
+    if placed != (
+        partner.country,
+        partner.county_id,
+        partner.city,
+        partner.postal_code,
+        partner.group_id,
+    ):
+        territories.apply(
+            session, partner, (matcher or territories.load_matcher(session)).for_partner(partner)
+        )
+    _set_tags(session, partner, data.tags)
+    session.flush()
+    return partner
+
+
+def set_reps(
+    session: Session,
+    partner: Partner,
+    *,
+    owner_id: int | None,
+    rep_ids: Sequence[int],
+    automatic: bool = False,
+) -> Partner:
+    """Choose a partner's reps by hand (the table leaves them alone from then on), or,
+    with ``automatic``, hand them back to the assignment table."""
+    if automatic:
+        partner.manual_assignment = False
+        territories.apply(
+            session, partner, territories.load_matcher(session).for_partner(partner), force=True
+        )
+        session.flush()
+        return partner
+    ids = {i for i in (owner_id, *rep_ids) if i is not None}
+    active = set(session.scalars(select(User.id).where(User.id.in_(ids), User.is_active)))
+    if active != ids:
+        raise Invalid({"rep_ids": _l("Choose active users.")})
+    partner.owner_id = owner_id
+    partner.manual_assignment = True
+    partner.assignment_rule_id = None
+    further = [i for i in dict.fromkeys(rep_ids) if i != owner_id]
+    for rep in list(partner.reps):
+        if rep.user_id not in further:
+            partner.reps.remove(rep)
+    present = {rep.user_id: rep for rep in partner.reps}
+    for user_id in further:
+        if user_id in present:
+            present[user_id].source = "manual"
+        else:
+            partner.reps.append(
+                PartnerRep(user_id=user_id, source="manual", user=session.get(User, user_id))
+            )
+    session.flush()
+    return partner
+
+
+def delete_partner(session: Session, partner: Partner) -> None:
+    session.delete(partner)
+    session.flush()
+
+
+# -- lists ----------------------------------------------------------------------------
+
+SORTS = {
+    "name": (Partner.name_search, Partner.id),
+    "-name": (Partner.name_search.desc(), Partner.id.desc()),
+    "city": (Partner.city, Partner.name_search, Partner.id),
+    "created": (Partner.created_at.desc(), Partner.id.desc()),
+    "oib": (Partner.oib, Partner.id),
+}
+
+
+class PartnerFilter(Schema):
+    """What a partner list shows; the same fields as the list page's query string."""
+
+    q: str = Field(default="", max_length=100)
+    city: str = Field(default="", max_length=100)
+    county_id: OptionalId = None
+    group_id: OptionalId = None
+    territory_id: OptionalId = None
+    rep_id: OptionalId = None
+    tag: str = Field(default="", max_length=50)
+    status: Literal["", "prospect", "active", "inactive"] = ""
+    kind: Literal["", "company", "person"] = ""
+    unassigned: bool = False
+    sort: Literal["name", "-name", "city", "created", "oib"] = "name"
+
+
+def partner_query(who: Who, f: PartnerFilter, *, action: str = "view") -> Select[Partner]:
+    """The partners ``who`` may see (or export) that match ``f``, in ``f.sort`` order."""
+    query = select(Partner).where(visible(Partner, who, action), Partner.status != "merged")
+    text = f.q.strip()
+    if text:
+        digits = clean_oib(text)
+        if digits.isascii() and digits.isdigit() and len(digits) == 11:
+            query = query.where(Partner.oib == digits)
+        elif "@" in text:
+            query = query.where(Partner.email == text.lower())
+        else:
+            words = search_text(text)
+            query = query.where(Partner.name_search.like(f"%{escape_like(words)}%", escape="\\"))
+    if f.city:
+        query = query.where(func.lower(Partner.city) == f.city.strip().lower())
+    for column, value in (
+        (Partner.county_id, f.county_id),
+        (Partner.group_id, f.group_id),
+        (Partner.territory_id, f.territory_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if f.rep_id is not None:
+        co_reps = select(PartnerRep.partner_id).where(PartnerRep.user_id == f.rep_id)
+        query = query.where(or_(Partner.owner_id == f.rep_id, Partner.id.in_(co_reps)))
+    if f.tag:
+        tagged = (
+            select(PartnerTag.partner_id)
+            .join(Tag, Tag.id == PartnerTag.tag_id)
+            .where(Tag.name == f.tag.strip().lower())
+        )
+        query = query.where(Partner.id.in_(tagged))
+    if f.status:
+        query = query.where(Partner.status == f.status)
+    if f.kind:
+        query = query.where(Partner.kind == f.kind)
+    if f.unassigned:
+        query = query.where(Partner.owner_id.is_(None))
+    return query.order_by(*SORTS[f.sort])
+
+
+def list_partners(
+    session: Session, who: Who, f: PartnerFilter, *, offset: int = 0, limit: int = 50
+) -> list[Partner]:
+    query = partner_query(who, f).options(*PARTNER_OPTIONS).offset(offset).limit(limit)
+    return list(session.scalars(query))
+
+
+def reps_of(session: Session, partner: Partner) -> list[tuple[User, str]]:
+    """The primary rep and the further reps, with how each got there."""
+    result: list[tuple[User, str]] = []
+    if partner.owner is not None:
+        result.append((partner.owner, "manual" if partner.manual_assignment else "rule"))
+    rows = session.execute(
+        select(User, PartnerRep.source)
+        .join(PartnerRep, PartnerRep.user_id == User.id)
+        .where(PartnerRep.partner_id == partner.id)
+        .order_by(User.full_name)
+    ).all()
+    result.extend((user, source) for user, source in rows)
+    return result
+
+
+def tags_of(session: Session, partner_id: int) -> list[str]:
+    return list(
+        session.scalars(
+            select(Tag.name)
+            .join(PartnerTag, PartnerTag.tag_id == Tag.id)
+            .where(PartnerTag.partner_id == partner_id)
+            .order_by(Tag.name)
+        )
+    )
+
+
+def values_of(session: Session, partner: Partner) -> dict[str, object]:
+    """A partner as form values (the inverse of :class:`PartnerIn`)."""
+    return {
+        "kind": partner.kind,
+        "name": partner.name,
+        "oib": partner.oib or "",
+        "vat_id": partner.vat_id,
+        "external_id": partner.external_id or "",
+        "group_id": partner.group_id,
+        "status": partner.status,
+        "street": partner.street,
+        "postal_code": partner.postal_code,
+        "city": partner.city,
+        "county_id": partner.county_id,
+        "country": partner.country,
+        "phones": partner.phones,
+        "email": partner.email,
+        "emails": partner.emails,
+        "web": partner.web,
+        "notes": partner.notes,
+        "tags": tags_of(session, partner.id),
+    }
+
+
+def groups(session: Session) -> list[PartnerGroup]:
+    return list(session.scalars(select(PartnerGroup).order_by(PartnerGroup.name)))
+
+
+def counties(session: Session, country: str = "HR") -> list[County]:
+    return list(
+        session.scalars(select(County).where(County.country == country).order_by(County.name))
+    )
+
+
+def visible_partner_ids(who: Who) -> Select[int]:
+    """For child lists (persons, documents): the ids of partners ``who`` may see."""
+    return select(Partner.id).where(visible(Partner, who))
