@@ -267,20 +267,34 @@ def collect_routes() -> tuple[list[BaseRoute], list[BaseRoute], list[NavItem]]:
     from groupware.accounts import web as accounts_web
     from groupware.announcements import api as announcements_api
     from groupware.announcements import web as announcements_web
+    from groupware.crm import api as crm_api
+    from groupware.crm import imports_web, partners_web, persons_web, territories_web
     from groupware.history import api as history_api
     from groupware.history import web as history_web
     from groupware.notifications import api as notifications_api
     from groupware.notifications import web as notifications_web
 
+    # In the order of the navigation.
     web_modules = [
         accounts_web,
+        partners_web,
+        persons_web,
+        territories_web,
+        imports_web,
         announcements_web,
         history_web,
         notifications_web,
         access_web,
         admin_web,
     ]
-    api_modules = [accounts_api, announcements_api, history_api, notifications_api, access_api]
+    api_modules = [
+        crm_api,
+        accounts_api,
+        announcements_api,
+        history_api,
+        notifications_api,
+        access_api,
+    ]
     routes = [r for m in web_modules for r in m.routes]
     api_routes = [r for m in api_modules for r in m.api.routes()]
     nav = [n for m in web_modules for n in getattr(m, "nav", [])]

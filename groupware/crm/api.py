@@ -1,0 +1,7 @@
+"""(Being written.)"""
+
+from __future__ import annotations
+
+from groupware.api import Api
+
+api = Api("crm")
