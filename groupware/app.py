@@ -268,7 +268,14 @@ def collect_routes() -> tuple[list[BaseRoute], list[BaseRoute], list[NavItem]]:
     from groupware.announcements import api as announcements_api
     from groupware.announcements import web as announcements_web
     from groupware.crm import api as crm_api
-    from groupware.crm import imports_web, partners_web, persons_web, territories_web
+    from groupware.crm import (
+        documents_web,
+        imports_web,
+        partner360_web,
+        partners_web,
+        persons_web,
+        territories_web,
+    )
     from groupware.history import api as history_api
     from groupware.history import web as history_web
     from groupware.notifications import api as notifications_api
@@ -278,7 +285,9 @@ def collect_routes() -> tuple[list[BaseRoute], list[BaseRoute], list[NavItem]]:
     web_modules = [
         accounts_web,
         partners_web,
+        partner360_web,
         persons_web,
+        documents_web,
         territories_web,
         imports_web,
         announcements_web,
