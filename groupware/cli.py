@@ -215,6 +215,13 @@ def cmd_restore(args: argparse.Namespace) -> None:
     console.print(f"Restored {total} rows in {len(counts)} tables and the data directory.")
 
 
+def cmd_import(args: argparse.Namespace) -> None:
+    from groupware.crm import importing_cli
+
+    database = _database(args)
+    importing_cli.run(database, args, console)
+
+
 def cmd_run_jobs(args: argparse.Namespace) -> None:
     from groupware.jobs import JOBS, run_jobs
 
@@ -305,6 +312,45 @@ def build_parser() -> argparse.ArgumentParser:
     )
     restore = add("restore", cmd_restore, "Restore a backup into an empty install.")
     restore.add_argument("file", help="archive written by `groupware backup`")
+
+    importing = commands.add_parser(
+        "import",
+        help="Import partners, persons or ERP documents from a CSV file.",
+        description="Import partners, persons or ERP documents from a CSV file (UTF-8, "
+        "UTF-8 with BOM, Windows-1250; ; , or tab). Every row is checked first; a file with "
+        "errors lists them all and commits nothing unless --skip-invalid is given.",
+    )
+    import_kinds = importing.add_subparsers(dest="kind", metavar="KIND", required=True)
+    for kind, keys, text in (
+        ("partners", ("oib", "external-id", "email"), "Import partners."),
+        (
+            "persons",
+            ("email", "external-id"),
+            "Import persons (linked to partners by OIB or external id).",
+        ),
+        (
+            "documents",
+            ("number",),
+            "Import ERP documents (offers, orders, invoices, delivery notes).",
+        ),
+    ):
+        sub = add(kind, cmd_import, text, import_kinds)
+        sub.add_argument("file", help="the CSV file")
+        sub.add_argument(
+            "--key", choices=keys, default=keys[0], help=f"upsert key (default: {keys[0]})"
+        )
+        sub.add_argument(
+            "--skip-invalid", action="store_true", help="commit the valid rows, skip the others"
+        )
+        sub.add_argument("--dry-run", action="store_true", help="check and report, commit nothing")
+        sub.add_argument(
+            "--map",
+            action="append",
+            default=[],
+            metavar="COLUMN=FIELD",
+            help="map a column to a field (or to nothing: COLUMN=), repeatable",
+        )
+        sub.add_argument("--user", help="import as this user (their rights apply; default: system)")
 
     jobs = add("run-jobs", cmd_run_jobs, "Run the periodic jobs once.")
     jobs.add_argument("--job", help="run only this job")

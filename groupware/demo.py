@@ -14,6 +14,7 @@ from groupware.accounts.passwords import hash_password
 from groupware.accounts.teams import TeamIn, create_team
 from groupware.accounts.users import UserIn, create_user
 from groupware.announcements.models import Announcement
+from groupware.crm.demo import load_crm_demo
 from groupware.db import Database, bind_actor, utcnow
 from groupware.i18n import gettext
 from groupware.notifications.service import notify
@@ -125,6 +126,7 @@ def _load(session: Session, mail_domain: str) -> None:
         user.password_hash = password_hash
         users[username] = user
     _announcements(session, users, teams)
+    load_crm_demo(session, users)
     for user in users.values():
         notify(
             session,

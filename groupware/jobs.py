@@ -22,7 +22,6 @@ from groupware.accounts import sessions, throttle
 from groupware.db import Database
 from groupware.i18n import use_language
 from groupware.notifications.service import prune as prune_notifications
-from groupware.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -30,26 +29,38 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Job:
     name: str
-    run: Callable[[Session, Settings], int]
+    run: Callable[[Session, Database], int]
     description: str
 
 
-def _prune_sessions(session: Session, settings: Settings) -> int:
-    return sessions.prune(session, settings)
+def _prune_sessions(session: Session, database: Database) -> int:
+    return sessions.prune(session, database.settings)
 
 
-def _prune_login_attempts(session: Session, settings: Settings) -> int:
-    return throttle.prune(session, settings)
+def _prune_login_attempts(session: Session, database: Database) -> int:
+    return throttle.prune(session, database.settings)
 
 
-def _prune_notifications(session: Session, settings: Settings) -> int:
+def _prune_notifications(session: Session, database: Database) -> int:
     return prune_notifications(session, older_than=dt.timedelta(days=90))
+
+
+def _resume_imports(session: Session, database: Database) -> int:
+    """Imports whose process died are started again (a commit that was cut off left
+    nothing behind, so it starts from the file)."""
+    from groupware.crm.imports import resume_stale_jobs, start_in_background
+
+    stale = resume_stale_jobs(session, database)
+    for job_id, action in stale:
+        start_in_background(database, job_id, action)
+    return len(stale)
 
 
 JOBS: list[Job] = [
     Job("prune-sessions", _prune_sessions, "Delete expired web sessions."),
     Job("prune-login-attempts", _prune_login_attempts, "Forget failed logins past the window."),
     Job("prune-notifications", _prune_notifications, "Delete read notifications after 90 days."),
+    Job("resume-imports", _resume_imports, "Start again CSV imports whose process died."),
 ]
 
 
@@ -82,7 +93,7 @@ def _run_job(database: Database, job: Job) -> int | None:
         with database.transaction(actor_id=None, channel="job") as session:
             if _locked_elsewhere(session, job.name):
                 return None
-            return job.run(session, database.settings)
+            return job.run(session, database)
     except Exception:
         log.exception("job %s failed", job.name)
         return None

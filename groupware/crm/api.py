@@ -1,7 +1,316 @@
-"""(Being written.)"""
+"""API of the CRM: ``/partners`` here; branches and persons (:mod:`.api_contacts`),
+partner groups, territories and the assignment table (:mod:`.api_territories`) and ERP
+documents (:mod:`.api_documents`) add their operations to the same :data:`api`.
+
+Every operation goes through the CRM services and their access helpers, in the
+request's one transaction (channel ``api``). Lists are paged by id (``id > cursor``),
+a stable order whatever changes between two pages; the web list sorts by name.
+"""
 
 from __future__ import annotations
 
-from groupware.api import Api
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from groupware.accounts.models import User
+from groupware.api import Api, Call, PageQuery, page_of
+from groupware.crm import partners as service
+from groupware.crm.models import Partner, PartnerRep, PartnerTag, Tag
+from groupware.errors import Forbidden
+from groupware.i18n import _l
+from groupware.validation import Id, OptionalId, Schema, validate
 
 api = Api("crm")
+
+
+class Ref(BaseModel):
+    """Another record named by its id and name."""
+
+    id: int
+    name: str
+
+
+class RepOut(BaseModel):
+    id: int
+    name: str
+    primary: bool
+    source: Literal["rule", "manual"] = Field(
+        description="rule: given by the assignment table; manual: chosen by a person"
+    )
+
+
+class PartnerOut(BaseModel):
+    id: int
+    kind: str
+    name: str
+    oib: str | None
+    vat_id: str
+    external_id: str | None
+    group: Ref | None
+    status: str
+    street: str
+    postal_code: str
+    city: str
+    county: Ref | None
+    country: str
+    phones: str
+    email: str
+    emails: str
+    web: str
+    notes: str
+    territory: Ref | None
+    reps: list[RepOut] = Field(description="The primary rep first, then the further reps")
+    assignment_rule_id: int | None
+    manual_assignment: bool
+    tags: list[str]
+    merged_into_id: int | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class PartnerQuery(PageQuery):
+    """The filters of the partner list (:class:`groupware.crm.partners.PartnerFilter`)."""
+
+    q: str = Field(default="", max_length=100, description="Name, an OIB or an e-mail")
+    city: str = Field(default="", max_length=100)
+    county_id: OptionalId = None
+    group_id: OptionalId = None
+    territory_id: OptionalId = None
+    rep_id: OptionalId = None
+    tag: str = Field(default="", max_length=50)
+    status: Literal["", "prospect", "active", "inactive"] = ""
+    kind: Literal["", "company", "person"] = ""
+    unassigned: bool = False
+
+    def to_filter(self) -> service.PartnerFilter:
+        return service.PartnerFilter(**self.model_dump(exclude={"limit", "cursor"}))
+
+
+class PartnerPatch(Schema):
+    """The fields to change; the others keep their values and the partner is checked
+    as a whole. A new postal code or country without a county re-derives the county."""
+
+    kind: Literal["company", "person"] | None = None
+    name: str | None = None
+    oib: str | None = None
+    vat_id: str | None = None
+    external_id: str | None = None
+    group_id: OptionalId = None
+    status: Literal["prospect", "active", "inactive"] | None = None
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    county_id: OptionalId = None
+    country: str | None = None
+    phones: str | None = None
+    email: str | None = None
+    emails: str | None = None
+    web: str | None = None
+    notes: str | None = None
+    tags: list[str] | None = None
+
+
+class RepsIn(Schema):
+    """Reps chosen by hand (the assignment table leaves them alone from then on), or
+    ``automatic`` to hand the partner back to the table."""
+
+    owner_id: OptionalId = None
+    rep_ids: list[Id] = Field(default_factory=list, max_length=50)
+    automatic: bool = False
+
+
+class DuplicateQuery(BaseModel):
+    exclude_id: OptionalId = Field(default=None, description="A partner not to report")
+
+
+class DuplicateOut(BaseModel):
+    reason: Literal["oib", "name_city", "email"]
+    partner: Ref | None = Field(description="None when you may not see that partner")
+
+
+class DuplicatesOut(BaseModel):
+    items: list[DuplicateOut]
+
+
+def partners_out(db: Session, partners: Sequence[Partner]) -> list[PartnerOut]:
+    """Partners with their reps and tags, in three queries however many there are."""
+    ids = [p.id for p in partners]
+    tags: dict[int, list[str]] = {i: [] for i in ids}
+    reps: dict[int, list[RepOut]] = {i: [] for i in ids}
+    if ids:
+        for partner_id, tag in db.execute(
+            select(PartnerTag.partner_id, Tag.name)
+            .join(Tag, Tag.id == PartnerTag.tag_id)
+            .where(PartnerTag.partner_id.in_(ids))
+            .order_by(Tag.name)
+        ):
+            tags[partner_id].append(tag)
+        for partner_id, user_id, full_name, source in db.execute(
+            select(PartnerRep.partner_id, User.id, User.full_name, PartnerRep.source)
+            .join(User, User.id == PartnerRep.user_id)
+            .where(PartnerRep.partner_id.in_(ids))
+            .order_by(User.full_name, User.id)
+        ):
+            reps[partner_id].append(
+                RepOut(id=user_id, name=full_name, primary=False, source=source)
+            )
+    return [_partner_out(p, reps[p.id], tags[p.id]) for p in partners]
+
+
+def ref(record: Any) -> Ref | None:
+    """A group, county, territory, partner… as a :class:`Ref` (its ``str`` is its name)."""
+    return None if record is None else Ref(id=record.id, name=str(record))
+
+
+def _partner_out(partner: Partner, further: list[RepOut], tags: list[str]) -> PartnerOut:
+    reps = list(further)
+    if partner.owner is not None:
+        source: Literal["rule", "manual"] = "manual" if partner.manual_assignment else "rule"
+        owner = RepOut(
+            id=partner.owner.id, name=partner.owner.full_name, primary=True, source=source
+        )
+        reps.insert(0, owner)
+    return PartnerOut(
+        id=partner.id,
+        kind=partner.kind,
+        name=partner.name,
+        oib=partner.oib,
+        vat_id=partner.vat_id,
+        external_id=partner.external_id,
+        group=ref(partner.group),
+        status=partner.status,
+        street=partner.street,
+        postal_code=partner.postal_code,
+        city=partner.city,
+        county=ref(partner.county),
+        country=partner.country,
+        phones=partner.phones,
+        email=partner.email,
+        emails=partner.emails,
+        web=partner.web,
+        notes=partner.notes,
+        territory=ref(partner.territory),
+        reps=reps,
+        assignment_rule_id=partner.assignment_rule_id,
+        manual_assignment=partner.manual_assignment,
+        tags=tags,
+        merged_into_id=partner.merged_into_id,
+        created_at=partner.created_at,
+        updated_at=partner.updated_at,
+    )
+
+
+def _one_out(db: Session, partner: Partner) -> PartnerOut:
+    """A partner just written: its related records are read again (a re-assignment
+    changes the owner and territory under loaded relationships)."""
+    db.flush()
+    db.expire(partner)
+    return partners_out(db, [partner])[0]
+
+
+@api.operation(
+    "GET",
+    "/partners",
+    summary="Partners you may see that match the filters, by id",
+    response=PartnerOut,
+    query=PartnerQuery,
+    paginated=True,
+)
+def list_partners(call: Call) -> tuple[list[PartnerOut], str | None]:
+    q: PartnerQuery = call.query
+    query = service.partner_query(call.who, q.to_filter()).order_by(None).order_by(Partner.id)
+    after = q.after_id()
+    if after is not None:
+        query = query.where(Partner.id > after)
+    rows = list(call.db.scalars(query.options(*service.PARTNER_OPTIONS).limit(q.limit + 1)))
+    page, cursor = page_of(rows, q.limit)
+    return partners_out(call.db, page), cursor
+
+
+@api.operation(
+    "POST",
+    "/partners",
+    summary="Create a partner (its reps come from the assignment table)",
+    response=PartnerOut,
+    body=service.PartnerIn,
+    status=201,
+)
+def create_partner(call: Call) -> PartnerOut:
+    partner = service.create_partner(call.db, call.who, call.body)
+    return _one_out(call.db, partner)
+
+
+@api.operation("GET", "/partners/{partner_id}", summary="One partner", response=PartnerOut)
+def get_partner(call: Call) -> PartnerOut:
+    partner = service.get_partner_for_user(call.db, call.who, call.int_param("partner_id"))
+    return partners_out(call.db, [partner])[0]
+
+
+@api.operation(
+    "PATCH",
+    "/partners/{partner_id}",
+    summary="Change a partner; a new address or group re-assigns its reps",
+    response=PartnerOut,
+    body=PartnerPatch,
+)
+def patch_partner(call: Call) -> PartnerOut:
+    partner = service.get_partner_for_user(call.db, call.who, call.int_param("partner_id"), "edit")
+    changes = call.body.model_dump(exclude_unset=True)
+    current = service.values_of(call.db, partner)
+    moved = any(k in changes and changes[k] != current[k] for k in ("postal_code", "country"))
+    if moved and "county_id" not in changes:
+        changes["county_id"] = None
+    data = validate(service.PartnerIn, {**current, **changes})
+    service.update_partner(call.db, partner, data)
+    return _one_out(call.db, partner)
+
+
+@api.operation("DELETE", "/partners/{partner_id}", summary="Delete a partner", status=204)
+def delete_partner(call: Call) -> None:
+    partner = service.get_partner_for_user(
+        call.db, call.who, call.int_param("partner_id"), "delete"
+    )
+    service.delete_partner(call.db, partner)
+
+
+@api.operation(
+    "PUT",
+    "/partners/{partner_id}/reps",
+    summary="Choose a partner's reps by hand, or hand it back to the assignment table",
+    response=PartnerOut,
+    body=RepsIn,
+)
+def set_partner_reps(call: Call) -> PartnerOut:
+    data: RepsIn = call.body
+    partner = service.get_partner_for_user(call.db, call.who, call.int_param("partner_id"), "edit")
+    service.set_reps(
+        call.db, partner, owner_id=data.owner_id, rep_ids=data.rep_ids, automatic=data.automatic
+    )
+    return _one_out(call.db, partner)
+
+
+@api.operation(
+    "POST",
+    "/partners/duplicates",
+    summary="Partners that look like this one: same OIB, name and city, or e-mail",
+    response=DuplicatesOut,
+    body=service.PartnerIn,
+    query=DuplicateQuery,
+)
+def find_partner_duplicates(call: Call) -> DuplicatesOut:
+    if not (call.who.can("partners", "create") or call.who.can("partners", "edit")):
+        raise Forbidden(_l("You are not allowed to do this."))
+    found = service.find_duplicates(call.db, call.who, call.body, exclude_id=call.query.exclude_id)
+    return DuplicatesOut(
+        items=[DuplicateOut(reason=d.reason, partner=ref(d.partner)) for d in found]
+    )
+
+
+# The other resources add their operations to ``api`` (imported here so that the app,
+# which mounts ``groupware.crm.api.api``, gets them all).
+from groupware.crm import api_contacts, api_documents, api_territories  # noqa: E402, F401

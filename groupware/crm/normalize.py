@@ -6,13 +6,44 @@ These run once per row of a million-row import, so they are plain, fast function
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError as StdnumError
 
-_FOLD = str.maketrans({"đ": "dj", "Đ": "dj", "ß": "ss", "æ": "ae", "ø": "o", "ł": "l"})
+
+def _fold_table() -> dict[int, str]:
+    """Latin letters with diacritics -> plain lower-case letters, for ``str.translate``
+    (a C loop: folding a million names must not call unicodedata per character)."""
+    table = {
+        ord(k): v
+        for k, v in {
+            "đ": "dj",
+            "Đ": "dj",
+            "ß": "ss",
+            "æ": "ae",
+            "Æ": "ae",
+            "ø": "o",
+            "Ø": "o",
+            "ł": "l",
+            "Ł": "l",
+        }.items()
+    }
+    for code in range(0xC0, 0x250):
+        char = chr(code)
+        if code in table:
+            continue
+        base = "".join(
+            c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
+        )
+        if base != char and base.isascii():
+            table[code] = base.lower()
+    return table
+
+
+_FOLD = _fold_table()
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 # Legal forms that do not tell two companies apart ("Konzum d.d." is "Konzum").
 _LEGAL_FORMS = frozenset(
@@ -61,15 +92,22 @@ def search_text(text: str) -> str:
     return " ".join(_NON_WORD.sub(" ", fold(text)).split())
 
 
-def dedup_name(name: str) -> str:
-    """A company name without its legal form and punctuation, for duplicate checks."""
-    folded = _LEGAL_SEQUENCES.sub(" ", _NON_WORD.sub(" ", fold(name)))
-    words = [w for w in folded.split() if w not in _LEGAL_FORMS]
-    return " ".join(words)
+def dedup_name(name: str, *, searched: str | None = None) -> str:
+    """A company name without its legal form and punctuation, for duplicate checks
+    (``searched``: the name's :func:`search_text`, when the caller has it already)."""
+    text = searched if searched is not None else search_text(name)
+    if " d " in f" {text} " or " j " in f" {text} ":
+        text = _LEGAL_SEQUENCES.sub(" ", text)
+    return " ".join(w for w in text.split() if w not in _LEGAL_FORMS)
 
 
-def dedup_key(name: str, city: str) -> str:
-    return f"{dedup_name(name)}|{search_text(city)}"
+@functools.lru_cache(maxsize=4096)
+def _city_key(city: str) -> str:
+    return search_text(city)
+
+
+def dedup_key(name: str, city: str, *, searched: str | None = None) -> str:
+    return f"{dedup_name(name, searched=searched)}|{_city_key(city)}"
 
 
 def oib_is_valid(oib: str) -> bool:

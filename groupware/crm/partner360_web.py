@@ -1,10 +1,394 @@
-"""(Being written.)"""
+"""The partner 360° page and the merge tool.
+
+``/partners/{id}`` shows a partner with everything around it: reps, persons, branches,
+ERP documents (totals per year, a revenue chart, open items, the latest documents),
+merges and the record tabs. Later modules (deals, mail, tasks, inquiries) add a
+section with :func:`register_section` instead of editing the page.
+
+The merge tool picks a duplicate, previews what the kept partner keeps and takes from
+it, merges (edit on the kept partner, delete on the other) and undoes a merge.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import datetime as dt
+import decimal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
+from babel import dates as babel_dates
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+from starlette.routing import Route
+
+from groupware.access.models import Share
+from groupware.access.policy import Who, can, visible
+from groupware.accounts.models import User
 from groupware.app import NavItem
+from groupware.crm import merge as merging
+from groupware.crm.documents import document_query, open_items, revenue_by_month, totals_per_year
+from groupware.crm.documents_web import DOCUMENT_LABELS
+from groupware.crm.models import Partner, PartnerMerge, PartnerTag
+from groupware.crm.partners import (
+    PARTNER_OPTIONS,
+    PartnerFilter,
+    get_partner_for_user,
+    list_partners,
+    reps_of,
+    tags_of,
+)
+from groupware.crm.persons import branches_of, persons_of
+from groupware.crm.reference import country_choices
+from groupware.errors import Invalid
+from groupware.i18n import _, _l, current_language, today
+from groupware.records import field_label
+from groupware.validation import parse_id
+from groupware.web import Ctx, page
 
 nav: list[NavItem] = []
-routes: list[BaseRoute] = []
+
+PARTNER_LABELS: dict[str, dict[str, Any]] = {
+    "kind": {"company": _l("company"), "person": _l("private person")},
+    "status": {
+        "prospect": _l("prospect"),
+        "active": _l("active"),
+        "inactive": _l("inactive"),
+        "merged": _l("merged"),
+    },
+    "source": {"rule": _l("by the assignment table"), "manual": _l("chosen by hand")},
+}
+MOVED_LABELS: dict[str, Any] = {
+    "persons": _l("Persons"),
+    "branches": _l("Branches"),
+    "documents": _l("ERP documents"),
+    "reps": _l("Reps"),
+    "tags": _l("Tags"),
+    "shares": _l("Shares"),
+}
+LATEST_DOCUMENTS = 20
+
+
+# -- sections that later modules add --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of the 360° page: ``template`` is included with ``section`` (this object)
+    and ``data`` (what ``load`` returned for the partner) in its context."""
+
+    name: str
+    template: str
+    load: Callable[[Ctx, Partner], dict[str, Any]]
+    order: int = 100
+
+
+SECTIONS: list[Section] = []
+
+
+def register_section(section: Section) -> None:
+    """Add a section (deals, mail, tasks...) to every partner's 360° page."""
+    SECTIONS[:] = sorted(
+        [s for s in SECTIONS if s.name != section.name] + [section], key=lambda s: s.order
+    )
+
+
+# -- the revenue chart ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bar:
+    month: dt.date
+    label: str
+    amount: decimal.Decimal
+    x: float
+    y: float
+    height: float
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A bar chart drawn as inline SVG by ``crm/_revenue_chart.html`` (no script)."""
+
+    bars: list[Bar]
+    total: decimal.Decimal
+    top: decimal.Decimal
+    bottom: decimal.Decimal
+    zero_y: float
+    bar_width: float
+    # Narrow enough that the month labels stay legible on a phone.
+    width: int = 480
+    height: int = 230
+    left: int = 4
+    plot_top: int = 26
+    plot_bottom: int = 190
+
+
+def revenue_chart(series: list[tuple[dt.date, decimal.Decimal]]) -> Chart:
+    """Bars for amounts per month; credit notes can make a month negative."""
+    base = Chart([], decimal.Decimal(0), decimal.Decimal(0), decimal.Decimal(0), 0, 0)
+    top = max([decimal.Decimal(0), *(a for _m, a in series)])
+    bottom = min([decimal.Decimal(0), *(a for _m, a in series)])
+    span = float(top - bottom) or 1.0
+    plot = base.plot_bottom - base.plot_top
+    zero_y = base.plot_top + plot * float(top) / span
+    step = (base.width - 2 * base.left) / max(len(series), 1)
+    locale = "hr_HR" if current_language() == "hr" else "en_GB"
+    bars = []
+    for index, (month, amount) in enumerate(series):
+        height = plot * abs(float(amount)) / span
+        bars.append(
+            Bar(
+                month=month,
+                label=babel_dates.format_date(month, "LLL yyyy", locale=locale),
+                amount=amount,
+                x=round(base.left + index * step + step * 0.15, 1),
+                y=round(zero_y - height if amount >= 0 else zero_y, 1),
+                height=round(height, 1),
+            )
+        )
+    return Chart(
+        bars=bars,
+        total=sum((a for _m, a in series), decimal.Decimal(0)),
+        top=top,
+        bottom=bottom,
+        zero_y=round(zero_y, 1),
+        bar_width=round(step * 0.7, 1),
+    )
+
+
+# -- the 360° page --------------------------------------------------------------------
+
+
+def _names(session: Session, who: Who, ids: set[int]) -> dict[int, str]:
+    """Names of the partners among ``ids`` that ``who`` may see."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Partner.id, Partner.name).where(Partner.id.in_(ids), visible(Partner, who))
+    )
+    return {pid: name for pid, name in rows}
+
+
+def _merges(ctx: Ctx, partner: Partner) -> list[dict[str, Any]]:
+    rows = merging.merges_of(ctx.db, partner.id)
+    names = _names(ctx.db, ctx.acting, {m.merged_id for m in rows})
+    user_ids = {m.merged_by_id for m in rows if m.merged_by_id}
+    users = {
+        uid: name
+        for uid, name in ctx.db.execute(
+            select(User.id, User.full_name).where(User.id.in_(user_ids))
+        )
+    }
+    return [
+        {"row": m, "name": names.get(m.merged_id), "by": users.get(m.merged_by_id or 0, "")}
+        for m in rows
+    ]
+
+
+def _documents(ctx: Ctx, partner: Partner) -> dict[str, Any]:
+    db, who = ctx.db, ctx.acting
+    if not who.can("documents", "view"):
+        return {"show_documents": False}
+    latest = document_query(who, partner_id=partner.id).limit(LATEST_DOCUMENTS)
+    return {
+        "show_documents": True,
+        "totals": totals_per_year(db, who, partner.id),
+        "chart": revenue_chart(revenue_by_month(db, who, partner.id, today=today())),
+        "open_items": open_items(db, who, partner.id),
+        "latest": list(db.scalars(latest)),
+        "today": today(),
+    }
+
+
+@page()
+def partner(ctx: Ctx) -> Response:
+    db, who = ctx.db, ctx.acting
+    row = get_partner_for_user(db, who, ctx.int_param("partner_id"))
+    merged = row.status == "merged"
+    into = _names(db, who, {row.merged_into_id}) if row.merged_into_id else {}
+    return ctx.render(
+        "crm/partner_detail.html",
+        partner=row,
+        labels=PARTNER_LABELS,
+        document_labels=DOCUMENT_LABELS,
+        tags=tags_of(db, row.id),
+        country_name=dict(country_choices(current_language())).get(row.country, row.country),
+        emails=[e for e in [row.email, *row.emails.split(", ")] if e],
+        reps=reps_of(db, row),
+        persons=persons_of(db, row.id),
+        branches=branches_of(db, row.id),
+        merges=_merges(ctx, row),
+        merged_into=(row.merged_into_id, into.get(row.merged_into_id or 0)),
+        may_edit=not merged and can(db, who, row, "edit"),
+        may_delete=can(db, who, row, "delete"),
+        sections=[(s, s.load(ctx, row)) for s in SECTIONS],
+        **_documents(ctx, row),
+    )
+
+
+# -- merging --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MergePreview:
+    other: Partner
+    # (label, kept's value, the other's value, taken from the other)
+    fields: list[tuple[str, str, str, bool]]
+    moves: list[tuple[Any, int]]
+    may_delete_other: bool
+    problem: str
+
+
+def _shown(partner: Partner, name: str, countries: dict[str, str]) -> str:
+    value = getattr(partner, name)
+    if name == "group_id":
+        return partner.group.name if partner.group else ""
+    if name == "county_id":
+        return partner.county.name if partner.county else ""
+    if name == "country":
+        return countries.get(str(value), str(value))
+    if name in PARTNER_LABELS:
+        return str(PARTNER_LABELS[name].get(value, value))
+    return "" if value is None else str(value)
+
+
+def _moves(session: Session, kept: Partner, other: Partner) -> list[tuple[Any, int]]:
+    """How many rows of each kind would move from ``other`` to ``kept``."""
+    counts: dict[str, int] = {}
+    for name, column in merging.LINKS.items():
+        counts[name] = session.scalar(select(func.count()).where(column == other.id)) or 0
+    kept_reps = {kept.owner_id, *(r.user_id for r in kept.reps)}
+    counts["reps"] = len({other.owner_id, *(r.user_id for r in other.reps)} - kept_reps - {None})
+    kept_tags = select(PartnerTag.tag_id).where(PartnerTag.partner_id == kept.id)
+    counts["tags"] = (
+        session.scalar(
+            select(func.count()).where(
+                PartnerTag.partner_id == other.id, PartnerTag.tag_id.not_in(kept_tags)
+            )
+        )
+        or 0
+    )
+    grantees = select(Share.user_id, Share.team_id).where(Share.record_type == "partners")
+    kept_grantees = {(u, t) for u, t in session.execute(grantees.where(Share.record_id == kept.id))}
+    others = {(u, t) for u, t in session.execute(grantees.where(Share.record_id == other.id))}
+    counts["shares"] = len(others - kept_grantees)
+    return [(MOVED_LABELS.get(name, name), n) for name, n in counts.items()]
+
+
+def merge_preview(ctx: Ctx, kept: Partner, other: Partner) -> MergePreview:
+    countries = dict(country_choices(current_language()))
+    fields = []
+    for name in ("name", "kind", "status", *merging.FILLED_FIELDS, "country"):
+        mine, theirs = _shown(kept, name, countries), _shown(other, name, countries)
+        taken = name in merging.FILLED_FIELDS and not getattr(kept, name) and bool(theirs)
+        fields.append((field_label("partners", name), mine, theirs, taken))
+    problem = ""
+    if kept.id == other.id:
+        problem = _("Choose two different partners.")
+    elif "merged" in (kept.status, other.status):
+        problem = _("One of these partners was merged already.")
+    return MergePreview(
+        other=other,
+        fields=fields,
+        moves=_moves(ctx.db, kept, other),
+        may_delete_other=can(ctx.db, ctx.acting, other, "delete"),
+        problem=problem,
+    )
+
+
+def _candidates(ctx: Ctx, kept: Partner) -> list[Partner]:
+    q = ctx.query("q")[:100]
+    if not q:
+        return []
+    found = list_partners(ctx.db, ctx.acting, PartnerFilter(q=q), limit=21)
+    return [p for p in found if p.id != kept.id][:20]
+
+
+def _merge_page(
+    ctx: Ctx, kept: Partner, other: Partner | None, *, error: str = "", status: int = 200
+) -> Response:
+    return ctx.render(
+        "crm/merge_form.html",
+        kept=kept,
+        q=ctx.query("q"),
+        candidates=_candidates(ctx, kept),
+        preview=merge_preview(ctx, kept, other) if other is not None else None,
+        error=error,
+        status_code=status,
+    )
+
+
+@page()
+def partner_merge(ctx: Ctx) -> Response:
+    kept = get_partner_for_user(ctx.db, ctx.acting, ctx.int_param("partner_id"), "edit")
+    other_id = ctx.query_id("other")
+    other = get_partner_for_user(ctx.db, ctx.acting, other_id) if other_id else None
+    return _merge_page(ctx, kept, other)
+
+
+@page()
+def partner_merge_candidates(ctx: Ctx) -> Response:
+    """The live search of the merge page (an htmx fragment)."""
+    kept = get_partner_for_user(ctx.db, ctx.acting, ctx.int_param("partner_id"), "edit")
+    return ctx.render(
+        "crm/merge_form.html",
+        block="candidates",
+        kept=kept,
+        q=ctx.query("q"),
+        candidates=_candidates(ctx, kept),
+        preview=None,
+        error="",
+    )
+
+
+@page()
+def partner_merge_commit(ctx: Ctx) -> Response:
+    kept = get_partner_for_user(ctx.db, ctx.acting, ctx.int_param("partner_id"), "edit")
+    other_id = parse_id(str(ctx.form_dict().get("other", "")))
+    if other_id is None:
+        raise Invalid({"other": _("Choose the partner to merge into this one.")})
+    other = get_partner_for_user(ctx.db, ctx.acting, other_id, "delete")
+    try:
+        merging.merge_partners(ctx.db, kept, other, by_user_id=ctx.me.id)
+    except Invalid as exc:
+        return _merge_page(ctx, kept, other, error=str(exc.message), status=422)
+    ctx.flash(_("%(name)s was merged into this partner.", name=other.name))
+    return ctx.redirect(ctx.url("partner", partner_id=kept.id))
+
+
+@page()
+def partner_merge_undo(ctx: Ctx) -> Response:
+    row: PartnerMerge = merging.get_merge(ctx.db, ctx.int_param("merge_id"))
+    kept = get_partner_for_user(ctx.db, ctx.acting, row.kept_id, "edit")
+    # The retired partner is reached through the merge row, which the kept partner's
+    # edit right covers; it may be outside the user's own sight.
+    merged = ctx.db.get(Partner, row.merged_id, options=PARTNER_OPTIONS)
+    assert merged is not None  # the merge row's foreign key cascades
+    merging.undo_merge(ctx.db, row, kept, merged)
+    ctx.flash(_("The merge is undone: %(name)s is a partner of its own again.", name=merged.name))
+    return ctx.redirect(ctx.url("partner", partner_id=kept.id))
+
+
+routes = [
+    Route("/partners/{partner_id:int}", partner, name="partner"),
+    Route("/partners/{partner_id:int}/merge", partner_merge, name="partner_merge"),
+    Route(
+        "/partners/{partner_id:int}/merge/candidates",
+        partner_merge_candidates,
+        name="partner_merge_candidates",
+    ),
+    Route(
+        "/partners/{partner_id:int}/merge",
+        partner_merge_commit,
+        methods=["POST"],
+        name="partner_merge_commit",
+    ),
+    Route(
+        "/partner-merges/{merge_id:int}/undo",
+        partner_merge_undo,
+        methods=["POST"],
+        name="partner_merge_undo",
+    ),
+]

@@ -12,10 +12,9 @@ by hand (:func:`set_reps`), which the table then leaves alone.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field, field_validator, model_validator
 from sqlalchemy import ColumnElement, Select, func, or_, select
@@ -23,19 +22,10 @@ from sqlalchemy.orm import Session, joinedload
 
 from groupware.access.policy import Who, can, get_for_user, require, visible
 from groupware.accounts.models import User
-from groupware.crm import territories
+from groupware.crm import fields, territories
 from groupware.crm.models import County, Partner, PartnerGroup, PartnerRep, PartnerTag, Tag
-from groupware.crm.normalize import (
-    clean_oib,
-    clean_postal,
-    clean_vat,
-    dedup_key,
-    email_is_valid,
-    oib_is_valid,
-    search_text,
-    vat_is_valid,
-)
-from groupware.crm.reference import county_for_postal, is_country, is_croatian_postal_code
+from groupware.crm.normalize import clean_oib, dedup_key, search_text
+from groupware.crm.reference import county_for_postal
 from groupware.db import escape_like
 from groupware.errors import Invalid
 from groupware.i18n import _l
@@ -47,7 +37,6 @@ PARTNER_OPTIONS = (
     joinedload(Partner.owner),
     joinedload(Partner.territory),
 )
-_TAG = re.compile(r"^[\w .&+-]{1,50}$")
 
 
 class PartnerIn(Schema):
@@ -73,78 +62,53 @@ class PartnerIn(Schema):
     @field_validator("oib")
     @classmethod
     def _oib(cls, value: str) -> str:
-        value = clean_oib(value)
-        if value and not oib_is_valid(value):
-            raise fail(_l("This OIB is not valid (11 digits with a correct check digit)."))
-        return value
+        return _checked(fields.check_oib, value)
 
     @field_validator("vat_id")
     @classmethod
     def _vat(cls, value: str) -> str:
-        value = clean_vat(value)
-        if value and not vat_is_valid(value):
-            raise fail(_l("This VAT id is not valid (country prefix and number, e.g. SI12345679)."))
-        return value
+        return _checked(fields.check_vat, value)
 
     @field_validator("email")
     @classmethod
     def _email(cls, value: str) -> str:
-        value = value.strip().lower()
-        if value and not email_is_valid(value):
-            raise fail(_l("Enter an e-mail address."))
-        return value
+        return _checked(fields.check_email, value)
 
     @field_validator("emails")
     @classmethod
     def _emails(cls, value: str) -> str:
-        addresses = [a.strip().lower() for a in re.split(r"[,;\s]+", value) if a.strip()]
-        if any(not email_is_valid(a) for a in addresses):
-            raise fail(_l("Enter e-mail addresses separated by commas."))
-        return ", ".join(addresses)
+        return _checked(fields.check_emails, value)
 
     @field_validator("country")
     @classmethod
     def _country(cls, value: str) -> str:
-        value = value.upper()
-        if not is_country(value):
-            raise fail(_l("Choose a country."))
-        return value
-
-    @field_validator("postal_code")
-    @classmethod
-    def _postal(cls, value: str) -> str:
-        return clean_postal(value)
+        return _checked(fields.check_country, value)
 
     @field_validator("web")
     @classmethod
     def _web(cls, value: str) -> str:
-        value = value.strip()
-        if value and not re.match(r"^https?://", value, re.IGNORECASE):
-            value = "https://" + value
-        if value and not re.match(r"^https?://[^\s/]+\.[^\s/]+(/\S*)?$", value, re.IGNORECASE):
-            raise fail(_l("Enter a web address."))
-        return value
+        return _checked(fields.check_web, value)
 
     @field_validator("tags")
     @classmethod
     def _tags(cls, value: list[str]) -> list[str]:
-        cleaned = sorted({t.strip().lower() for t in value if t.strip()})
-        if any(not _TAG.match(t) for t in cleaned):
-            raise fail(_l("A tag is a word or a few (letters, digits, spaces, - & +)."))
-        return cleaned
+        return _checked(fields.check_tags, value)
 
     @model_validator(mode="after")
     def _croatian_address(self) -> PartnerIn:
-        if (
-            self.country == "HR"
-            and self.postal_code
-            and not is_croatian_postal_code(self.postal_code)
-        ):
-            raise fail(_l("A Croatian postal code has five digits, e.g. 10000."))
-        croatian_vat = self.vat_id.startswith("HR") and self.oib
-        if croatian_vat and self.vat_id != "HR" + self.oib:
-            raise fail(_l("The Croatian VAT id is HR followed by the OIB."))
+        self.postal_code = _checked(fields.check_postal, self.postal_code, self.country)
+        _checked(fields.check_vat_matches_oib, self.vat_id, self.oib)
         return self
+
+
+T = TypeVar("T")
+
+
+def _checked(check: Callable[..., T], *args: Any) -> T:
+    try:
+        return check(*args)
+    except fields.FieldProblem as problem:
+        raise fail(problem.message) from None
 
 
 def get_partner_for_user(

@@ -1,10 +1,461 @@
-"""(Being written.)"""
+"""Partner pages: the list (filters, sorting, saved views, CSV export), create and edit
+with the duplicate warning, delete, and choosing a partner's reps.
+
+The list must stay fast at a million partners: one query for the page of rows (51 of
+them, to know whether there is a next page; nothing is counted), and the small tables
+behind the filter selects only when the whole page is drawn, not for the fragments
+htmx asks for while the user types. The partner's own page (``/partners/{id}``) lives
+in :mod:`groupware.crm.partner360_web`.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import tempfile
+import urllib.parse
+from collections.abc import Iterator, Sequence
+from typing import IO, Any
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from groupware.access.policy import can, require
+from groupware.accounts.models import User
 from groupware.app import NavItem
+from groupware.crm import partners as service
+from groupware.crm import saved_filters
+from groupware.crm.models import (
+    AssignmentRule,
+    County,
+    Partner,
+    PartnerGroup,
+    Territory,
+)
+from groupware.crm.normalize import clean_oib, email_is_valid, oib_is_valid
+from groupware.crm.partner_export import write_partners_csv
+from groupware.crm.partners import Duplicate, PartnerFilter, PartnerIn
+from groupware.crm.reference import country_choices
+from groupware.errors import Invalid
+from groupware.i18n import _, _l, current_language, today
+from groupware.validation import parse_id, validate
+from groupware.web import Ctx, page
 
-nav: list[NavItem] = []
-routes: list[BaseRoute] = []
+MODULE = "partners"
+nav = [NavItem(_l("Partners"), "partners", module=MODULE)]
+PAGE_SIZE = 50
+MAX_OFFSET = 1_000_000
+UNASSIGNED_CAP = 1000  # beyond this the list says "1000+" instead of counting on
+FILTER_FIELDS = tuple(PartnerFilter.model_fields)
+FORM_FIELDS = tuple(PartnerIn.model_fields)
+# Fields that make two partners look alike: a change to one asks about duplicates again.
+LOOKALIKE_FIELDS = ("name", "city", "oib", "email")
+
+
+# -- the list -------------------------------------------------------------------------
+
+
+def _filter_of(ctx: Ctx) -> PartnerFilter:
+    params = ctx.request.query_params
+    return validate(
+        PartnerFilter, {k: params[k] for k in FILTER_FIELDS if params.get(k, "").strip()}
+    )
+
+
+def _query_string(f: PartnerFilter, **changes: Any) -> str:
+    """``f`` (with ``changes``) as the list's query string, defaults left out."""
+    values = f.model_dump() | changes
+    pairs = []
+    for name in (*FILTER_FIELDS, "offset"):
+        value = values.get(name)
+        if value in (None, "", False, 0) or (name == "sort" and value == "name"):
+            continue
+        pairs.append((name, "1" if value is True else str(value)))
+    return urllib.parse.urlencode(pairs)
+
+
+def _with_query(query: str) -> str:
+    return "/partners?" + query if query else "/partners"
+
+
+def _list_url(f: PartnerFilter, **changes: Any) -> str:
+    return _with_query(_query_string(f, **changes))
+
+
+def _fragment(ctx: Ctx) -> str | None:
+    """The block to render alone: only for the filter form's own requests. A boosted
+    link or htmx restoring history sends ``HX-Request`` too, but wants the whole page."""
+    return "results" if ctx.request.headers.get("HX-Target") == "results" else None
+
+
+def _lookups(db: Session) -> dict[str, Any]:
+    """Options of the filter selects: small tables, one cheap query each."""
+    users = db.execute(
+        select(User.id, User.full_name, User.is_active).order_by(
+            User.is_active.desc(), User.full_name
+        )
+    )
+    return {
+        "group_options": list(
+            db.execute(select(PartnerGroup.id, PartnerGroup.name).order_by(PartnerGroup.name))
+        ),
+        "county_options": list(db.execute(select(County.id, County.name).order_by(County.name))),
+        "territory_options": list(
+            db.execute(select(Territory.id, Territory.name).order_by(Territory.name))
+        ),
+        "rep_options": [
+            (i, name if active else f"{name} ({_('inactive')})") for i, name, active in users
+        ],
+    }
+
+
+def _unassigned(ctx: Ctx) -> int | None:
+    """How many partners wait in the unassigned queue, for those who see all partners
+    (they are the ones who can do something about it); counted up to a cap."""
+    if "all" not in ctx.acting.scopes(MODULE, "view"):
+        return None
+    waiting = (
+        select(Partner.id)
+        .where(Partner.owner_id.is_(None), Partner.status != "merged")
+        .limit(UNASSIGNED_CAP + 1)
+        .subquery()
+    )
+    return int(ctx.db.scalar(select(func.count()).select_from(waiting)) or 0)
+
+
+def _list(
+    ctx: Ctx,
+    f: PartnerFilter,
+    rows: Sequence[Partner],
+    *,
+    offset: int = 0,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    block = _fragment(ctx)
+    context: dict[str, Any] = {
+        "rows": rows[:PAGE_SIZE],
+        "more": len(rows) > PAGE_SIZE,
+        "offset": offset,
+        "page_size": PAGE_SIZE,
+        "f": f,
+        "raw": dict(ctx.request.query_params),
+        "query": _query_string(f),
+        "link": lambda **changes: _list_url(f, **changes),
+        "errors": errors or {},
+        "may_export": ctx.acting.can(MODULE, "export"),
+    }
+    if block is None:
+        context |= _lookups(ctx.db) | {
+            "saved": saved_filters.list_filters(ctx.db, ctx.me.id, MODULE),
+            "unassigned": _unassigned(ctx),
+            "unassigned_cap": UNASSIGNED_CAP,
+            "may_create": ctx.acting.can(MODULE, "create"),
+        }
+    return ctx.render(
+        "crm/partner_list.html", block=block, status_code=422 if errors else 200, **context
+    )
+
+
+@page()
+def partners(ctx: Ctx) -> Response:
+    try:
+        f = _filter_of(ctx)
+    except Invalid as exc:
+        return _list(ctx, PartnerFilter(), [], errors=exc.errors)
+    offset = min(ctx.query_id("offset") or 0, MAX_OFFSET)
+    rows = service.list_partners(ctx.db, ctx.acting, f, offset=offset, limit=PAGE_SIZE + 1)
+    return _list(ctx, f, rows, offset=offset)
+
+
+@page()
+def partner_filter_save(ctx: Ctx) -> Response:
+    form = ctx.form_dict()
+    query = urllib.parse.parse_qs(str(form.get("query", "")).lstrip("?"))
+    params = {k: v[-1] for k, v in query.items() if k in FILTER_FIELDS and v[-1].strip()}
+    try:
+        f = validate(PartnerFilter, params)
+        saved = saved_filters.save_filter(
+            ctx.db, ctx.me.id, MODULE, str(form.get("name", "")), _query_string(f)
+        )
+    except Invalid as exc:
+        ctx.flash(" ".join(map(str, exc.errors.values())), "error")
+        return ctx.redirect(_with_query(urllib.parse.urlencode(params)))
+    ctx.flash(_("The view “%(name)s” is saved.", name=saved.name))
+    return ctx.redirect(_with_query(saved.query))
+
+
+@page()
+def partner_filter_delete(ctx: Ctx) -> Response:
+    saved_filters.delete_filter(ctx.db, ctx.me.id, MODULE, ctx.int_param("filter_id"))
+    ctx.flash(_("The saved view is deleted."))
+    return ctx.redirect(ctx.url("partners"))
+
+
+# -- CSV export -----------------------------------------------------------------------
+
+SPOOL_BYTES = 4 * 1024 * 1024  # more than this goes to a temporary file on disk
+
+
+def _stream(out: IO[bytes]) -> Iterator[bytes]:
+    try:
+        while chunk := out.read(64 * 1024):
+            yield chunk
+    finally:
+        out.close()
+
+
+@page()
+def partners_export(ctx: Ctx) -> Response:
+    """The filtered list as CSV. Written to a spooled temporary file inside the request's
+    transaction (rows fetched in batches, never all in memory), then streamed from it:
+    the database session ends when the handler returns."""
+    require(ctx.acting, MODULE, "export")
+    f = _filter_of(ctx)
+    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed by _stream
+    try:
+        write_partners_csv(ctx.db, ctx.acting, f, out)
+        out.seek(0)
+    except BaseException:
+        out.close()
+        raise
+    filename = f"partneri-{today().isoformat()}.csv"
+    return StreamingResponse(
+        _stream(out),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+# -- create and edit ------------------------------------------------------------------
+
+
+def _data_of(form: dict[str, Any]) -> dict[str, Any]:
+    data = {k: form[k] for k in FORM_FIELDS if k in form}
+    data["tags"] = [t for t in str(form.get("tags", "")).split(",") if t.strip()]
+    return data
+
+
+def _duplicates_context(duplicates: Sequence[Duplicate], *, asked: bool) -> dict[str, Any]:
+    return {
+        "dups_seen": [d for d in duplicates if d.partner is not None],
+        "dups_hidden": sum(1 for d in duplicates if d.partner is None),
+        "dups_asked": asked,
+    }
+
+
+def _form(
+    ctx: Ctx,
+    partner: Partner | None,
+    form: dict[str, Any],
+    errors: dict[str, str],
+    *,
+    duplicates: Sequence[Duplicate] = (),
+    status: int = 200,
+) -> Response:
+    country = str(form.get("country") or "HR").upper()
+    return ctx.render(
+        "crm/partner_form.html",
+        partner=partner,
+        form=form,
+        errors=errors,
+        group_options=[(g.id, g.name) for g in service.groups(ctx.db)],
+        county_options=[(c.id, c.name) for c in service.counties(ctx.db, country)],
+        country_options=country_choices(current_language()),
+        editing=partner is not None,
+        may_delete=partner is not None and can(ctx.db, ctx.acting, partner, "delete"),
+        status_code=status,
+        **_duplicates_context(duplicates, asked=bool(duplicates)),
+    )
+
+
+def _values(db: Session, partner: Partner) -> dict[str, Any]:
+    values = service.values_of(db, partner)
+    values["tags"] = ", ".join(values["tags"])  # type: ignore[arg-type]
+    return values
+
+
+@page()
+def partner_new(ctx: Ctx) -> Response:
+    require(ctx.acting, MODULE, "create")
+    return _form(ctx, None, {"kind": "company", "status": "active", "country": "HR"}, {})
+
+
+@page()
+def partner_create(ctx: Ctx) -> Response:
+    require(ctx.acting, MODULE, "create")
+    form = ctx.form_dict(checkboxes=("anyway",))
+    try:
+        data = validate(PartnerIn, _data_of(form))
+        duplicates = [] if form["anyway"] else service.find_duplicates(ctx.db, ctx.acting, data)
+        if duplicates:
+            return _form(ctx, None, form, {}, duplicates=duplicates, status=409)
+        partner = service.create_partner(ctx.db, ctx.acting, data)
+    except Invalid as exc:
+        return _form(ctx, None, form, exc.errors, status=422)
+    ctx.flash(_("The partner is created."))
+    return ctx.redirect(f"/partners/{partner.id}")
+
+
+@page()
+def partner_edit(ctx: Ctx) -> Response:
+    partner = service.get_partner_for_user(ctx.db, ctx.acting, ctx.int_param("partner_id"), "edit")
+    return _form(ctx, partner, _values(ctx.db, partner), {})
+
+
+@page()
+def partner_save(ctx: Ctx) -> Response:
+    partner = service.get_partner_for_user(ctx.db, ctx.acting, ctx.int_param("partner_id"), "edit")
+    form = ctx.form_dict(checkboxes=("anyway",))
+    before = {"name": partner.name, "city": partner.city, "oib": partner.oib or ""}
+    before["email"] = partner.email
+    try:
+        data = validate(PartnerIn, _data_of(form))
+        lookalike = any(getattr(data, k) != before[k] for k in LOOKALIKE_FIELDS)
+        duplicates = (
+            service.find_duplicates(ctx.db, ctx.acting, data, exclude_id=partner.id)
+            if lookalike and not form["anyway"]
+            else []
+        )
+        if duplicates:
+            return _form(ctx, partner, form, {}, duplicates=duplicates, status=409)
+        service.update_partner(ctx.db, partner, data)
+    except Invalid as exc:
+        return _form(ctx, partner, form, exc.errors, status=422)
+    if not can(ctx.db, ctx.acting, partner, "view"):
+        # A new address can move a partner to another rep's territory.
+        ctx.flash(_("The partner is saved and now belongs to another territory."))
+        return ctx.redirect(ctx.url("partners"))
+    ctx.flash(_("The partner is saved."))
+    return ctx.redirect(f"/partners/{partner.id}")
+
+
+@page(write=False)
+def partner_check_duplicates(ctx: Ctx) -> Response:
+    """While the form is filled in: partners that look like it (reads only)."""
+    form = ctx.form_dict()
+    exclude = parse_id(str(form.get("partner_id", "")))
+    if exclude is not None:  # the partner being edited; through the helper all the same
+        exclude = service.get_partner_for_user(ctx.db, ctx.acting, exclude).id
+    name, oib = str(form.get("name", "")).strip()[:200], clean_oib(str(form.get("oib", "")))
+    email = str(form.get("email", "")).strip().lower()
+    data = PartnerIn.model_construct(
+        name=name,
+        city=str(form.get("city", "")).strip()[:100],
+        oib=oib if oib_is_valid(oib) else "",
+        email=email if email_is_valid(email) else "",
+    )
+    duplicates: list[Duplicate] = []
+    if name or data.oib or data.email:
+        found = service.find_duplicates(ctx.db, ctx.acting, data, exclude_id=exclude)
+        duplicates = [d for d in found if name or d.reason != "name_city"]
+    return ctx.render(
+        "crm/_duplicates.html",
+        editing=exclude is not None,
+        form=form,
+        **_duplicates_context(duplicates, asked=False),
+    )
+
+
+@page()
+def partner_counties(ctx: Ctx) -> Response:
+    """The county select for the chosen country (the form asks when the country changes)."""
+    if not ctx.is_htmx:
+        return ctx.redirect(ctx.url("partner_new"))
+    country = ctx.query("country", "HR").upper()[:2]
+    return ctx.render(
+        "crm/partner_form.html",
+        block="county",
+        form={"country": country},
+        errors={},
+        county_options=[(c.id, c.name) for c in service.counties(ctx.db, country)],
+    )
+
+
+@page()
+def partner_delete(ctx: Ctx) -> Response:
+    partner = service.get_partner_for_user(
+        ctx.db, ctx.acting, ctx.int_param("partner_id"), "delete"
+    )
+    name = partner.name
+    service.delete_partner(ctx.db, partner)
+    ctx.flash(_("The partner “%(name)s” is deleted.", name=name))
+    return ctx.redirect(ctx.url("partners"))
+
+
+# -- reps -------------------------------------------------------------------------------
+
+
+def _reps_page(
+    ctx: Ctx, partner: Partner, form: dict[str, Any], errors: dict[str, str], status: int = 200
+) -> Response:
+    rule = None
+    if partner.assignment_rule_id is not None:
+        rule = ctx.db.get(AssignmentRule, partner.assignment_rule_id)
+    users = ctx.db.execute(
+        select(User.id, User.full_name).where(User.is_active).order_by(User.full_name)
+    )
+    return ctx.render(
+        "crm/partner_reps.html",
+        partner=partner,
+        reps=service.reps_of(ctx.db, partner),
+        rule=rule,
+        user_options=list(users),
+        form=form,
+        errors=errors,
+        status_code=status,
+    )
+
+
+@page()
+def partner_reps(ctx: Ctx) -> Response:
+    partner = service.get_partner_for_user(ctx.db, ctx.acting, ctx.int_param("partner_id"), "edit")
+    form = {"owner_id": partner.owner_id, "rep_ids": [r.user_id for r in partner.reps]}
+    return _reps_page(ctx, partner, form, {})
+
+
+@page()
+def partner_reps_save(ctx: Ctx) -> Response:
+    partner = service.get_partner_for_user(ctx.db, ctx.acting, ctx.int_param("partner_id"), "edit")
+    form = ctx.form_dict(lists=("rep_ids",))
+    try:
+        if form.get("automatic"):
+            service.set_reps(ctx.db, partner, owner_id=None, rep_ids=(), automatic=True)
+            ctx.flash(_("The assignment table chooses this partner's reps again."))
+        else:
+            owner_text = str(form.get("owner_id", "")).strip()
+            owner_id = parse_id(owner_text)
+            rep_ids = [parse_id(str(v)) for v in form["rep_ids"]]
+            if owner_text and owner_id is None:
+                raise Invalid({"owner_id": _l("Choose active users.")})
+            if None in rep_ids:
+                raise Invalid({"rep_ids": _l("Choose active users.")})
+            service.set_reps(
+                ctx.db, partner, owner_id=owner_id, rep_ids=[i for i in rep_ids if i is not None]
+            )
+            ctx.flash(_("The reps are saved; the assignment table leaves them alone."))
+    except Invalid as exc:
+        return _reps_page(ctx, partner, form, exc.errors, 422)
+    return ctx.redirect(ctx.url("partner_reps", partner_id=partner.id))
+
+
+def _post(path: str, endpoint: Any, name: str) -> Route:
+    return Route(path, endpoint, methods=["POST"], name=name)
+
+
+routes = [
+    Route("/partners", partners, name="partners"),
+    Route("/partners/export.csv", partners_export, name="partners_export"),
+    _post("/partners/filters", partner_filter_save, "partner_filter_save"),
+    _post(
+        "/partners/filters/{filter_id:int}/delete", partner_filter_delete, "partner_filter_delete"
+    ),
+    Route("/partners/new", partner_new, name="partner_new"),
+    _post("/partners/new", partner_create, "partner_create"),
+    _post("/partners/check-duplicates", partner_check_duplicates, "partner_check_duplicates"),
+    Route("/partners/counties", partner_counties, name="partner_counties"),
+    Route("/partners/{partner_id:int}/edit", partner_edit, name="partner_edit"),
+    _post("/partners/{partner_id:int}/edit", partner_save, "partner_save"),
+    _post("/partners/{partner_id:int}/delete", partner_delete, "partner_delete"),
+    Route("/partners/{partner_id:int}/reps", partner_reps, name="partner_reps"),
+    _post("/partners/{partner_id:int}/reps", partner_reps_save, "partner_reps_save"),
+]

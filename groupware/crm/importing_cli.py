@@ -1,0 +1,132 @@
+"""``groupware import partners|persons|documents FILE``: the command-line import.
+
+It runs the same job as the web (:mod:`groupware.crm.imports`), in this process, with a
+progress bar: analyse, check every row, print every problem with its row and column,
+and commit only a clean file (or the valid rows with ``--skip-invalid``); ``--dry-run``
+stops after the check. The exit status is 1 when rows were refused and nothing (or not
+everything) was committed.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy import select
+
+from groupware.accounts.models import User
+from groupware.crm import imports
+from groupware.crm.models import ImportJob
+from groupware.db import Database
+
+
+class ImportFailed(Exception):
+    """Rows were refused; the message says what was (not) committed."""
+
+
+def run(database: Database, args: argparse.Namespace, console: Console) -> None:
+    from groupware.cli import CommandError
+
+    source = Path(args.file)
+    if not source.is_file():
+        raise CommandError(f"{source} does not exist")
+    key = args.key.replace("-", "_")
+    with database.transaction(actor_id=None, channel="cli") as session:
+        user_id = None
+        if args.user:
+            user_id = session.scalar(select(User.id).where(User.username == args.user.lower()))
+            if user_id is None:
+                raise CommandError(f"there is no user {args.user!r}")
+        job = imports.create_job(
+            session,
+            database,
+            kind=args.kind,
+            user_id=user_id,
+            filename=source.name,
+            source=source,
+            channel="cli",
+        )
+        fields = _mapping(job, args.map)
+        imports.set_mapping(session, job, fields, key=key, skip_invalid=args.skip_invalid)
+        job_id = job.id
+        _describe(console, job)
+    try:
+        _step(database, job_id, "validate", "Checking", console)
+        with database.session() as session:
+            checked_job = session.get(ImportJob, job_id)
+            assert checked_job is not None
+            problems = imports.errors_of(session, job_id, limit=None)
+            for problem in problems:
+                where = f"row {problem.row}" + (
+                    f", column {problem.column!r}" if problem.column else ""
+                )
+                console.print(f"{where}: {problem.message}", highlight=False, markup=False)
+            checked = checked_job.summary.get("validated", {})
+            total, refused = checked_job.total_rows, checked_job.error_rows
+            console.print(
+                f"{total} rows: {total - refused} valid, {refused} with errors; would create "
+                f"{checked.get('created', 0)}, update {checked.get('updated', 0)}."
+            )
+        if args.dry_run:
+            console.print("Dry run: nothing was committed.")
+            if refused:
+                raise CommandError(f"{refused} rows have errors")
+            return
+        if refused and not args.skip_invalid:
+            raise CommandError(
+                f"{refused} rows have errors; nothing was committed "
+                "(fix the file, or use --skip-invalid to commit the valid rows)"
+            )
+        result = _step(database, job_id, "commit", "Importing", console)
+        done = result.summary.get("committed", {})
+        console.print(
+            f"Committed: {done.get('created', 0)} created, {done.get('updated', 0)} updated, "
+            f"{done.get('unchanged', 0)} unchanged"
+            + (f", {done.get('unassigned', 0)} without a rep" if args.kind == "partners" else "")
+            + (f"; {refused} rows skipped." if refused else ".")
+        )
+    finally:
+        with database.transaction(actor_id=None, channel="cli") as session:
+            finished = session.get(ImportJob, job_id)
+            if finished is not None and finished.status not in ("validating", "committing"):
+                imports.delete_job(session, database, finished)
+
+
+def _mapping(job: ImportJob, overrides: list[str]) -> list[str | None]:
+    from groupware.cli import CommandError
+
+    columns: list[str] = job.mapping["columns"]
+    fields: list[str | None] = list(job.mapping["fields"])
+    for item in overrides:
+        column, sep, field = item.partition("=")
+        if not sep or column not in columns:
+            raise CommandError(f"--map {item!r}: no column {column!r} in the file")
+        fields[columns.index(column)] = field.strip() or None
+    return fields
+
+
+def _describe(console: Console, job: ImportJob) -> None:
+    console.print(f"{job.filename}: {job.encoding}, delimiter {job.delimiter!r}", highlight=False)
+    for column, field in zip(job.mapping["columns"], job.mapping["fields"], strict=True):
+        console.print(f"  {column!r:<30} -> {field or '(ignored)'}", highlight=False, markup=False)
+
+
+def _step(
+    database: Database, job_id: int, action: str, label: str, console: Console
+) -> imports.RunResult:
+    columns = (
+        TextColumn(label),
+        BarColumn(),
+        DownloadColumn(),
+        TextColumn("{task.fields[rows]} rows"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(label, total=None, rows=0)
+
+        def show(state: imports.Progress) -> None:
+            bar.update(task, completed=state.bytes_read, total=state.size or None, rows=state.rows)
+
+        return imports.run_job(database, job_id, action, on_progress=show)

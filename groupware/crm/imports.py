@@ -1,0 +1,516 @@
+"""CSV mass imports of partners, persons and ERP documents.
+
+An import is a job with a life: **uploaded** (the file is stored under
+``<data dir>/imports``; its encoding, delimiter and header are detected and a column
+mapping suggested) → **validating** → **validated** (every row checked — the same rules
+as the forms, plus duplicate keys in the file and clashes with the database — and
+every problem stored with its row number, column and reason; nothing written) →
+**committing** → **done** or **failed**. The user may correct the mapping or the key and
+validate again; committing needs a file without errors unless the job skips invalid
+rows.
+
+The commit is one transaction: either every accepted row lands, or none does. A
+process killed meanwhile leaves the database as it was and the job in "committing";
+:func:`resume_stale_jobs` (a periodic job) starts such jobs again from the file. Files
+are streamed, never loaded whole; progress (bytes read, rows) is written to
+``<data dir>/imports/<id>.json`` where any process can read it, because on SQLite the
+committing transaction holds the write lock and a progress row could not be updated.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from groupware.access.policy import SYSTEM, Who, load_who
+from groupware.accounts.models import User
+from groupware.crm import csvfile
+from groupware.crm.import_records import DocumentWriter, PersonWriter
+from groupware.crm.import_rows import (
+    Lookups,
+    RowProblem,
+    document_values,
+    partner_values,
+    person_values,
+)
+from groupware.crm.import_write import PartnerWriter
+from groupware.crm.models import ImportJob, ImportRowError
+from groupware.crm.territories import load_matcher
+from groupware.db import Database, utcnow
+from groupware.errors import Invalid, NotFound
+from groupware.i18n import _l, gettext, use_language
+
+log = logging.getLogger(__name__)
+FIELDS = {
+    "partners": csvfile.PARTNER_FIELDS,
+    "persons": csvfile.PERSON_FIELDS,
+    "documents": csvfile.DOCUMENT_FIELDS,
+}
+KEYS = {
+    "partners": ("oib", "external_id", "email"),
+    "persons": ("email", "external_id"),
+    "documents": ("number",),
+}
+REQUIRED = {
+    "partners": ("name",),
+    "persons": ("last_name", "partner_key"),
+    "documents": ("kind", "number", "date", "net_amount", "partner_key"),
+}
+BATCH = 5000
+MAX_STORED_ERRORS = 100_000
+STALE_SECONDS = 120
+
+
+@dataclass
+class Progress:
+    """What a job has done so far; kept in a file beside the upload."""
+
+    phase: str
+    bytes_read: int = 0
+    size: int = 0
+    rows: int = 0
+    errors: int = 0
+    at: float = 0.0
+
+    @property
+    def percent(self) -> int:
+        return min(100, int(100 * self.bytes_read / self.size)) if self.size else 0
+
+
+def import_dir(database: Database) -> Path:
+    path = database.settings.data_dir / "imports"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def _progress_path(database: Database, job_id: int) -> Path:
+    return import_dir(database) / f"{job_id}.json"
+
+
+def read_progress(database: Database, job_id: int) -> Progress | None:
+    try:
+        return Progress(**json.loads(_progress_path(database, job_id).read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+class _Reporter:
+    """Writes progress at most twice a second (and when told it is final)."""
+
+    def __init__(
+        self,
+        database: Database,
+        job_id: int,
+        phase: str,
+        size: int,
+        listener: Callable[[Progress], None] | None = None,
+    ) -> None:
+        self.path = _progress_path(database, job_id)
+        self.state = Progress(phase=phase, size=size)
+        self.listener = listener
+        self.last = 0.0
+
+    def __call__(
+        self,
+        bytes_read: int | None = None,
+        *,
+        rows: int | None = None,
+        errors: int | None = None,
+        final: bool = False,
+    ) -> None:
+        if bytes_read is not None:
+            self.state.bytes_read = bytes_read
+        if rows is not None:
+            self.state.rows = rows
+        if errors is not None:
+            self.state.errors = errors
+        now = time.monotonic()
+        if final or now - self.last >= 0.5:
+            self.last = now
+            self.state.at = time.time()
+            partial = self.path.with_suffix(".tmp")
+            partial.write_text(json.dumps(asdict(self.state)))
+            partial.replace(self.path)
+            if self.listener is not None:
+                self.listener(self.state)
+
+
+# -- creating and configuring jobs ----------------------------------------------------
+
+
+def create_job(
+    session: Session,
+    database: Database,
+    *,
+    kind: str,
+    user_id: int | None,
+    filename: str,
+    source: Path,
+    channel: str,
+    move: bool = False,
+) -> ImportJob:
+    """Register an uploaded file (copied, or moved with ``move``) and analyse it."""
+    if kind not in FIELDS:
+        raise Invalid({"kind": _l("Choose what the file holds.")})
+    job = ImportJob(
+        kind=kind,
+        user_id=user_id,
+        filename=filename[:255],
+        stored_path="",
+        key=KEYS[kind][0],
+        summary={"channel": channel},
+    )
+    session.add(job)
+    session.flush()
+    stored = import_dir(database) / f"{job.id}.csv"
+    (shutil.move if move else shutil.copyfile)(source, stored)
+    os.chmod(stored, 0o600)
+    job.stored_path = stored.name
+    job.size = stored.stat().st_size
+    try:
+        dialect = csvfile.detect(stored)
+    except csvfile.CsvError as exc:
+        raise Invalid({"file": _csv_message(exc)}) from None
+    if not dialect.header:
+        raise Invalid({"file": _l("The first row must name the columns.")})
+    job.encoding = dialect.encoding
+    job.delimiter = dialect.delimiter
+    suggested = csvfile.suggest_mapping(dialect.header, FIELDS[kind])
+    job.mapping = {"columns": dialect.header, "fields": [suggested.get(c) for c in dialect.header]}
+    session.flush()
+    return job
+
+
+def set_mapping(
+    session: Session, job: ImportJob, fields: list[str | None], *, key: str, skip_invalid: bool
+) -> None:
+    """Correct which column fills which field, the upsert key and whether rows with
+    errors are skipped; the job must be validated again."""
+    if job.status in ("committing", "done", "validating"):
+        raise Invalid({"": _l("This import can no longer be changed.")})
+    columns = job.mapping.get("columns", [])
+    if len(fields) != len(columns):
+        raise Invalid({"fields": _l("Give a field (or none) for every column.")})
+    known = set(FIELDS[job.kind])
+    chosen = [f for f in fields if f]
+    if any(f not in known for f in chosen):
+        raise Invalid({"fields": _l("Choose from the offered fields.")})
+    if len(set(chosen)) != len(chosen):
+        raise Invalid({"fields": _l("Each field can be filled from one column only.")})
+    missing = [f for f in REQUIRED[job.kind] if f not in chosen]
+    if missing:
+        raise Invalid(
+            {"fields": _l("These fields need a column: %(fields)s", fields=", ".join(missing))}
+        )
+    if key not in KEYS[job.kind]:
+        raise Invalid({"key": _l("Choose the key from the offered ones.")})
+    if job.kind != "documents" and key not in chosen:
+        raise Invalid({"key": _l("The key must be one of the mapped fields.")})
+    job.mapping = {"columns": columns, "fields": fields}
+    job.key = key
+    job.skip_invalid = skip_invalid
+    job.status = "uploaded"
+    job.updated_at = utcnow()
+    session.flush()
+
+
+def get_job_for_user(session: Session, who: Who, job_id: int) -> ImportJob:
+    """Imports are private to whoever started them (and administrators)."""
+    job = session.get(ImportJob, job_id)
+    if job is None or (job.user_id != who.id and not who.is_admin):
+        raise NotFound(_l("There is no such import."))
+    return job
+
+
+def list_jobs(session: Session, who: Who, *, limit: int = 50) -> list[ImportJob]:
+    query = select(ImportJob).order_by(ImportJob.id.desc()).limit(limit)
+    if not who.is_admin:
+        query = query.where(ImportJob.user_id == who.id)
+    return list(session.scalars(query))
+
+
+def errors_of(session: Session, job_id: int, *, limit: int | None = 500) -> list[ImportRowError]:
+    query = (
+        select(ImportRowError)
+        .where(ImportRowError.job_id == job_id)
+        .order_by(ImportRowError.row, ImportRowError.id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def error_rows(session: Session, job_id: int) -> Iterator[tuple[int, str, str]]:
+    """Every stored problem, for the downloadable error list."""
+    query = (
+        select(ImportRowError.row, ImportRowError.column, ImportRowError.message)
+        .where(ImportRowError.job_id == job_id)
+        .order_by(ImportRowError.row, ImportRowError.id)
+    )
+    yield from session.execute(query.execution_options(yield_per=5000)).tuples()
+
+
+# -- running --------------------------------------------------------------------------
+
+
+def _csv_message(exc: csvfile.CsvError) -> str:
+    if exc.code == "encoding":
+        return gettext(
+            "Row %(row)s cannot be read in the detected encoding; "
+            "save the file as UTF-8 or Windows-1250.",
+            row=exc.row,
+        )
+    return gettext("Row %(row)s is not valid CSV: %(problem)s", row=exc.row, problem=exc.message)
+
+
+@dataclass
+class RunResult:
+    status: str
+    summary: dict[str, Any]
+
+
+def run_job(
+    database: Database,
+    job_id: int,
+    action: str,
+    *,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> RunResult:
+    """Validate (``action="validate"``) or commit (``"commit"``) a job, in this thread.
+    Marks the job as running first (a short transaction), so that another process does
+    not start it too."""
+    with database.transaction(actor_id=None, channel="job") as session:
+        job = session.get(ImportJob, job_id)
+        if job is None:
+            raise NotFound(_l("There is no such import."))
+        allowed = {
+            "validate": ("uploaded", "validated", "failed", "validating"),
+            "commit": ("validated", "committing"),
+        }[action]
+        if job.status not in allowed:
+            raise Invalid({"": _l("This import cannot do that now.")})
+        if action == "commit" and job.error_rows and not job.skip_invalid:
+            raise Invalid(
+                {"": _l("The file has errors: correct them, or choose to skip those rows.")}
+            )
+        job.status = "validating" if action == "validate" else "committing"
+        job.updated_at = utcnow()
+        language = (
+            session.scalar(select(User.language).where(User.id == job.user_id))
+            or database.settings.default_language
+        )
+    try:
+        with use_language(language, database.settings.timezone):
+            if action == "validate":
+                return _validate(database, job_id, on_progress)
+            return _commit(database, job_id, on_progress)
+    except Exception as exc:
+        with database.transaction(actor_id=None, channel="job") as session:
+            job = session.get(ImportJob, job_id)
+            if job is not None:
+                job.status = "failed"
+                job.summary = {**job.summary, "failure": str(exc)[:500]}
+                job.finished_at = utcnow()
+        raise
+
+
+def _iterate(
+    database: Database, job: ImportJob, reporter: _Reporter
+) -> Iterator[tuple[int, list[str]]]:
+    dialect = csvfile.detect(
+        import_dir(database) / job.stored_path,
+        encoding=job.encoding,
+        delimiter=job.delimiter,
+        has_header=True,
+    )
+    yield from csvfile.rows(import_dir(database) / job.stored_path, dialect, progress=reporter)
+
+
+def _index(job: ImportJob) -> dict[str, int]:
+    return {field: position for position, field in enumerate(job.mapping["fields"]) if field}
+
+
+def _who(session: Session, job: ImportJob) -> Who:
+    user = session.get(User, job.user_id) if job.user_id is not None else None
+    return load_who(session, user) if user is not None else SYSTEM
+
+
+def _process(
+    session: Session, database: Database, job: ImportJob, reporter: _Reporter, *, dry_run: bool
+) -> tuple[int, list[tuple[int, str, str]], dict[str, Any]]:
+    """Go through the file once: check every row, and write the good ones unless
+    ``dry_run``. Returns rows seen, problems (row, column, message) and an outcome."""
+    index = _index(job)
+    who = _who(session, job)
+    writer = _writer(session, job, who, dry_run=dry_run)
+    parse = _parser(session, job, index)
+    problems: list[tuple[int, str, str]] = []
+    batch: list[tuple[int, dict[str, Any]]] = []
+    total = 0
+    dialect_columns = len(job.mapping["columns"])
+    try:
+        for number, cells in _iterate(database, job, reporter):
+            total += 1
+            if len(cells) < dialect_columns and any(i >= len(cells) for i in index.values()):
+                problems.append(
+                    (
+                        number,
+                        "",
+                        gettext(
+                            "This row has %(found)s cells, the header %(expected)s.",
+                            found=len(cells),
+                            expected=dialect_columns,
+                        ),
+                    )
+                )
+                continue
+            try:
+                values = parse(cells)
+                writer.check_unique_in_file(number, values)
+            except RowProblem as problem:
+                problems.append((number, _column_name(job, problem.column), str(problem.message)))
+                continue
+            batch.append((number, values))
+            if len(batch) >= BATCH:
+                problems.extend(_refused(job, writer.write(batch)))
+                batch = []
+                reporter(rows=total, errors=len(problems))
+        problems.extend(_refused(job, writer.write(batch)))
+    except csvfile.CsvError as exc:
+        problems.append((exc.row, "", _csv_message(exc)))
+    reporter(rows=total, errors=len(problems), final=True)
+    return total, problems, asdict(writer.outcome)
+
+
+def _refused(job: ImportJob, refused: list[tuple[int, RowProblem]]) -> list[tuple[int, str, str]]:
+    return [(number, _column_name(job, p.column), str(p.message)) for number, p in refused]
+
+
+def _column_name(job: ImportJob, field: str) -> str:
+    """The file's own name for the column a field came from."""
+    for column, mapped in zip(job.mapping["columns"], job.mapping["fields"], strict=True):
+        if mapped == field:
+            return str(column)
+    return field
+
+
+def _writer(session: Session, job: ImportJob, who: Who, *, dry_run: bool) -> Any:
+    if job.kind == "partners":
+        return PartnerWriter(session, who, load_matcher(session), job.key, dry_run=dry_run)
+    if job.kind == "persons":
+        return PersonWriter(session, who, job.key, dry_run=dry_run)
+    return DocumentWriter(session, who, dry_run=dry_run)
+
+
+def _parser(
+    session: Session, job: ImportJob, index: dict[str, int]
+) -> Callable[[list[str]], dict[str, Any]]:
+    if job.kind == "partners":
+        lookups = Lookups.load(session)
+        return lambda cells: partner_values(cells, index, lookups)
+    if job.kind == "persons":
+        return lambda cells: person_values(cells, index)
+    return lambda cells: document_values(cells, index)
+
+
+def _validate(
+    database: Database, job_id: int, on_progress: Callable[[Progress], None] | None
+) -> RunResult:
+    with database.session() as session, session.begin():
+        job = session.get(ImportJob, job_id)
+        assert job is not None
+        reporter = _Reporter(database, job_id, "validating", job.size, on_progress)
+        total, problems, outcome = _process(session, database, job, reporter, dry_run=True)
+    with database.transaction(actor_id=None, channel="job") as session:
+        job = session.get(ImportJob, job_id)
+        assert job is not None
+        session.execute(delete(ImportRowError).where(ImportRowError.job_id == job_id))
+        stored = problems[:MAX_STORED_ERRORS]
+        if stored:
+            session.execute(
+                insert(ImportRowError),
+                [
+                    {"job_id": job_id, "row": r, "column": c[:100], "message": m[:500]}
+                    for r, c, m in stored
+                ],
+            )
+        job.total_rows = total
+        job.error_rows = len({r for r, _c, _m in problems})
+        job.processed_rows = 0
+        job.status = "validated"
+        job.summary = {**job.summary, "validated": outcome, "problems": len(problems)}
+        job.updated_at = utcnow()
+        return RunResult(job.status, job.summary)
+
+
+def _commit(
+    database: Database, job_id: int, on_progress: Callable[[Progress], None] | None
+) -> RunResult:
+    with database.session() as read:
+        job = read.get(ImportJob, job_id)
+        assert job is not None
+        user_id, channel = job.user_id, job.summary.get("channel", "job")
+    with database.transaction(actor_id=user_id, channel=channel) as session:
+        job = session.get(ImportJob, job_id)
+        assert job is not None
+        reporter = _Reporter(database, job_id, "committing", job.size, on_progress)
+        total, problems, outcome = _process(session, database, job, reporter, dry_run=False)
+        if problems and not job.skip_invalid:
+            # The file changed since it was validated, or the database did: keep nothing.
+            raise Invalid(
+                {"": _l("%(count)s rows have errors now; validate again.", count=len(problems))}
+            )
+        job.processed_rows = total - len({r for r, _c, _m in problems})
+        job.status = "done"
+        job.summary = {**job.summary, "committed": outcome, "skipped": len(problems)}
+        job.finished_at = job.updated_at = utcnow()
+        return RunResult(job.status, job.summary)
+
+
+def resume_stale_jobs(session: Session, database: Database) -> list[tuple[int, str]]:
+    """Jobs left running by a process that died (no progress for a while): the
+    periodic job starts them again. Returns (job id, action) to run."""
+    stale: list[tuple[int, str]] = []
+    for job in session.scalars(
+        select(ImportJob).where(ImportJob.status.in_(("validating", "committing")))
+    ):
+        progress = read_progress(database, job.id)
+        last = max(progress.at if progress else 0.0, job.updated_at.timestamp())
+        if time.time() - last > STALE_SECONDS:
+            stale.append((job.id, "validate" if job.status == "validating" else "commit"))
+    return stale
+
+
+def start_in_background(database: Database, job_id: int, action: str) -> threading.Thread:
+    """Run a job in a thread of this process (the web's way; the CLI runs it inline)."""
+
+    def run() -> None:
+        try:
+            run_job(database, job_id, action)
+        except Exception:
+            log.exception("import %s (%s) failed", job_id, action)
+
+    thread = threading.Thread(target=run, name=f"import-{job_id}", daemon=True)
+    thread.start()
+    return thread
+
+
+def delete_job(session: Session, database: Database, job: ImportJob) -> None:
+    if job.status in ("validating", "committing"):
+        raise Invalid({"": _l("This import is running.")})
+    for path in (import_dir(database) / job.stored_path, _progress_path(database, job.id)):
+        if job.stored_path and path.exists():
+            path.unlink()
+    session.delete(job)
+    session.flush()

@@ -1,0 +1,293 @@
+"""Merging duplicate partners and undoing it: the service, then the web pages."""
+
+from __future__ import annotations
+
+import decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from groupware.access.models import Share
+from groupware.access.policy import SYSTEM, Who, load_who
+from groupware.access.shares import share
+from groupware.accounts.models import User
+from groupware.crm.merge import merge_partners, undo_merge
+from groupware.crm.models import Branch, Document, Partner, PartnerMerge, PartnerTag, Person
+from groupware.crm.persons import BranchIn, PersonIn, save_branch, save_person
+from groupware.db import Database
+from groupware.errors import Invalid
+from groupware.history.models import Change
+from groupware.history.service import record_changes
+from tests.crm.test_partner360_web import LoginAs, login_as, make_document, make_sales
+from tests.factories import Cast, make_partner
+
+__all__ = ["login_as"]  # a fixture used here
+
+
+def snapshot(session: Session, *partner_ids: int) -> dict[int, dict[str, Any]]:
+    """Everything a merge touches, per partner, read fresh from the database."""
+    session.expire_all()
+    result = {}
+    for pid in partner_ids:
+        partner = session.get(Partner, pid)
+        assert partner is not None
+        fields = {
+            c.key: getattr(partner, c.key)
+            for c in Partner.__table__.columns
+            if c.key != "updated_at"
+        }
+
+        def ids(model: Any, pid: int = pid) -> list[int]:
+            return sorted(session.scalars(select(model.id).where(model.partner_id == pid)))
+
+        result[pid] = {
+            "fields": fields,
+            "reps": sorted((r.user_id, r.source) for r in partner.reps),
+            "tags": sorted(
+                session.scalars(select(PartnerTag.tag_id).where(PartnerTag.partner_id == pid))
+            ),
+            "persons": ids(Person),
+            "branches": ids(Branch),
+            "documents": ids(Document),
+            "shares": sorted(
+                (s.user_id or 0, s.team_id or 0, s.permission)
+                for s in session.scalars(
+                    select(Share).where(Share.record_type == "partners", Share.record_id == pid)
+                )
+            ),
+        }
+    return result
+
+
+def twins(session: Session, cast: Cast, root: Who) -> tuple[Partner, Partner]:
+    """Konzum in Zagreb (alice and bob by the table, tagged "retail", no OIB, phone or
+    web) and its duplicate in Split (charlie's) with an OIB, contacts, a tag, a person,
+    a branch, documents and a share with dave."""
+    kept = make_partner(session, root, "Konzum d.d.", tags=["retail"])
+    other = make_partner(
+        session,
+        root,
+        "KONZUM dd",
+        postal_code="21000",
+        city="Split",
+        oib="69435151530",
+        phones="+385 21 123 456",
+        email="info@konzum.hr",
+        web="konzum.hr",
+        tags=["retail", "vip"],
+    )
+    save_person(session, root, None, PersonIn(partner_id=other.id, last_name="Horvat"))
+    save_branch(session, root, None, BranchIn(partner_id=other.id, name="Split"))
+    make_document(session, other, "R-1", net_amount=decimal.Decimal("10"))
+    make_document(session, other, "R-2", net_amount=decimal.Decimal("20"))
+    share(session, other, by_user_id=None, user_id=cast.dave.id, permission="write")
+    return kept, other
+
+
+@pytest.fixture
+def sales_db(db: Session, cast: Cast) -> Cast:
+    make_sales(db, cast)
+    return cast
+
+
+def test_a_merge_moves_everything_and_fills_empty_fields(db: Session, sales_db: Cast) -> None:
+    cast = sales_db
+    kept, other = twins(db, cast, SYSTEM)
+    before = snapshot(db, kept.id, other.id)
+    merge = merge_partners(db, kept, other, by_user_id=cast.root.id)
+    after = snapshot(db, kept.id, other.id)
+    k, o = after[kept.id], after[other.id]
+    for part in ("persons", "branches", "documents"):
+        assert k[part] == sorted(before[kept.id][part] + before[other.id][part]) and o[part] == []
+    assert k["fields"]["oib"] == "69435151530" and o["fields"]["oib"] is None
+    assert k["fields"]["phones"] == "+385 21 123 456" and k["fields"]["web"] == "https://konzum.hr"
+    assert k["fields"]["city"] == "Zagreb"  # a filled field stays
+    assert k["fields"]["owner_id"] == cast.alice.id
+    assert (cast.charlie.id, "manual") in k["reps"]  # the other's rep shares the partner
+    assert len(k["tags"]) == 2 and len(before[kept.id]["tags"]) == 1
+    assert [(s[0], s[2]) for s in k["shares"]] == [(cast.dave.id, "write")]
+    assert (o["fields"]["status"], o["fields"]["merged_into_id"]) == ("merged", kept.id)
+    assert merge.kept_before == {"oib": None, "phones": "", "email": "", "web": ""}
+
+
+def test_undo_puts_everything_back_exactly(db: Session, sales_db: Cast) -> None:
+    kept, other = twins(db, sales_db, SYSTEM)
+    before = snapshot(db, kept.id, other.id)
+    merge = merge_partners(db, kept, other, by_user_id=None)
+    undo_merge(db, merge, kept, other)
+    assert snapshot(db, kept.id, other.id) == before
+    assert merge.undone_at is not None
+    with pytest.raises(Invalid):
+        undo_merge(db, merge, kept, other)
+
+
+def test_merging_refuses_the_same_partner_and_a_merged_one(db: Session, sales_db: Cast) -> None:
+    kept, other = twins(db, sales_db, SYSTEM)
+    with pytest.raises(Invalid):
+        merge_partners(db, kept, kept, by_user_id=None)
+    merge_partners(db, kept, other, by_user_id=None)
+    third = make_partner(db, SYSTEM, "Konzum Zagreb")
+    with pytest.raises(Invalid):
+        merge_partners(db, third, other, by_user_id=None)
+    with pytest.raises(Invalid):
+        merge_partners(db, other, third, by_user_id=None)
+
+
+def test_history_files_the_merge_and_its_undo_on_the_kept_partner(
+    db: Session, sales_db: Cast
+) -> None:
+    kept, other = twins(db, sales_db, SYSTEM)
+    person_id = db.scalar(select(Person.id).where(Person.partner_id == other.id))
+    merge = merge_partners(db, kept, other, by_user_id=None)
+    undo_merge(db, merge, kept, other)
+    changes = record_changes(db, "partners", kept.id)
+    assert any(c.changes.get("merge") == [None, str(merge)] for c in changes)
+    assert any(
+        any(k.startswith("merge") and k.endswith("undone_at") for k in c.changes) for c in changes
+    )
+    moves = [c.changes for c in record_changes(db, "persons", person_id)]  # type: ignore[arg-type]
+    assert {"partner_id": [other.id, kept.id]} in moves
+    assert {"partner_id": [kept.id, other.id]} in moves
+
+
+# -- the web pages ----------------------------------------------------------------------
+
+
+def _twins_committed(database: Database, cast: Cast, *, sales: bool = True) -> tuple[int, int]:
+    with database.transaction(actor_id=None, channel="cli") as session:
+        if sales:
+            make_sales(session, cast)
+        root = load_who(session, session.get(User, cast.root.id))  # type: ignore[arg-type]
+        kept, other = twins(session, cast, root)
+        return kept.id, other.id
+
+
+def test_a_rep_previews_merges_and_undoes_in_the_browser(
+    committed: Cast, database: Database, login_as: LoginAs
+) -> None:
+    kept, other = _twins_committed(database, committed)
+    # alice may delete the other partner only once she owns it: give it to her.
+    with database.transaction(actor_id=None, channel="cli") as session:
+        row = session.get(Partner, other)
+        assert row is not None
+        row.owner_id = committed.alice.id
+    alice = login_as("alice")
+    page = alice.get(f"/partners/{kept}")
+    assert f'href="/partners/{kept}/merge"' in page.text
+    found = alice.get(
+        f"/partners/{kept}/merge/candidates", params={"q": "konzum"}, headers={"HX-Request": "true"}
+    )
+    assert found.status_code == 200 and "<html" not in found.text
+    assert f"?other={other}" in found.text and f"?other={kept}" not in found.text
+    preview = alice.get(f"/partners/{kept}/merge", params={"other": other})
+    assert preview.status_code == 200
+    text = preview.text
+    assert "69435151530" in text and "taken over" in text
+    assert "Persons: <strong>1</strong>" in text and "ERP documents: <strong>2</strong>" in text
+    assert "Tags: <strong>1</strong>" in text and "Shares: <strong>1</strong>" in text
+    merged = alice.post(f"/partners/{kept}/merge", data={"other": str(other)})
+    assert merged.status_code == 303 and merged.headers["location"] == f"/partners/{kept}"
+    page = alice.get(f"/partners/{kept}").text
+    assert "KONZUM dd was merged into this partner." in page
+    assert "Horvat" in page and "R-2" in page and "Merged duplicates" in page
+    assert "69435151530" in page
+    assert f'<a href="/partners/{kept}">Konzum d.d.</a>' in alice.get(f"/partners/{other}").text
+    history = alice.get(f"/records/partners/{kept}/history").text
+    assert "Merge" in history or "merge" in history
+    with database.transaction(actor_id=None, channel="cli", write=False) as session:
+        merge_id = session.scalar(select(PartnerMerge.id).where(PartnerMerge.kept_id == kept))
+    assert login_as("charlie").post(f"/partner-merges/{merge_id}/undo").status_code == 404
+    undone = alice.post(f"/partner-merges/{merge_id}/undo")
+    assert undone.status_code == 303
+    page = alice.get(f"/partners/{kept}").text
+    assert "is a partner of its own again" in page and "undone" in page and "Horvat" not in page
+    assert alice.post(f"/partner-merges/{merge_id}/undo").status_code == 422  # once only
+    with database.transaction(actor_id=None, channel="cli", write=False) as session:
+        rows = session.scalars(
+            select(Change)
+            .where(Change.record_type == "partners", Change.record_id == kept)
+            .order_by(Change.id)
+        ).all()
+        merge_rows = [c for c in rows if any(k.startswith("merge") for k in c.changes)]
+        assert [(c.channel, c.actor_id) for c in merge_rows] == [("web", committed.alice.id)] * 2
+        person = session.scalar(select(Person).where(Person.last_name == "Horvat"))
+        assert person is not None and person.partner_id == other
+
+
+def test_merging_needs_the_right_to_delete_the_other_partner(
+    committed: Cast, database: Database, login_as: LoginAs
+) -> None:
+    with database.transaction(actor_id=None, channel="cli") as session:
+        alice = load_who(session, session.get(User, committed.alice.id))  # type: ignore[arg-type]
+        bob = load_who(session, session.get(User, committed.bob.id))  # type: ignore[arg-type]
+        kept = make_partner(session, alice, "Mlinar d.o.o.")
+        other = make_partner(session, bob, "Mlinar doo")
+        share(
+            session,
+            other,
+            by_user_id=committed.bob.id,
+            user_id=committed.alice.id,
+            permission="write",
+        )
+        ids = kept.id, other.id
+    browser = login_as("alice")  # staff: may edit bob's partner (shared), not delete it
+    preview = browser.get(f"/partners/{ids[0]}/merge", params={"other": ids[1]})
+    assert preview.status_code == 200 and "you cannot merge it away" in preview.text
+    refused = browser.post(f"/partners/{ids[0]}/merge", data={"other": str(ids[1])})
+    assert refused.status_code == 403
+    assert browser.post(f"/partners/{ids[0]}/merge", data={"other": "x"}).status_code == 422
+    assert browser.post(f"/partners/{ids[0]}/merge", data={"other": str(ids[0])}).status_code == 422
+    charlie = login_as("charlie")
+    assert charlie.get(f"/partners/{ids[0]}/merge").status_code == 404
+    assert charlie.post(f"/partners/{ids[0]}/merge", data={"other": str(ids[1])}).status_code == 404
+    with database.transaction(actor_id=None, channel="cli", write=False) as session:
+        assert session.scalar(select(PartnerMerge.id)) is None
+        assert {p.status for p in session.scalars(select(Partner))} == {"active"}
+
+
+def test_a_user_without_edit_on_the_kept_partner_cannot_start_a_merge(
+    committed: Cast, database: Database, login_as: LoginAs
+) -> None:
+    with database.transaction(actor_id=None, channel="cli") as session:
+        alice = load_who(session, session.get(User, committed.alice.id))  # type: ignore[arg-type]
+        kept = make_partner(session, alice, "Pekara d.o.o.")
+        share(session, kept, by_user_id=committed.alice.id, user_id=committed.bob.id)  # read
+        kept_id = kept.id
+    bob = login_as("bob")
+    page = bob.get(f"/partners/{kept_id}").text
+    assert f'href="/partners/{kept_id}/merge"' not in page
+    assert bob.get(f"/partners/{kept_id}/merge").status_code == 403
+
+
+def test_the_live_search_only_offers_partners_the_user_may_see(
+    committed: Cast, database: Database, login_as: LoginAs
+) -> None:
+    kept, other = _twins_committed(database, committed)
+    with database.transaction(actor_id=None, channel="cli") as session:
+        root = load_who(session, session.get(User, committed.root.id))  # type: ignore[arg-type]
+        make_partner(session, root, "Konzum Osijek", postal_code="31000", city="Osijek")
+    alice = login_as("alice")
+    found = alice.get(
+        f"/partners/{kept}/merge/candidates", params={"q": "konzum"}, headers={"HX-Request": "true"}
+    )
+    assert "Konzum Osijek" not in found.text  # unassigned: alice may not see it
+    assert "KONZUM dd" not in found.text  # charlie's
+    assert alice.get(f"/partners/{kept}/merge", params={"other": other}).status_code == 404
+
+
+@pytest.mark.xfail(
+    reason="merge.undo_merge restores the filled address but not the owner, territory, "
+    "rule and dedup key that re-assignment gave the kept partner",
+    strict=True,
+)
+def test_undo_also_puts_back_the_reps_a_filled_address_brought(db: Session, sales_db: Cast) -> None:
+    kept = make_partner(db, SYSTEM, "Bez adrese d.o.o.", postal_code="", city="")
+    other = make_partner(db, SYSTEM, "Bez adrese", postal_code="10000", city="Zagreb")
+    before = snapshot(db, kept.id, other.id)
+    assert before[kept.id]["fields"]["owner_id"] is None  # unassigned: no address
+    merge = merge_partners(db, kept, other, by_user_id=None)
+    assert snapshot(db, kept.id)[kept.id]["fields"]["owner_id"] == sales_db.alice.id
+    undo_merge(db, merge, kept, other)
+    assert snapshot(db, kept.id, other.id) == before
