@@ -79,6 +79,13 @@ class Ctx:
         return self.request.headers.get("HX-Request") == "true"
 
     @property
+    def wants_fragment(self) -> bool:
+        """An htmx request for part of a page; a boosted link or form (htmx swapping in
+        a whole page) gets the whole page."""
+        headers = self.request.headers
+        return headers.get("HX-Request") == "true" and headers.get("HX-Boosted") != "true"
+
+    @property
     def me(self) -> User:
         if self.user is None:
             raise RuntimeError("page needs a logged-in user")
@@ -137,9 +144,10 @@ class Ctx:
         **context: Any,
     ) -> HTMLResponse:
         """Render a page; with ``block``, only that block when htmx asks for it."""
-        values = self._template_context(context, full=block is None or not self.is_htmx)
+        partial = block is not None and self.wants_fragment
+        values = self._template_context(context, full=not partial)
         env = self.gw.templates
-        if block is not None and self.is_htmx:
+        if partial and block is not None:
             html = render_block(env, template, block, values)
         else:
             html = env.get_template(template).render(values)
@@ -171,7 +179,7 @@ class Ctx:
 
     def redirect(self, url: str) -> Response:
         """See Other after a successful POST; htmx follows it as a full page load."""
-        if self.is_htmx:
+        if self.wants_fragment:
             response: Response = Response(status_code=204, headers={"HX-Location": url})
         else:
             response = RedirectResponse(url, status_code=303)

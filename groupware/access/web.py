@@ -76,7 +76,7 @@ def share_add(ctx: Ctx) -> Response:
     ctx.flash(_("The record is shared."))
     return (
         _access_panel(ctx, record)
-        if ctx.is_htmx
+        if ctx.wants_fragment
         else ctx.redirect(ctx.request.url.path.rsplit("/", 1)[0] + "/access")
     )
 
@@ -89,7 +89,7 @@ def share_remove(ctx: Ctx) -> Response:
     except Invalid as exc:
         return _access_panel(ctx, record, errors=exc.errors, status=422)
     base = f"/records/{ctx.param('record_type')}/{ctx.int_param('record_id')}/access"
-    return _access_panel(ctx, record) if ctx.is_htmx else ctx.redirect(base)
+    return _access_panel(ctx, record) if ctx.wants_fragment else ctx.redirect(base)
 
 
 @page()

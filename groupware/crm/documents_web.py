@@ -45,12 +45,6 @@ DOCUMENT_LABELS: dict[str, dict[str, Any]] = {
 }
 
 
-def only_block(ctx: Ctx, name: str) -> str | None:
-    """The block to render alone for an htmx request that asked for part of a page; a
-    boosted link or form loads the whole page (htmx marks both with ``HX-Request``)."""
-    return None if ctx.request.headers.get("HX-Boosted") == "true" else name
-
-
 class DocumentFilter(Schema):
     """The list's query string."""
 
@@ -101,7 +95,7 @@ def documents(ctx: Ctx) -> Response:
     )
     return ctx.render(
         "crm/document_list.html",
-        block=only_block(ctx, "results"),
+        block="results",
         rows=rows[:PAGE_SIZE],
         form=params,
         errors=errors,

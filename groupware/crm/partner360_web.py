@@ -119,7 +119,7 @@ class Chart:
     bar_width: float
     # Narrow enough that the month labels stay legible on a phone.
     width: int = 480
-    height: int = 230
+    height: int = 240
     left: int = 4
     plot_top: int = 26
     plot_bottom: int = 190
@@ -282,6 +282,8 @@ def merge_preview(ctx: Ctx, kept: Partner, other: Partner) -> MergePreview:
     fields = []
     for name in ("name", "kind", "status", *merging.FILLED_FIELDS, "country"):
         mine, theirs = _shown(kept, name, countries), _shown(other, name, countries)
+        if not mine and not theirs:
+            continue
         taken = name in merging.FILLED_FIELDS and not getattr(kept, name) and bool(theirs)
         fields.append((field_label("partners", name), mine, theirs, taken))
     problem = ""

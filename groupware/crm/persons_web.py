@@ -16,7 +16,6 @@ from starlette.routing import Route
 from groupware.access.policy import can
 from groupware.app import NavItem
 from groupware.crm import persons as service
-from groupware.crm.documents_web import only_block
 from groupware.crm.models import Branch, Partner, Person
 from groupware.crm.partners import counties, get_partner_for_user
 from groupware.crm.reference import country_choices
@@ -68,7 +67,7 @@ def persons(ctx: Ctx) -> Response:
     more = len(rows) > PAGE_SIZE
     return ctx.render(
         "crm/person_list.html",
-        block=only_block(ctx, "results"),
+        block="results",
         rows=rows[:PAGE_SIZE],
         q=q,
         more_url="?" + urllib.parse.urlencode({"q": q, "offset": offset + PAGE_SIZE})

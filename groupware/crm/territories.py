@@ -40,7 +40,8 @@ from groupware.crm.models import (
     TerritoryArea,
 )
 from groupware.crm.normalize import clean_postal, search_text
-from groupware.db import holder_of
+from groupware.crm.reference import is_country
+from groupware.db import holder_of, utcnow
 from groupware.errors import Invalid, NotFound
 from groupware.history.recorder import record
 from groupware.i18n import _l
@@ -59,6 +60,8 @@ class AreaIn(Schema):
     @model_validator(mode="after")
     def _range(self) -> AreaIn:
         self.country = self.country.upper()
+        if not is_country(self.country):
+            raise fail(_l("Choose a country."))
         if self.postal_from and self.postal_to and self.postal_from > self.postal_to:
             raise fail(_l("The postal range ends before it starts."))
         return self
@@ -118,7 +121,7 @@ def save_territory(session: Session, territory: Territory | None, data: Territor
         (
             a.country,
             a.county_id,
-            search_text(a.city),
+            a.city.strip(),
             clean_postal(a.postal_from),
             clean_postal(a.postal_to),
         )
@@ -279,7 +282,11 @@ class Matcher:
     def _match(
         self, country: str, county_id: int | None, city: str, postal: str, group_id: int | None
     ) -> Assignment:
-        """``city`` is in :func:`search_text` form, ``postal`` without spaces."""
+        """``city`` is in :func:`search_text` form, ``postal`` without spaces.
+
+        Of the rules of every territory that covers the address, the best by (priority,
+        group before any group, age) wins, whichever territory it belongs to; without
+        a fitting rule the partner is unassigned in the first such territory by name."""
         territories = sorted(
             {
                 a.territory_id
@@ -288,10 +295,18 @@ class Matcher:
             },
             key=lambda t: self.territory_order.get(t, 0),
         )
+        best: tuple[int, bool, int, int | None, tuple[int, ...]] | None = None
+        best_territory = None
         for territory_id in territories:
-            for _priority, _any, rule_id, rule_group, reps in self.rules.get(territory_id, ()):
-                if rule_group is None or rule_group == group_id:
-                    return Assignment(territory_id, rule_id, reps)
+            for entry in self.rules.get(territory_id, ()):
+                rule_group = entry[3]
+                if (rule_group is None or rule_group == group_id) and (
+                    best is None or entry < best
+                ):
+                    best, best_territory = entry, territory_id
+                    break  # entries are sorted: the first fitting one is this territory's best
+        if best is not None:
+            return Assignment(best_territory, best[2], best[4])
         return Assignment(territories[0] if territories else None)
 
     def for_partner(self, partner: Partner) -> Assignment:
@@ -310,7 +325,13 @@ def load_matcher(session: Session) -> Matcher:
     matcher.territory_order = {tid: index for index, (tid,) in enumerate(names)}
     for area in session.scalars(select(TerritoryArea)):
         matcher.areas.setdefault(area.country, []).append(
-            _Area(area.territory_id, area.county_id, area.city, area.postal_from, area.postal_to)
+            _Area(
+                area.territory_id,
+                area.county_id,
+                search_text(area.city),
+                area.postal_from,
+                area.postal_to,
+            )
         )
     reps: dict[int, list[int]] = {}
     for rule_id, user_id in session.execute(
@@ -469,19 +490,26 @@ def _apply_batch(
     session: Session, matcher: Matcher, changes: Sequence[Change], *, force: bool
 ) -> None:
     ids = [c.partner_id for c in changes]
-    session.execute(
-        update(Partner),
-        [
-            {
-                "id": c.partner_id,
-                "owner_id": c.new_owner_id,
-                "territory_id": c.new_territory_id,
-                "assignment_rule_id": c.rule_id,
-                **({"manual_assignment": False} if force else {}),
-            }
-            for c in changes
-        ],
-    )
+    # Partners that get the same thing are updated together: a few statements per batch
+    # instead of one per partner.
+    groups: dict[tuple[int | None, int | None, int | None], list[int]] = {}
+    for c in changes:
+        groups.setdefault((c.new_owner_id, c.new_territory_id, c.rule_id), []).append(c.partner_id)
+    for (owner_id, territory_id, rule_id), partner_ids in groups.items():
+        values: dict[str, Any] = {
+            "owner_id": owner_id,
+            "territory_id": territory_id,
+            "assignment_rule_id": rule_id,
+            "updated_at": utcnow(),
+        }
+        if force:
+            values["manual_assignment"] = False
+        session.execute(
+            update(Partner)
+            .where(Partner.id.in_(partner_ids))
+            .values(values)
+            .execution_options(synchronize_session=False)
+        )
     rule_reps = _rule_reps(matcher)
     reassigned = [
         c for c in changes if c.rule_id != c.old_rule_id or c.new_owner_id != c.old_owner_id

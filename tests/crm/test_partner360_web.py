@@ -343,3 +343,24 @@ def test_a_document_page_shows_everything_to_those_who_see_its_partner(
     assert f"/records/documents/{doc_id}/history" in page.text
     assert login_as("alice").get(f"/documents/{doc_id}").status_code == 200
     assert login_as("charlie").get(f"/documents/{doc_id}").status_code == 404
+
+
+def test_a_later_module_adds_a_section_without_touching_the_page(
+    world: World, login_as: LoginAs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from groupware.crm import partner360_web
+
+    seen: list[int] = []
+
+    def load(ctx: Any, partner: Partner) -> dict[str, Any]:
+        seen.append(partner.id)
+        return {}
+
+    monkeypatch.setattr(partner360_web, "SECTIONS", [])
+    # Any template of the page's context does; a real module brings its own.
+    partner360_web.register_section(
+        partner360_web.Section("deals", "crm/_revenue_chart.html", load)
+    )
+    html = login_as("alice").get(f"/partners/{world.konzum}").text
+    assert seen == [world.konzum]
+    assert html.count('data-testid="revenue-chart"') == 2

@@ -200,3 +200,14 @@ def test_list_filters_and_search(db: Session, sales: Cast) -> None:
     assert names(rep_id=sales.alice.id) == [b.name]
     assert names(city="čakovec") == [a.name]
     assert names(sort="-name") == [b.name, a.name]
+
+
+def test_the_best_rule_wins_across_overlapping_territories(db: Session, sales: Cast) -> None:
+    # "A-centar" sorts before "Zagreb" and also covers 10000, but its rule is worse.
+    centre = make_territory(db, "A-centar", postal_from="10000", postal_to="10000")
+    make_rule(db, centre, (sales.charlie,), priority=500)
+    partner = make_partner(db, who(db, sales, sales.root), "Centar d.o.o.", postal_code="10000")
+    assert partner.owner_id == sales.alice.id and partner.territory.name == "Zagreb"
+    make_rule(db, centre, (sales.dave,), priority=1)
+    matcher = territories.load_matcher(db)
+    assert matcher.for_partner(partner).owner_id == sales.dave.id

@@ -354,3 +354,10 @@ def test_global_history_page_filters(
     assert "Tracked" not in charlie.get("/history?type=announcements").text
     fragment = alice.get("/history?type=announcements", headers={"HX-Request": "true"})
     assert "<html" not in fragment.text and "Tracked" in fragment.text
+
+
+def test_boosted_navigation_gets_whole_pages(alice: httpx.Client) -> None:
+    boosted = alice.get("/announcements", headers={"HX-Request": "true", "HX-Boosted": "true"})
+    assert "<html" in boosted.text and "topbar" in boosted.text
+    fragment = alice.get("/announcements", headers={"HX-Request": "true", "HX-Target": "results"})
+    assert "<html" not in fragment.text
