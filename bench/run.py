@@ -15,6 +15,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = {
     "handlers": "How page handlers reach the database: thread pool, greenlet or inline.",
+    "partner_list": "The partner list at 1,000,000 partners for a territory rep: p95 < 150 ms.",
 }
 
 

@@ -40,7 +40,7 @@ class AreaOut(BaseModel):
     id: int
     country: str
     county: Ref | None
-    city: str = Field(description="In search form: lower case, without diacritics")
+    city: str
     postal_from: str
     postal_to: str
 

@@ -35,7 +35,8 @@ class FieldProblem(ValueError):
 
 
 def check_oib(value: str) -> str:
-    value = clean_oib(value)
+    if not (len(value) == 11 and value.isascii() and value.isdigit()):
+        value = clean_oib(value)
     if value and not oib_is_valid(value):
         raise FieldProblem(_l("This OIB is not valid (11 digits with a correct check digit)."))
     return value
@@ -58,6 +59,9 @@ def check_email(value: str) -> str:
 
 
 def check_emails(value: str) -> str:
+    single = value.strip()
+    if "," not in single and ";" not in single and " " not in single:
+        return check_email(single)
     addresses = [a.lower() for a in _SPLIT.split(value) if a]
     if any(not email_is_valid(a) for a in addresses):
         raise FieldProblem(_l("Enter e-mail addresses separated by commas."))

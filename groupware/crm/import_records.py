@@ -94,6 +94,11 @@ class PersonWriter:
         if earlier != number:
             raise RowProblem(self.key, _l("The same value as row %(row)s.", row=earlier))
 
+    def prepare(
+        self, batch: Sequence[tuple[int, dict[str, Any]]]
+    ) -> Sequence[tuple[int, dict[str, Any]]]:
+        return batch
+
     def write(self, batch: Sequence[tuple[int, dict[str, Any]]]) -> list[tuple[int, RowProblem]]:
         if not batch:
             return []
@@ -229,6 +234,11 @@ class DocumentWriter:
         earlier = self.seen.setdefault((values["kind"], values["number"]), number)
         if earlier != number:
             raise RowProblem("number", _l("The same value as row %(row)s.", row=earlier))
+
+    def prepare(
+        self, batch: Sequence[tuple[int, dict[str, Any]]]
+    ) -> Sequence[tuple[int, dict[str, Any]]]:
+        return batch
 
     def write(self, batch: Sequence[tuple[int, dict[str, Any]]]) -> list[tuple[int, RowProblem]]:
         if not batch:

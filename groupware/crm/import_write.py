@@ -18,8 +18,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Index, func, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateIndex, DropIndex
 
 from groupware.access.policy import Who, visible
 from groupware.crm.import_rows import RowProblem
@@ -78,6 +79,25 @@ _INSERT_COLUMNS = (
     "created_at",
     "updated_at",
 )
+_TEXT_FIELDS = frozenset(
+    {
+        "kind",
+        "name",
+        "oib",
+        "vat_id",
+        "external_id",
+        "status",
+        "street",
+        "postal_code",
+        "city",
+        "country",
+        "phones",
+        "email",
+        "emails",
+        "web",
+        "notes",
+    }
+)
 _DEFAULTS: dict[str, Any] = {
     "kind": "company",
     "oib": None,
@@ -96,6 +116,43 @@ _DEFAULTS: dict[str, Any] = {
     "web": "",
     "notes": "",
 }
+
+
+def _created_history_sql(postgres: bool) -> str:
+    """INSERT ... SELECT making the history rows of new partners: {field: [null, value]}
+    for every field that has a value (as the history hook records a create)."""
+    pair = "jsonb_build_array(NULL, {v})" if postgres else "json_array(NULL, {v})"
+    entries = []
+    for name in (*_UPDATABLE, "owner_id", "territory_id", "assignment_rule_id"):
+        column = f"p.{name}"
+        if name in _TEXT_FIELDS:
+            value = f"CASE WHEN {column} <> '' THEN {pair.format(v=column)} END"
+        else:
+            value = f"CASE WHEN {column} IS NOT NULL THEN {pair.format(v=column)} END"
+        entries.append(f"'{name}', {value}")
+    if postgres:
+        tags = (
+            "(SELECT jsonb_build_array(NULL, string_agg(t.name, ', ' ORDER BY t.name)) "
+            "FROM partner_tags pt JOIN tags t ON t.id = pt.tag_id WHERE pt.partner_id = p.id "
+            "HAVING count(*) > 0)"
+        )
+        changes = f"jsonb_strip_nulls(jsonb_build_object({', '.join(entries)}, 'tag', {tags}))"
+        label = "left(p.name, 300)"
+    else:
+        tags = (
+            "(SELECT json_array(NULL, group_concat(name, ', ')) FROM (SELECT t.name FROM "
+            "partner_tags pt JOIN tags t ON t.id = pt.tag_id WHERE pt.partner_id = p.id "
+            "ORDER BY t.name) HAVING count(*) > 0)"
+        )
+        # json_patch drops the keys whose value is null (RFC 7396).
+        changes = f"json_patch('{{}}', json_object({', '.join(entries)}, 'tag', {tags}))"
+        label = "substr(p.name, 1, 300)"
+    # Made of our own column names only; the values are bound parameters.
+    select_part = f"SELECT :at, :actor, :channel, 'create', 'partners', p.id, {label}, {changes}"
+    return (
+        "INSERT INTO history (at, actor_id, channel, action, record_type, record_id, label, "
+        "changes) " + select_part + " FROM partners p WHERE {where}"
+    )
 
 
 @dataclass
@@ -146,9 +203,48 @@ class PartnerWriter:
             if values.get(name):
                 self.seen[name].setdefault(values[name], number)
 
+    def start_bulk(self) -> list[Index]:
+        """For an import that is large against the table: drop the partners' secondary
+        indexes, to build them again in one sort at the end (:meth:`finish_bulk`) instead
+        of updating them row by row, which costs most of an import. Unique constraints,
+        and the index the chosen key is looked up by, stay. On PostgreSQL this locks the
+        table against readers until the import commits."""
+        dialect = self.session.get_bind().dialect.name
+        keep = {"ix_partners_email"} if self.key == "email" else set()
+        dropped = []
+        for index in Partner.__table__.indexes:  # type: ignore[attr-defined]
+            condition = getattr(index, "_ddl_if", None)
+            if index.unique or index.name in keep:
+                continue
+            if condition is not None and condition.dialect not in (None, dialect):
+                continue
+            self.session.execute(DropIndex(index, if_exists=True))
+            dropped.append(index)
+        return dropped
+
+    def finish_bulk(self, dropped: Sequence[Index]) -> None:
+        if self.postgres:
+            self.session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+        for index in dropped:
+            self.session.execute(CreateIndex(index))
+
+    def prepare(
+        self, batch: Sequence[tuple[int, dict[str, Any]]]
+    ) -> Sequence[tuple[int, dict[str, Any]]]:
+        """What needs no database (search keys, the table's assignment), worked out in
+        the reading thread while the previous batch is being written."""
+        for _number, values in batch:
+            full = {**_DEFAULTS, **values}
+            searched = search_text(full["name"])
+            values["_full"] = full
+            values["_searched"] = searched
+            values["_dedup"] = dedup_key(full["name"], full["city"], searched=searched)
+            values["_assignment"] = self._assign(full)
+        return batch
+
     def write(self, batch: Sequence[tuple[int, dict[str, Any]]]) -> list[tuple[int, RowProblem]]:
         """Check a batch against the database and (unless a dry run) write it; returns
-        the rows refused, with why."""
+        the rows refused, with why. Runs in the writing thread (see imports._Pipeline)."""
         if not batch:
             return []
         column = getattr(Partner, KEY_COLUMNS[self.key])
@@ -236,41 +332,74 @@ class PartnerWriter:
             return
         ids = self._reserve_ids(len(rows))
         now = utcnow()
+        # One timestamp for the batch, in the form the driver takes it.
+        stamp: Any = now if self.postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f")
         partner_rows: list[tuple[Any, ...]] = []
         rep_rows: list[tuple[int, int, str]] = []
         tag_rows: list[tuple[int, int]] = []
-        history: list[dict[str, Any]] = []
         for partner_id, (_number, values) in zip(ids, rows, strict=True):
-            full = {**_DEFAULTS, **values}
-            assignment = self._assign(full)
-            searched = search_text(full["name"])
-            record = {
-                **full,
-                "id": partner_id,
-                "oib": full["oib"] or None,
-                "external_id": full["external_id"] or None,
-                "name_search": searched,
-                "dedup_key": dedup_key(full["name"], full["city"], searched=searched),
-                "owner_id": assignment.owner_id,
-                "territory_id": assignment.territory_id,
-                "assignment_rule_id": assignment.rule_id,
-                "manual_assignment": False,
-                "created_at": now,
-                "updated_at": now,
-            }
-            partner_rows.append(tuple(record[c] for c in _INSERT_COLUMNS))
-            rep_rows.extend((partner_id, user_id, "rule") for user_id in assignment.rep_ids[1:])
-            tag_rows.extend((self._tag_id(name), partner_id) for name in values.get("tags", ()))
+            full = values["_full"]
+            assignment = values["_assignment"]
+            partner_rows.append(
+                (
+                    partner_id,
+                    full["kind"],
+                    full["name"],
+                    values["_searched"],
+                    values["_dedup"],
+                    full["oib"] or None,
+                    full["vat_id"],
+                    full["external_id"] or None,
+                    full["group_id"],
+                    full["status"],
+                    full["street"],
+                    full["postal_code"],
+                    full["city"],
+                    full["county_id"],
+                    full["country"],
+                    full["phones"],
+                    full["email"],
+                    full["emails"],
+                    full["web"],
+                    full["notes"],
+                    assignment.owner_id,
+                    assignment.territory_id,
+                    assignment.rule_id,
+                    False,
+                    stamp,
+                    stamp,
+                )
+            )
+            if len(assignment.rep_ids) > 1:
+                rep_rows.extend((partner_id, user_id, "rule") for user_id in assignment.rep_ids[1:])
+            for tag in values.get("tags", ()):
+                tag_rows.append((self._tag_id(tag), partner_id))
             if assignment.owner_id is None:
                 self.outcome.unassigned += 1
             else:
                 self.outcome.assigned += 1
-            history.append(_created(partner_id, record, values.get("tags", ())))
         self._copy("partners", _INSERT_COLUMNS, partner_rows)
         self._copy("partner_reps", ("partner_id", "user_id", "source"), rep_rows)
         self._copy("partner_tags", ("tag_id", "partner_id"), tag_rows)
-        self._history(history, now)
+        self._history_of_created(ids, now)
         self.outcome.created += len(rows)
+
+    def _history_of_created(self, ids: list[int], now: dt.datetime) -> None:
+        """A history row per new partner with every field it was given, built by the
+        database from the rows just written (no second trip of the data through Python)."""
+        params = {
+            "at": now if self.postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f"),
+            "actor": self.session.info.get("actor_id"),
+            "channel": self.session.info["channel"],
+        }
+        if self.postgres:
+            params["ids"] = ids
+            where = "p.id = ANY(:ids)"
+        else:  # ids are consecutive on SQLite (see _reserve_ids)
+            params["first"], params["last"] = ids[0], ids[-1]
+            where = "p.id BETWEEN :first AND :last"
+        statement = _CREATED_HISTORY_PG if self.postgres else _CREATED_HISTORY_SQLITE
+        self.session.execute(text(statement.replace("{where}", where)), params)
 
     def _reserve_ids(self, count: int) -> list[int]:
         if self.postgres:
@@ -312,9 +441,10 @@ class PartnerWriter:
         else:
             marks = ", ".join("?" * len(columns))
             statement = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 - our names
-            raw.executemany(statement, [_sqlite_row(r) for r in rows])  # type: ignore[union-attr]
+            raw.executemany(statement, rows)  # type: ignore[union-attr]
 
     def _history(self, rows: Iterable[dict[str, Any]], now: dt.datetime) -> None:
+        stamp: Any = now if self.postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f")
         actor = self.session.info.get("actor_id")
         channel = self.session.info["channel"]
         self._copy(
@@ -322,7 +452,7 @@ class PartnerWriter:
             ("at", "actor_id", "channel", "action", "record_type", "record_id", "label", "changes"),
             [
                 (
-                    now,
+                    stamp,
                     actor,
                     channel,
                     r["action"],
@@ -398,20 +528,8 @@ class PartnerWriter:
         self.outcome.updated += len(changed_rows)
 
 
-def _created(partner_id: int, record: dict[str, Any], tags: Sequence[str]) -> dict[str, Any]:
-    changes = {
-        name: [None, record[name]]
-        for name in (*_UPDATABLE, "owner_id", "territory_id", "assignment_rule_id")
-        if record.get(name) not in (None, "")
-    }
-    if tags:
-        changes["tag"] = [None, ", ".join(tags)]
-    return {
-        "action": "create",
-        "record_id": partner_id,
-        "label": record["name"],
-        "changes": changes,
-    }
+_CREATED_HISTORY_PG = _created_history_sql(postgres=True)
+_CREATED_HISTORY_SQLITE = _created_history_sql(postgres=False)
 
 
 def _jsonable(diff: dict[str, list[Any]]) -> dict[str, list[Any]]:
@@ -419,11 +537,3 @@ def _jsonable(diff: dict[str, list[Any]]) -> dict[str, list[Any]]:
         k: [v if not isinstance(v, dt.date) else v.isoformat() for v in pair]
         for k, pair in diff.items()
     }
-
-
-def _sqlite_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """Values as SQLAlchemy stores them on SQLite (naive UTC timestamps as text)."""
-    return tuple(
-        v.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, dt.datetime) else v
-        for v in row
-    )

@@ -20,6 +20,7 @@ from groupware.accounts.models import User
 from groupware.crm import imports
 from groupware.crm.models import ImportJob
 from groupware.db import Database
+from groupware.errors import Invalid
 
 
 class ImportFailed(Exception):
@@ -53,33 +54,23 @@ def run(database: Database, args: argparse.Namespace, console: Console) -> None:
         job_id = job.id
         _describe(console, job)
     try:
-        _step(database, job_id, "validate", "Checking", console)
-        with database.session() as session:
-            checked_job = session.get(ImportJob, job_id)
-            assert checked_job is not None
-            problems = imports.errors_of(session, job_id, limit=None)
-            for problem in problems:
-                where = f"row {problem.row}" + (
-                    f", column {problem.column!r}" if problem.column else ""
-                )
-                console.print(f"{where}: {problem.message}", highlight=False, markup=False)
-            checked = checked_job.summary.get("validated", {})
-            total, refused = checked_job.total_rows, checked_job.error_rows
-            console.print(
-                f"{total} rows: {total - refused} valid, {refused} with errors; would create "
-                f"{checked.get('created', 0)}, update {checked.get('updated', 0)}."
-            )
         if args.dry_run:
+            _step(database, job_id, "validate", "Checking", console)
+            refused = _report(database, job_id, console)
             console.print("Dry run: nothing was committed.")
             if refused:
                 raise CommandError(f"{refused} rows have errors")
             return
-        if refused and not args.skip_invalid:
+        try:
+            # One pass: a file with errors is rolled back whole unless --skip-invalid.
+            result = _step(database, job_id, "commit", "Importing", console)
+        except Invalid:
+            refused = _report(database, job_id, console)
             raise CommandError(
                 f"{refused} rows have errors; nothing was committed "
                 "(fix the file, or use --skip-invalid to commit the valid rows)"
-            )
-        result = _step(database, job_id, "commit", "Importing", console)
+            ) from None
+        refused = _report(database, job_id, console, summary=False)
         done = result.summary.get("committed", {})
         console.print(
             f"Committed: {done.get('created', 0)} created, {done.get('updated', 0)} updated, "
@@ -92,6 +83,28 @@ def run(database: Database, args: argparse.Namespace, console: Console) -> None:
             finished = session.get(ImportJob, job_id)
             if finished is not None and finished.status not in ("validating", "committing"):
                 imports.delete_job(session, database, finished)
+
+
+def _report(database: Database, job_id: int, console: Console, *, summary: bool = True) -> int:
+    """Print every problem with its row and column; returns the rows with problems."""
+    with database.session() as session:
+        job = session.get(ImportJob, job_id)
+        assert job is not None
+        for problem in imports.errors_of(session, job_id, limit=None):
+            where = f"row {problem.row}" + (
+                f", column {problem.column!r}" if problem.column else ""
+            )
+            console.print(
+                f"{where}: {problem.message}", highlight=False, markup=False, soft_wrap=True
+            )
+        if summary:
+            checked = job.summary.get("validated", {})
+            total, refused = job.total_rows, job.error_rows
+            console.print(
+                f"{total} rows: {total - refused} valid, {refused} with errors; would create "
+                f"{checked.get('created', 0)}, update {checked.get('updated', 0)}."
+            )
+        return job.error_rows
 
 
 def _mapping(job: ImportJob, overrides: list[str]) -> list[str | None]:

@@ -25,12 +25,14 @@ import os
 import shutil
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from groupware.access.policy import SYSTEM, Who, load_who
@@ -45,7 +47,7 @@ from groupware.crm.import_rows import (
     person_values,
 )
 from groupware.crm.import_write import PartnerWriter
-from groupware.crm.models import ImportJob, ImportRowError
+from groupware.crm.models import ImportJob, ImportRowError, Partner
 from groupware.crm.territories import load_matcher
 from groupware.db import Database, utcnow
 from groupware.errors import Invalid, NotFound
@@ -296,7 +298,8 @@ def run_job(
             raise NotFound(_l("There is no such import."))
         allowed = {
             "validate": ("uploaded", "validated", "failed", "validating"),
-            "commit": ("validated", "committing"),
+            # The command line commits in one pass, without a separate check first.
+            "commit": ("uploaded", "validated", "committing", "failed"),
         }[action]
         if job.status not in allowed:
             raise Invalid({"": _l("This import cannot do that now.")})
@@ -315,6 +318,8 @@ def run_job(
             if action == "validate":
                 return _validate(database, job_id, on_progress)
             return _commit(database, job_id, on_progress)
+    except Invalid:
+        raise  # refused rows: the job went back to "validated" with its problems
     except Exception as exc:
         with database.transaction(actor_id=None, channel="job") as session:
             job = session.get(ImportJob, job_id)
@@ -359,6 +364,8 @@ def _process(
     batch: list[tuple[int, dict[str, Any]]] = []
     total = 0
     dialect_columns = len(job.mapping["columns"])
+    dropped = writer.start_bulk() if not dry_run and _is_bulk(session, job) else []
+    pipeline = _Pipeline(job, writer)
     try:
         for number, cells in _iterate(database, job, reporter):
             total += 1
@@ -383,14 +390,65 @@ def _process(
                 continue
             batch.append((number, values))
             if len(batch) >= BATCH:
-                problems.extend(_refused(job, writer.write(batch)))
+                pipeline.send(batch)
                 batch = []
                 reporter(rows=total, errors=len(problems))
-        problems.extend(_refused(job, writer.write(batch)))
     except csvfile.CsvError as exc:
         problems.append((exc.row, "", _csv_message(exc)))
+    finally:
+        pipeline.send(batch)
+        problems.extend(pipeline.close())
+    if dropped:
+        reporter(rows=total, errors=len(problems), final=True)
+        writer.finish_bulk(dropped)
     reporter(rows=total, errors=len(problems), final=True)
     return total, problems, asdict(writer.outcome)
+
+
+# An import of at least this many rows (estimated from the file's size), and at least
+# half as many as the table has, rebuilds the partners' indexes at the end.
+BULK_ROWS = 20_000
+_BYTES_PER_ROW = 150
+
+
+def _is_bulk(session: Session, job: ImportJob) -> bool:
+    if job.kind != "partners":
+        return False
+    estimate = job.size // _BYTES_PER_ROW
+    if estimate < BULK_ROWS:
+        return False
+    existing = session.scalar(select(func.count()).select_from(Partner)) or 0
+    return estimate >= existing // 2
+
+
+class _Pipeline:
+    """Batches go to the database in a thread of their own while the next batch is read
+    and checked: the database driver lets go of the interpreter lock while it waits,
+    so reading the file and writing it overlap on two cores. At most two batches are
+    on their way, which bounds memory."""
+
+    def __init__(self, job: ImportJob, writer: Any) -> None:
+        self.job = job
+        self.writer = writer
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"import-{job.id}")
+        self.pending: deque[Future[list[tuple[int, RowProblem]]]] = deque()
+        self.problems: list[tuple[int, str, str]] = []
+
+    def send(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
+        if not batch:
+            return
+        prepared = self.writer.prepare(batch)
+        self.pending.append(self.pool.submit(self.writer.write, prepared))
+        while len(self.pending) > 1:
+            self.problems.extend(_refused(self.job, self.pending.popleft().result()))
+
+    def close(self) -> list[tuple[int, str, str]]:
+        try:
+            while self.pending:
+                self.problems.extend(_refused(self.job, self.pending.popleft().result()))
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        return self.problems
 
 
 def _refused(job: ImportJob, refused: list[tuple[int, RowProblem]]) -> list[tuple[int, str, str]]:
@@ -435,23 +493,20 @@ def _validate(
     with database.transaction(actor_id=None, channel="job") as session:
         job = session.get(ImportJob, job_id)
         assert job is not None
-        session.execute(delete(ImportRowError).where(ImportRowError.job_id == job_id))
-        stored = problems[:MAX_STORED_ERRORS]
-        if stored:
-            session.execute(
-                insert(ImportRowError),
-                [
-                    {"job_id": job_id, "row": r, "column": c[:100], "message": m[:500]}
-                    for r, c, m in stored
-                ],
-            )
-        job.total_rows = total
-        job.error_rows = len({r for r, _c, _m in problems})
+        _store_problems(session, job, total, problems)
         job.processed_rows = 0
         job.status = "validated"
         job.summary = {**job.summary, "validated": outcome, "problems": len(problems)}
         job.updated_at = utcnow()
         return RunResult(job.status, job.summary)
+
+
+class _Refused(Exception):
+    """The commit met rows with errors and may not skip them: nothing is kept."""
+
+    def __init__(self, total: int, problems: list[tuple[int, str, str]], outcome: dict[str, Any]):
+        super().__init__(f"{len(problems)} problems")
+        self.total, self.problems, self.outcome = total, problems, outcome
 
 
 def _commit(
@@ -461,21 +516,54 @@ def _commit(
         job = read.get(ImportJob, job_id)
         assert job is not None
         user_id, channel = job.user_id, job.summary.get("channel", "job")
-    with database.transaction(actor_id=user_id, channel=channel) as session:
-        job = session.get(ImportJob, job_id)
-        assert job is not None
-        reporter = _Reporter(database, job_id, "committing", job.size, on_progress)
-        total, problems, outcome = _process(session, database, job, reporter, dry_run=False)
-        if problems and not job.skip_invalid:
-            # The file changed since it was validated, or the database did: keep nothing.
-            raise Invalid(
-                {"": _l("%(count)s rows have errors now; validate again.", count=len(problems))}
-            )
-        job.processed_rows = total - len({r for r, _c, _m in problems})
-        job.status = "done"
-        job.summary = {**job.summary, "committed": outcome, "skipped": len(problems)}
-        job.finished_at = job.updated_at = utcnow()
-        return RunResult(job.status, job.summary)
+    try:
+        with database.transaction(actor_id=user_id, channel=channel) as session:
+            job = session.get(ImportJob, job_id)
+            assert job is not None
+            reporter = _Reporter(database, job_id, "committing", job.size, on_progress)
+            total, problems, outcome = _process(session, database, job, reporter, dry_run=False)
+            if problems and not job.skip_invalid:
+                raise _Refused(total, problems, outcome)  # rolls everything back
+            job.processed_rows = total - len({r for r, _c, _m in problems})
+            job.status = "done"
+            job.summary = {**job.summary, "committed": outcome, "skipped": len(problems)}
+            job.finished_at = job.updated_at = utcnow()
+            _store_problems(session, job, total, problems)
+            return RunResult(job.status, job.summary)
+    except _Refused as refused:
+        # Keep the problems for the user (as a check would), and nothing else.
+        with database.transaction(actor_id=None, channel="job") as session:
+            job = session.get(ImportJob, job_id)
+            assert job is not None
+            _store_problems(session, job, refused.total, refused.problems)
+            job.status = "validated"
+            job.summary = {
+                **job.summary,
+                "validated": refused.outcome,
+                "problems": len(refused.problems),
+            }
+            job.updated_at = utcnow()
+        count = len({r for r, _c, _m in refused.problems})
+        raise Invalid(
+            {"": _l("%(count)s rows have errors; nothing was imported.", count=count)}
+        ) from None
+
+
+def _store_problems(
+    session: Session, job: ImportJob, total: int, problems: list[tuple[int, str, str]]
+) -> None:
+    session.execute(delete(ImportRowError).where(ImportRowError.job_id == job.id))
+    stored = problems[:MAX_STORED_ERRORS]
+    if stored:
+        session.execute(
+            insert(ImportRowError),
+            [
+                {"job_id": job.id, "row": r, "column": c[:100], "message": m[:500]}
+                for r, c, m in stored
+            ],
+        )
+    job.total_rows = total
+    job.error_rows = len({r for r, _c, _m in problems})
 
 
 def resume_stale_jobs(session: Session, database: Database) -> list[tuple[int, str]]:

@@ -1,10 +1,335 @@
-"""(Being written.)"""
+"""CSV import pages: upload a file, correct its mapping, check it, watch the progress,
+commit it, download its problems.
+
+The work is the import engine's (:mod:`groupware.crm.imports`); these handlers mirror
+the command-line flow (:mod:`groupware.crm.importing_cli`). Checking and committing run
+in a thread of the server, started once the request that asked for it has committed,
+while the job page polls a progress fragment. Partners and persons need the right to
+create partners, ERP documents the right to create documents; a job is seen only by
+whoever uploaded it and by administrators.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import itertools
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import Any, cast
 
+from sqlalchemy import select
+from starlette.datastructures import UploadFile
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from groupware.access.policy import Who
 from groupware.app import NavItem
+from groupware.crm import csvfile, imports
+from groupware.crm.imports_api import (
+    RUNNING,
+    api,
+    csv_problem,
+    live_progress,
+    may_import,
+    queue_run,
+    require_import,
+    store_upload,
+)
+from groupware.crm.models import ImportJob, ImportRowError
+from groupware.db import Database
+from groupware.errors import Invalid
+from groupware.i18n import _, _l
+from groupware.web import Ctx, page
 
 nav: list[NavItem] = []
-routes: list[BaseRoute] = []
+PREVIEW_ROWS = 5
+SHOWN_PROBLEMS = 500
+
+KIND_LABELS: dict[str, Any] = {
+    "partners": _l("Partners"),
+    "persons": _l("Persons"),
+    "documents": _l("ERP documents"),
+}
+STATUS_LABELS: dict[str, Any] = {
+    "uploaded": _l("uploaded"),
+    "validating": _l("checking"),
+    "validated": _l("checked"),
+    "committing": _l("importing"),
+    "done": _l("imported"),
+    "failed": _l("failed"),
+}
+KEY_LABELS: dict[str, Any] = {
+    "oib": _l("OIB"),
+    "external_id": _l("External id"),
+    "email": _l("E-mail"),
+    "number": _l("Document kind and number"),
+}
+FIELD_LABELS: dict[str, Any] = {
+    "name": _l("Name"),
+    "oib": _l("OIB"),
+    "vat_id": _l("VAT id"),
+    "street": _l("Street"),
+    "postal_code": _l("Postal code"),
+    "city": _l("City"),
+    "county": _l("County"),
+    "country": _l("Country"),
+    "phones": _l("Phones"),
+    "email": _l("E-mail"),
+    "web": _l("Web"),
+    "group": _l("Group"),
+    "tags": _l("Tags"),
+    "notes": _l("Notes"),
+    "external_id": _l("External id"),
+    "first_name": _l("First name"),
+    "last_name": _l("Last name"),
+    "function": _l("Function"),
+    "partner_key": _l("Partner (OIB or external id)"),
+    "mailing_consent": _l("Agrees to mailings"),
+    "number": _l("Number"),
+    "kind": _l("Kind"),
+    "date": _l("Date"),
+    "due_date": _l("Due date"),
+    "net_amount": _l("Net amount"),
+    "gross_amount": _l("Gross amount"),
+    "currency": _l("Currency"),
+    "status": _l("Status"),
+    "open_amount": _l("Open amount"),
+}
+
+
+# -- pages ----------------------------------------------------------------------------
+
+
+def _kinds(who: Who) -> list[tuple[str, str]]:
+    return [(kind, str(label)) for kind, label in KIND_LABELS.items() if may_import(who, kind)]
+
+
+def _list_page(
+    ctx: Ctx, form: dict[str, Any], errors: dict[str, str], status: int = 200
+) -> Response:
+    return ctx.render(
+        "crm/import_list.html",
+        jobs=imports.list_jobs(ctx.db, ctx.acting),
+        kinds=_kinds(ctx.acting),
+        form=form,
+        errors=errors,
+        labels={"kind": KIND_LABELS, "status": STATUS_LABELS},
+        status_code=status,
+    )
+
+
+@page()
+def imports_page(ctx: Ctx) -> Response:
+    kinds = _kinds(ctx.acting)
+    return _list_page(ctx, {"kind": kinds[0][0] if kinds else ""}, {})
+
+
+@page()
+def import_upload(ctx: Ctx) -> Response:
+    form = ctx.form
+    kind = str(form.get("kind", "")) if form is not None else ""
+    upload = form.get("file") if form is not None else None
+    if kind not in KIND_LABELS:
+        return _list_page(ctx, {}, {"kind": _("Choose what the file holds.")}, 422)
+    require_import(ctx.acting, kind)
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return _list_page(ctx, {"kind": kind}, {"file": _("Choose a CSV file.")}, 422)
+    database = ctx.gw.database
+    stored = store_upload(database, upload.file)
+    try:
+        job = imports.create_job(
+            ctx.db,
+            database,
+            kind=kind,
+            user_id=ctx.me.id,
+            filename=Path(upload.filename).name or "upload.csv",
+            source=stored,
+            channel="web",
+            move=True,
+        )
+    except Invalid as exc:
+        return _list_page(ctx, {"kind": kind}, {"file": _message(exc)}, 422)
+    finally:
+        stored.unlink(missing_ok=True)
+    return ctx.redirect(ctx.url("import_job", import_id=job.id))
+
+
+def _message(exc: Invalid) -> str:
+    return "; ".join(str(m) for m in exc.errors.values())
+
+
+def preview(database: Database, job: ImportJob) -> tuple[list[tuple[int, list[str]]], str]:
+    """The first data rows of the file, for the mapping table, or why they cannot be read."""
+    path = imports.import_dir(database) / job.stored_path
+    try:
+        dialect = csvfile.detect(
+            path, encoding=job.encoding, delimiter=job.delimiter, has_header=True
+        )
+        # A generator: closing it closes the file at once.
+        found = cast(Generator[tuple[int, list[str]]], csvfile.rows(path, dialect))
+        try:
+            return list(itertools.islice(found, PREVIEW_ROWS)), ""
+        finally:
+            found.close()
+    except csvfile.CsvError as exc:
+        return [], csv_problem(exc)
+    except OSError:
+        return [], _("The uploaded file is gone; upload it again.")
+
+
+def _job_page(
+    ctx: Ctx,
+    job: ImportJob,
+    *,
+    chosen: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    database = ctx.gw.database
+    rows: list[tuple[int, list[str]]] = []
+    preview_error = ""
+    if job.status in ("uploaded", "validated", "failed"):
+        rows, preview_error = preview(database, job)
+    columns: list[str] = job.mapping.get("columns", [])
+    chosen = chosen or {
+        "fields": job.mapping.get("fields", []),
+        "key": job.key,
+        "skip_invalid": job.skip_invalid,
+    }
+    return ctx.render(
+        "crm/import_job.html",
+        job=job,
+        columns=columns,
+        sample_rows=[number for number, _cells in rows],
+        samples=[
+            [cells[i] if i < len(cells) else "" for _n, cells in rows] for i in range(len(columns))
+        ],
+        preview_error=preview_error,
+        chosen=chosen,
+        errors=errors or {},
+        field_options=[(f, str(FIELD_LABELS.get(f, f))) for f in imports.FIELDS[job.kind]],
+        required=[str(FIELD_LABELS.get(f, f)) for f in imports.REQUIRED[job.kind]],
+        key_options=[(k, str(KEY_LABELS[k])) for k in imports.KEYS[job.kind]],
+        problems=imports.errors_of(ctx.db, job.id, limit=SHOWN_PROBLEMS)
+        if job.status == "validated"
+        else [],
+        progress=live_progress(database, job),
+        may_change=may_import(ctx.acting, job.kind),
+        labels={"kind": KIND_LABELS, "status": STATUS_LABELS, "key": KEY_LABELS},
+        status_code=status,
+    )
+
+
+@page()
+def import_job(ctx: Ctx) -> Response:
+    job = imports.get_job_for_user(ctx.db, ctx.acting, ctx.int_param("import_id"))
+    return _job_page(ctx, job)
+
+
+@page()
+def import_validate(ctx: Ctx) -> Response:
+    job = imports.get_job_for_user(ctx.db, ctx.acting, ctx.int_param("import_id"))
+    require_import(ctx.acting, job.kind)
+    form = ctx.form
+    assert form is not None
+    fields = [str(v).strip() or None for v in form.getlist("field")]
+    key, skip = str(form.get("key", "")), "skip_invalid" in form
+    chosen = {"fields": fields, "key": key, "skip_invalid": skip}
+    try:
+        imports.set_mapping(ctx.db, job, fields, key=key, skip_invalid=skip)
+        queue_run(ctx.db, ctx.gw.database, job, "validate")
+    except Invalid as exc:
+        return _job_page(ctx, job, chosen=chosen, errors=exc.errors, status=422)
+    return ctx.redirect(ctx.url("import_job", import_id=job.id))
+
+
+@page()
+def import_commit(ctx: Ctx) -> Response:
+    job = imports.get_job_for_user(ctx.db, ctx.acting, ctx.int_param("import_id"))
+    require_import(ctx.acting, job.kind)
+    if ctx.form is not None and "skip_invalid" in ctx.form and job.status == "validated":
+        # Skipping does not change what the check found, so it needs no new check.
+        job.skip_invalid = True
+    try:
+        queue_run(ctx.db, ctx.gw.database, job, "commit")
+    except Invalid as exc:
+        return _job_page(ctx, job, errors=exc.errors, status=422)
+    return ctx.redirect(ctx.url("import_job", import_id=job.id))
+
+
+@page()
+def import_progress(ctx: Ctx) -> Response:
+    """The progress bar the job page polls; once the step has ended, it has htmx
+    reload the page to show the outcome."""
+    job = imports.get_job_for_user(ctx.db, ctx.acting, ctx.int_param("import_id"))
+    url = ctx.url("import_job", import_id=job.id)
+    if not ctx.is_htmx:
+        return ctx.redirect(url)
+    headers = {"HX-Refresh": "true"} if job.status not in RUNNING else None
+    return ctx.render(
+        "crm/import_job.html",
+        block="progress",
+        job=job,
+        progress=live_progress(ctx.gw.database, job),
+        headers=headers,
+    )
+
+
+@page()
+def import_errors_csv(ctx: Ctx) -> Response:
+    job = imports.get_job_for_user(ctx.db, ctx.acting, ctx.int_param("import_id"))
+    header = [_("Row"), _("Column"), _("Problem")]
+    return StreamingResponse(
+        _error_lines(ctx.gw.database, job.id, header),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="import-{job.id}-errors.csv"'},
+    )
+
+
+def _error_lines(database: Database, job_id: int, header: list[str]) -> Iterator[bytes]:
+    """Every stored problem, streamed after the request's session has closed, from a
+    read session of its own. (Not ``imports.error_rows``: it calls ``Result.tuples()``,
+    deprecated in SQLAlchemy 2.1, which the tests turn into an error.)"""
+    query = (
+        select(ImportRowError.row, ImportRowError.column, ImportRowError.message)
+        .where(ImportRowError.job_id == job_id)
+        .order_by(ImportRowError.row, ImportRowError.id)
+        .execution_options(yield_per=5000)
+    )
+    with database.session() as session:
+        lines = ([str(row), column, message] for row, column, message in session.execute(query))
+        yield from csvfile.iter_csv(itertools.chain([header], lines))
+
+
+@page()
+def import_delete(ctx: Ctx) -> Response:
+    job = imports.get_job_for_user(ctx.db, ctx.acting, ctx.int_param("import_id"))
+    imports.delete_job(ctx.db, ctx.gw.database, job)
+    ctx.flash(_("The import is deleted."))
+    return ctx.redirect(ctx.url("imports"))
+
+
+def _api_routes() -> list[BaseRoute]:
+    """The imports API (:mod:`.imports_api`) under ``/api/v1``, served from here until
+    the app mounts it with the other APIs (then drop this)."""
+    return [
+        Route("/api/v1" + route.path, route.endpoint, methods=sorted(route.methods or ()))
+        for route in api.routes()
+    ]
+
+
+routes: list[BaseRoute] = [
+    Route("/imports", imports_page, name="imports"),
+    Route("/imports", import_upload, methods=["POST"], name="import_upload"),
+    Route("/imports/{import_id:int}", import_job, name="import_job"),
+    Route(
+        "/imports/{import_id:int}/validate",
+        import_validate,
+        methods=["POST"],
+        name="import_validate",
+    ),
+    Route("/imports/{import_id:int}/commit", import_commit, methods=["POST"], name="import_commit"),
+    Route("/imports/{import_id:int}/progress", import_progress, name="import_progress"),
+    Route("/imports/{import_id:int}/errors.csv", import_errors_csv, name="import_errors_csv"),
+    Route("/imports/{import_id:int}/delete", import_delete, methods=["POST"], name="import_delete"),
+    *_api_routes(),
+]

@@ -92,6 +92,13 @@ def merge_partners(
         raise Invalid({"": _l("Choose two different partners.")})
     if merged.status == "merged" or kept.status == "merged":
         raise Invalid({"": _l("One of these partners was merged already.")})
+    original = {
+        "owner_id": kept.owner_id,
+        "territory_id": kept.territory_id,
+        "assignment_rule_id": kept.assignment_rule_id,
+        "manual_assignment": kept.manual_assignment,
+        "reps": [[r.user_id, r.source] for r in kept.reps],
+    }
     moved: dict[str, Any] = {
         name: _move(session, name, column, merged.id, kept.id) for name, column in LINKS.items()
     }
@@ -113,6 +120,8 @@ def merge_partners(
     if kept_before:
         kept.dedup_key = dedup_key(kept.name, kept.city)
         if {"country", "county_id", "city", "postal_code", "group_id"} & set(kept_before):
+            # A new address re-assigns the kept partner; remember what it had, for undo.
+            moved["assignment_before"] = original
             territories.apply(session, kept, territories.load_matcher(session).for_partner(kept))
     merged.status = "merged"
     merged.merged_into_id = kept.id
@@ -238,6 +247,16 @@ def undo_merge(session: Session, merge: PartnerMerge, kept: Partner, merged: Par
         session.delete(share)
     for name, value in merge.kept_before.items():
         setattr(kept, name, value)
+    kept.dedup_key = dedup_key(kept.name, kept.city)
+    assignment = moved.get("assignment_before")
+    if assignment is not None:
+        for name in ("owner_id", "territory_id", "assignment_rule_id", "manual_assignment"):
+            setattr(kept, name, assignment[name])
+        for rep in list(kept.reps):
+            kept.reps.remove(rep)
+        session.flush()
+        for user_id, source in assignment["reps"]:
+            kept.reps.append(PartnerRep(user_id=user_id, source=source))
     session.flush()
     before = moved.get("merged_before", {})
     merged.status = before.get("status", "active")

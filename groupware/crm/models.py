@@ -538,6 +538,7 @@ register_record_type(
             "merged_into_id": _l("Merged into"),
             "rep": _l("Rep"),
             "tag": _l("Tag"),
+            "merge": _l("Merged duplicate"),
         },
     )
 )

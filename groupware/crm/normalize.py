@@ -13,38 +13,6 @@ import unicodedata
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError as StdnumError
 
-
-def _fold_table() -> dict[int, str]:
-    """Latin letters with diacritics -> plain lower-case letters, for ``str.translate``
-    (a C loop: folding a million names must not call unicodedata per character)."""
-    table = {
-        ord(k): v
-        for k, v in {
-            "đ": "dj",
-            "Đ": "dj",
-            "ß": "ss",
-            "æ": "ae",
-            "Æ": "ae",
-            "ø": "o",
-            "Ø": "o",
-            "ł": "l",
-            "Ł": "l",
-        }.items()
-    }
-    for code in range(0xC0, 0x250):
-        char = chr(code)
-        if code in table:
-            continue
-        base = "".join(
-            c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
-        )
-        if base != char and base.isascii():
-            table[code] = base.lower()
-    return table
-
-
-_FOLD = _fold_table()
-_NON_WORD = re.compile(r"[^0-9a-z]+")
 # Legal forms that do not tell two companies apart ("Konzum d.d." is "Konzum").
 _LEGAL_FORMS = frozenset(
     {
@@ -77,19 +45,26 @@ _LEGAL_FORMS = frozenset(
 _LEGAL_SEQUENCES = re.compile(r"\b(d\s*o\s*o|j\s*d\s*o\s*o|d\s*d)\b")
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 
+# Letters NFKD does not take apart (đ has no decomposition), replaced first.
+_SPECIAL = (("đ", "dj"), ("ß", "ss"), ("æ", "ae"), ("ø", "o"), ("ł", "l"), ("œ", "oe"))
+_WORDS = re.compile(r"[0-9a-z]+")
+
 
 def fold(text: str) -> str:
     """Lower case without diacritics: "Čakovec Đuro" -> "cakovec djuro"."""
-    text = text.translate(_FOLD).lower()
+    text = text.lower()
     if text.isascii():
         return text
+    for letter, plain in _SPECIAL:
+        if letter in text:
+            text = text.replace(letter, plain)
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return decomposed.encode("ascii", "ignore").decode("ascii")
 
 
 def search_text(text: str) -> str:
     """What names are searched by: folded, punctuation as spaces, single spaces."""
-    return " ".join(_NON_WORD.sub(" ", fold(text)).split())
+    return " ".join(_WORDS.findall(fold(text)))
 
 
 def dedup_name(name: str, *, searched: str | None = None) -> str:

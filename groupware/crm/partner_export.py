@@ -97,18 +97,22 @@ def _export_row(
     return [str(values[0]), *map(_cell, values[1:])]
 
 
-def export_query(who: Who, f: PartnerFilter) -> Select[*tuple[Any, ...]]:
-    """The export's columns for the partners ``who`` may export that match ``f``."""
-    columns = [column for _label, column in EXPORT_COLUMNS if column is not None]
+def join_names(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+    """``query`` over partners (with columns of these tables) joined to the names of
+    their group, county, primary rep (``User``) and territory."""
     return (
-        partner_query(who, f, action="export")
-        .with_only_columns(*columns)
-        .select_from(Partner)
+        query.select_from(Partner)
         .outerjoin(PartnerGroup, PartnerGroup.id == Partner.group_id)
         .outerjoin(County, County.id == Partner.county_id)
         .outerjoin(User, User.id == Partner.owner_id)
         .outerjoin(Territory, Territory.id == Partner.territory_id)
     )
+
+
+def export_query(who: Who, f: PartnerFilter) -> Select[*tuple[Any, ...]]:
+    """The export's columns for the partners ``who`` may export that match ``f``."""
+    columns = [column for _label, column in EXPORT_COLUMNS if column is not None]
+    return join_names(partner_query(who, f, action="export").with_only_columns(*columns))
 
 
 def write_partners_csv(session: Session, who: Who, f: PartnerFilter, out: IO[bytes]) -> None:

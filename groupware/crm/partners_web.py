@@ -15,7 +15,7 @@ import urllib.parse
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -33,7 +33,7 @@ from groupware.crm.models import (
     Territory,
 )
 from groupware.crm.normalize import clean_oib, email_is_valid, oib_is_valid
-from groupware.crm.partner_export import write_partners_csv
+from groupware.crm.partner_export import join_names, write_partners_csv
 from groupware.crm.partners import Duplicate, PartnerFilter, PartnerIn
 from groupware.crm.reference import country_choices
 from groupware.errors import Invalid
@@ -45,7 +45,20 @@ MODULE = "partners"
 nav = [NavItem(_l("Partners"), "partners", module=MODULE)]
 PAGE_SIZE = 50
 MAX_OFFSET = 1_000_000
-UNASSIGNED_CAP = 1000  # beyond this the list says "1000+" instead of counting on
+UNASSIGNED_CAP = 1000  # counted no further: the list then says "more than 1,000"
+# What a row of the list shows: plain columns, cheaper to load than partner objects.
+LIST_COLUMNS = (
+    Partner.id,
+    Partner.name,
+    Partner.kind,
+    Partner.oib,
+    Partner.city,
+    Partner.status,
+    County.name.label("county"),
+    PartnerGroup.name.label("group"),
+    User.full_name.label("rep"),
+    Territory.name.label("territory"),
+)
 FILTER_FIELDS = tuple(PartnerFilter.model_fields)
 FORM_FIELDS = tuple(PartnerIn.model_fields)
 # Fields that make two partners look alike: a change to one asks about duplicates again.
@@ -89,24 +102,25 @@ def _fragment(ctx: Ctx) -> str | None:
 
 
 def _lookups(db: Session) -> dict[str, Any]:
-    """Options of the filter selects: small tables, one cheap query each."""
-    users = db.execute(
-        select(User.id, User.full_name, User.is_active).order_by(
-            User.is_active.desc(), User.full_name
-        )
-    )
-    return {
-        "group_options": list(
-            db.execute(select(PartnerGroup.id, PartnerGroup.name).order_by(PartnerGroup.name))
-        ),
-        "county_options": list(db.execute(select(County.id, County.name).order_by(County.name))),
-        "territory_options": list(
-            db.execute(select(Territory.id, Territory.name).order_by(Territory.name))
-        ),
-        "rep_options": [
-            (i, name if active else f"{name} ({_('inactive')})") for i, name, active in users
-        ],
+    """Options of the filter selects: small tables, read in one round trip."""
+    active = literal("")
+    inactive = case((User.is_active, active), else_=literal("inactive"))
+    options = union_all(
+        select(literal("group_options").label("kind"), PartnerGroup.id, PartnerGroup.name, active),
+        select(literal("county_options"), County.id, County.name, active),
+        select(literal("territory_options"), Territory.id, Territory.name, active),
+        select(literal("rep_options"), User.id, User.full_name, inactive),
+    ).subquery()
+    found: dict[str, list[tuple[int, str]]] = {
+        "group_options": [],
+        "county_options": [],
+        "territory_options": [],
+        "rep_options": [],
     }
+    ordered = select(options).order_by(*options.c[:1], options.c[3], options.c[2])
+    for kind, option_id, name, extra in db.execute(ordered):
+        found[kind].append((option_id, f"{name} ({_('inactive')})" if extra else name))
+    return found
 
 
 def _unassigned(ctx: Ctx) -> int | None:
@@ -126,7 +140,7 @@ def _unassigned(ctx: Ctx) -> int | None:
 def _list(
     ctx: Ctx,
     f: PartnerFilter,
-    rows: Sequence[Partner],
+    rows: Sequence[Row[Any]],
     *,
     offset: int = 0,
     errors: dict[str, str] | None = None,
@@ -151,8 +165,14 @@ def _list(
             "unassigned_cap": UNASSIGNED_CAP,
             "may_create": ctx.acting.can(MODULE, "create"),
         }
+    # The address bar shows the canonical query, not every empty field of the form.
+    headers = {"HX-Push-Url": _list_url(f, offset=offset)} if block and not errors else None
     return ctx.render(
-        "crm/partner_list.html", block=block, status_code=422 if errors else 200, **context
+        "crm/partner_list.html",
+        block=block,
+        status_code=422 if errors else 200,
+        headers=headers,
+        **context,
     )
 
 
@@ -163,7 +183,8 @@ def partners(ctx: Ctx) -> Response:
     except Invalid as exc:
         return _list(ctx, PartnerFilter(), [], errors=exc.errors)
     offset = min(ctx.query_id("offset") or 0, MAX_OFFSET)
-    rows = service.list_partners(ctx.db, ctx.acting, f, offset=offset, limit=PAGE_SIZE + 1)
+    query = join_names(service.partner_query(ctx.acting, f).with_only_columns(*LIST_COLUMNS))
+    rows = ctx.db.execute(query.offset(offset).limit(PAGE_SIZE + 1)).all()
     return _list(ctx, f, rows, offset=offset)
 
 
@@ -435,6 +456,8 @@ def partner_reps_save(ctx: Ctx) -> Response:
             ctx.flash(_("The reps are saved; the assignment table leaves them alone."))
     except Invalid as exc:
         return _reps_page(ctx, partner, form, exc.errors, 422)
+    if not can(ctx.db, ctx.acting, partner, "view"):
+        return ctx.redirect(ctx.url("partners"))  # they handed it to others entirely
     return ctx.redirect(ctx.url("partner_reps", partner_id=partner.id))
 
 

@@ -320,8 +320,8 @@ def test_a_bad_filter_names_the_field_and_lists_nothing(world: World, login_as: 
     alice = login_as("alice")
     response = alice.get("/documents", params={"date_from": "31.02.2026.", "kind": "bill"})
     assert response.status_code == 422
-    assert "Enter a date as dd.mm.yyyy." in response.text
-    assert "Choose one of the offered values." in response.text
+    assert "From: Enter a date as dd.mm.yyyy." in response.text
+    assert "Kind: Choose one of the offered values." in response.text
     assert numbers(response.text) == []
 
 
@@ -364,3 +364,22 @@ def test_a_later_module_adds_a_section_without_touching_the_page(
     html = login_as("alice").get(f"/partners/{world.konzum}").text
     assert seen == [world.konzum]
     assert html.count('data-testid="revenue-chart"') == 2
+
+
+def test_without_rights_on_documents_the_page_leaves_them_out(
+    world: World, committed: Cast, database: Database, login_as: LoginAs
+) -> None:
+    from groupware.accounts.roles import RoleIn, create_role
+    from tests.factories import make_user
+
+    with database.transaction(actor_id=None, channel="cli") as session:
+        create_role(session, RoleIn(name="partner-reader", grants=[("partners", "view", "all")]))
+        make_user(session, "erin", roles=("partner-reader",))
+    erin = login_as("erin")
+    page = erin.get(f"/partners/{world.konzum}")
+    assert page.status_code == 200 and "Ivana Horvat" in page.text
+    assert "R-1" not in page.text and 'data-testid="revenue-chart"' not in page.text
+    assert f'href="/partners/{world.konzum}/edit"' not in page.text  # may only read
+    assert 'href="/documents"' not in page.text  # not in her navigation either
+    assert erin.get("/documents").status_code == 403
+    assert erin.get("/persons").status_code == 200
