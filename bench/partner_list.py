@@ -163,11 +163,15 @@ def fresh_database(name: str, args: argparse.Namespace) -> Iterator[Db]:
     finally:
         if target.database is not None:
             target.database.dispose()
-        if admin is not None:
+        if args.keep:
+            print(f"{name}: kept {url} (data dir {data_dir})", file=sys.stderr)
+        elif admin is not None:
             with admin.connect() as conn:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)'))
+        if admin is not None:
             admin.dispose()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def make_people(target: Db) -> dict[str, int]:
@@ -672,6 +676,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--explain", action="store_true", help="print the rep's query plans")
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy")
+    parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     parser.add_argument(
         "--pg-url",
         default=os.environ.get("BENCH_PG_URL", PG_DEFAULT_URL),

@@ -81,9 +81,14 @@ class Ctx:
     @property
     def wants_fragment(self) -> bool:
         """An htmx request for part of a page; a boosted link or form (htmx swapping in
-        a whole page) gets the whole page."""
+        a whole page) and a history restore get the whole page."""
         headers = self.request.headers
-        return headers.get("HX-Request") == "true" and headers.get("HX-Boosted") != "true"
+        return (
+            headers.get("HX-Request") == "true"
+            and headers.get("HX-Boosted") != "true"
+            # htmx restoring a page from history (back/forward) wants the whole page
+            and headers.get("HX-History-Restore-Request") != "true"
+        )
 
     @property
     def me(self) -> User:
