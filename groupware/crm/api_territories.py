@@ -113,8 +113,8 @@ def _require_view(who: Who) -> None:
 # -- partner groups -----------------------------------------------------------------
 
 
-def group_out(group: PartnerGroup, partners: int | None = None) -> GroupOut:
-    return GroupOut(id=group.id, name=group.name, description=group.description, partners=partners)
+def group_out(group: PartnerGroup) -> GroupOut:
+    return GroupOut(id=group.id, name=group.name, description=group.description)
 
 
 @api.operation(

@@ -182,10 +182,13 @@ def create_job(
     job.size = stored.stat().st_size
     try:
         dialect = csvfile.detect(stored)
-    except csvfile.CsvError as exc:
+        if not dialect.header:
+            raise Invalid({"file": _l("The first row must name the columns.")})
+    except (csvfile.CsvError, Invalid) as exc:
+        stored.unlink(missing_ok=True)  # the caller rolls the job back; keep no copy
+        if isinstance(exc, Invalid):
+            raise
         raise Invalid({"file": _csv_message(exc)}) from None
-    if not dialect.header:
-        raise Invalid({"file": _l("The first row must name the columns.")})
     job.encoding = dialect.encoding
     job.delimiter = dialect.delimiter
     suggested = csvfile.suggest_mapping(dialect.header, FIELDS[kind])
@@ -260,7 +263,8 @@ def error_rows(session: Session, job_id: int) -> Iterator[tuple[int, str, str]]:
         .where(ImportRowError.job_id == job_id)
         .order_by(ImportRowError.row, ImportRowError.id)
     )
-    yield from session.execute(query.execution_options(yield_per=5000)).tuples()
+    for row in session.execute(query.execution_options(yield_per=5000)):
+        yield row[0], row[1], row[2]
 
 
 # -- running --------------------------------------------------------------------------

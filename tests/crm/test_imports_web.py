@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, expect
 from sqlalchemy import select, update
 
 from groupware.crm import imports
@@ -22,12 +23,14 @@ from groupware.crm.models import ImportJob, Partner
 from groupware.db import Database
 from groupware.history.models import Change
 from groupware.settings import Settings
+from tests.browser.test_shell import chromium
 from tests.conftest import LiveServer
 from tests.crm.conftest import Sales
 from tests.crm.test_imports import CROATIAN_ROWS, HEADER, count, croatian_csv, make_oib
-from tests.factories import Cast, browser, login
+from tests.factories import PASSWORD, Cast, browser, login
 
 LoginAs = Callable[[str], httpx.Client]
+__all__ = ["chromium"]  # a fixture used here
 
 
 @pytest.fixture
@@ -318,3 +321,36 @@ def test_the_progress_fragment_polls_while_running_and_reloads_the_page_after(
         session.execute(update(ImportJob).where(ImportJob.id == job_id).values(status="failed"))
     done = alice.get(f"/imports/{job_id}/progress", headers={"HX-Request": "true"})
     assert done.headers["HX-Refresh"] == "true"
+
+
+@pytest.mark.browser
+def test_in_a_browser_the_page_polls_the_progress_and_shows_the_outcome(
+    chromium: Browser, live: LiveServer, sales: Sales, database: Database, tmp_path: Path
+) -> None:
+    """Chromium on a phone: upload, check (the page reloads itself when the check is
+    done), import, without script errors or a page wider than the screen."""
+    context = chromium.new_context(
+        locale="en-GB", viewport={"width": 375, "height": 740}, is_mobile=True
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{live.url}/login?next=/imports")
+    page.fill("#username", "alice")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{live.url}/imports")
+
+    page.set_input_files("#f-file", str(croatian_csv(tmp_path / "partneri.csv")))
+    page.click("button:has-text('Upload')")
+    expect(page.locator("[data-testid=mapping]")).to_contain_text("Pekara Šimić d.o.o.")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.click("button:has-text('Check the file')")
+    expect(page.locator("[data-testid=would-create]")).to_have_text("3", timeout=30_000)
+    page.click("button:has-text('Import 3 rows')")
+    expect(page.locator("[data-testid=created]")).to_have_text("3", timeout=30_000)
+    expect(page.locator("a[href='/partners?unassigned=1']")).to_have_text("1")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert errors == []
+    context.close()
+    assert count(database, Partner) == 3
