@@ -163,7 +163,9 @@ def county_id(session: Session, code: str) -> int:
     return found
 
 
-def make_territory(session: Session, name: str, *, counties: tuple[str, ...] = (), **area: Any) -> Any:
+def make_territory(
+    session: Session, name: str, *, counties: tuple[str, ...] = (), **area: Any
+) -> Any:
     from groupware.crm.territories import AreaIn, TerritoryIn, save_territory
 
     areas = [AreaIn(county_id=county_id(session, code)) for code in counties]
