@@ -380,6 +380,8 @@ def serve(args: argparse.Namespace) -> None:
 
     settings = settings_for(args.url, Path(args.data_dir), args.threads)
     threading.Thread(target=exit_with_parent, args=(args.parent_pid,), daemon=True).start()
+    if args.probe:
+        _use_the_probe()
     app = create_app(settings, database=Database(settings))
     config = uvicorn.Config(
         app,
@@ -403,6 +405,7 @@ def running_server(target: Db, args: argparse.Namespace) -> Iterator[subprocess.
         sys.executable, str(Path(__file__).resolve()), "--serve", "--url", target.url,
         "--data-dir", str(target.data_dir), "--port", str(port),
         "--parent-pid", str(os.getpid()), "--threads", str(args.threads or 0),
+        *(["--probe"] if args.probe else []),
     ]  # fmt: skip
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
@@ -563,6 +566,24 @@ def _co_owner_probe(user_id: int) -> sa.ColumnElement[bool]:
         Partner.territory_id.in_(covered),
         Partner.id.in_(shared),
     )
+
+
+def _use_the_probe() -> None:
+    """An experiment (``--probe``): the server checks "is a further rep" per row, as
+    :func:`_co_owner_probe` does, instead of the hashed ``IN`` of
+    ``groupware.crm.models._reps_clause``."""
+    import dataclasses
+
+    def reps(model: Any, who: Any) -> sa.ColumnElement[bool]:
+        probe = (
+            sa.select(PartnerRep.partner_id)
+            .where(PartnerRep.partner_id == model.id, PartnerRep.user_id == who.id)
+            .offset(0)
+            .exists()
+        )
+        return probe
+
+    Partner.__access__ = dataclasses.replace(Partner.__access__, co_owners=reps)
 
 
 def _median_ms(session: Any, query: Any, n: int = 5) -> float:
@@ -741,6 +762,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy")
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="experiment: the server checks further reps per row (see _use_the_probe)",
+    )
+    parser.add_argument(
         "--pg-url",
         default=os.environ.get("BENCH_PG_URL", PG_DEFAULT_URL),
         help="maintenance database URL (env BENCH_PG_URL); the bench database is created beside it",
@@ -814,6 +840,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         'administrator (scope all, no access filter); "static": /static/app.css; '
         f'"1 client ms": median of {args.single} requests sent one at a time.'
     )
+    if args.probe:
+        print("EXPERIMENT (--probe): the server checked further reps per row, not as in groupware.")
     missing = sorted({m.path for m in measures if m.status != 200})
     if missing:
         print(f"Not measured (answered other than 200): {', '.join(missing)}.")

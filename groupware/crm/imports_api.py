@@ -72,8 +72,12 @@ def temporary_upload(database: Database) -> tuple[Any, Path]:
 def store_upload(database: Database, source: Any) -> Path:
     """Copy an uploaded file object, a megabyte at a time, to a temporary file."""
     handle, path = temporary_upload(database)
-    with handle:
-        shutil.copyfileobj(source, handle, 1024 * 1024)
+    try:
+        with handle:
+            shutil.copyfileobj(source, handle, 1024 * 1024)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     return path
 
 

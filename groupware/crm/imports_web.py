@@ -22,6 +22,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from groupware.access.policy import Who
+from groupware.accounts.models import User
 from groupware.app import NavItem
 from groupware.crm import csvfile, imports
 from groupware.crm.imports_api import (
@@ -34,10 +35,10 @@ from groupware.crm.imports_api import (
     require_import,
     store_upload,
 )
-from groupware.crm.models import ImportJob, ImportRowError
+from groupware.crm.models import ImportJob
 from groupware.db import Database
 from groupware.errors import Invalid
-from groupware.i18n import _, _l
+from groupware.i18n import _, _l, format_number, ngettext
 from groupware.web import Ctx, page
 
 nav: list[NavItem] = []
@@ -62,6 +63,13 @@ KEY_LABELS: dict[str, Any] = {
     "external_id": _l("External id"),
     "email": _l("E-mail"),
     "number": _l("Document kind and number"),
+}
+ENCODINGS = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8 (BOM)",
+    "utf-16": "UTF-16",
+    "cp1250": "Windows-1250",
+    "iso-8859-2": "ISO-8859-2",
 }
 FIELD_LABELS: dict[str, Any] = {
     "name": _l("Name"),
@@ -106,9 +114,16 @@ def _kinds(who: Who) -> list[tuple[str, str]]:
 def _list_page(
     ctx: Ctx, form: dict[str, Any], errors: dict[str, str], status: int = 200
 ) -> Response:
+    jobs = imports.list_jobs(ctx.db, ctx.acting)
+    owners: dict[int | None, str] = {}
+    if ctx.acting.is_admin:  # administrators see everyone's imports: say whose
+        ids = {job.user_id for job in jobs}
+        query = select(User.id, User.full_name).where(User.id.in_(ids))
+        owners = {user_id: name for user_id, name in ctx.db.execute(query)}
     return ctx.render(
         "crm/import_list.html",
-        jobs=imports.list_jobs(ctx.db, ctx.acting),
+        jobs=jobs,
+        owners=owners,
         kinds=_kinds(ctx.acting),
         form=form,
         errors=errors,
@@ -214,9 +229,26 @@ def _job_page(
         else [],
         progress=live_progress(database, job),
         may_change=may_import(ctx.acting, job.kind),
-        labels={"kind": KIND_LABELS, "status": STATUS_LABELS, "key": KEY_LABELS},
+        labels={"kind": KIND_LABELS, "status": STATUS_LABELS, **_button_labels(job)},
+        encodings=ENCODINGS,
         status_code=status,
     )
+
+
+def _button_labels(job: ImportJob) -> dict[str, str]:
+    # Here, not in the template: its ngettext formats nothing but %(num)d.
+    valid = job.total_rows - job.error_rows
+    return {
+        "commit": ngettext(
+            "Import %(count)s row", "Import %(count)s rows", valid, count=format_number(valid)
+        ),
+        "skip": ngettext(
+            "Skip the row with errors and import the rest",
+            "Skip the %(count)s rows with errors and import the rest",
+            job.error_rows,
+            count=format_number(job.error_rows),
+        ),
+    }
 
 
 @page()
@@ -287,16 +319,12 @@ def import_errors_csv(ctx: Ctx) -> Response:
 
 def _error_lines(database: Database, job_id: int, header: list[str]) -> Iterator[bytes]:
     """Every stored problem, streamed after the request's session has closed, from a
-    read session of its own. (Not ``imports.error_rows``: it calls ``Result.tuples()``,
-    deprecated in SQLAlchemy 2.1, which the tests turn into an error.)"""
-    query = (
-        select(ImportRowError.row, ImportRowError.column, ImportRowError.message)
-        .where(ImportRowError.job_id == job_id)
-        .order_by(ImportRowError.row, ImportRowError.id)
-        .execution_options(yield_per=5000)
-    )
+    read session of its own."""
     with database.session() as session:
-        lines = ([str(row), column, message] for row, column, message in session.execute(query))
+        lines = (
+            [str(row), column, message]
+            for row, column, message in imports.error_rows(session, job_id)
+        )
         yield from csvfile.iter_csv(itertools.chain([header], lines))
 
 

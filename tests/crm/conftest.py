@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy.orm import Session
 
-from groupware.access.policy import load_who
 from groupware.accounts.models import User
 from groupware.accounts.roles import RoleIn, create_role
 from groupware.accounts.users import UserUpdate, update_user
@@ -69,9 +68,3 @@ def _user(session: Session, user: User) -> User:
     found = session.get(User, user.id)
     assert found is not None
     return found
-
-
-def who_of(session: Session, user_id: int):  # type: ignore[no-untyped-def]
-    user = session.get(User, user_id)
-    assert user is not None
-    return load_who(session, user)

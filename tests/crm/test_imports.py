@@ -613,7 +613,7 @@ def wait_until(check: Callable[[], bool], timeout: float = 60) -> None:
         time.sleep(0.05)
 
 
-# -- known engine problems (reported; these pass once they are fixed) ----------------
+# -- the error list and refused files -----------------------------------------------
 
 
 def test_error_rows_streams_every_stored_problem(
