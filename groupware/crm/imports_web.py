@@ -225,7 +225,7 @@ def _job_page(
         required=[str(FIELD_LABELS.get(f, f)) for f in imports.REQUIRED[job.kind]],
         key_options=[(k, str(KEY_LABELS[k])) for k in imports.KEYS[job.kind]],
         problems=imports.errors_of(ctx.db, job.id, limit=SHOWN_PROBLEMS)
-        if job.status == "validated"
+        if job.status in ("validated", "done")
         else [],
         progress=live_progress(database, job),
         may_change=may_import(ctx.acting, job.kind),

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    Select,
     String,
     Text,
     UniqueConstraint,
@@ -172,10 +173,9 @@ class AssignmentRuleRep(Base):
         return str(user) if user is not None else f"#{self.user_id}"
 
 
-def _reps_clause(model: Any, who: Who) -> ColumnElement[bool]:
-    reps = select(PartnerRep.partner_id).where(PartnerRep.user_id == who.id)
-    clause: ColumnElement[bool] = model.id.in_(reps)
-    return clause
+def _rep_of(model: Any, who: Who) -> Select[Any]:
+    """The partners whose further rep ``who`` is."""
+    return select(PartnerRep.partner_id).where(PartnerRep.user_id == who.id)
 
 
 def _territory_clause(model: Any, who: Who) -> ColumnElement[bool]:
@@ -195,7 +195,7 @@ class Partner(Base):
     __access__ = RecordAccess(
         module="partners",
         owner="owner_id",
-        co_owners=_reps_clause,
+        co_owners=_rep_of,
         territory=_territory_clause,
     )
 

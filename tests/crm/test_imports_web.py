@@ -212,6 +212,7 @@ def test_the_mapping_is_corrected_problems_are_listed_and_the_valid_rows_importe
     page = alice.get(f"/imports/{job_id}")
     assert re.search(r'data-testid="created">3<', page.text)
     assert "Rows skipped for errors" in page.text
+    assert 'data-testid="problems"' in page.text  # what was skipped stays listed
     assert count(database, Partner) == 3
 
 
