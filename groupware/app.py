@@ -85,6 +85,7 @@ class Groupware:
         self.max_part_size = settings.max_request_mb * 1024 * 1024
         self.templates = make_templates()
         self.nav: list[NavItem] = []
+        self._nav_urls: dict[str, str] = {}
         i18n.set_default_timezone(settings.timezone)
 
     async def db_run(self, fn: Callable[[Session], T], *, write: bool) -> T:
@@ -105,7 +106,9 @@ class Groupware:
                 continue
             if item.module and not who.can(item.module, item.action):
                 continue
-            url = ctx.url(item.endpoint)
+            url = self._nav_urls.get(item.endpoint)
+            if url is None:  # worked out once: route lookups walk every route
+                url = self._nav_urls[item.endpoint] = ctx.url(item.endpoint)
             active = path == url if url == "/" else path.startswith(url)
             items.append((item.label, url, active))
         return Shell(nav=items, unread=unread_count(ctx.db, ctx.me.id))
@@ -149,6 +152,8 @@ def make_templates() -> Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates change with a release, not while serving: no stat() per render.
+        auto_reload=False,
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.gettext, i18n.ngettext, newstyle=True

@@ -15,6 +15,7 @@ sees a record.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -23,6 +24,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
+    event,
     exists,
     false,
     inspect,
@@ -168,7 +170,29 @@ class Who:
 SYSTEM = Who(id=None, name="system", system=True)
 
 
+# Rights change rarely and are read on every request: keep them for a few seconds.
+# A change of roles, grants or teams made in this process clears the cache at once;
+# another process (a second web worker) sees it after WHO_TTL seconds at most.
+WHO_TTL = 10.0
+_who_cache: dict[int, tuple[float, Who]] = {}
+
+
+def forget_rights() -> None:
+    _who_cache.clear()
+
+
 def load_who(session: Session, user: User) -> Who:
+    """The user's teams and rights (cached for :data:`WHO_TTL` seconds)."""
+    now = time.monotonic()
+    cached = _who_cache.get(user.id)
+    if cached is not None and cached[0] > now and cached[1].name == str(user):
+        return cached[1]
+    who = _read_who(session, user)
+    _who_cache[user.id] = (now + WHO_TTL, who)
+    return who
+
+
+def _read_who(session: Session, user: User) -> Who:
     rows = session.execute(
         select(Grant.module, Grant.action, Grant.scope, Role.name)
         .join(Role, Role.id == Grant.role_id)
@@ -181,6 +205,13 @@ def load_who(session: Session, user: User) -> Who:
         by_scope[scope] = (*by_scope.get(scope, ()), role_name)
     team_ids = session.scalars(select(TeamMember.team_id).where(TeamMember.user_id == user.id))
     return Who(id=user.id, name=str(user), team_ids=frozenset(team_ids), grants=grants)
+
+
+@event.listens_for(Session, "after_flush")
+def _rights_changed(session: Session, flush_context: Any) -> None:
+    changed = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(obj, Grant | UserRole | TeamMember | Role | User) for obj in changed):
+        forget_rights()
 
 
 def require(who: Who, module: str, action: str) -> None:
