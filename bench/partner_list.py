@@ -373,28 +373,34 @@ def _postgres_load(engine: sa.Engine, chunks: Iterator[Any]) -> None:
 
 
 def serve(args: argparse.Namespace) -> None:
-    """The app as ``groupware serve --role web`` runs it (one uvicorn process)."""
+    """The app as ``groupware serve --role web`` runs it."""
     import uvicorn
 
     from groupware.app import create_app
 
     settings = settings_for(args.url, Path(args.data_dir), args.threads)
     threading.Thread(target=exit_with_parent, args=(args.parent_pid,), daemon=True).start()
-    if args.probe:
-        _use_the_probe()
+    options: dict[str, Any] = {
+        "host": HOST,
+        "port": args.port,
+        "loop": "auto",
+        "http": "auto",
+        "proxy_headers": False,
+        "server_header": False,
+        "log_level": "warning",
+        "access_log": False,
+    }
+    if args.workers > 1:  # as `groupware serve` with GROUPWARE_WEB_WORKERS does
+        os.environ.update(
+            GROUPWARE_DATABASE_URL=args.url,
+            GROUPWARE_DATA_DIR=args.data_dir,
+            GROUPWARE_WEB_THREADS=str(settings.web_threads),
+        )
+        factory = "groupware.server:app_from_environment"
+        uvicorn.run(factory, factory=True, workers=args.workers, **options)
+        return
     app = create_app(settings, database=Database(settings))
-    config = uvicorn.Config(
-        app,
-        host=HOST,
-        port=args.port,
-        loop="auto",
-        http="auto",
-        proxy_headers=False,
-        server_header=False,
-        log_level="warning",
-        access_log=False,
-    )
-    uvicorn.Server(config).run()
+    uvicorn.Server(uvicorn.Config(app, **options)).run()
 
 
 @contextlib.contextmanager
@@ -405,7 +411,7 @@ def running_server(target: Db, args: argparse.Namespace) -> Iterator[subprocess.
         sys.executable, str(Path(__file__).resolve()), "--serve", "--url", target.url,
         "--data-dir", str(target.data_dir), "--port", str(port),
         "--parent-pid", str(os.getpid()), "--threads", str(args.threads or 0),
-        *(["--probe"] if args.probe else []),
+        "--workers", str(args.workers),
     ]  # fmt: skip
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
@@ -566,24 +572,6 @@ def _co_owner_probe(user_id: int) -> sa.ColumnElement[bool]:
         Partner.territory_id.in_(covered),
         Partner.id.in_(shared),
     )
-
-
-def _use_the_probe() -> None:
-    """An experiment (``--probe``): the server checks "is a further rep" per row, as
-    :func:`_co_owner_probe` does, instead of the hashed ``IN`` of
-    ``groupware.crm.models._reps_clause``."""
-    import dataclasses
-
-    def reps(model: Any, who: Any) -> sa.ColumnElement[bool]:
-        probe = (
-            sa.select(PartnerRep.partner_id)
-            .where(PartnerRep.partner_id == model.id, PartnerRep.user_id == who.id)
-            .offset(0)
-            .exists()
-        )
-        return probe
-
-    Partner.__access__ = dataclasses.replace(Partner.__access__, co_owners=reps)
 
 
 def _median_ms(session: Any, query: Any, n: int = 5) -> float:
@@ -762,9 +750,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy")
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     parser.add_argument(
-        "--probe",
-        action="store_true",
-        help="experiment: the server checks further reps per row (see _use_the_probe)",
+        "--workers", type=int, default=1, help="server processes (GROUPWARE_WEB_WORKERS)"
     )
     parser.add_argument(
         "--pg-url",
@@ -835,13 +821,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(
         f"Load: {args.connections} keep-alive connections per URL, {args.warmup:g} s warm-up, "
-        f"{args.seconds:g} s measured in {args.rounds} interleaved slices; one uvicorn process, "
-        f'{threads} handler threads (GROUPWARE_WEB_THREADS). "admin": the same URL for an '
+        f"{args.seconds:g} s measured in {args.rounds} interleaved slices; {args.workers} uvicorn "
+        f"process(es) (GROUPWARE_WEB_WORKERS), {threads} handler threads each "
+        f'(GROUPWARE_WEB_THREADS). "admin": the same URL for an '
         'administrator (scope all, no access filter); "static": /static/app.css; '
         f'"1 client ms": median of {args.single} requests sent one at a time.'
     )
-    if args.probe:
-        print("EXPERIMENT (--probe): the server checked further reps per row, not as in groupware.")
     missing = sorted({m.path for m in measures if m.status != 200})
     if missing:
         print(f"Not measured (answered other than 200): {', '.join(missing)}.")

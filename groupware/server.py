@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+from typing import Any
 
 import uvicorn
 
@@ -39,18 +41,38 @@ def serve(
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(scheduler(database, settings.job_interval_seconds))
         return
-    app = create_app(settings, database=database, run_jobs=role == "all")
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        loop="auto",
-        http="auto",
-        proxy_headers=False,
-        server_header=False,
-        log_level=settings.log_level,
-        access_log=settings.log_level == "debug",
-    )
-    print(f"groupware: serving on http://{host}:{port}/ (role {role})", flush=True)
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "loop": "auto",
+        "http": "auto",
+        "proxy_headers": False,
+        "server_header": False,
+        "log_level": settings.log_level,
+        "access_log": settings.log_level == "debug",
+    }
+    workers = settings.web_workers
+    print(f"groupware: serving on http://{host}:{port}/ (role {role}, {workers} process(es))")
     print(f"groupware: log in at http://{host}:{port}/login", flush=True)
-    uvicorn.Server(config).run()
+    if workers == 1:
+        app = create_app(settings, database=database, run_jobs=role == "all")
+        uvicorn.Server(uvicorn.Config(app, **options)).run()
+        return
+    # Several processes share the socket; each builds its app from the environment
+    # (settings travel as GROUPWARE_* variables). Periodic jobs are safe to run in each:
+    # they take a lock per job on PostgreSQL and are harmless to repeat.
+    database.dispose()
+    os.environ[_ROLE_VARIABLE] = role
+    uvicorn.run("groupware.server:app_from_environment", factory=True, workers=workers, **options)
+
+
+_ROLE_VARIABLE = "GROUPWARE_SERVE_ROLE_"  # not a setting: how serve tells its workers the role
+
+
+def app_from_environment() -> Any:
+    """The app of one worker process (see :func:`serve`)."""
+    from groupware.settings import load_settings
+
+    environ = {k: v for k, v in os.environ.items() if k != _ROLE_VARIABLE}
+    role = os.environ.get(_ROLE_VARIABLE, "all")
+    return create_app(load_settings(environ), run_jobs=role == "all")

@@ -125,6 +125,12 @@ class Settings:
     max_request_mb: int = _setting(
         25, "Largest request body the web server accepts, in megabytes.", parse=int
     )
+    web_workers: int = _setting(
+        1,
+        "Processes serving HTTP (each with its own threads); more than one uses more "
+        "cores. Set it to the number of cores on a server that does little else.",
+        parse=int,
+    )
     web_threads: int = _setting(
         8,
         "Threads that run page and API handlers in each process (see the README's "
@@ -250,6 +256,7 @@ def _validate(s: Settings) -> None:
         "login_max_failures_per_address",
         "login_throttle_minutes",
         "max_request_mb",
+        "web_workers",
         "web_threads",
         "db_pool_size",
         "job_interval_seconds",

@@ -255,7 +255,9 @@ def _per_row(model: type[Base], ids: Select[Any]) -> ColumnElement[bool]:
     """ "This row is one of ``ids``", checked row by row with an index probe (for users
     who see a large part of the table: the list walks its index and stops early)."""
     column = ids.selected_columns[0]
-    return exists(ids.where(column == pk_column(model)))
+    # OFFSET 0 keeps PostgreSQL from building a hash of the whole id set (it cannot tell
+    # that a list page stops after a few dozen rows); each row is one index probe.
+    return exists(ids.where(column == pk_column(model)).offset(0))
 
 
 def _as_set(model: type[Base], ids: Select[Any] | CompoundSelect[Any]) -> ColumnElement[bool]:
