@@ -156,7 +156,7 @@ def make_templates() -> Environment:
         auto_reload=False,
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
-        i18n.gettext, i18n.ngettext, newstyle=True
+        i18n.template_gettext, i18n.template_ngettext, newstyle=True
     )
     env.filters.update(
         date=i18n.format_date,
@@ -275,6 +275,7 @@ def collect_routes() -> tuple[list[BaseRoute], list[BaseRoute], list[NavItem]]:
     from groupware.crm import api as crm_api
     from groupware.crm import (
         documents_web,
+        imports_api,
         imports_web,
         partner360_web,
         partners_web,
@@ -303,6 +304,7 @@ def collect_routes() -> tuple[list[BaseRoute], list[BaseRoute], list[NavItem]]:
     ]
     api_modules = [
         crm_api,
+        imports_api,
         accounts_api,
         announcements_api,
         history_api,

@@ -16,15 +16,11 @@ from rich.console import Console
 from rich.table import Table
 
 from groupware.db import Database, DatabaseUnavailable, check_connection
-from groupware.errors import GroupwareError, Invalid
+from groupware.errors import CommandError, GroupwareError, Invalid
 from groupware.i18n import use_language
 from groupware.settings import Settings, SettingsError, load_settings
 
 console = Console(highlight=False)
-
-
-class CommandError(Exception):
-    """A command cannot do what was asked; the message is one line."""
 
 
 def _settings(args: argparse.Namespace) -> Settings:

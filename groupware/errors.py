@@ -18,6 +18,10 @@ class GroupwareError(Exception):
         self.message = message
 
 
+class CommandError(Exception):
+    """A command of the command line cannot do what was asked; the message is one line."""
+
+
 class NotFound(GroupwareError):
     """The record does not exist, or the user may not know that it does."""
 

@@ -79,6 +79,15 @@ def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
 _ = gettext
 
 
+def template_gettext(message: str) -> str:
+    """For Jinja (newstyle gettext formats the result with the template's variables)."""
+    return translations(_language.get()).gettext(message)
+
+
+def template_ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(_language.get()).ngettext(singular, plural, n)
+
+
 def lazy_gettext(message: str, **params: Any) -> Any:
     """A string translated when it is shown, in the language of that moment."""
     return LazyProxy(gettext, message, enable_cache=False, **params)

@@ -3,8 +3,8 @@
 It runs the same job as the web (:mod:`groupware.crm.imports`), in this process, with a
 progress bar: analyse, check every row, print every problem with its row and column,
 and commit only a clean file (or the valid rows with ``--skip-invalid``); ``--dry-run``
-stops after the check. The exit status is 1 when rows were refused and nothing (or not
-everything) was committed.
+stops after the check. The exit status is 1 when rows were refused and nothing was
+committed (with ``--skip-invalid`` the valid rows are committed and the status is 0).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from groupware.accounts.models import User
 from groupware.crm import imports
 from groupware.crm.models import ImportJob
 from groupware.db import Database
-from groupware.errors import Invalid
+from groupware.errors import CommandError, Invalid
 
 
 class ImportFailed(Exception):
@@ -28,8 +28,6 @@ class ImportFailed(Exception):
 
 
 def run(database: Database, args: argparse.Namespace, console: Console) -> None:
-    from groupware.cli import CommandError
-
     source = Path(args.file)
     if not source.is_file():
         raise CommandError(f"{source} does not exist")
@@ -50,9 +48,10 @@ def run(database: Database, args: argparse.Namespace, console: Console) -> None:
             channel="cli",
         )
         fields = _mapping(job, args.map)
+        # Shown before the mapping is checked: the column names are what --map needs.
+        _describe(console, job, fields)
         imports.set_mapping(session, job, fields, key=key, skip_invalid=args.skip_invalid)
         job_id = job.id
-        _describe(console, job)
     try:
         if args.dry_run:
             _step(database, job_id, "validate", "Checking", console)
@@ -108,8 +107,6 @@ def _report(database: Database, job_id: int, console: Console, *, summary: bool 
 
 
 def _mapping(job: ImportJob, overrides: list[str]) -> list[str | None]:
-    from groupware.cli import CommandError
-
     columns: list[str] = job.mapping["columns"]
     fields: list[str | None] = list(job.mapping["fields"])
     for item in overrides:
@@ -120,9 +117,9 @@ def _mapping(job: ImportJob, overrides: list[str]) -> list[str | None]:
     return fields
 
 
-def _describe(console: Console, job: ImportJob) -> None:
+def _describe(console: Console, job: ImportJob, fields: list[str | None]) -> None:
     console.print(f"{job.filename}: {job.encoding}, delimiter {job.delimiter!r}", highlight=False)
-    for column, field in zip(job.mapping["columns"], job.mapping["fields"], strict=True):
+    for column, field in zip(job.mapping["columns"], fields, strict=True):
         console.print(f"  {column!r:<30} -> {field or '(ignored)'}", highlight=False, markup=False)
 
 

@@ -317,6 +317,8 @@ def run_job(
             session.scalar(select(User.language).where(User.id == job.user_id))
             or database.settings.default_language
         )
+        if job.summary.get("channel") == "cli":
+            language = "en"  # the command line speaks English (see groupware.cli)
     try:
         with use_language(language, database.settings.timezone):
             if action == "validate":

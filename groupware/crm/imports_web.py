@@ -27,7 +27,6 @@ from groupware.app import NavItem
 from groupware.crm import csvfile, imports
 from groupware.crm.imports_api import (
     RUNNING,
-    api,
     csv_problem,
     live_progress,
     may_import,
@@ -336,15 +335,6 @@ def import_delete(ctx: Ctx) -> Response:
     return ctx.redirect(ctx.url("imports"))
 
 
-def _api_routes() -> list[BaseRoute]:
-    """The imports API (:mod:`.imports_api`) under ``/api/v1``, served from here until
-    the app mounts it with the other APIs (then drop this)."""
-    return [
-        Route("/api/v1" + route.path, route.endpoint, methods=sorted(route.methods or ()))
-        for route in api.routes()
-    ]
-
-
 routes: list[BaseRoute] = [
     Route("/imports", imports_page, name="imports"),
     Route("/imports", import_upload, methods=["POST"], name="import_upload"),
@@ -359,5 +349,4 @@ routes: list[BaseRoute] = [
     Route("/imports/{import_id:int}/progress", import_progress, name="import_progress"),
     Route("/imports/{import_id:int}/errors.csv", import_errors_csv, name="import_errors_csv"),
     Route("/imports/{import_id:int}/delete", import_delete, methods=["POST"], name="import_delete"),
-    *_api_routes(),
 ]

@@ -252,6 +252,9 @@ class Partner(Base):
         Index("ix_partners_group_id", "group_id"),
         Index("ix_partners_county_id", "county_id"),
         Index("ix_partners_postal_code", "postal_code"),
+        # Newest first, and the merged ones of a partner (deleting one looks them up).
+        Index("ix_partners_created_at", "created_at", "id"),
+        Index("ix_partners_merged_into_id", "merged_into_id"),
         # Substring search on PostgreSQL; SQLite scans (it has no trigram index).
         Index(
             "ix_partners_name_trgm",

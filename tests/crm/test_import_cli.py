@@ -163,10 +163,6 @@ def test_map_names_the_field_of_a_column_or_ignores_it(
     assert jobs_left(database) == 0
 
 
-@pytest.mark.xfail(
-    reason="importing_cli raises groupware.cli.CommandError, which is not the class "
-    "__main__ catches when the command runs as `python -m groupware.cli`",
-)
 def test_a_refused_import_run_as_a_module_ends_with_one_line(
     cli_env: dict[str, str], database: Database, tmp_path: Path
 ) -> None:
