@@ -82,6 +82,7 @@ _DOCUMENT_STATUSES = {
     "paid": "closed",
     "cancelled": "cancelled",
     "storniran": "cancelled",
+    "stornirano": "cancelled",
     "storno": "cancelled",
 }
 
