@@ -21,11 +21,17 @@ from typing import Any
 from sqlalchemy import ColumnElement, Index, Integer, any_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
-from sqlalchemy.schema import CreateIndex, DropIndex
+from sqlalchemy.schema import (
+    AddConstraint,
+    CreateIndex,
+    DropConstraint,
+    DropIndex,
+    ForeignKeyConstraint,
+)
 
 from groupware.access.policy import Who, visible
 from groupware.crm.import_rows import RowProblem
-from groupware.crm.models import Partner, Tag
+from groupware.crm.models import Partner, PartnerRep, PartnerTag, Tag
 from groupware.crm.normalize import clean_postal, dedup_key, search_text
 from groupware.crm.territories import Assignment, Matcher
 from groupware.db import utcnow
@@ -138,41 +144,36 @@ def _compact(name: str, value: str) -> int | str:
     return int(value) if name == "oib" else value
 
 
-def _created_history_sql(postgres: bool) -> str:
-    """INSERT ... SELECT making the history rows of new partners: {field: [null, value]}
-    for every field that has a value (as the history hook records a create)."""
-    pair = "jsonb_build_array(NULL, {v})" if postgres else "json_array(NULL, {v})"
-    entries = []
-    for name in (*_UPDATABLE, "owner_id", "territory_id", "assignment_rule_id"):
-        column = f"p.{name}"
-        if name in _TEXT_FIELDS:
-            value = f"CASE WHEN {column} <> '' THEN {pair.format(v=column)} END"
-        else:
-            value = f"CASE WHEN {column} IS NOT NULL THEN {pair.format(v=column)} END"
-        entries.append(f"'{name}', {value}")
-    pair_of_tags = pair.format(v="tg.names")
-    entries.append(f"'tag', CASE WHEN tg.names IS NOT NULL THEN {pair_of_tags} END")
-    if postgres:
-        changes = f"jsonb_strip_nulls(jsonb_build_object({', '.join(entries)}))"
-        label = "left(p.name, 300)"
-        names = "string_agg(t.name, ', ' ORDER BY t.name)"
-        tagged = "pt.partner_id = ANY(:ids)"
-    else:
-        # json_patch drops the keys whose value is null (RFC 7396).
-        changes = f"json_patch('{{}}', json_object({', '.join(entries)}))"
-        label = "substr(p.name, 1, 300)"
-        names = "group_concat(t.name, ', ')"
-        tagged = "pt.partner_id BETWEEN :first AND :last"
-    # The batch's tags, gathered once (not a sub-query per partner).
-    tag_query = "SELECT pt.partner_id, " + names + " AS names FROM partner_tags pt "  # noqa: S608 - our names
-    tag_query += "JOIN tags t ON t.id = pt.tag_id WHERE " + tagged + " GROUP BY pt.partner_id"
-    tags = "LEFT JOIN (" + tag_query + ") tg ON tg.partner_id = p.id"
-    # Made of our own column names only; the values are bound parameters.
-    select_part = f"SELECT :at, :actor, :channel, 'create', 'partners', p.id, {label}, {changes}"
-    return (
-        "INSERT INTO history (at, actor_id, channel, action, record_type, record_id, label, "
-        "changes) " + select_part + " FROM partners p " + tags + " WHERE {where}"
-    )
+_HISTORY_COLUMNS = (
+    "at",
+    "actor_id",
+    "channel",
+    "action",
+    "record_type",
+    "record_id",
+    "label",
+    "changes",
+)
+_CREATED_FIELDS = (*_UPDATABLE, "owner_id", "territory_id", "assignment_rule_id")
+
+
+def _created_changes(full: dict[str, Any], assignment: Assignment) -> str:
+    """The history of a new partner as the history hook records a create, as JSON
+    text: {field: [null, value]} for every field that has a value."""
+    values = {
+        **full,
+        "owner_id": assignment.owner_id,
+        "territory_id": assignment.territory_id,
+        "assignment_rule_id": assignment.rule_id,
+    }
+    changes = {
+        name: [None, values[name]]
+        for name in _CREATED_FIELDS
+        if values[name] or (values[name] is not None and name not in _TEXT_FIELDS)
+    }
+    if full.get("tags"):
+        changes["tag"] = [None, ", ".join(sorted(full["tags"]))]
+    return json.dumps(changes, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass
@@ -221,15 +222,20 @@ class PartnerWriter:
         for name, value in found:
             self.seen[name][value] = number
 
-    def start_bulk(self) -> list[Index]:
+    def start_bulk(self) -> list[Index | ForeignKeyConstraint]:
         """For an import that is large against the table: drop the partners' secondary
         indexes, to build them again in one sort at the end (:meth:`finish_bulk`) instead
         of updating them row by row, which costs most of an import. Unique constraints,
-        and the index the chosen key is looked up by, stay. On PostgreSQL this locks the
-        table against readers until the import commits."""
+        and the index the chosen key is looked up by, stay. On PostgreSQL the foreign
+        keys of the partners, their reps and tags go too (checking each row costs a
+        trigger call; adding a key back checks every row in one join), except those to
+        ``users``, which would lock every login. All of it happens in the import's
+        transaction, so a failed import leaves the schema as it was; on PostgreSQL it
+        locks the partners (and the groups, counties, territories and tags they refer
+        to) against readers until the import commits."""
         dialect = self.session.get_bind().dialect.name
         keep = {"ix_partners_email"} if self.key == "email" else set()
-        dropped = []
+        dropped: list[Index | ForeignKeyConstraint] = []
         for index in Partner.__table__.indexes:  # type: ignore[attr-defined]
             condition = getattr(index, "_ddl_if", None)
             if index.unique or index.name in keep:
@@ -238,13 +244,23 @@ class PartnerWriter:
                 continue
             self.session.execute(DropIndex(index, if_exists=True))
             dropped.append(index)
+        if self.postgres:
+            for table in (Partner.__table__, PartnerRep.__table__, PartnerTag.__table__):
+                for key in sorted(table.foreign_key_constraints, key=lambda k: str(k.name)):  # type: ignore[attr-defined]
+                    if key.referred_table.name == "users":
+                        continue
+                    self.session.execute(DropConstraint(key))
+                    dropped.append(key)
         return dropped
 
-    def finish_bulk(self, dropped: Sequence[Index]) -> None:
+    def finish_bulk(self, dropped: Sequence[Index | ForeignKeyConstraint]) -> None:
         if self.postgres:
             self.session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
-        for index in dropped:
-            self.session.execute(CreateIndex(index))
+        for item in dropped:
+            if isinstance(item, Index):
+                self.session.execute(CreateIndex(item))
+            else:
+                self.session.execute(AddConstraint(item))
 
     def prepare(
         self, batch: Sequence[tuple[int, dict[str, Any]]]
@@ -257,7 +273,8 @@ class PartnerWriter:
             values["_full"] = full
             values["_searched"] = searched
             values["_dedup"] = dedup_key(full["name"], full["city"], searched=searched)
-            values["_assignment"] = self._assign(full)
+            values["_assignment"] = assignment = self._assign(full)
+            values["_changes"] = _created_changes(full, assignment)
         return batch
 
     def write(self, batch: Sequence[tuple[int, dict[str, Any]]]) -> list[tuple[int, RowProblem]]:
@@ -405,25 +422,31 @@ class PartnerWriter:
         self._copy("partners", _INSERT_COLUMNS, partner_rows)
         self._copy("partner_reps", ("partner_id", "user_id", "source"), rep_rows)
         self._copy("partner_tags", ("tag_id", "partner_id"), tag_rows)
-        self._history_of_created(ids, now)
+        self._history_of_created(ids, rows, stamp)
         self.outcome.created += len(rows)
 
-    def _history_of_created(self, ids: list[int], now: dt.datetime) -> None:
-        """A history row per new partner with every field it was given, built by the
-        database from the rows just written (no second trip of the data through Python)."""
-        params = {
-            "at": now if self.postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f"),
-            "actor": self.session.info.get("actor_id"),
-            "channel": self.session.info["channel"],
-        }
-        if self.postgres:
-            params["ids"] = ids
-            where = "p.id = ANY(:ids)"
-        else:  # ids are consecutive on SQLite (see _reserve_ids)
-            params["first"], params["last"] = ids[0], ids[-1]
-            where = "p.id BETWEEN :first AND :last"
-        statement = _CREATED_HISTORY_PG if self.postgres else _CREATED_HISTORY_SQLITE
-        self.session.execute(text(statement.replace("{where}", where)), params)
+    def _history_of_created(
+        self, ids: list[int], rows: Sequence[tuple[int, dict[str, Any]]], stamp: Any
+    ) -> None:
+        actor = self.session.info.get("actor_id")
+        channel = self.session.info["channel"]
+        self._copy(
+            "history",
+            _HISTORY_COLUMNS,
+            [
+                (
+                    stamp,
+                    actor,
+                    channel,
+                    "create",
+                    "partners",
+                    partner_id,
+                    v["_full"]["name"][:300],
+                    v["_changes"],
+                )
+                for partner_id, (_number, v) in zip(ids, rows, strict=True)
+            ],
+        )
 
     def _reserve_ids(self, count: int) -> list[int]:
         if self.postgres:
@@ -473,7 +496,7 @@ class PartnerWriter:
         channel = self.session.info["channel"]
         self._copy(
             "history",
-            ("at", "actor_id", "channel", "action", "record_type", "record_id", "label", "changes"),
+            _HISTORY_COLUMNS,
             [
                 (
                     stamp,
@@ -550,10 +573,6 @@ class PartnerWriter:
             )
             self._history(history, now)
         self.outcome.updated += len(changed_rows)
-
-
-_CREATED_HISTORY_PG = _created_history_sql(postgres=True)
-_CREATED_HISTORY_SQLITE = _created_history_sql(postgres=False)
 
 
 def _jsonable(diff: dict[str, list[Any]]) -> dict[str, list[Any]]:

@@ -434,7 +434,7 @@ def test_admins_keep_groups_territories_and_rules_and_reps_read_them(
         contract.call(alice, method, template, **path, json=json, expect=403)
 
     in_use = root.delete(f"/partner-groups/{group['id']}")
-    assert "rules" in error_of(in_use, 422)["message"].lower()
+    assert "pravila" in error_of(in_use, 422)["message"].lower()
     contract.call(root, "DELETE", "/assignment-rules/{rule_id}", **one_rule, expect=204)
     contract.call(root, "DELETE", "/partner-groups/{group_id}", **one_group, expect=204)
     contract.call(root, "DELETE", "/territories/{territory_id}", **one, expect=204)

@@ -154,7 +154,7 @@ def test_the_list_filters_searches_and_sorts(sales: Sales, login_as: LoginAs) ->
     assert listed(root.get("/partners", params=alice)) == ["Zagrebački holding"]
     # Čakovec is in no territory: the partner waits for a rep, and root is told so.
     page = root.get("/partners")
-    assert "1 partner has no rep" in page.text and 'href="/partners?unassigned=1"' in page.text
+    assert "1 partner nema komercijalista" in page.text and 'href="/partners?unassigned=1"' in page.text
     assert listed(root.get("/partners", params={"unassigned": "1"})) == ["Čakovečki mlinovi d.d."]
     by_city = listed(root.get("/partners", params={"sort": "city"}))
     assert by_city.index("Ivo Ivić") < by_city.index("Zagrebački holding")
@@ -172,7 +172,7 @@ def test_bad_filters_answer_422_with_the_reason(sales: Sales, login_as: LoginAs)
     for params in ({"county_id": "abc"}, {"sort": "password"}, {"status": "merged"}):
         response = root.get("/partners", params=params)
         assert response.status_code == 422, params
-        assert "These filters cannot be used" in response.text
+        assert "Ovi se filtri ne mogu primijeniti" in response.text
     assert root.get("/partners/export.csv", params={"sort": "x"}).status_code == 422
 
 
@@ -299,7 +299,7 @@ def test_an_invalid_oib_is_refused_and_nothing_is_saved(sales: Sales, login_as: 
     root = login_as("root")
     response = root.post("/partners/new", data=form_of(name="Loša tvrtka", oib="12345678901"))
     assert response.status_code == 422
-    assert "This OIB is not valid" in response.text
+    assert "OIB nije valjan" in response.text
     assert 'value="Loša tvrtka"' in response.text  # what was typed stays
     assert partner_count(sales.database) == 0
 
@@ -333,7 +333,7 @@ def test_the_duplicate_warning_asks_before_creating(sales: Sales, login_as: Logi
     data = form_of(name="KONZUM, d. d.", postal_code="10000", city="Zagreb")
     warned = root.post("/partners/new", data=data)
     assert warned.status_code == 409
-    assert f'href="/partners/{original}"' in warned.text and "same name and city" in warned.text
+    assert f'href="/partners/{original}"' in warned.text and "isti naziv i grad" in warned.text
     assert 'name="anyway"' in warned.text
     assert partner_count(sales.database) == 1
     created = root.post("/partners/new", data=data | {"anyway": "1"})
@@ -380,7 +380,7 @@ def test_an_edit_that_makes_a_duplicate_asks_first(sales: Sales, login_as: Login
     assert root.post(f"/partners/{second}/edit", data=renamed | {"anyway": "1"}).status_code == 303
     clash = unchanged | {"oib": VALID_OIB, "anyway": "1"}
     refused = root.post(f"/partners/{second}/edit", data=clash)
-    assert refused.status_code == 422 and "Another partner has this value" in refused.text
+    assert refused.status_code == 422 and "Drugi partner već ima ovu vrijednost" in refused.text
 
 
 def test_deleting_needs_the_delete_right(sales: Sales, login_as: LoginAs) -> None:
