@@ -138,6 +138,8 @@ def drop_database(kind: str, url: str) -> None:
 
 def prepare(url: str, data_dir: str) -> Any:
     """Migrate, and create the reps, groups, territories and assignment table."""
+    from sqlalchemy import select
+
     from groupware.accounts.teams import TeamIn, create_team
     from groupware.accounts.users import UserIn, create_user
     from groupware.crm.groups import GroupIn, create_group
@@ -146,7 +148,6 @@ def prepare(url: str, data_dir: str) -> Any:
     from groupware.db import Database
     from groupware.migrate import upgrade
     from groupware.settings import load_settings
-    from sqlalchemy import select
 
     settings = load_settings({"GROUPWARE_DATABASE_URL": url, "GROUPWARE_DATA_DIR": data_dir})
     database = Database(settings)
@@ -221,7 +222,7 @@ def child_raw(url: str, path: Path) -> dict[str, Any]:
             marks = ", ".join("?" * (9 + len(extra)))
             with conn:
                 conn.executemany(
-                    f"INSERT INTO partners ({names}) VALUES ({marks})",  # noqa: S608
+                    f"INSERT INTO partners ({names}) VALUES ({marks})",
                     (
                         (r[0], "", "", r[1], r[2], r[3], r[4], r[5], r[6], *constants)
                         for r in reader
@@ -231,12 +232,13 @@ def child_raw(url: str, path: Path) -> dict[str, Any]:
         else:
             import psycopg
 
-            with psycopg.connect(url) as conn, conn.cursor() as cursor:
-                with cursor.copy(f"COPY partners ({names}) FROM STDIN") as copy:
-                    for r in reader:
-                        copy.write_row(
-                            (r[0], "", "", r[1], r[2], r[3], r[4], r[5], r[6], *constants)
-                        )
+            with (
+                psycopg.connect(url) as conn,
+                conn.cursor() as cursor,
+                cursor.copy(f"COPY partners ({names}) FROM STDIN") as copy,
+            ):
+                for r in reader:
+                    copy.write_row((r[0], "", "", r[1], r[2], r[3], r[4], r[5], r[6], *constants))
     return {"seconds": time.perf_counter() - started}
 
 
@@ -328,9 +330,8 @@ def main() -> int:
         return 0
     started = time.perf_counter()
     path = make_file(args.rows)
-    print(
-        f"file: {path.name}, {path.stat().st_size / 1e6:.0f} MB, {args.rows:,} rows (Windows-1250, ';')"
-    )
+    size_mb = path.stat().st_size / 1e6
+    print(f"file: {path.name}, {size_mb:.0f} MB, {args.rows:,} rows (Windows-1250, ';')")
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     table = []
     for kind in kinds:
@@ -340,17 +341,20 @@ def main() -> int:
         table.append((kind, raw, ours))
     print()
     print(
-        f"{'database':<11} {'raw s':>7} {'raw rows/s':>11} {'import s':>9} {'import rows/s':>14} {'ratio':>6} {'peak MB':>8} {'rows in db':>11}"
+        f"{'database':<11} {'raw s':>7} {'raw rows/s':>11} {'import s':>9} "
+        f"{'import rows/s':>14} {'ratio':>6} {'peak MB':>8} {'rows in db':>11}"
     )
     for kind, raw, ours in table:
         ratio = raw["seconds"] / ours["seconds"]
         print(
-            f"{kind:<11} {raw['seconds']:>7.1f} {args.rows / raw['seconds']:>11,.0f} {ours['seconds']:>9.1f} "
-            f"{args.rows / ours['seconds']:>14,.0f} {ratio:>5.2f}× {ours['peak_mb']:>8.0f} {ours['rows']:>11,}"
+            f"{kind:<11} {raw['seconds']:>7.1f} {args.rows / raw['seconds']:>11,.0f} "
+            f"{ours['seconds']:>9.1f} {args.rows / ours['seconds']:>14,.0f} {ratio:>5.2f}× "
+            f"{ours['peak_mb']:>8.0f} {ours['rows']:>11,}"
         )
     print()
     print(
-        "ratio = raw time / import time (target >= 0.30); peak MB = max RSS of the import process (target < 300)."
+        "ratio = raw time / import time (target >= 0.30); "
+        "peak MB = max RSS of the import process (target < 300)."
     )
     for kind, _raw, ours in table:
         print(f"{kind}: {ours['summary']}")

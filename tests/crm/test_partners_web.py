@@ -154,7 +154,10 @@ def test_the_list_filters_searches_and_sorts(sales: Sales, login_as: LoginAs) ->
     assert listed(root.get("/partners", params=alice)) == ["Zagrebački holding"]
     # Čakovec is in no territory: the partner waits for a rep, and root is told so.
     page = root.get("/partners")
-    assert "1 partner nema komercijalista" in page.text and 'href="/partners?unassigned=1"' in page.text
+    assert (
+        "1 partner nema komercijalista" in page.text
+        and 'href="/partners?unassigned=1"' in page.text
+    )
     assert listed(root.get("/partners", params={"unassigned": "1"})) == ["Čakovečki mlinovi d.d."]
     by_city = listed(root.get("/partners", params={"sort": "city"}))
     assert by_city.index("Ivo Ivić") < by_city.index("Zagrebački holding")
