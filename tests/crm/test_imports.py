@@ -12,14 +12,17 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select, text
 
+from groupware.access.policy import load_who
+from groupware.accounts.models import User
 from groupware.crm import imports
 from groupware.crm.import_write import PartnerWriter
 from groupware.crm.models import (
@@ -31,6 +34,7 @@ from groupware.crm.models import (
     Person,
     Territory,
 )
+from groupware.crm.territories import load_matcher
 from groupware.db import Database
 from groupware.errors import Invalid
 from groupware.history.models import Change
@@ -573,6 +577,89 @@ def test_a_bulk_import_builds_again_every_index_and_key_it_set_aside(
     with database.session() as session:
         assert session.scalar(select(func.count()).where(Change.record_type == "partners")) == 1000
     assert set_aside and min(set_aside) > 0  # both runs took the bulk path
+
+
+@pytest.fixture
+def owner_without_superuser(database: Database, settings: Settings) -> Iterator[Database]:
+    """The same database through a role that owns the tables (by membership) but may
+    not skip triggers, as a production role is."""
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("skipping triggers is PostgreSQL's")
+    role = f"gw_owner_{os.getpid()}"
+    with database.engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN NOSUPERUSER")
+        conn.exec_driver_sql(f"GRANT {conn.engine.url.username} TO {role}")
+    url = make_url(settings.database_url).set(username=role)
+    owner = Database(replace(settings, database_url=url.render_as_string(hide_password=False)))
+    try:
+        yield owner
+    finally:
+        owner.dispose()
+        with database.engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP ROLE {role}")
+
+
+def test_a_bulk_import_by_a_role_that_may_not_skip_triggers_sets_the_keys_aside(
+    database: Database,
+    owner_without_superuser: Database,
+    root_id: int,
+    many_partners: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(imports, "BATCH", 100)
+    monkeypatch.setattr(imports, "BULK_ROWS", 100)
+    set_aside: list[list[str]] = []
+    start_bulk = PartnerWriter.start_bulk
+
+    def recording_start_bulk(self: PartnerWriter) -> list[Any]:
+        dropped = start_bulk(self)
+        set_aside.append([type(item).__name__ for item in dropped])
+        return dropped
+
+    monkeypatch.setattr(PartnerWriter, "start_bulk", recording_start_bulk)
+    job_id = start_job(database, root_id, big_csv(tmp_path / "big.csv", 500))
+    assert validate_and_commit(owner_without_superuser, job_id)["created"] == 500
+    # Without the right to skip them, the keys (except those to users) went and came back.
+    assert set_aside[-1].count("ForeignKeyConstraint") == 8
+    assert _schema_drift(database) == []
+    job_id = start_job(database, root_id, big_csv(tmp_path / "more.csv", 1000, start=500))
+    assert validate_and_commit(database, job_id)["created"] == 1000
+    assert "ForeignKeyConstraint" not in set_aside[-1]  # a superuser skips the triggers
+    assert _schema_drift(database) == []
+    with database.session() as session:
+        reps = session.scalar(select(func.count()).select_from(PartnerRep)) or 0
+        assert session.scalar(select(func.count()).where(Change.record_type == "partners")) == 1500
+    assert reps > 0 and count(database, Partner) == 1500
+
+
+def test_a_reference_lost_while_triggers_were_skipped_fails_the_check(
+    database: Database, root_id: int, many_partners: None
+) -> None:
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("skipping triggers is PostgreSQL's")
+    with (
+        pytest.raises(RuntimeError, match="deleted during the import"),
+        database.transaction(actor_id=root_id, channel="cli") as session,
+    ):
+        root = session.get(User, root_id)
+        assert root is not None
+        writer = PartnerWriter(session, load_who(session, root), load_matcher(session), "oib")
+        writer.start_bulk()
+        assert writer.skip_triggers
+        session.execute(text("SET LOCAL session_replication_role = replica"))
+        first_id = session.scalar(
+            text(
+                "INSERT INTO partners (kind, name, name_search, dedup_key, vat_id, status, "
+                "street, postal_code, city, county_id, country, phones, email, emails, web, "
+                "notes, manual_assignment, created_at, updated_at) VALUES ('company', 'X', "
+                "'x', 'x', '', 'active', '', '', '', 987654, 'HR', '', '', '', '', '', false, "
+                "now(), now()) RETURNING id"
+            )
+        )
+        session.execute(text("SET LOCAL session_replication_role = origin"))
+        writer._check_references(first_id)
+    assert count(database, Partner) == 0
 
 
 def _progress(database: Database, job_id: int) -> imports.Progress | None:
