@@ -25,7 +25,8 @@ PO = (
 
 def main() -> int:
     arg = sys.argv[1]
-    mapping = json.loads(Path(arg).read_text() if Path(arg).is_file() else arg)
+    # JSON text (it starts with a brace) or a file holding it
+    mapping = json.loads(arg if arg.lstrip().startswith("{") else Path(arg).read_text())
     with PO.open("rb") as handle:
         catalog = read_po(handle, locale="hr")
     for msgid, text in mapping.items():
