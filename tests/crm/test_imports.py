@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, make_url, select, text
 
 from groupware.access.policy import load_who
@@ -38,8 +36,8 @@ from groupware.crm.territories import load_matcher
 from groupware.db import Database
 from groupware.errors import Invalid
 from groupware.history.models import Change
-from groupware.migrate import include_object
-from groupware.models import Base
+from groupware.i18n import use_language
+from groupware.migrate import schema_drift
 from groupware.settings import Settings
 from tests.api.helpers import Api
 from tests.conftest import LiveServer
@@ -536,9 +534,7 @@ def test_a_commit_that_breaks_half_way_leaves_nothing_and_can_be_run_again(
 
 
 def _schema_drift(database: Database) -> list[Any]:
-    with database.engine.connect() as conn:
-        options = {"compare_type": True, "include_object": include_object(conn.dialect.name)}
-        return list(compare_metadata(MigrationContext.configure(conn, opts=options), Base.metadata))
+    return schema_drift(database.engine)
 
 
 def test_a_bulk_import_builds_again_every_index_and_key_it_set_aside(
@@ -639,6 +635,7 @@ def test_a_reference_lost_while_triggers_were_skipped_fails_the_check(
     if database.engine.dialect.name != "postgresql":
         pytest.skip("skipping triggers is PostgreSQL's")
     with (
+        use_language("en"),
         pytest.raises(RuntimeError, match="deleted during the import"),
         database.transaction(actor_id=root_id, channel="cli") as session,
     ):
