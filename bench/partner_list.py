@@ -609,13 +609,14 @@ def explain(target: Db, users: dict[str, int]) -> str:
                 f"  {label:7} rep {times[0]:7.1f}   admin {times[1]:7.1f}   "
                 f"rep with the per-row further-rep probe {times[2]:7.1f}"
             )
-        query = partner_query(who, PartnerFilter()).options(*PARTNER_OPTIONS).limit(51)
         dialect = target.db.engine.dialect
-        sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
         prefix = "EXPLAIN (ANALYZE)" if target.name == "postgresql" else "EXPLAIN QUERY PLAN"
-        lines.append(f"{target.name}: plan of the rep's list:")
-        plan = session.execute(sa.text(f"{prefix} {sql}")).all()
-        lines += ["   " + " | ".join(str(c) for c in row) for row in plan]
+        for label, f, _offset in CASES[:2]:
+            query = partner_query(who, f).options(*PARTNER_OPTIONS).limit(51)
+            sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+            lines.append(f"{target.name}: plan of the rep's {label}:")
+            plan = session.execute(sa.text(f"{prefix} {sql}")).all()
+            lines += ["   " + " | ".join(str(c) for c in row) for row in plan]
     return "\n".join(lines)
 
 
