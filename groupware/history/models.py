@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from groupware.accounts.models import User
@@ -31,7 +31,10 @@ class Change(Base):
     record_type: Mapped[str] = mapped_column(String(64))
     record_id: Mapped[int] = mapped_column(Integer)
     label: Mapped[str] = mapped_column(String(300), default="")
-    changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # JSON, not JSONB, on PostgreSQL too: history is written far more than it is read,
+    # never queried inside, and JSONB's conversion took a third of the time of writing
+    # a history row (COPY of 100,000: 0.9-1.2 s against 0.5 s).
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     actor: Mapped[User | None] = relationship()
 
