@@ -162,6 +162,22 @@ def _compact(name: str, value: str) -> int | str:
 # statement that SQLite parses in a fraction of a millisecond.
 _SQLITE_VARIABLES = 8000
 
+
+def _chunk_sizes(count: int, step: int) -> list[int]:
+    """``count`` rows in statements of ``step`` rows, the rest in powers of two: a few
+    statement sizes only, so that SQLite's statement cache (each one a program of
+    thousands of steps) holds few of them."""
+    sizes = [step] * (count // step)
+    rest = count % step
+    bit = 1 << max(rest.bit_length() - 1, 0)
+    while rest:
+        if rest >= bit:
+            sizes.append(bit)
+            rest -= bit
+        bit >>= 1
+    return sizes
+
+
 _HISTORY_COLUMNS = (
     "at",
     "actor_id",
@@ -573,10 +589,11 @@ class PartnerWriter:
             # every row, and gets it back only after the reading thread's time slice, so
             # reading and writing took turns instead of overlapping.
             marks = "(" + ", ".join("?" * len(columns)) + ")"
-            step = max(1, _SQLITE_VARIABLES // len(columns))
-            for start in range(0, len(rows), step):
-                chunk = rows[start : start + step]
-                values = ", ".join([marks] * len(chunk))
+            start = 0
+            for size in _chunk_sizes(len(rows), max(1, _SQLITE_VARIABLES // len(columns))):
+                chunk = rows[start : start + size]
+                start += size
+                values = ", ".join([marks] * size)
                 statement = f"INSERT INTO {table} ({names}) VALUES {values}"  # noqa: S608 - our names
                 raw.execute(statement, list(chain.from_iterable(chunk)))  # type: ignore[union-attr]
 

@@ -783,3 +783,13 @@ def test_a_refused_file_leaves_nothing_behind(
             channel="web",
         )
     assert set(imports.import_dir(database).iterdir()) == before
+
+
+def test_sqlite_statements_take_whole_steps_and_the_rest_in_few_sizes() -> None:
+    from groupware.crm.import_write import _chunk_sizes
+
+    for count in range(0, 3000, 7):
+        sizes = _chunk_sizes(count, 307)
+        assert sum(sizes) == count and all(0 < size <= 307 for size in sizes)
+    distinct = {size for count in range(0, 3000) for size in _chunk_sizes(count, 307)}
+    assert len(distinct) <= 10  # 307 and powers of two: a few cached statements
