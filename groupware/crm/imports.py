@@ -370,7 +370,8 @@ def _process(
     batch: list[tuple[int, dict[str, Any]]] = []
     total = 0
     dialect_columns = len(job.mapping["columns"])
-    dropped = writer.start_bulk() if not dry_run and _is_bulk(session, job) else []
+    bulk = not dry_run and _is_bulk(session, job)
+    dropped = writer.start_bulk() if bulk else []
     pipeline = _Pipeline(job, writer)
     try:
         for number, cells in _iterate(database, job, reporter):
@@ -404,7 +405,7 @@ def _process(
     finally:
         pipeline.send(batch)
         problems.extend(pipeline.close())
-    if dropped:
+    if bulk:
         reporter(rows=total, errors=len(problems), final=True)
         writer.finish_bulk(dropped)
     reporter(rows=total, errors=len(problems), final=True)
