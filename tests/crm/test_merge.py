@@ -6,7 +6,8 @@ import decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from playwright.sync_api import Browser, expect
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from groupware.access.models import Share
@@ -20,10 +21,12 @@ from groupware.db import Database
 from groupware.errors import Invalid
 from groupware.history.models import Change
 from groupware.history.service import record_changes
+from tests.browser.test_shell import chromium
+from tests.conftest import LiveServer
 from tests.crm.test_partner360_web import LoginAs, login_as, make_document, make_sales
-from tests.factories import Cast, make_partner
+from tests.factories import PASSWORD, Cast, make_partner
 
-__all__ = ["login_as"]  # a fixture used here
+__all__ = ["chromium", "login_as"]  # fixtures used here
 
 
 def snapshot(session: Session, *partner_ids: int) -> dict[int, dict[str, Any]]:
@@ -288,3 +291,47 @@ def test_undo_also_puts_back_the_reps_a_filled_address_brought(db: Session, sale
     assert snapshot(db, kept.id)[kept.id]["fields"]["owner_id"] == sales_db.alice.id
     undo_merge(db, merge, kept, other)
     assert snapshot(db, kept.id, other.id) == before
+
+
+@pytest.mark.browser
+def test_in_chromium_a_croatian_rep_finds_the_duplicate_merges_it_and_undoes_it(
+    chromium: Browser, live: LiveServer, committed: Cast, database: Database
+) -> None:
+    """The merge as a person does it, in Croatian: live search (htmx), preview, merge,
+    then undo from the kept partner's page; no script errors under the CSP."""
+    kept, other = _twins_committed(database, committed)
+    with database.transaction(actor_id=None, channel="cli") as session:
+        session.execute(
+            update(Partner).where(Partner.id == other).values(owner_id=committed.alice.id)
+        )
+        session.execute(update(User).where(User.id == committed.alice.id).values(language="hr"))
+    context = chromium.new_context(locale="hr-HR")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{live.url}/login?next=/partners/{kept}")
+    page.fill("#username", "alice")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{live.url}/partners/{kept}")
+
+    page.click(f"a[href='/partners/{kept}/merge']")
+    page.get_by_label("Pronađite duplikat").fill("konzum")  # htmx asks as one types
+    candidate = page.locator(f"#candidates a[href='/partners/{kept}/merge?other={other}']")
+    expect(candidate).to_be_visible()
+    expect(page.locator(f"#candidates a[href$='other={kept}']")).to_have_count(0)
+    candidate.click()
+    expect(page.locator("#preview-title")).to_be_visible()
+    page.click("button:has-text('Spoji')")
+    expect(page).to_have_url(f"{live.url}/partners/{kept}")
+    expect(page.locator("body")).to_contain_text("spojen je u ovog partnera")
+    expect(page.locator("#merges-title")).to_be_visible()
+
+    page.click("button:has-text('Poništi spajanje')")
+    expect(page.locator("body")).to_contain_text("ponovno je zaseban partner")
+    with database.session() as session:
+        assert session.get(Partner, other).status != "merged"  # type: ignore[union-attr]
+        merge = session.scalar(select(PartnerMerge).where(PartnerMerge.kept_id == kept))
+        assert merge is not None and merge.undone_at is not None
+    assert errors == []
+    context.close()
