@@ -9,7 +9,8 @@ translatable message.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from groupware.crm.normalize import (
     clean_oib,
@@ -21,6 +22,7 @@ from groupware.crm.normalize import (
 )
 from groupware.crm.reference import is_country, is_croatian_postal_code
 from groupware.i18n import _l
+from groupware.validation import fail
 
 _TAG = re.compile(r"^[\w .&+-]{1,50}$")
 _SPLIT = re.compile(r"[,;\s]+")
@@ -32,6 +34,17 @@ class FieldProblem(ValueError):
     def __init__(self, message: Any) -> None:
         super().__init__(str(message))
         self.message = message
+
+
+T = TypeVar("T")
+
+
+def in_form(check: Callable[..., T], *args: Any) -> T:
+    """Apply a check inside a pydantic validator: its problem becomes the field's error."""
+    try:
+        return check(*args)
+    except FieldProblem as problem:
+        raise fail(problem.message) from None
 
 
 def check_oib(value: str) -> str:

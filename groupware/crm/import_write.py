@@ -89,25 +89,7 @@ _INSERT_COLUMNS = (
     "created_at",
     "updated_at",
 )
-_TEXT_FIELDS = frozenset(
-    {
-        "kind",
-        "name",
-        "oib",
-        "vat_id",
-        "external_id",
-        "status",
-        "street",
-        "postal_code",
-        "city",
-        "country",
-        "phones",
-        "email",
-        "emails",
-        "web",
-        "notes",
-    }
-)
+_TEXT_FIELDS = frozenset(_UPDATABLE) - {"group_id", "county_id"}
 _DEFAULTS: dict[str, Any] = {
     "kind": "company",
     "oib": None,

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
@@ -29,7 +29,7 @@ from groupware.crm.reference import county_for_postal
 from groupware.db import escape_like
 from groupware.errors import Invalid
 from groupware.i18n import _l
-from groupware.validation import OptionalId, Schema, fail
+from groupware.validation import OptionalId, Schema
 
 PARTNER_OPTIONS = (
     joinedload(Partner.group),
@@ -37,6 +37,18 @@ PARTNER_OPTIONS = (
     joinedload(Partner.owner),
     joinedload(Partner.territory),
 )
+
+
+# The fields of a partner form checked by the rules the importer applies too.
+_FORM_CHECKS: dict[str, Callable[..., Any]] = {
+    "oib": fields.check_oib,
+    "vat_id": fields.check_vat,
+    "email": fields.check_email,
+    "emails": fields.check_emails,
+    "country": fields.check_country,
+    "web": fields.check_web,
+    "tags": fields.check_tags,
+}
 
 
 class PartnerIn(Schema):
@@ -59,56 +71,16 @@ class PartnerIn(Schema):
     notes: str = Field(default="", max_length=20000)
     tags: list[str] = Field(default_factory=list, max_length=30)
 
-    @field_validator("oib")
+    @field_validator(*_FORM_CHECKS)
     @classmethod
-    def _oib(cls, value: str) -> str:
-        return _checked(fields.check_oib, value)
-
-    @field_validator("vat_id")
-    @classmethod
-    def _vat(cls, value: str) -> str:
-        return _checked(fields.check_vat, value)
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        return _checked(fields.check_email, value)
-
-    @field_validator("emails")
-    @classmethod
-    def _emails(cls, value: str) -> str:
-        return _checked(fields.check_emails, value)
-
-    @field_validator("country")
-    @classmethod
-    def _country(cls, value: str) -> str:
-        return _checked(fields.check_country, value)
-
-    @field_validator("web")
-    @classmethod
-    def _web(cls, value: str) -> str:
-        return _checked(fields.check_web, value)
-
-    @field_validator("tags")
-    @classmethod
-    def _tags(cls, value: list[str]) -> list[str]:
-        return _checked(fields.check_tags, value)
+    def _check(cls, value: Any, info: ValidationInfo) -> Any:
+        return fields.in_form(_FORM_CHECKS[str(info.field_name)], value)
 
     @model_validator(mode="after")
     def _croatian_address(self) -> PartnerIn:
-        self.postal_code = _checked(fields.check_postal, self.postal_code, self.country)
-        _checked(fields.check_vat_matches_oib, self.vat_id, self.oib)
+        self.postal_code = fields.in_form(fields.check_postal, self.postal_code, self.country)
+        fields.in_form(fields.check_vat_matches_oib, self.vat_id, self.oib)
         return self
-
-
-T = TypeVar("T")
-
-
-def _checked(check: Callable[..., T], *args: Any) -> T:
-    try:
-        return check(*args)
-    except fields.FieldProblem as problem:
-        raise fail(problem.message) from None
 
 
 def get_partner_for_user(

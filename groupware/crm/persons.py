@@ -11,13 +11,14 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from groupware.access.policy import Who, get_for_user, visible
+from groupware.crm import fields
 from groupware.crm.models import Branch, County, Partner, Person
-from groupware.crm.normalize import clean_postal, email_is_valid
-from groupware.crm.reference import county_for_postal, is_country
+from groupware.crm.normalize import clean_postal
+from groupware.crm.reference import county_for_postal
 from groupware.db import escape_like, utcnow
 from groupware.errors import Invalid
 from groupware.i18n import _l
-from groupware.validation import Id, OptionalId, Schema, fail
+from groupware.validation import Id, OptionalId, Schema
 
 
 class PersonIn(Schema):
@@ -35,10 +36,7 @@ class PersonIn(Schema):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str) -> str:
-        value = value.strip().lower()
-        if value and not email_is_valid(value):
-            raise fail(_l("Enter an e-mail address."))
-        return value
+        return fields.in_form(fields.check_email, value)
 
 
 class BranchIn(Schema):
@@ -56,17 +54,12 @@ class BranchIn(Schema):
     @field_validator("country")
     @classmethod
     def _country(cls, value: str) -> str:
-        if not is_country(value.upper()):
-            raise fail(_l("Choose a country."))
-        return value.upper()
+        return fields.in_form(fields.check_country, value)
 
     @field_validator("email")
     @classmethod
     def _email(cls, value: str) -> str:
-        value = value.strip().lower()
-        if value and not email_is_valid(value):
-            raise fail(_l("Enter an e-mail address."))
-        return value
+        return fields.in_form(fields.check_email, value)
 
 
 def get_person_for_user(session: Session, who: Who, person_id: int, action: str = "view") -> Person:
