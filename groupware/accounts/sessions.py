@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from groupware.accounts.models import User, WebSession
@@ -50,6 +50,14 @@ def _expired(row: WebSession, settings: Settings, now: dt.datetime) -> bool:
     return now - row.last_seen_at > idle or now - row.created_at > absolute
 
 
+# Built once: every request runs it, and building it cost more than running it.
+_SESSION_WITH_USER = (
+    select(WebSession)
+    .where(WebSession.id == bindparam("session_id"))
+    .options(joinedload(WebSession.user))
+)
+
+
 def resume_session(
     session: Session, settings: Settings, token: str | None
 ) -> tuple[WebSession | None, Callable[[Session], None] | None]:
@@ -62,9 +70,7 @@ def resume_session(
     if not token or len(token) > 100:
         return None, None
     session_id = token_hash(token)
-    row = session.scalar(
-        select(WebSession).where(WebSession.id == session_id).options(joinedload(WebSession.user))
-    )
+    row = session.scalar(_SESSION_WITH_USER, {"session_id": session_id})
     if row is None:
         return None, None
     now = utcnow()

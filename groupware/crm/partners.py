@@ -26,7 +26,7 @@ from groupware.crm import fields, territories
 from groupware.crm.models import County, Partner, PartnerGroup, PartnerRep, PartnerTag, Tag
 from groupware.crm.normalize import clean_oib, dedup_key, search_text
 from groupware.crm.reference import county_for_postal
-from groupware.db import escape_like
+from groupware.db import const, escape_like
 from groupware.errors import Invalid
 from groupware.i18n import _l
 from groupware.validation import OptionalId, Schema
@@ -343,7 +343,7 @@ class PartnerFilter(Schema):
 
 def partner_query(who: Who, f: PartnerFilter, *, action: str = "view") -> Select[Partner]:
     """The partners ``who`` may see (or export) that match ``f``, in ``f.sort`` order."""
-    query = select(Partner).where(visible(Partner, who, action), Partner.status != "merged")
+    query = select(Partner).where(visible(Partner, who, action), Partner.status != const("merged"))
     text = f.q.strip()
     if text:
         digits = clean_oib(text)

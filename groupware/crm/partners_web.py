@@ -10,17 +10,20 @@ in :mod:`groupware.crm.partner360_web`.
 
 from __future__ import annotations
 
+import functools
 import tempfile
+import threading
 import urllib.parse
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
-from sqlalchemy import Row, case, func, literal, select, union_all
+from sqlalchemy import Row, Select, bindparam, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from groupware.access.policy import can, require
+from groupware.access.policy import Who, can, require
 from groupware.accounts.models import User
 from groupware.app import NavItem
 from groupware.crm import partners as service
@@ -36,6 +39,7 @@ from groupware.crm.normalize import clean_oib, email_is_valid, oib_is_valid
 from groupware.crm.partner_export import join_names, write_partners_csv
 from groupware.crm.partners import Duplicate, PartnerFilter, PartnerIn
 from groupware.crm.reference import country_choices
+from groupware.db import const
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, current_language, today
 from groupware.validation import parse_id, validate
@@ -101,8 +105,9 @@ def _fragment(ctx: Ctx) -> str | None:
     return "results" if ctx.request.headers.get("HX-Target") == "results" else None
 
 
-def _lookups(db: Session) -> dict[str, Any]:
-    """Options of the filter selects: small tables, read in one round trip."""
+@functools.cache
+def _lookups_query() -> Select[Any]:
+    """The options of every filter select in one statement, built once per process."""
     active = literal("")
     inactive = case((User.is_active, active), else_=literal("inactive"))
     options = union_all(
@@ -111,14 +116,18 @@ def _lookups(db: Session) -> dict[str, Any]:
         select(literal("territory_options"), Territory.id, Territory.name, active),
         select(literal("rep_options"), User.id, User.full_name, inactive),
     ).subquery()
+    return select(options).order_by(*options.c[:1], options.c[3], options.c[2])
+
+
+def _lookups(db: Session) -> dict[str, Any]:
+    """Options of the filter selects: small tables, read in one round trip."""
     found: dict[str, list[tuple[int, str]]] = {
         "group_options": [],
         "county_options": [],
         "territory_options": [],
         "rep_options": [],
     }
-    ordered = select(options).order_by(*options.c[:1], options.c[3], options.c[2])
-    for kind, option_id, name, extra in db.execute(ordered):
+    for kind, option_id, name, extra in db.execute(_lookups_query()):
         found[kind].append((option_id, f"{name} ({_('inactive')})" if extra else name))
     return found
 
@@ -183,9 +192,35 @@ def partners(ctx: Ctx) -> Response:
     except Invalid as exc:
         return _list(ctx, PartnerFilter(), [], errors=exc.errors)
     offset = min(ctx.query_id("offset") or 0, MAX_OFFSET)
-    query = join_names(service.partner_query(ctx.acting, f).with_only_columns(*LIST_COLUMNS))
-    rows = ctx.db.execute(query.offset(offset).limit(PAGE_SIZE + 1)).all()
+    rows = ctx.db.execute(_page_query(ctx.acting, f), {"offset": offset}).all()
     return _list(ctx, f, rows, offset=offset)
+
+
+_page_queries: OrderedDict[tuple[int, tuple[Any, ...]], tuple[Who, Select[Any]]] = OrderedDict()
+_page_queries_lock = threading.Lock()
+PAGE_QUERIES_KEPT = 256
+
+
+def _page_query(who: Who, f: PartnerFilter) -> Select[Any]:
+    """The statement of a list page for ``who`` and ``f`` (``offset`` is a parameter).
+
+    Recently used ones are kept and used again: SQLAlchemy remembers the cache key of a
+    statement object, and working it out anew for every request cost about as much as
+    PostgreSQL spends running the query. An entry holds its ``who``: rights that change
+    give a new ``Who``, so a new entry."""
+    key = (id(who), tuple(f.model_dump().values()))
+    with _page_queries_lock:
+        kept = _page_queries.get(key)
+        if kept is not None and kept[0] is who:
+            _page_queries.move_to_end(key)
+            return kept[1]
+    query = join_names(service.partner_query(who, f).with_only_columns(*LIST_COLUMNS))
+    query = query.offset(bindparam("offset")).limit(const(PAGE_SIZE + 1))
+    with _page_queries_lock:
+        _page_queries[key] = (who, query)
+        if len(_page_queries) > PAGE_QUERIES_KEPT:
+            _page_queries.popitem(last=False)
+    return query
 
 
 @page()

@@ -7,7 +7,7 @@ user's id and nothing loads a saved filter by id alone.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from groupware.crm.models import SavedFilter
@@ -43,15 +43,17 @@ def save_filter(session: Session, user_id: int, module: str, name: str, query: s
     return row
 
 
+# Built once: every list page runs it.
+_FILTERS = (
+    select(SavedFilter)
+    .where(SavedFilter.user_id == bindparam("user_id"), SavedFilter.module == bindparam("module"))
+    .order_by(SavedFilter.name, SavedFilter.id)
+)
+
+
 def list_filters(session: Session, user_id: int, module: str) -> list[SavedFilter]:
     """The user's views of ``module``'s list, by name."""
-    return list(
-        session.scalars(
-            select(SavedFilter)
-            .where(SavedFilter.user_id == user_id, SavedFilter.module == module)
-            .order_by(SavedFilter.name, SavedFilter.id)
-        )
-    )
+    return list(session.scalars(_FILTERS, {"user_id": user_id, "module": module}))
 
 
 def get_filter(session: Session, user_id: int, module: str, filter_id: int) -> SavedFilter:

@@ -316,6 +316,10 @@ def test_in_chromium_a_croatian_rep_finds_the_duplicate_merges_it_and_undoes_it(
     expect(page).to_have_url(f"{live.url}/partners/{kept}")
 
     page.click(f"a[href='/partners/{kept}/merge']")
+    # htmx swaps the boosted page in, then wires up its new elements once it settles:
+    # typing before that would go unheard (as it would for a person, within 20 ms).
+    expect(page.locator("h1")).to_contain_text("Spoji duplikat")
+    expect(page.locator(".htmx-settling, .htmx-swapping")).to_have_count(0)
     page.get_by_label("Pronađite duplikat").fill("konzum")  # htmx asks as one types
     candidate = page.locator(f"#candidates a[href='/partners/{kept}/merge?other={other}']")
     expect(candidate).to_be_visible()

@@ -219,6 +219,22 @@ def test_a_sales_rep_sees_and_edits_only_their_territory(sales: Sales, login_as:
     assert sales.partner(split) is not None
 
 
+def test_the_list_follows_a_change_of_rights_at_once(
+    sales: Sales, login_as: LoginAs, database: Database
+) -> None:
+    """The list's statement is kept per user's rights: new rights are a new statement."""
+    sales.add("Zagrebačka tvrtka", postal_code="10000")
+    sales.add("Splitska tvrtka", postal_code="21000", city="Split")
+    alice = login_as("alice")
+    assert listed(alice.get("/partners")) == ["Zagrebačka tvrtka"]
+    with database.transaction(actor_id=None, channel="cli") as session:
+        user = session.scalar(select(User).where(User.username == "alice"))
+        assert user is not None
+        admin = UserUpdate(role_ids=[role_id(session, "admin")])
+        update_user(session, user, admin, mail_domain="groupware.local")
+    assert listed(alice.get("/partners")) == ["Splitska tvrtka", "Zagrebačka tvrtka"]
+
+
 # -- saved views --------------------------------------------------------------------------
 
 
