@@ -282,6 +282,7 @@ def collect_routes() -> tuple[list[BaseRoute], list[BaseRoute], list[NavItem]]:
         persons_web,
         territories_web,
     )
+    from groupware.deals import api as deals_api
     from groupware.history import api as history_api
     from groupware.history import web as history_web
     from groupware.notifications import api as notifications_api
@@ -305,6 +306,7 @@ def collect_routes() -> tuple[list[BaseRoute], list[BaseRoute], list[NavItem]]:
     api_modules = [
         crm_api,
         imports_api,
+        deals_api,
         accounts_api,
         announcements_api,
         history_api,

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from groupware.accounts import sessions, throttle
 from groupware.db import Database
-from groupware.i18n import use_language
+from groupware.i18n import today, use_language
 from groupware.notifications.service import prune as prune_notifications
 
 log = logging.getLogger(__name__)
@@ -56,11 +56,19 @@ def _resume_imports(session: Session, database: Database) -> int:
     return len(stale)
 
 
+def _raise_alerts(session: Session, database: Database) -> int:
+    """Late phases and overdue deadlines become alerts (see groupware.phases.alerts)."""
+    from groupware.phases.alerts import raise_alerts
+
+    return raise_alerts(session, today(), database.settings.alert_grace_days)
+
+
 JOBS: list[Job] = [
     Job("prune-sessions", _prune_sessions, "Delete expired web sessions."),
     Job("prune-login-attempts", _prune_login_attempts, "Forget failed logins past the window."),
     Job("prune-notifications", _prune_notifications, "Delete read notifications after 90 days."),
     Job("resume-imports", _resume_imports, "Start again CSV imports whose process died."),
+    Job("raise-alerts", _raise_alerts, "Alert on late phases and overdue deals, escalate."),
 ]
 
 

@@ -2,6 +2,7 @@
 (migrations, backups and tests need the whole schema), and the history recorder,
 which must be listening before anything is flushed."""
 
+import groupware.deals.alerts  # registers what the alert job looks at
 import groupware.history.recorder  # noqa: F401 - registers the session hook
 from groupware.access.models import Share
 from groupware.accounts.models import (
@@ -36,10 +37,13 @@ from groupware.crm.models import (
     TerritoryArea,
 )
 from groupware.db import Base
+from groupware.deals.models import Deal, DealActivity, DealLine, DealMember
 from groupware.history.models import Change
 from groupware.notifications.models import Notification
+from groupware.phases.models import Alert, Phase, ProcessType, TypePhase
 
 __all__ = [
+    "Alert",
     "Announcement",
     "AssignmentRule",
     "AssignmentRuleRep",
@@ -48,6 +52,10 @@ __all__ = [
     "Change",
     "County",
     "Credential",
+    "Deal",
+    "DealActivity",
+    "DealLine",
+    "DealMember",
     "Document",
     "Grant",
     "ImportJob",
@@ -60,6 +68,8 @@ __all__ = [
     "PartnerRep",
     "PartnerTag",
     "Person",
+    "Phase",
+    "ProcessType",
     "Role",
     "SavedFilter",
     "Share",
@@ -68,6 +78,7 @@ __all__ = [
     "TeamMember",
     "Territory",
     "TerritoryArea",
+    "TypePhase",
     "User",
     "UserRole",
     "WebSession",

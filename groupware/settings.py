@@ -143,6 +143,12 @@ class Settings:
     job_interval_seconds: int = _setting(
         60, "How often the background scheduler runs periodic jobs.", parse=int
     )
+    alert_grace_days: int = _setting(
+        3,
+        "Days a late phase or an overdue deal may stay so before its alert is escalated "
+        "to the team leads (or, without a lead, to the administrators).",
+        parse=int,
+    )
     log_level: str = _setting("info", "Log level: `debug`, `info`, `warning` or `error`.")
 
     # -- derived values -------------------------------------------------------------
@@ -260,6 +266,7 @@ def _validate(s: Settings) -> None:
         "web_threads",
         "db_pool_size",
         "job_interval_seconds",
+        "alert_grace_days",
     )
     for name in positive:
         if getattr(s, name) <= 0:

@@ -179,13 +179,17 @@ def _rep_of(model: Any, who: Who) -> Select[Any]:
     return select(PartnerRep.partner_id).where(PartnerRep.user_id == who.id)
 
 
-def _territory_clause(model: Any, who: Who) -> ColumnElement[bool]:
-    covered = (
+def territories_covered_by(who: Who) -> Select[Any]:
+    """The territories ``who`` covers: those of the active rules that name them."""
+    return (
         select(AssignmentRule.territory_id)
         .join(AssignmentRuleRep, AssignmentRuleRep.rule_id == AssignmentRule.id)
         .where(AssignmentRuleRep.user_id == who.id, AssignmentRule.is_active)
     )
-    clause: ColumnElement[bool] = model.territory_id.in_(covered)
+
+
+def _territory_clause(model: Any, who: Who) -> ColumnElement[bool]:
+    clause: ColumnElement[bool] = model.territory_id.in_(territories_covered_by(who))
     return clause
 
 
@@ -414,6 +418,10 @@ class Document(Base):
     # What is still to be paid (invoices) or delivered; 0 when settled.
     open_amount: Mapped[decimal.Decimal] = mapped_column(Numeric(14, 2), default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The deal it belongs to, once linked (an offer or an invoice of a sale).
+    deal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deals.id", ondelete="SET NULL"), default=None, index=True
+    )
 
     partner: Mapped[Partner] = relationship()
 

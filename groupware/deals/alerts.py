@@ -1,0 +1,74 @@
+"""What is late on a deal, for the alert job: its current phase past its planned end
+(subject ``phase:<id>``: a later phase that runs late is a new alert) and its expected
+close date passed while it is still open (subject ``close``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, String, cast, literal, select, union_all
+from sqlalchemy.orm import Session
+
+from groupware.deals.models import Deal
+from groupware.i18n import _, format_date, ngettext
+from groupware.phases.alerts import AlertSource, Message, Raised, register_source
+from groupware.phases.models import Phase
+
+
+def late_deals(before: dt.date) -> Select[Any]:
+    phase = select(
+        Deal.id.label("record_id"),
+        (literal("phase:") + cast(Deal.phase_id, String)).label("subject"),
+        Deal.phase_due.label("due"),
+        Deal.owner_id.label("owner_id"),
+    ).where(Deal.status == "open", Deal.phase_due < before, Deal.phase_id.is_not(None))
+    close = select(Deal.id, literal("close"), Deal.expected_close, Deal.owner_id).where(
+        Deal.status == "open", Deal.expected_close < before
+    )
+    return select(union_all(phase, close).subquery())
+
+
+def messages(session: Session, raised: Sequence[Raised], today: dt.date) -> dict[int, Message]:
+    deal_ids = {r.record_id for r in raised}
+    deals = {
+        row.id: row
+        for row in session.execute(
+            select(Deal.id, Deal.title, Phase.name.label("phase"))
+            .outerjoin(Phase, Phase.id == Deal.phase_id)
+            .where(Deal.id.in_(deal_ids))
+        )
+    }
+    result: dict[int, Message] = {}
+    for r in raised:
+        deal = deals.get(r.record_id)
+        if deal is None:
+            continue
+        result[r.alert_id] = _message(r, deal.title, deal.phase or "", today)
+    return result
+
+
+def _message(r: Raised, title: str, phase: str, today: dt.date) -> Message:
+    days = (today - r.due).days
+    escalated = r.level == 2
+
+    def headline() -> str:
+        if r.subject == "close":
+            text = _("Deal %(title)s is past its expected close date", title=title)
+        else:
+            text = _("Phase %(phase)s of deal %(title)s is late", phase=phase, title=title)
+        return _("Escalation: %(text)s", text=text) if escalated else text
+
+    def body() -> str:
+        return ngettext(
+            "It was due on %(due)s, %(num)d day ago.",
+            "It was due on %(due)s, %(num)d days ago.",
+            days,
+            due=format_date(r.due),
+        )
+
+    return Message(headline, body, f"/deals/{r.record_id}")
+
+
+SOURCE = register_source(AlertSource("deals", late_deals, messages))

@@ -1,0 +1,299 @@
+"""API: ``/deals`` (sales and purchases, their phases, closing and the activity log) and
+``/deal-types`` (types with their phase templates, edited by administrators)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from typing import Literal
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from groupware.access.policy import visible
+from groupware.api import Api, Call, PageQuery, page_of
+from groupware.crm.api import Ref
+from groupware.deals import service, types
+from groupware.deals.models import Deal
+from groupware.i18n import today
+from groupware.phases import engine
+from groupware.phases.models import ProcessType
+from groupware.validation import Id, OptionalId, OptionalLocalDate, Schema
+
+api = Api("deals")
+
+
+class DealQuery(PageQuery):
+    direction: Literal["sale", "purchase"] | None = None
+    status: Literal["open", "won", "lost", "cancelled"] | None = None
+    type_id: OptionalId = None
+    partner_id: OptionalId = None
+    owner_id: OptionalId = None
+    priority: Literal["low", "normal", "high", "urgent"] | None = None
+    source: str | None = None
+
+
+class PhaseOut(BaseModel):
+    id: int
+    name: str
+    state: str
+    planned_start: dt.date
+    planned_end: dt.date
+    actual_start: dt.date | None
+    actual_end: dt.date | None
+    late_days: int
+
+
+class DealOut(BaseModel):
+    id: int
+    direction: str
+    title: str
+    partner: Ref
+    person_id: int | None
+    type: Ref
+    phase: Ref | None
+    phase_due: dt.date | None
+    status: str
+    lost_reason: str
+    priority: str
+    source: str
+    owner: Ref | None
+    member_ids: list[int]
+    amount: decimal.Decimal
+    currency: str
+    probability: int
+    started_on: dt.date
+    expected_close: dt.date | None
+    closed_on: dt.date | None
+    description: str
+    created_at: dt.datetime
+
+
+class DealDetailOut(DealOut):
+    phases: list[PhaseOut]
+
+
+class MoveIn(Schema):
+    phase_id: Id
+    on: OptionalLocalDate = None
+
+
+class StepOut(BaseModel):
+    id: int
+    position: int
+    name: str
+    planned_days: int
+
+
+class TypeOut(BaseModel):
+    id: int
+    name: str
+    direction: str | None
+    description: str
+    is_active: bool
+    phases: list[StepOut]
+
+
+def deal_out(deal: Deal) -> DealOut:
+    return DealOut(
+        id=deal.id,
+        direction=deal.direction,
+        title=deal.title,
+        partner=Ref(id=deal.partner.id, name=deal.partner.name),
+        person_id=deal.person_id,
+        type=Ref(id=deal.type.id, name=deal.type.name),
+        phase=Ref(id=deal.phase.id, name=deal.phase.name) if deal.phase else None,
+        phase_due=deal.phase_due,
+        status=deal.status,
+        lost_reason=deal.lost_reason,
+        priority=deal.priority,
+        source=deal.source,
+        owner=Ref(id=deal.owner.id, name=str(deal.owner)) if deal.owner else None,
+        member_ids=sorted(m.user_id for m in deal.members),
+        amount=deal.amount,
+        currency=deal.currency,
+        probability=deal.probability,
+        started_on=deal.started_on,
+        expected_close=deal.expected_close,
+        closed_on=deal.closed_on,
+        description=deal.description,
+        created_at=deal.created_at,
+    )
+
+
+def _detail(call: Call, deal: Deal) -> DealDetailOut:
+    phases = [
+        PhaseOut(
+            id=s.phase.id,
+            name=s.phase.name,
+            state=s.state,
+            planned_start=s.phase.planned_start,
+            planned_end=s.phase.planned_end,
+            actual_start=s.phase.actual_start,
+            actual_end=s.phase.actual_end,
+            late_days=s.late_days,
+        )
+        for s in engine.timeline(service.phases_of(call.db, deal), today())
+    ]
+    return DealDetailOut(**deal_out(deal).model_dump(), phases=phases)
+
+
+def type_out(row: ProcessType) -> TypeOut:
+    return TypeOut(
+        id=row.id,
+        name=row.name,
+        direction=row.direction,
+        description=row.description,
+        is_active=row.is_active,
+        phases=[
+            StepOut(id=p.id, position=p.position, name=p.name, planned_days=p.planned_days)
+            for p in row.phases
+        ],
+    )
+
+
+_LOADED = (
+    joinedload(Deal.partner),
+    joinedload(Deal.type),
+    joinedload(Deal.owner),
+    joinedload(Deal.phase),
+)
+
+
+@api.operation(
+    "GET",
+    "/deals",
+    summary="Deals you may see, by id",
+    response=DealOut,
+    query=DealQuery,
+    paginated=True,
+)
+def list_deals(call: Call) -> tuple[list[DealOut], str | None]:
+    q: DealQuery = call.query
+    query = select(Deal).where(visible(Deal, call.who))
+    for column, value in (
+        (Deal.direction, q.direction),
+        (Deal.status, q.status),
+        (Deal.type_id, q.type_id),
+        (Deal.partner_id, q.partner_id),
+        (Deal.owner_id, q.owner_id),
+        (Deal.priority, q.priority),
+        (Deal.source, q.source),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    after = q.after_id()
+    if after is not None:
+        query = query.where(Deal.id > after)
+    query = query.options(*_LOADED).order_by(Deal.id).limit(q.limit + 1)
+    page, cursor = page_of(list(call.db.scalars(query).unique()), q.limit)
+    return [deal_out(d) for d in page], cursor
+
+
+@api.operation(
+    "POST",
+    "/deals",
+    summary="Start a deal",
+    response=DealDetailOut,
+    body=service.DealIn,
+    status=201,
+)
+def create_deal(call: Call) -> DealDetailOut:
+    deal = service.create_deal(call.db, call.who, call.body)
+    return _detail(call, service.get_deal_for_user(call.db, call.who, deal.id))
+
+
+@api.operation(
+    "GET", "/deals/{deal_id}", summary="One deal with its phases", response=DealDetailOut
+)
+def get_deal(call: Call) -> DealDetailOut:
+    return _detail(call, service.get_deal_for_user(call.db, call.who, call.int_param("deal_id")))
+
+
+@api.operation(
+    "PUT", "/deals/{deal_id}", summary="Change a deal", response=DealDetailOut, body=service.DealIn
+)
+def put_deal(call: Call) -> DealDetailOut:
+    deal = service.update_deal(call.db, call.who, call.int_param("deal_id"), call.body)
+    return _detail(call, deal)
+
+
+@api.operation(
+    "POST",
+    "/deals/{deal_id}/move",
+    summary="Move an open deal to one of its phases",
+    response=DealDetailOut,
+    body=MoveIn,
+)
+def move_deal(call: Call) -> DealDetailOut:
+    body: MoveIn = call.body
+    deal = service.move_deal(call.db, call.who, call.int_param("deal_id"), body.phase_id, body.on)
+    return _detail(call, deal)
+
+
+@api.operation(
+    "POST",
+    "/deals/{deal_id}/close",
+    summary="Close a deal as won, lost (with a reason) or cancelled",
+    response=DealDetailOut,
+    body=service.CloseIn,
+)
+def close_deal(call: Call) -> DealDetailOut:
+    deal = service.close_deal(call.db, call.who, call.int_param("deal_id"), call.body)
+    return _detail(call, deal)
+
+
+@api.operation(
+    "POST", "/deals/{deal_id}/reopen", summary="Open a closed deal again", response=DealDetailOut
+)
+def reopen_deal(call: Call) -> DealDetailOut:
+    return _detail(call, service.reopen_deal(call.db, call.who, call.int_param("deal_id")))
+
+
+class ActivityOut(BaseModel):
+    id: int
+    kind: str
+    at: dt.datetime
+    text: str
+
+
+@api.operation(
+    "POST",
+    "/deals/{deal_id}/activities",
+    summary="Log a note, call or meeting on a deal",
+    response=ActivityOut,
+    body=service.ActivityIn,
+    status=201,
+)
+def add_activity(call: Call) -> ActivityOut:
+    row = service.add_activity(call.db, call.who, call.int_param("deal_id"), call.body)
+    return ActivityOut(id=row.id, kind=row.kind, at=row.at, text=row.text)
+
+
+@api.operation("GET", "/deal-types", summary="Deal types with their phases", response=TypeOut)
+def list_types(call: Call) -> list[TypeOut]:
+    return [type_out(t) for t in types.list_types(call.db)]
+
+
+@api.operation(
+    "POST",
+    "/deal-types",
+    summary="Add a deal type with its phase template",
+    response=TypeOut,
+    body=types.TypeIn,
+    status=201,
+)
+def create_type(call: Call) -> TypeOut:
+    return type_out(types.save_type(call.db, call.who, None, call.body))
+
+
+@api.operation(
+    "PUT",
+    "/deal-types/{type_id}",
+    summary="Change a deal type and its template (deals under way keep their plans)",
+    response=TypeOut,
+    body=types.TypeIn,
+)
+def put_type(call: Call) -> TypeOut:
+    return type_out(types.save_type(call.db, call.who, call.int_param("type_id"), call.body))

@@ -1,0 +1,219 @@
+"""The alert job: late phases and overdue deadlines become alerts, once each.
+
+Each process registers an :class:`AlertSource` that says, in SQL, which of its records
+are late as of a day: rows of (record id, subject, due date, owner id). The job inserts
+an :class:`Alert` for every late row that has none yet at that level, in one statement
+per source and level, and tells the people concerned about the new ones only:
+
+- level 1 (late phase, overdue close date): the responsible person and the leads of
+  their teams;
+- level 2, when the item is still late ``alert_grace_days`` after its due date (an
+  escalation): the same people again, as an escalation, and the administrators when
+  the responsible person has no team lead.
+
+The unique key of ``alerts`` (record, subject, level) is what makes a second run, or a
+second worker racing this one on PostgreSQL, raise nothing twice: the insert skips
+existing keys, and only the rows a statement really inserted are delivered.
+
+Delivery: an in-app notification to each recipient, in their language, and then every
+channel in :data:`CHANNELS` (the internal mail registers an e-mail sender there with
+:func:`register_channel`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, insert, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from groupware.accounts.models import Grant, TeamMember, User, UserRole
+from groupware.i18n import use_language
+from groupware.notifications.models import Notification
+from groupware.phases.models import Alert
+
+
+@dataclass(frozen=True)
+class Raised:
+    """A new alert with what its message needs."""
+
+    alert_id: int
+    record_type: str
+    record_id: int
+    subject: str
+    level: int
+    due: dt.date
+    owner_id: int | None
+
+
+@dataclass(frozen=True)
+class Message:
+    """What recipients are told, built in each recipient's language."""
+
+    title: Callable[[], str]
+    body: Callable[[], str]
+    link: str
+
+
+@dataclass(frozen=True)
+class AlertSource:
+    record_type: str
+    # Late as of a day: (record_id, subject, due, owner_id) rows of open records.
+    late: Callable[[dt.date], Select[Any]]
+    # Messages for new alerts, read in one go: alert id -> message.
+    messages: Callable[[Session, Sequence[Raised], dt.date], dict[int, Message]]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One new alert for one person (what a channel such as e-mail sends)."""
+
+    raised: Raised
+    user: User
+    title: str
+    body: str
+    link: str
+
+
+SOURCES: list[AlertSource] = []
+CHANNELS: list[Callable[[Session, Sequence[Delivery]], None]] = []
+
+
+def register_source(source: AlertSource) -> AlertSource:
+    SOURCES.append(source)
+    return source
+
+
+def register_channel(channel: Callable[[Session, Sequence[Delivery]], None]) -> None:
+    """Add a way to deliver alerts besides the in-app notification (e-mail)."""
+    CHANNELS.append(channel)
+
+
+def raise_alerts(session: Session, today: dt.date, grace_days: int) -> int:
+    """Raise what is due as of ``today``; returns how many alerts were new."""
+    count = 0
+    for source in SOURCES:
+        for level, before in ((1, today), (2, today - dt.timedelta(days=grace_days))):
+            raised = _insert_new(session, source, level, before)
+            if raised:
+                _deliver(session, source, raised, today)
+            count += len(raised)
+    return count
+
+
+def _insert_new(session: Session, source: AlertSource, level: int, before: dt.date) -> list[Raised]:
+    late = source.late(before).subquery()
+    already = select(Alert.id).where(
+        Alert.record_type == source.record_type,
+        Alert.record_id == late.c.record_id,
+        Alert.subject == late.c.subject,
+        Alert.level == level,
+    )
+    rows = select(
+        literal(source.record_type),
+        late.c.record_id,
+        late.c.subject,
+        literal(level),
+        late.c.due,
+        late.c.owner_id,
+    ).where(~already.exists())
+    columns = ["record_type", "record_id", "subject", "level", "due", "owner_id"]
+    dialect = session.get_bind().dialect.name
+    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        make(Alert)
+        .from_select(columns, rows)
+        .on_conflict_do_nothing(index_elements=["record_type", "record_id", "subject", "level"])
+        .returning(Alert.id, Alert.record_id, Alert.subject, Alert.level, Alert.due, Alert.owner_id)
+    )
+    return [
+        Raised(r.id, source.record_type, r.record_id, r.subject, r.level, r.due, r.owner_id)
+        for r in session.execute(statement)
+    ]
+
+
+def _leads_of(session: Session, owner_ids: set[int]) -> dict[int, set[int]]:
+    """The leads of each owner's teams (not the owner themselves)."""
+    mine = TeamMember.__table__.alias("mine")
+    lead = TeamMember.__table__.alias("lead")
+    rows = session.execute(
+        select(mine.c.user_id, lead.c.user_id)
+        .join(lead, lead.c.team_id == mine.c.team_id)
+        .where(mine.c.user_id.in_(owner_ids), lead.c.is_lead, lead.c.user_id != mine.c.user_id)
+    )
+    leads: dict[int, set[int]] = defaultdict(set)
+    for owner_id, lead_id in rows:
+        leads[owner_id].add(lead_id)
+    return leads
+
+
+def _admins(session: Session) -> set[int]:
+    return set(
+        session.scalars(
+            select(UserRole.user_id)
+            .join(Grant, Grant.role_id == UserRole.role_id)
+            .where(Grant.module == "system", Grant.action == "admin")
+        )
+    )
+
+
+def _recipients(session: Session, raised: Sequence[Raised]) -> dict[int, list[int]]:
+    owners = {r.owner_id for r in raised if r.owner_id is not None}
+    leads = _leads_of(session, owners) if owners else {}
+    admins: set[int] | None = None
+    result: dict[int, list[int]] = {}
+    for r in raised:
+        people: set[int] = set()
+        if r.owner_id is not None:
+            people.add(r.owner_id)
+            people |= leads.get(r.owner_id, set())
+        if r.level == 2 and not leads.get(r.owner_id or 0):
+            admins = _admins(session) if admins is None else admins
+            people |= admins
+        result[r.alert_id] = sorted(people)
+    return result
+
+
+def _deliver(
+    session: Session, source: AlertSource, raised: Sequence[Raised], today: dt.date
+) -> None:
+    messages = source.messages(session, raised, today)
+    recipients = _recipients(session, raised)
+    user_ids = {u for people in recipients.values() for u in people}
+    users = {
+        u.id: u for u in session.scalars(select(User).where(User.id.in_(user_ids), User.is_active))
+    }
+    deliveries: list[Delivery] = []
+    rows: list[dict[str, Any]] = []
+    for r in raised:
+        message = messages.get(r.alert_id)
+        if message is None:
+            continue
+        for user_id in recipients[r.alert_id]:
+            user = users.get(user_id)
+            if user is None:
+                continue
+            with use_language(user.language):
+                title, body = message.title()[:300], message.body()
+            deliveries.append(Delivery(r, user, title, body, message.link))
+            rows.append(
+                {
+                    "user_id": user.id,
+                    "kind": "escalation" if r.level == 2 else "alert",
+                    "title": title,
+                    "body": body,
+                    "link": message.link,
+                    "record_type": r.record_type,
+                    "record_id": r.record_id,
+                    "dedup_key": f"alert:{r.alert_id}",
+                }
+            )
+    if rows:
+        session.execute(insert(Notification), rows)
+    for channel in CHANNELS:
+        channel(session, deliveries)
