@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -26,6 +27,13 @@ def _in_session(obj: object, model: type[Base], key: int) -> Base | None:
     if session is None:
         return None
     return session.identity_map.get(identity_key(model, key))
+
+
+def user_name_of(row: Any) -> str:
+    """The name of the user a link row (a team member, a further rep) points to, for
+    history labels: from the loaded relationship or the session, else ``#id``."""
+    user = row.__dict__.get("user") or _in_session(row, User, row.user_id)
+    return str(user) if user is not None else f"#{row.user_id}"
 
 
 class User(Base):
@@ -92,8 +100,7 @@ class TeamMember(Base):
     user: Mapped[User] = relationship(back_populates="memberships")
 
     def __str__(self) -> str:
-        user = self.__dict__.get("user") or _in_session(self, User, self.user_id)
-        name = str(user) if user is not None else f"#{self.user_id}"
+        name = user_name_of(self)
         return f"{name} ★" if self.is_lead else name
 
 

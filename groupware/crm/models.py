@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from groupware.access.policy import Module, RecordAccess, Who, register_module
-from groupware.accounts.models import User
+from groupware.accounts.models import User, user_name_of
 from groupware.db import Base, utcnow
 from groupware.i18n import _l
 from groupware.records import RecordType, register_record_type
@@ -170,8 +170,7 @@ class AssignmentRuleRep(Base):
     user: Mapped[User] = relationship()
 
     def __str__(self) -> str:
-        user = self.__dict__.get("user")
-        return str(user) if user is not None else f"#{self.user_id}"
+        return user_name_of(self)
 
 
 def _rep_of(model: Any, who: Who) -> Select[Any]:
@@ -303,8 +302,7 @@ class PartnerRep(Base):
     )
 
     def __str__(self) -> str:
-        user = self.__dict__.get("user")
-        return str(user) if user is not None else f"#{self.user_id}"
+        return user_name_of(self)
 
 
 class Tag(Base):

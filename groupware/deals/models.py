@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from groupware.access.policy import Module, RecordAccess, Who, register_module
-from groupware.accounts.models import User
+from groupware.accounts.models import User, user_name_of
 from groupware.crm.models import Partner, Person, territories_covered_by
 from groupware.db import Base, utcnow
 from groupware.i18n import _l
@@ -138,8 +138,7 @@ class DealMember(Base):
     user: Mapped[User] = relationship()
 
     def __str__(self) -> str:
-        user = self.__dict__.get("user")
-        return str(user) if user is not None else f"#{self.user_id}"
+        return user_name_of(self)
 
 
 class DealLine(Base):

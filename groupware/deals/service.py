@@ -189,12 +189,8 @@ def update_deal(session: Session, who: Who, deal_id: int, data: DealIn) -> Deal:
         deal.owner_id = data.owner_id
     if data.started_on is not None:
         deal.started_on = data.started_on
-    members = set(data.member_ids)
-    deal.members = [m for m in deal.members if m.user_id in members] + [
-        DealMember(user_id=u)
-        for u in dict.fromkeys(data.member_ids)
-        if u not in {m.user_id for m in deal.members}
-    ]
+    kept = {m.user_id: m for m in deal.members}
+    deal.members = [kept.get(u) or DealMember(user_id=u) for u in dict.fromkeys(data.member_ids)]
     if data.lines or deal.lines:
         deal.lines = [DealLine(position=i, **x.model_dump()) for i, x in enumerate(data.lines)]
     session.flush()
