@@ -283,6 +283,7 @@ def collect_routes() -> tuple[list[BaseRoute], list[BaseRoute], list[NavItem]]:
         territories_web,
     )
     from groupware.deals import api as deals_api
+    from groupware.deals import web as deals_web
     from groupware.history import api as history_api
     from groupware.history import web as history_web
     from groupware.notifications import api as notifications_api
@@ -294,6 +295,7 @@ def collect_routes() -> tuple[list[BaseRoute], list[BaseRoute], list[NavItem]]:
         partners_web,
         partner360_web,
         persons_web,
+        deals_web,
         documents_web,
         territories_web,
         imports_web,

@@ -1,0 +1,566 @@
+"""Deal pages: the list with filters, the pipeline board of a type, a deal's page (phase
+timeline, moves, closing, activity log, documents, history) and its form.
+
+The board works without JavaScript: every card has a small form that moves the deal to
+a chosen phase (keyboard users tab to it); ``/static/board.js`` adds dragging a card
+onto a column, which sends the same form. The partner 360° page gets a section with the
+partner's deals, and deals follow a partner through a merge.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import joinedload, selectinload
+from starlette.responses import Response
+from starlette.routing import Route
+
+from groupware.access.policy import can, require, visible
+from groupware.accounts.models import User
+from groupware.app import NavItem
+from groupware.crm import merge as merging
+from groupware.crm.documents import CURRENCIES
+from groupware.crm.models import Document, Partner, Person
+from groupware.crm.partner360_web import MOVED_LABELS, Section, register_section
+from groupware.crm.partners import get_partner_for_user
+from groupware.db import escape_like
+from groupware.deals import service, types
+from groupware.deals.models import PRIORITIES, SOURCES, Deal, DealActivity
+from groupware.errors import Invalid
+from groupware.i18n import _, _l, today
+from groupware.phases import engine
+from groupware.phases.models import Phase
+from groupware.validation import parse_id, validate
+from groupware.web import Ctx, page
+
+MODULE = "deals"
+nav = [NavItem(_l("Deals"), "deals", module=MODULE)]
+PAGE_SIZE = 50
+BOARD_LIMIT = 200  # cards per column; the list shows the rest
+LABELS: dict[str, dict[str, Any]] = {
+    "direction": {"sale": _l("sale"), "purchase": _l("purchase")},
+    "status": {
+        "open": _l("open"),
+        "won": _l("won"),
+        "lost": _l("lost"),
+        "cancelled": _l("cancelled"),
+    },
+    "priority": {
+        "low": _l("low"),
+        "normal": _l("normal"),
+        "high": _l("high"),
+        "urgent": _l("urgent"),
+    },
+    "source": {
+        "campaign": _l("campaign"),
+        "website": _l("website"),
+        "referral": _l("referral"),
+        "phone": _l("phone"),
+        "email": _l("e-mail"),
+        "fair": _l("fair"),
+        "existing": _l("existing customer"),
+        "other": _l("other"),
+    },
+    "activity": {"note": _l("note"), "call": _l("call"), "meeting": _l("meeting")},
+    "phase": {
+        "done": _l("done"),
+        "current": _l("current"),
+        "skipped": _l("skipped"),
+        "planned": _l("planned"),
+    },
+}
+FILTERS = ("q", "direction", "status", "type_id", "priority", "source", "owner_id", "partner_id")
+FORM_FIELDS = (
+    "direction",
+    "title",
+    "partner_id",
+    "person_id",
+    "type_id",
+    "priority",
+    "source",
+    "owner_id",
+    "amount",
+    "currency",
+    "probability",
+    "started_on",
+    "expected_close",
+    "description",
+)
+
+
+def _form_id(ctx: Ctx, name: str) -> int | None:
+    return parse_id(str(ctx.form.get(name, ""))) if ctx.form is not None else None
+
+
+# -- the list -------------------------------------------------------------------------
+
+
+def _filtered(ctx: Ctx) -> tuple[dict[str, str], Select[Any]]:
+    raw = {name: ctx.query(name)[:100] for name in FILTERS}
+    query = select(Deal).where(visible(Deal, ctx.acting))
+    if raw["q"]:
+        query = query.where(Deal.title.ilike(f"%{escape_like(raw['q'])}%", escape="\\"))
+    for name, column, allowed in (
+        ("direction", Deal.direction, LABELS["direction"]),
+        ("status", Deal.status, LABELS["status"]),
+        ("priority", Deal.priority, LABELS["priority"]),
+        ("source", Deal.source, LABELS["source"]),
+    ):
+        if raw[name] in allowed:
+            query = query.where(column == raw[name])
+    for name, id_column in (
+        ("type_id", Deal.type_id),
+        ("owner_id", Deal.owner_id),
+        ("partner_id", Deal.partner_id),
+    ):
+        value = parse_id(raw[name])
+        if value is not None:
+            query = query.where(id_column == value)
+    return raw, query
+
+
+def _choices(ctx: Ctx) -> dict[str, Any]:
+    return {
+        "type_options": [(t.id, t.name) for t in types.list_types(ctx.db)],
+        "owner_options": [
+            (u.id, u.full_name)
+            for u in ctx.db.scalars(select(User).where(User.is_active).order_by(User.full_name))
+        ],
+    }
+
+
+@page()
+def deals(ctx: Ctx) -> Response:
+    require(ctx.acting, MODULE, "view")
+    raw, query = _filtered(ctx)
+    offset = min(parse_id(ctx.query("offset")) or 0, 1_000_000)
+    rows = list(
+        ctx.db.scalars(
+            query.options(
+                joinedload(Deal.partner),
+                joinedload(Deal.type),
+                joinedload(Deal.owner),
+                joinedload(Deal.phase),
+            )
+            .order_by(Deal.expected_close.is_(None), Deal.expected_close, Deal.id)
+            .offset(offset)
+            .limit(PAGE_SIZE + 1)
+        )
+    )
+    more = len(rows) > PAGE_SIZE
+    query_string = urllib.parse.urlencode({k: v for k, v in raw.items() if v})
+    next_query = urllib.parse.urlencode(
+        {**{k: v for k, v in raw.items() if v}, "offset": offset + PAGE_SIZE}
+    )
+    return ctx.render(
+        "deals/list.html",
+        block="results",
+        rows=rows[:PAGE_SIZE],
+        raw=raw,
+        labels=LABELS,
+        today=today(),
+        query=query_string,
+        more_url=f"/deals?{next_query}" if more else "",
+        may_create=ctx.acting.can(MODULE, "create"),
+        **_choices(ctx),
+    )
+
+
+# -- the board ------------------------------------------------------------------------
+
+
+@page()
+def board(ctx: Ctx) -> Response:
+    require(ctx.acting, MODULE, "view")
+    all_types = types.list_types(ctx.db, active_only=True)
+    chosen = parse_id(ctx.query("type_id"))
+    type_ = next((t for t in all_types if t.id == chosen), all_types[0] if all_types else None)
+    columns: list[tuple[Any, list[Deal]]] = []
+    if type_ is not None:
+        rows = ctx.db.execute(
+            select(Deal, Phase.type_phase_id)
+            .join(Phase, Phase.id == Deal.phase_id)
+            .where(visible(Deal, ctx.acting), Deal.status == "open", Deal.type_id == type_.id)
+            .options(joinedload(Deal.partner), joinedload(Deal.owner))
+            .order_by(Deal.expected_close.is_(None), Deal.expected_close, Deal.id)
+        ).all()
+        by_step: dict[int | None, list[Deal]] = {}
+        for deal, step_id in rows:
+            by_step.setdefault(step_id, []).append(deal)
+        columns = [(step, by_step.get(step.id, [])[:BOARD_LIMIT]) for step in type_.phases]
+    return ctx.render(
+        "deals/board.html",
+        types=all_types,
+        type=type_,
+        columns=columns,
+        today=today(),
+        labels=LABELS,
+    )
+
+
+@page()
+def board_move(ctx: Ctx) -> Response:
+    """Move a card to the phase of the template step it was dropped on (or chosen)."""
+    deal = service.get_deal_for_user(ctx.db, ctx.acting, ctx.int_param("deal_id"), "edit")
+    step_id = _form_id(ctx, "step_id")
+    phase = next((p for p in service.phases_of(ctx.db, deal) if p.type_phase_id == step_id), None)
+    if phase is None:
+        raise Invalid({"step_id": _l("This phase does not belong to this record's type.")})
+    service.move_deal(ctx.db, ctx.acting, deal.id, phase.id)
+    ctx.flash(_("%(title)s moved to %(phase)s.", title=deal.title, phase=phase.name))
+    return ctx.redirect(f"/deals/board?type_id={deal.type_id}")
+
+
+# -- one deal -------------------------------------------------------------------------
+
+
+def _documents_of(ctx: Ctx, deal: Deal) -> tuple[list[Document], list[Document]]:
+    """Documents linked to the deal, and the partner's others that could be linked."""
+    rows = list(
+        ctx.db.scalars(
+            select(Document)
+            .where(Document.partner_id == deal.partner_id, visible(Document, ctx.acting))
+            .order_by(Document.date.desc(), Document.id.desc())
+            .limit(100)
+        )
+    )
+    return [d for d in rows if d.deal_id == deal.id], [d for d in rows if d.deal_id is None]
+
+
+def _detail(
+    ctx: Ctx, deal: Deal, *, errors: dict[str, str] | None = None, status: int = 200
+) -> Response:
+    phases = service.phases_of(ctx.db, deal)
+    linked, linkable = _documents_of(ctx, deal)
+    activities = list(
+        ctx.db.scalars(
+            select(DealActivity)
+            .where(DealActivity.deal_id == deal.id)
+            .options(joinedload(DealActivity.author))
+            .order_by(DealActivity.at.desc(), DealActivity.id.desc())
+        )
+    )
+    return ctx.render(
+        "deals/detail.html",
+        deal=deal,
+        timeline=engine.timeline(phases, today()),
+        activities=activities,
+        documents=linked,
+        linkable=linkable,
+        labels=LABELS,
+        errors=errors or {},
+        today=today(),
+        may_edit=can(ctx.db, ctx.acting, deal, "edit"),
+        status_code=status,
+    )
+
+
+@page()
+def deal(ctx: Ctx) -> Response:
+    row = service.get_deal_for_user(ctx.db, ctx.acting, ctx.int_param("deal_id"))
+    return _detail(ctx, row)
+
+
+def _acted(ctx: Ctx, deal_id: int, act: Any, message: str) -> Response:
+    """Run one change of a deal; a refused one shows the deal again with the reason."""
+    try:
+        act()
+    except Invalid as exc:
+        row = service.get_deal_for_user(ctx.db, ctx.acting, deal_id)
+        return _detail(ctx, row, errors=exc.errors, status=422)
+    ctx.flash(message)
+    return ctx.redirect(f"/deals/{deal_id}")
+
+
+@page()
+def deal_move(ctx: Ctx) -> Response:
+    deal_id = ctx.int_param("deal_id")
+    phase_id = _form_id(ctx, "phase_id") or 0
+    return _acted(
+        ctx,
+        deal_id,
+        lambda: service.move_deal(ctx.db, ctx.acting, deal_id, phase_id),
+        _("The deal moved on."),
+    )
+
+
+@page()
+def deal_close(ctx: Ctx) -> Response:
+    deal_id = ctx.int_param("deal_id")
+    form = ctx.form_dict()
+
+    def close() -> None:
+        service.close_deal(ctx.db, ctx.acting, deal_id, validate(service.CloseIn, form))
+
+    return _acted(ctx, deal_id, close, _("The deal is closed."))
+
+
+@page()
+def deal_reopen(ctx: Ctx) -> Response:
+    deal_id = ctx.int_param("deal_id")
+    return _acted(
+        ctx,
+        deal_id,
+        lambda: service.reopen_deal(ctx.db, ctx.acting, deal_id),
+        _("The deal is open again."),
+    )
+
+
+@page()
+def deal_activity(ctx: Ctx) -> Response:
+    deal_id = ctx.int_param("deal_id")
+    form = ctx.form_dict()
+
+    def add() -> None:
+        service.add_activity(ctx.db, ctx.acting, deal_id, validate(service.ActivityIn, form))
+
+    return _acted(ctx, deal_id, add, _("Added to the activity log."))
+
+
+@page()
+def deal_link(ctx: Ctx) -> Response:
+    deal_id = ctx.int_param("deal_id")
+    document_id = _form_id(ctx, "document_id") or 0
+    return _acted(
+        ctx,
+        deal_id,
+        lambda: service.link_document(ctx.db, ctx.acting, deal_id, document_id),
+        _("The document is linked to the deal."),
+    )
+
+
+# -- the form -------------------------------------------------------------------------
+
+
+def _form(
+    ctx: Ctx,
+    deal: Deal | None,
+    form: dict[str, Any],
+    errors: dict[str, str],
+    status: int = 200,
+) -> Response:
+    partner_id = parse_id(str(form.get("partner_id") or ""))
+    partner = ctx.db.get(Partner, partner_id) if partner_id else None
+    persons = (
+        list(ctx.db.scalars(select(Person).where(Person.partner_id == partner.id)))
+        if partner is not None
+        else []
+    )
+    return ctx.render(
+        "deals/form.html",
+        deal=deal,
+        form=form,
+        errors=errors,
+        partner=partner,
+        person_options=[(p.id, p.full_name) for p in persons],
+        direction_options=list(LABELS["direction"].items()),
+        priority_options=[(p, LABELS["priority"][p]) for p in PRIORITIES],
+        source_options=[(s, LABELS["source"][s]) for s in SOURCES],
+        currency_options=[(c, c) for c in CURRENCIES],
+        status_code=status,
+        **_choices(ctx),
+    )
+
+
+def _deal_in(form: dict[str, Any], deal: Deal | None = None) -> service.DealIn:
+    values = {k: v for k, v in form.items() if k in FORM_FIELDS and v not in ("", None)}
+    values["member_ids"] = form.get("member_ids", [])
+    if deal is not None:  # the form does not edit lines (the API does): they stay
+        values["lines"] = [
+            {"description": x.description, "quantity": x.quantity, "unit_price": x.unit_price}
+            for x in deal.lines
+        ]
+    return validate(service.DealIn, values)
+
+
+@page()
+def deal_new(ctx: Ctx) -> Response:
+    require(ctx.acting, MODULE, "create")
+    partner_id = ctx.query_id("partner_id")
+    if partner_id is not None:
+        get_partner_for_user(ctx.db, ctx.acting, partner_id)
+    defaults = {
+        "partner_id": partner_id or "",
+        "direction": "sale",
+        "currency": "EUR",
+        "priority": "normal",
+        "source": "other",
+        "probability": "10",
+        "started_on": today().isoformat(),
+        "owner_id": ctx.acting.id,
+    }
+    return _form(ctx, None, defaults, {})
+
+
+@page()
+def deal_create(ctx: Ctx) -> Response:
+    form = ctx.form_dict(lists=("member_ids",))
+    try:
+        row = service.create_deal(ctx.db, ctx.acting, _deal_in(form))
+    except Invalid as exc:
+        return _form(ctx, None, form, exc.errors, 422)
+    ctx.flash(_("%(title)s is started.", title=row.title))
+    return ctx.redirect(f"/deals/{row.id}")
+
+
+@page()
+def deal_edit(ctx: Ctx) -> Response:
+    row = service.get_deal_for_user(ctx.db, ctx.acting, ctx.int_param("deal_id"), "edit")
+    values: dict[str, Any] = {name: getattr(row, name) for name in FORM_FIELDS}
+    values["member_ids"] = [m.user_id for m in row.members]
+    return _form(ctx, row, values, {})
+
+
+@page()
+def deal_save(ctx: Ctx) -> Response:
+    row = service.get_deal_for_user(ctx.db, ctx.acting, ctx.int_param("deal_id"), "edit")
+    form = ctx.form_dict(lists=("member_ids",))
+    try:
+        service.update_deal(ctx.db, ctx.acting, row.id, _deal_in(form, row))
+    except Invalid as exc:
+        return _form(ctx, row, form, exc.errors, 422)
+    ctx.flash(_("The deal is saved."))
+    return ctx.redirect(f"/deals/{row.id}")
+
+
+# -- types and their phase templates (administrators) --------------------------------
+
+EMPTY_STEPS = 3  # blank rows the type form offers for new phases
+
+
+def _type_form(
+    ctx: Ctx, type_id: int | None, form: dict[str, Any], errors: dict[str, str], status: int = 200
+) -> Response:
+    names = [str(n) for n in form.get("phase_name", [])]
+    days = [str(d) for d in form.get("phase_days", [])]
+    steps = list(zip(names, days + [""] * (len(names) - len(days)), strict=True))
+    return ctx.render(
+        "deals/type_form.html",
+        type_id=type_id,
+        form=form,
+        errors=errors,
+        steps=steps + [("", "")] * EMPTY_STEPS,
+        direction_options=list(LABELS["direction"].items()),
+        status_code=status,
+    )
+
+
+def _type_in(form: dict[str, Any]) -> types.TypeIn:
+    steps = [
+        {"name": name, "planned_days": days or 0}
+        for name, days in zip(form.get("phase_name", []), form.get("phase_days", []), strict=False)
+        if str(name).strip()
+    ]
+    return validate(
+        types.TypeIn,
+        {
+            "name": form.get("name", ""),
+            "direction": form.get("direction") or None,
+            "description": form.get("description", ""),
+            "is_active": bool(form.get("is_active")),
+            "phases": steps,
+        },
+    )
+
+
+def _type_values(ctx: Ctx) -> dict[str, Any]:
+    return ctx.form_dict(lists=("phase_name", "phase_days"), checkboxes=("is_active",))
+
+
+@page(admin=True)
+def deal_types(ctx: Ctx) -> Response:
+    return ctx.render("deals/types.html", types=types.list_types(ctx.db), labels=LABELS)
+
+
+@page(admin=True)
+def deal_type_new(ctx: Ctx) -> Response:
+    return _type_form(ctx, None, {"is_active": True, "direction": "sale"}, {})
+
+
+@page(admin=True)
+def deal_type_create(ctx: Ctx) -> Response:
+    form = _type_values(ctx)
+    try:
+        row = types.save_type(ctx.db, ctx.acting, None, _type_in(form))
+    except Invalid as exc:
+        return _type_form(ctx, None, form, exc.errors, 422)
+    ctx.flash(_("Deal type %(name)s is saved.", name=row.name))
+    return ctx.redirect("/admin/deal-types")
+
+
+@page(admin=True)
+def deal_type_edit(ctx: Ctx) -> Response:
+    row = types.get_type(ctx.db, ctx.int_param("type_id"))
+    form = {
+        "name": row.name,
+        "direction": row.direction or "",
+        "description": row.description,
+        "is_active": row.is_active,
+        "phase_name": [p.name for p in row.phases],
+        "phase_days": [p.planned_days for p in row.phases],
+    }
+    return _type_form(ctx, row.id, form, {})
+
+
+@page(admin=True)
+def deal_type_save(ctx: Ctx) -> Response:
+    type_id = ctx.int_param("type_id")
+    types.get_type(ctx.db, type_id)
+    form = _type_values(ctx)
+    try:
+        row = types.save_type(ctx.db, ctx.acting, type_id, _type_in(form))
+    except Invalid as exc:
+        return _type_form(ctx, type_id, form, exc.errors, 422)
+    ctx.flash(_("Deal type %(name)s is saved.", name=row.name))
+    return ctx.redirect("/admin/deal-types")
+
+
+# -- the partner's 360° page ----------------------------------------------------------
+
+
+def _partner_deals(ctx: Ctx, partner: Partner) -> dict[str, Any]:
+    if not ctx.acting.can(MODULE, "view"):
+        return {"deals": None}
+    rows = list(
+        ctx.db.scalars(
+            select(Deal)
+            .where(Deal.partner_id == partner.id, visible(Deal, ctx.acting))
+            .options(joinedload(Deal.phase), selectinload(Deal.owner))
+            .order_by(Deal.status != "open", Deal.expected_close.is_(None), Deal.expected_close)
+            .limit(50)
+        )
+    )
+    return {"deals": rows, "labels": LABELS, "may_create": ctx.acting.can(MODULE, "create")}
+
+
+register_section(Section("deals", "deals/partner_section.html", _partner_deals, order=10))
+merging.register_link("deals", Deal.partner_id)
+MOVED_LABELS["deals"] = _l("Deals")
+
+
+def _post(path: str, endpoint: Any, name: str) -> Route:
+    return Route(path, endpoint, methods=["POST"], name=name)
+
+
+routes = [
+    Route("/deals", deals, name="deals"),
+    Route("/deals/board", board, name="deal_board"),
+    Route("/deals/new", deal_new, name="deal_new"),
+    _post("/deals/new", deal_create, "deal_create"),
+    Route("/deals/{deal_id:int}", deal, name="deal"),
+    Route("/deals/{deal_id:int}/edit", deal_edit, name="deal_edit"),
+    _post("/deals/{deal_id:int}/edit", deal_save, "deal_save"),
+    _post("/deals/{deal_id:int}/move", deal_move, "deal_move"),
+    _post("/deals/{deal_id:int}/board-move", board_move, "deal_board_move"),
+    _post("/deals/{deal_id:int}/close", deal_close, "deal_close"),
+    _post("/deals/{deal_id:int}/reopen", deal_reopen, "deal_reopen"),
+    _post("/deals/{deal_id:int}/activities", deal_activity, "deal_activity"),
+    _post("/deals/{deal_id:int}/documents", deal_link, "deal_link"),
+    Route("/admin/deal-types", deal_types, name="deal_types"),
+    Route("/admin/deal-types/new", deal_type_new, name="deal_type_new"),
+    _post("/admin/deal-types/new", deal_type_create, "deal_type_create"),
+    Route("/admin/deal-types/{type_id:int}", deal_type_edit, name="deal_type_edit"),
+    _post("/admin/deal-types/{type_id:int}", deal_type_save, "deal_type_save"),
+]

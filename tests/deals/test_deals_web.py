@@ -1,0 +1,228 @@
+"""Deal pages through the real server: the form, the deal page with its phases, moves,
+closing, the activity log and documents, the list, the board (a form per card and
+dragging in Chromium), the partner's 360° page, and access."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, expect
+from sqlalchemy import select
+
+from groupware.access.policy import SYSTEM
+from groupware.crm.documents import DocumentIn, upsert_document
+from groupware.db import Database
+from groupware.deals.models import Deal
+from groupware.deals.types import StepIn, TypeIn, save_type
+from groupware.phases.models import ProcessType
+from tests.browser.test_shell import chromium
+from tests.conftest import LiveServer
+from tests.crm.conftest import Sales
+from tests.factories import PASSWORD, Cast, browser, login, make_partner
+
+LoginAs = Callable[[str], httpx.Client]
+__all__ = ["chromium"]  # a fixture used here
+
+
+@pytest.fixture
+def login_as(live: LiveServer, committed: Cast) -> Iterator[LoginAs]:
+    clients: list[httpx.Client] = []
+
+    def log_in(username: str) -> httpx.Client:
+        client = browser(live.url)
+        clients.append(client)
+        client.headers["X-CSRF-Token"] = login(client, username)
+        return client
+
+    yield log_in
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def pipeline(sales: Sales, database: Database) -> tuple[int, int, int]:
+    """A sale type (Qualify, Offer, Negotiate), a Zagreb partner and a Split one."""
+    with database.transaction(actor_id=None, channel="cli") as session:
+        steps = [StepIn(name=n, planned_days=d) for n, d in (("Qualify", 5), ("Offer", 10))]
+        steps.append(StepIn(name="Negotiate", planned_days=15))
+        sale = save_type(
+            session, SYSTEM, None, TypeIn(name="Retail", direction="sale", phases=steps)
+        )
+        zagreb = make_partner(session, SYSTEM, "Konzum d.d.", postal_code="10000").id
+        split = make_partner(session, SYSTEM, "Studenac", postal_code="21000", city="Split").id
+        upsert_document(
+            session,
+            SYSTEM,
+            DocumentIn(
+                kind="offer",
+                number="P-7/2026",
+                date=dt.date(2026, 3, 3),
+                partner_id=zagreb,
+                net_amount=decimal.Decimal(100),
+                gross_amount=decimal.Decimal(125),
+            ),
+        )
+        return sale.id, zagreb, split
+
+
+def new_deal_form(type_id: int, partner_id: int, **values: str) -> dict[str, str]:
+    return {
+        "title": "Blagajne",
+        "direction": "sale",
+        "partner_id": str(partner_id),
+        "type_id": str(type_id),
+        "priority": "high",
+        "source": "fair",
+        "amount": "1200.00",
+        "currency": "EUR",
+        "probability": "40",
+        "started_on": "2026-03-02",
+        "expected_close": "2026-04-30",
+        **values,
+    }
+
+
+def deal_of(database: Database, title: str) -> Deal:
+    with database.transaction(actor_id=None, channel="cli", write=False) as session:
+        row = session.scalar(select(Deal).where(Deal.title == title))
+        assert row is not None
+        return row
+
+
+def test_a_rep_starts_works_and_closes_a_deal_in_the_browser(
+    pipeline: tuple[int, int, int], login_as: LoginAs, database: Database
+) -> None:
+    sale, zagreb, _split = pipeline
+    alice = login_as("alice")
+    assert alice.get(f"/deals/new?partner_id={zagreb}").status_code == 200
+    bad = alice.post("/deals/new", data=new_deal_form(sale, zagreb, currency="XYZ"))
+    assert bad.status_code == 422 and "Unknown currency" in bad.text
+    made = alice.post("/deals/new", data=new_deal_form(sale, zagreb))
+    assert made.status_code == 303
+    deal = deal_of(database, "Blagajne")
+    page = alice.get(f"/deals/{deal.id}").text
+    assert "Qualify" in page and "Negotiate" in page and "fair" in page
+    with database.transaction(actor_id=None, channel="cli", write=False) as session:
+        from groupware.deals.service import phases_of
+
+        phases = phases_of(session, session.get(Deal, deal.id))  # type: ignore[arg-type]
+    moved = alice.post(f"/deals/{deal.id}/move", data={"phase_id": str(phases[1].id)})
+    assert moved.status_code == 303
+    assert deal_of(database, "Blagajne").phase_id == phases[1].id
+    logged = alice.post(f"/deals/{deal.id}/activities", data={"kind": "call", "text": "Nazvao"})
+    assert logged.status_code == 303 and "Nazvao" in alice.get(f"/deals/{deal.id}").text
+    page = alice.get(f"/deals/{deal.id}").text
+    assert "P-7/2026" in page  # the partner's document, ready to link
+    doc_id = page.split('name="document_id"')[1].split('value="')[1].split('"')[0]
+    assert (
+        alice.post(f"/deals/{deal.id}/documents", data={"document_id": doc_id}).status_code == 303
+    )
+    refused = alice.post(f"/deals/{deal.id}/close", data={"status": "lost"})
+    assert refused.status_code == 422 and "Say why the deal was lost" in refused.text
+    assert deal_of(database, "Blagajne").status == "open"
+    closed = alice.post(f"/deals/{deal.id}/close", data={"status": "won"})
+    assert closed.status_code == 303 and deal_of(database, "Blagajne").status == "won"
+    listed = alice.get("/deals", params={"status": "won"}).text
+    assert "Blagajne" in listed
+    assert "Blagajne" in alice.get(f"/partners/{zagreb}").text  # the 360° page
+    # charlie (Dalmacija) sees neither the deal nor the partner's; nothing to move
+    charlie = login_as("charlie")
+    assert charlie.get(f"/deals/{deal.id}").status_code == 404
+    assert "Blagajne" not in charlie.get("/deals").text
+    assert charlie.post(f"/deals/{deal.id}/reopen").status_code == 404
+    assert charlie.post("/deals/new", data=new_deal_form(sale, zagreb)).status_code == 404
+    history = alice.get(f"/records/deals/{deal.id}/history").text
+    assert "won" in history
+
+
+def test_the_edit_form_keeps_phases_and_names_bad_fields(
+    pipeline: tuple[int, int, int], login_as: LoginAs, database: Database
+) -> None:
+    sale, zagreb, _split = pipeline
+    alice = login_as("alice")
+    alice.post("/deals/new", data=new_deal_form(sale, zagreb))
+    deal = deal_of(database, "Blagajne")
+    form = alice.get(f"/deals/{deal.id}/edit")
+    assert form.status_code == 200 and 'value="Blagajne"' in form.text
+    bad = alice.post(
+        f"/deals/{deal.id}/edit", data=new_deal_form(sale, zagreb, expected_close="2026-01-01")
+    )
+    assert bad.status_code == 422 and "before the start" in bad.text
+    ok = alice.post(f"/deals/{deal.id}/edit", data=new_deal_form(sale, zagreb, title="Kase"))
+    assert ok.status_code == 303 and deal_of(database, "Kase").phase_id == deal.phase_id
+
+
+@pytest.mark.browser
+def test_in_chromium_a_card_is_moved_by_dragging_and_by_keyboard(
+    chromium: Browser, pipeline: tuple[int, int, int], live: LiveServer, database: Database
+) -> None:
+    sale, zagreb, _split = pipeline
+    with database.transaction(actor_id=None, channel="cli") as session:
+        from groupware.access.policy import load_who
+        from groupware.accounts.models import User
+        from groupware.deals.service import DealIn, create_deal
+
+        alice = session.scalar(select(User).where(User.username == "alice"))
+        assert alice is not None
+        who = load_who(session, alice)
+        for title in ("Prvi posao", "Drugi posao"):
+            create_deal(session, who, DealIn(title=title, partner_id=zagreb, type_id=sale))
+        steps = session.get(ProcessType, sale).phases  # type: ignore[union-attr]
+        offer, negotiate = steps[1].id, steps[2].id
+    context = chromium.new_context(locale="en-GB")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{live.url}/login?next=/deals/board")
+    page.fill("#username", "alice")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("[data-testid=board]")).to_be_visible()
+    first = page.locator(".deal-card", has_text="Prvi posao")
+    first.drag_to(page.locator(f".column[data-step='{offer}']"))
+    expect(page.locator(f".column[data-step='{offer}'] .deal-card")).to_contain_text("Prvi posao")
+    # by keyboard: the card's own phase choice and its Move button
+    second = page.locator(".deal-card", has_text="Drugi posao")
+    second.get_by_label("Move Drugi posao to").select_option(str(negotiate))
+    second.get_by_role("button", name="Move").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(f".column[data-step='{negotiate}'] .deal-card")).to_contain_text(
+        "Drugi posao"
+    )
+    assert errors == []
+    context.close()
+
+
+def test_an_administrator_edits_a_type_and_its_phases_in_the_browser(
+    login_as: LoginAs, database: Database
+) -> None:
+    root, alice = login_as("root"), login_as("alice")
+    assert alice.get("/admin/deal-types").status_code == 403
+    form = {
+        "name": "Nabava robe",
+        "direction": "purchase",
+        "is_active": "1",
+        "phase_name": ["Upit", "Narudžba", ""],
+        "phase_days": ["3", "7", ""],
+    }
+    bad = root.post("/admin/deal-types/new", data={**form, "phase_name": ["Upit", "upit", ""]})
+    assert bad.status_code == 422 and "Dvije faze imaju isti naziv" in bad.text  # root: hr
+    assert root.post("/admin/deal-types/new", data=form).status_code == 303
+    page = root.get("/admin/deal-types").text
+    assert "Nabava robe" in page and "Upit" in page and "Narudžba" in page
+    with database.transaction(actor_id=None, channel="cli", write=False) as session:
+        row = session.scalar(select(ProcessType).where(ProcessType.name == "Nabava robe"))
+        assert row is not None and [(p.name, p.planned_days) for p in row.phases] == [
+            ("Upit", 3),
+            ("Narudžba", 7),
+        ]
+        type_id = row.id
+    changed = {**form, "phase_name": ["Upit", "", ""], "phase_days": ["5", "", ""]}
+    assert root.post(f"/admin/deal-types/{type_id}", data=changed).status_code == 303
+    with database.transaction(actor_id=None, channel="cli", write=False) as session:
+        row = session.get(ProcessType, type_id)
+        assert row is not None and [(p.name, p.planned_days) for p in row.phases] == [("Upit", 5)]
