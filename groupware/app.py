@@ -283,6 +283,7 @@ def collect_routes() -> tuple[list[BaseRoute], list[BaseRoute], list[NavItem]]:
         territories_web,
     )
     from groupware.deals import api as deals_api
+    from groupware.deals import reports_web as deal_reports_web
     from groupware.deals import web as deals_web
     from groupware.history import api as history_api
     from groupware.history import web as history_web
@@ -296,6 +297,7 @@ def collect_routes() -> tuple[list[BaseRoute], list[BaseRoute], list[NavItem]]:
         partner360_web,
         persons_web,
         deals_web,
+        deal_reports_web,
         documents_web,
         territories_web,
         imports_web,

@@ -16,7 +16,8 @@ from groupware.accounts.users import UserIn, create_user
 from groupware.announcements.models import Announcement
 from groupware.crm.demo import load_crm_demo
 from groupware.db import Database, bind_actor, utcnow
-from groupware.i18n import gettext
+from groupware.deals.demo import load_deals_demo
+from groupware.i18n import gettext, today
 from groupware.notifications.service import notify
 
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - published on purpose: demo data only
@@ -127,6 +128,7 @@ def _load(session: Session, mail_domain: str) -> None:
         users[username] = user
     _announcements(session, users, teams)
     load_crm_demo(session, users)
+    load_deals_demo(session, users, today())
     for user in users.values():
         notify(
             session,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 from groupware.access.policy import visible
 from groupware.api import Api, Call, PageQuery, page_of
 from groupware.crm.api import Ref
-from groupware.deals import service, types
+from groupware.deals import reports, service, types
 from groupware.deals.models import Deal
 from groupware.i18n import today
 from groupware.phases import engine
@@ -271,9 +271,11 @@ def add_activity(call: Call) -> ActivityOut:
     return ActivityOut(id=row.id, kind=row.kind, at=row.at, text=row.text)
 
 
-@api.operation("GET", "/deal-types", summary="Deal types with their phases", response=TypeOut)
-def list_types(call: Call) -> list[TypeOut]:
-    return [type_out(t) for t in types.list_types(call.db)]
+@api.operation(
+    "GET", "/deal-types", summary="Deal types with their phases", response=TypeOut, paginated=True
+)
+def list_types(call: Call) -> tuple[list[TypeOut], None]:
+    return [type_out(t) for t in types.list_types(call.db)], None
 
 
 @api.operation(
@@ -297,3 +299,98 @@ def create_type(call: Call) -> TypeOut:
 )
 def put_type(call: Call) -> TypeOut:
     return type_out(types.save_type(call.db, call.who, call.int_param("type_id"), call.body))
+
+
+# -- reports ----------------------------------------------------------------------------
+
+
+class ForecastOut(BaseModel):
+    month: dt.date
+    key: str
+    forecast: decimal.Decimal
+    won: decimal.Decimal
+    invoiced: decimal.Decimal
+
+
+class PipelineOut(BaseModel):
+    type: str
+    position: int
+    phase: str
+    count: int
+    amount: decimal.Decimal
+    weighted: decimal.Decimal
+
+
+class RateOut(BaseModel):
+    key: str
+    won: int
+    lost: int
+    rate: float | None
+
+
+class CycleOut(BaseModel):
+    type: str
+    deals: int
+    average_days: float
+
+
+@api.operation(
+    "GET",
+    "/reports/forecast",
+    summary="Forecast (open deals × probability) against won deals and invoices, per month",
+    response=ForecastOut,
+    query=reports.Period,
+    paginated=True,
+)
+def report_forecast(call: Call) -> tuple[list[ForecastOut], None]:
+    q: reports.Period = call.query
+    rows = reports.forecast(call.db, call.who, *q.span, group_by=q.by, currency=q.currency)
+    return [ForecastOut(**vars(r)) for r in rows], None
+
+
+@api.operation(
+    "GET",
+    "/reports/pipeline",
+    summary="Open deals per type and phase",
+    response=PipelineOut,
+    query=reports.Period,
+    paginated=True,
+)
+def report_pipeline(call: Call) -> tuple[list[PipelineOut], None]:
+    rows = reports.pipeline(call.db, call.who, currency=call.query.currency)
+    return [PipelineOut(**vars(r)) for r in rows], None
+
+
+@api.operation(
+    "GET",
+    "/reports/win-rate",
+    summary="Won against lost among deals closed in the period (per rep, type or source)",
+    response=RateOut,
+    query=reports.Period,
+    paginated=True,
+)
+def report_win_rate(call: Call) -> tuple[list[RateOut], None]:
+    q: reports.Period = call.query
+    by = "owner" if q.by == "none" else q.by
+    rows = reports.win_rate(call.db, call.who, *q.span, group_by=by)
+    return [RateOut(key=r.key, won=r.won, lost=r.lost, rate=r.rate) for r in rows], None
+
+
+@api.operation(
+    "GET",
+    "/reports/cycle-time",
+    summary="Average days from start to close of deals won in the period, per type",
+    response=CycleOut,
+    query=reports.Period,
+    paginated=True,
+)
+def report_cycle_time(call: Call) -> tuple[list[CycleOut], None]:
+    rows = reports.cycle_time(call.db, call.who, *call.query.span)
+    return [CycleOut(**vars(r)) for r in rows], None
+
+
+@api.operation(
+    "GET", "/reports/overdue", summary="Open deals that are late", response=DealOut, paginated=True
+)
+def report_overdue(call: Call) -> tuple[list[DealOut], None]:
+    return [deal_out(d) for d in reports.overdue(call.db, call.who, today())], None

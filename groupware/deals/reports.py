@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pydantic import Field, model_validator
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -39,15 +40,47 @@ from sqlalchemy.orm import Session, joinedload
 
 from groupware.access.policy import Who, visible
 from groupware.accounts.models import User
+from groupware.crm.documents import CURRENCIES
 from groupware.crm.models import Document, Partner
 from groupware.deals.models import Deal
+from groupware.i18n import _l, today
 from groupware.phases.models import Phase, ProcessType
+from groupware.validation import OptionalLocalDate, Schema, fail
 
 GroupBy = Literal["none", "owner", "type", "source"]
 ZERO = decimal.Decimal(0)
 # A decimal divisor: SQLite would divide two integers as integers.
 HUNDRED: ColumnElement[Any] = literal_column("100.0")
 CENT = decimal.Decimal("0.01")
+
+
+MAX_DAYS = 5 * 366
+
+
+class Period(Schema):
+    start: OptionalLocalDate = Field(default=None, alias="from")
+    end: OptionalLocalDate = Field(default=None, alias="to")
+    by: Literal["none", "owner", "type", "source"] = "none"
+    currency: str = "EUR"
+
+    @model_validator(mode="after")
+    def _check(self) -> Period:
+        year = today().year
+        self.start = self.start or dt.date(year, 1, 1)
+        self.end = self.end or dt.date(year, 12, 31)
+        if self.end < self.start:
+            raise fail(_l("The period ends before it starts."))
+        if (self.end - self.start).days > MAX_DAYS:
+            raise fail(_l("Choose a period of five years at most."))
+        self.currency = self.currency.upper()
+        if self.currency not in CURRENCIES:
+            raise fail(_l("Unknown currency."))
+        return self
+
+    @property
+    def span(self) -> tuple[dt.date, dt.date]:
+        assert self.start is not None and self.end is not None
+        return self.start, self.end
 
 
 @dataclass

@@ -73,3 +73,15 @@ def test_a_rep_starts_moves_and_closes_a_deal_through_the_api(
     listed = contract.call(api("bob"), "GET", "/deals", params={"status": "lost"}, expect=200)
     assert [d["id"] for d in listed["items"]] == [deal["id"]]
     assert contract.call(api("charlie"), "GET", "/deals", expect=200)["items"] == []
+    period = {"from": "2026-01-01", "to": "2026-12-31"}
+    rate = contract.call(api("bob"), "GET", "/reports/win-rate", params=period, expect=200)
+    assert rate["items"] == [{"key": "Alice", "won": 0, "lost": 1, "rate": 0.0}]
+    for path in ("/reports/forecast", "/reports/pipeline", "/reports/cycle-time"):
+        got = contract.call(api("charlie"), "GET", path, params=period, expect=200)
+        assert got["items"] == [], path
+    overdue = contract.call(api("alice"), "GET", "/reports/overdue", expect=200)
+    assert overdue["items"] == []
+    kinds = contract.call(api("alice"), "GET", "/deal-types", expect=200)
+    assert [t["name"] for t in kinds["items"]] == ["Retail sale"]
+    bad = api("alice").get("/reports/forecast", params={"from": "2026-05-01", "to": "2026-01-01"})
+    assert bad.status_code == 422

@@ -226,3 +226,29 @@ def test_an_administrator_edits_a_type_and_its_phases_in_the_browser(
     with database.transaction(actor_id=None, channel="cli", write=False) as session:
         row = session.get(ProcessType, type_id)
         assert row is not None and [(p.name, p.planned_days) for p in row.phases] == [("Upit", 5)]
+
+
+def test_the_reports_page_and_its_csv_show_the_same_figures(
+    pipeline: tuple[int, int, int], login_as: LoginAs, database: Database
+) -> None:
+    sale, zagreb, _split = pipeline
+    alice = login_as("alice")
+    form = new_deal_form(sale, zagreb, probability="25", expected_close="2026-04-30")
+    alice.post("/deals/new", data=form)  # 1200 at 25%: forecast 300 in April
+    params = {"from": "2026-01-01", "to": "2026-12-31", "by": "owner"}
+    page = alice.get("/deals/reports", params=params)
+    assert page.status_code == 200
+    assert (
+        "€300.00" in page.text
+        and "Alice" in page.text
+        and 'data-testid="forecast-chart"' in page.text
+    )
+    assert "Qualify" in page.text  # the pipeline table
+    csv = alice.get("/deals/reports/forecast.csv", params=params)
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    assert lines[1] == "2026-04;Alice;300.00;0.00;0.00"
+    bad = alice.get("/deals/reports", params={"from": "2026-05-01", "to": "2026-01-01"})
+    assert bad.status_code == 422 and "ends before it starts" in bad.text
+    charlie = login_as("charlie")
+    assert "€300.00" not in charlie.get("/deals/reports", params=params).text
