@@ -116,8 +116,12 @@ def pick_language(accept_language: str | None) -> str | None:
 # -- local formats ---------------------------------------------------------------
 
 
+_LOCALES = {"hr": Locale.parse("hr_HR"), "en": Locale.parse("en_GB")}
+
+
 def _locale() -> Locale:
-    return Locale.parse("hr_HR" if _language.get() == "hr" else "en_GB")
+    # Parsed once: Locale.parse on every date or number cost more than the formatting.
+    return _LOCALES["hr" if _language.get() == "hr" else "en"]
 
 
 def local_time(value: dt.datetime) -> dt.datetime:
@@ -134,7 +138,13 @@ def format_date(value: dt.date | dt.datetime | None) -> str:
         return ""
     if isinstance(value, dt.datetime):
         value = local_time(value).date()
-    return babel_dates.format_date(value, _DATE_PATTERNS[_language.get()], locale=_locale())
+    return _date_text(value, _language.get())
+
+
+@functools.lru_cache(maxsize=4096)
+def _date_text(value: dt.date, language: str) -> str:
+    """Lists and alerts show the same few dates over and over."""
+    return babel_dates.format_date(value, _DATE_PATTERNS[language], locale=_LOCALES[language])
 
 
 def format_datetime(value: dt.datetime | None) -> str:

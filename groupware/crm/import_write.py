@@ -16,7 +16,6 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import Any
 
 import orjson
@@ -37,7 +36,7 @@ from groupware.crm.import_rows import RowProblem
 from groupware.crm.models import Partner, PartnerRep, PartnerTag, Tag
 from groupware.crm.normalize import clean_postal, dedup_key, search_text
 from groupware.crm.territories import Assignment, Matcher
-from groupware.db import utcnow
+from groupware.db import copy_rows, utcnow
 from groupware.i18n import _l
 
 KEY_COLUMNS = {"oib": "oib", "external_id": "external_id", "email": "email"}
@@ -138,26 +137,6 @@ def _compact(name: str, value: str) -> int | str:
     """A key as small as it can be held: a million OIBs (always 11 digits, so the number
     is as unique as the text) take a third of the memory as ints."""
     return int(value) if name == "oib" else value
-
-
-# Parameters per SQLite statement: well under its limit (32,766 since 3.32), and a
-# statement that SQLite parses in a fraction of a millisecond.
-_SQLITE_VARIABLES = 8000
-
-
-def _chunk_sizes(count: int, step: int) -> list[int]:
-    """``count`` rows in statements of ``step`` rows, the rest in powers of two: a few
-    statement sizes only, so that SQLite's statement cache (each one a program of
-    thousands of steps) holds few of them."""
-    sizes = [step] * (count // step)
-    rest = count % step
-    bit = 1 << max(rest.bit_length() - 1, 0)
-    while rest:
-        if rest >= bit:
-            sizes.append(bit)
-            rest -= bit
-        bit >>= 1
-    return sizes
 
 
 _HISTORY_COLUMNS = (
@@ -558,26 +537,7 @@ class PartnerWriter:
         return tag_id
 
     def _copy(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-        if not rows:
-            return
-        raw = self.session.connection().connection.driver_connection
-        names = ", ".join(columns)
-        if self.postgres:
-            with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:  # type: ignore[union-attr]
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            # Many rows per statement: executemany lets go of the interpreter lock for
-            # every row, and gets it back only after the reading thread's time slice, so
-            # reading and writing took turns instead of overlapping.
-            marks = "(" + ", ".join("?" * len(columns)) + ")"
-            start = 0
-            for size in _chunk_sizes(len(rows), max(1, _SQLITE_VARIABLES // len(columns))):
-                chunk = rows[start : start + size]
-                start += size
-                values = ", ".join([marks] * size)
-                statement = f"INSERT INTO {table} ({names}) VALUES {values}"  # noqa: S608 - our names
-                raw.execute(statement, list(chain.from_iterable(chunk)))  # type: ignore[union-attr]
+        copy_rows(self.session, table, columns, rows)
 
     def _history(self, rows: Iterable[dict[str, Any]], now: dt.datetime) -> None:
         stamp: Any = now if self.postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f")

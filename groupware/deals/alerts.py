@@ -16,6 +16,8 @@ from groupware.i18n import _, format_date, ngettext
 from groupware.phases.alerts import AlertSource, Message, Raised, register_source
 from groupware.phases.models import Phase
 
+CHUNK = 5000
+
 
 def late_deals(before: dt.date) -> Select[Any]:
     phase = select(
@@ -31,15 +33,18 @@ def late_deals(before: dt.date) -> Select[Any]:
 
 
 def messages(session: Session, raised: Sequence[Raised], today: dt.date) -> dict[int, Message]:
-    deal_ids = {r.record_id for r in raised}
-    deals = {
-        row.id: row
-        for row in session.execute(
-            select(Deal.id, Deal.title, Phase.name.label("phase"))
-            .outerjoin(Phase, Phase.id == Deal.phase_id)
-            .where(Deal.id.in_(deal_ids))
+    deal_ids = sorted({r.record_id for r in raised})
+    deals: dict[int, Any] = {}
+    for start in range(0, len(deal_ids), CHUNK):  # a first run may raise many at once
+        chunk = deal_ids[start : start + CHUNK]
+        deals.update(
+            (row.id, row)
+            for row in session.execute(
+                select(Deal.id, Deal.title, Phase.name.label("phase"))
+                .outerjoin(Phase, Phase.id == Deal.phase_id)
+                .where(Deal.id.in_(chunk))
+            )
         )
-    }
     result: dict[int, Message] = {}
     for r in raised:
         deal = deals.get(r.record_id)

@@ -28,13 +28,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, insert, literal, select
+from sqlalchemy import Select, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from groupware.accounts.models import Grant, TeamMember, User, UserRole
+from groupware.db import copy_rows, utcnow
 from groupware.i18n import use_language
-from groupware.notifications.models import Notification
 from groupware.phases.models import Alert
 
 
@@ -188,32 +188,44 @@ def _deliver(
     users = {
         u.id: u for u in session.scalars(select(User).where(User.id.in_(user_ids), User.is_active))
     }
+    # Each alert's text is written once per language, not once per recipient.
+    texts: dict[tuple[int, str], tuple[str, str]] = {}
+    for language in {u.language for u in users.values()}:
+        with use_language(language):
+            for r in raised:
+                message = messages.get(r.alert_id)
+                if message is not None:
+                    texts[r.alert_id, language] = message.title()[:300], message.body()
     deliveries: list[Delivery] = []
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
+    stamp = _stamp(session)
     for r in raised:
         message = messages.get(r.alert_id)
-        if message is None:
-            continue
-        for user_id in recipients[r.alert_id]:
+        for user_id in recipients[r.alert_id] if message is not None else ():
             user = users.get(user_id)
-            if user is None:
+            if user is None or message is None:
                 continue
-            with use_language(user.language):
-                title, body = message.title()[:300], message.body()
+            title, body = texts[r.alert_id, user.language]
             deliveries.append(Delivery(r, user, title, body, message.link))
+            kind = "escalation" if r.level == 2 else "alert"
             rows.append(
-                {
-                    "user_id": user.id,
-                    "kind": "escalation" if r.level == 2 else "alert",
-                    "title": title,
-                    "body": body,
-                    "link": message.link,
-                    "record_type": r.record_type,
-                    "record_id": r.record_id,
-                    "dedup_key": f"alert:{r.alert_id}",
-                }
-            )
-    if rows:
-        session.execute(insert(Notification), rows)
+                (user.id, stamp, kind, title, body, message.link, r.record_type, r.record_id,
+                 f"alert:{r.alert_id}")
+            )  # fmt: skip
+    copy_rows(session, "notifications", _NOTIFICATION_COLUMNS, rows)
     for channel in CHANNELS:
         channel(session, deliveries)
+
+
+_NOTIFICATION_COLUMNS = (
+    "user_id", "created_at", "kind", "title", "body", "link", "record_type", "record_id",
+    "dedup_key",
+)  # fmt: skip
+
+
+def _stamp(session: Session) -> Any:
+    """Now, as the notifications' ``created_at`` column stores it (rows go in raw)."""
+    now = utcnow()
+    if session.get_bind().dialect.name == "sqlite":
+        return now.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return now

@@ -786,7 +786,7 @@ def test_a_refused_file_leaves_nothing_behind(
 
 
 def test_sqlite_statements_take_whole_steps_and_the_rest_in_few_sizes() -> None:
-    from groupware.crm.import_write import _chunk_sizes
+    from groupware.db import chunk_sizes as _chunk_sizes
 
     for count in range(0, 3000, 7):
         sizes = _chunk_sizes(count, 307)
