@@ -8,7 +8,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, String, cast, literal, select, union_all
+from sqlalchemy import Integer, Select, String, any_, bindparam, cast, literal, select, union_all
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from groupware.deals.models import Deal
@@ -34,17 +35,18 @@ def late_deals(before: dt.date) -> Select[Any]:
 
 def messages(session: Session, raised: Sequence[Raised], today: dt.date) -> dict[int, Message]:
     deal_ids = sorted({r.record_id for r in raised})
+    query = select(Deal.id, Deal.title, Phase.name.label("phase")).outerjoin(
+        Phase, Phase.id == Deal.phase_id
+    )
     deals: dict[int, Any] = {}
-    for start in range(0, len(deal_ids), CHUNK):  # a first run may raise many at once
-        chunk = deal_ids[start : start + CHUNK]
-        deals.update(
-            (row.id, row)
-            for row in session.execute(
-                select(Deal.id, Deal.title, Phase.name.label("phase"))
-                .outerjoin(Phase, Phase.id == Deal.phase_id)
-                .where(Deal.id.in_(chunk))
-            )
-        )
+    if session.get_bind().dialect.name == "postgresql":
+        # One array parameter: a first run may raise hundreds of thousands at once.
+        ids = bindparam("ids", deal_ids, type_=ARRAY(Integer))
+        deals.update((row.id, row) for row in session.execute(query.where(Deal.id == any_(ids))))
+    else:
+        for start in range(0, len(deal_ids), CHUNK):
+            chunk = deal_ids[start : start + CHUNK]
+            deals.update((row.id, row) for row in session.execute(query.where(Deal.id.in_(chunk))))
     result: dict[int, Message] = {}
     for r in raised:
         deal = deals.get(r.record_id)

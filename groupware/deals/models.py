@@ -5,7 +5,8 @@ it follows), a responsible rep (``owner_id``, the "own" scope) and further peopl
 shared with (``deal_members``, also "own"). A territory rep sees the deals of the
 partners of their territories. ``phase_id`` is the current phase of the engine's
 ``phases`` rows; ``phase_due`` repeats its planned end so that lists and the alert job
-can find late deals by an index.
+can find late deals by an index, and ``step_id`` its template step, so that the board
+and the pipeline report group deals without reading their phases.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def _territory_clause(model: Any, who: Who) -> ColumnElement[bool]:
 class Deal(Base):
     __tablename__ = "deals"
     __tracked__ = True
-    __history_exclude__ = frozenset({"phase_due"})  # follows the phase
+    __history_exclude__ = frozenset({"phase_due", "step_id"})  # they follow the phase
     __access__ = RecordAccess(
         module="deals", owner="owner_id", co_owners=_member_of, territory=_territory_clause
     )
@@ -76,6 +77,10 @@ class Deal(Base):
         ForeignKey("phases.id", ondelete="SET NULL"), default=None
     )
     phase_due: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    # The template step of the current phase: the board's column, the pipeline's row.
+    step_id: Mapped[int | None] = mapped_column(
+        ForeignKey("type_phases.id", ondelete="SET NULL"), default=None
+    )
     status: Mapped[str] = mapped_column(String(10), default="open")
     lost_reason: Mapped[str] = mapped_column(String(500), default="")
     priority: Mapped[str] = mapped_column(String(10), default="normal")
@@ -114,7 +119,7 @@ class Deal(Base):
         # Lists by close month, the forecast and the overdue scan.
         Index("ix_deals_status_expected_close", "status", "expected_close"),
         Index("ix_deals_status_phase_due", "status", "phase_due"),
-        Index("ix_deals_type_id_status", "type_id", "status"),
+        Index("ix_deals_status_type_id_step_id", "status", "type_id", "step_id"),
     )
 
     def __str__(self) -> str:

@@ -44,7 +44,7 @@ from groupware.crm.documents import CURRENCIES
 from groupware.crm.models import Document, Partner
 from groupware.deals.models import Deal
 from groupware.i18n import _l, today
-from groupware.phases.models import Phase, ProcessType
+from groupware.phases.models import ProcessType, TypePhase
 from groupware.validation import OptionalLocalDate, Schema, fail
 
 GroupBy = Literal["none", "owner", "type", "source"]
@@ -242,20 +242,20 @@ def _invoiced(
 
 def pipeline(session: Session, who: Who, *, currency: str = "EUR") -> list[PipelineRow]:
     weighted = func.sum(Deal.amount * Deal.probability / HUNDRED)
-    rows = session.execute(
-        select(
-            ProcessType.name,
-            Phase.position,
-            Phase.name,
-            func.count(),
-            func.sum(Deal.amount),
-            weighted,
-        )
-        .join(ProcessType, ProcessType.id == Deal.type_id)
-        .join(Phase, Phase.id == Deal.phase_id)
+    counted = (
+        select(Deal.type_id, Deal.step_id, func.count(), func.sum(Deal.amount), weighted)
         .where(visible(Deal, who), Deal.status == "open", Deal.currency == currency)
-        .group_by(ProcessType.name, Phase.position, Phase.name)
-        .order_by(ProcessType.name, Phase.position)
+        .group_by(Deal.type_id, Deal.step_id)
+        .subquery()
+    )
+    position = func.coalesce(TypePhase.position, 999)  # a step since dropped: last
+    rows = session.execute(
+        select(ProcessType.name, position, func.coalesce(TypePhase.name, literal("")))
+        .add_columns(*counted.c[2:])
+        .select_from(counted)
+        .join(ProcessType, ProcessType.id == counted.c.type_id)
+        .outerjoin(TypePhase, TypePhase.id == counted.c.step_id)
+        .order_by(ProcessType.name, position)
     )
     return [PipelineRow(t, p, n, c, _money(a), _money(w)) for t, p, n, c, a, w in rows]
 

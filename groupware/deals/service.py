@@ -152,6 +152,7 @@ def _sync_phase(deal: Deal, phases: list[Phase]) -> None:
     deal.phase = now
     deal.phase_id = now.id if now is not None else None
     deal.phase_due = now.planned_end if now is not None and deal.status == "open" else None
+    deal.step_id = now.type_phase_id if now is not None else None
 
 
 def create_deal(session: Session, who: Who, data: DealIn) -> Deal:

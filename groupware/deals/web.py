@@ -9,6 +9,7 @@ partner's deals, and deals follow a partner through a merge.
 
 from __future__ import annotations
 
+import datetime as dt
 import urllib.parse
 from typing import Any
 
@@ -21,6 +22,7 @@ from groupware.access.policy import can, require, visible
 from groupware.accounts.models import User
 from groupware.app import NavItem
 from groupware.crm import merge as merging
+from groupware.crm import saved_filters
 from groupware.crm.documents import CURRENCIES
 from groupware.crm.models import Document, Partner, Person
 from groupware.crm.partner360_web import MOVED_LABELS, Section, register_section
@@ -31,7 +33,6 @@ from groupware.deals.models import PRIORITIES, SOURCES, Deal, DealActivity
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, today
 from groupware.phases import engine
-from groupware.phases.models import Phase
 from groupware.validation import parse_id, validate
 from groupware.web import Ctx, page
 
@@ -71,7 +72,18 @@ LABELS: dict[str, dict[str, Any]] = {
         "planned": _l("planned"),
     },
 }
-FILTERS = ("q", "direction", "status", "type_id", "priority", "source", "owner_id", "partner_id")
+FILTERS = (
+    "q",
+    "direction",
+    "status",
+    "type_id",
+    "priority",
+    "source",
+    "owner_id",
+    "partner_id",
+    "close_from",
+    "close_to",
+)
 FORM_FIELDS = (
     "direction",
     "title",
@@ -118,7 +130,22 @@ def _filtered(ctx: Ctx) -> tuple[dict[str, str], Select[Any]]:
         value = parse_id(raw[name])
         if value is not None:
             query = query.where(id_column == value)
+    for name, compare in (
+        ("close_from", Deal.expected_close.__ge__),
+        ("close_to", Deal.expected_close.__le__),
+    ):
+        day = _date_or_none(raw[name])
+        if day is not None:
+            query = query.where(compare(day))
     return raw, query
+
+
+def _date_or_none(text: str) -> dt.date | None:
+    """A date from the filter form (ISO, as the date input sends it); ignored if not one."""
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 def _choices(ctx: Ctx) -> dict[str, Any]:
@@ -164,8 +191,33 @@ def deals(ctx: Ctx) -> Response:
         query=query_string,
         more_url=f"/deals?{next_query}" if more else "",
         may_create=ctx.acting.can(MODULE, "create"),
+        saved=saved_filters.list_filters(ctx.db, ctx.me.id, MODULE),
         **_choices(ctx),
     )
+
+
+@page()
+def deal_view_save(ctx: Ctx) -> Response:
+    """Keep the list's filters as a named view of the user's."""
+    form = ctx.form_dict()
+    query = urllib.parse.parse_qs(str(form.get("query", "")).lstrip("?"))
+    params = {k: v[-1] for k, v in query.items() if k in FILTERS and v[-1].strip()}
+    try:
+        saved = saved_filters.save_filter(
+            ctx.db, ctx.me.id, MODULE, str(form.get("name", "")), urllib.parse.urlencode(params)
+        )
+    except Invalid as exc:
+        ctx.flash(" ".join(map(str, exc.errors.values())), "error")
+        return ctx.redirect("/deals?" + urllib.parse.urlencode(params))
+    ctx.flash(_("The view “%(name)s” is saved.", name=saved.name))
+    return ctx.redirect("/deals?" + saved.query)
+
+
+@page()
+def deal_view_delete(ctx: Ctx) -> Response:
+    saved_filters.delete_filter(ctx.db, ctx.me.id, MODULE, ctx.int_param("filter_id"))
+    ctx.flash(_("The saved view is deleted."))
+    return ctx.redirect("/deals")
 
 
 # -- the board ------------------------------------------------------------------------
@@ -179,16 +231,15 @@ def board(ctx: Ctx) -> Response:
     type_ = next((t for t in all_types if t.id == chosen), all_types[0] if all_types else None)
     columns: list[tuple[Any, list[Deal]]] = []
     if type_ is not None:
-        rows = ctx.db.execute(
-            select(Deal, Phase.type_phase_id)
-            .join(Phase, Phase.id == Deal.phase_id)
+        rows = ctx.db.scalars(
+            select(Deal)
             .where(visible(Deal, ctx.acting), Deal.status == "open", Deal.type_id == type_.id)
             .options(joinedload(Deal.partner), joinedload(Deal.owner))
             .order_by(Deal.expected_close.is_(None), Deal.expected_close, Deal.id)
-        ).all()
+        )
         by_step: dict[int | None, list[Deal]] = {}
-        for deal, step_id in rows:
-            by_step.setdefault(step_id, []).append(deal)
+        for deal in rows:
+            by_step.setdefault(deal.step_id, []).append(deal)
         columns = [(step, by_step.get(step.id, [])[:BOARD_LIMIT]) for step in type_.phases]
     return ctx.render(
         "deals/board.html",
@@ -547,6 +598,8 @@ def _post(path: str, endpoint: Any, name: str) -> Route:
 routes = [
     Route("/deals", deals, name="deals"),
     Route("/deals/board", board, name="deal_board"),
+    _post("/deals/views", deal_view_save, "deal_view_save"),
+    _post("/deals/views/{filter_id:int}/delete", deal_view_delete, "deal_view_delete"),
     Route("/deals/new", deal_new, name="deal_new"),
     _post("/deals/new", deal_create, "deal_create"),
     Route("/deals/{deal_id:int}", deal, name="deal"),

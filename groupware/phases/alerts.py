@@ -206,7 +206,8 @@ def _deliver(
             if user is None or message is None:
                 continue
             title, body = texts[r.alert_id, user.language]
-            deliveries.append(Delivery(r, user, title, body, message.link))
+            if CHANNELS:
+                deliveries.append(Delivery(r, user, title, body, message.link))
             kind = "escalation" if r.level == 2 else "alert"
             rows.append(
                 (user.id, stamp, kind, title, body, message.link, r.record_type, r.record_id,

@@ -252,3 +252,28 @@ def test_the_reports_page_and_its_csv_show_the_same_figures(
     assert bad.status_code == 422 and "ends before it starts" in bad.text
     charlie = login_as("charlie")
     assert "€300.00" not in charlie.get("/deals/reports", params=params).text
+
+
+def test_the_list_filters_by_close_date_and_keeps_saved_views(
+    pipeline: tuple[int, int, int], login_as: LoginAs
+) -> None:
+    sale, zagreb, _split = pipeline
+    alice, bob = login_as("alice"), login_as("bob")
+    alice.post("/deals/new", data=new_deal_form(sale, zagreb, title="Travanj"))
+    alice.post(
+        "/deals/new", data=new_deal_form(sale, zagreb, title="Lipanj", expected_close="2026-06-15")
+    )
+    june = {"close_from": "2026-06-01", "close_to": "2026-06-30", "priority": "high"}
+    page = alice.get("/deals", params=june).text
+    assert "Lipanj" in page and "Travanj" not in page
+    query = "close_from=2026-06-01&close_to=2026-06-30&priority=high&bogus=1"
+    saved = alice.post("/deals/views", data={"name": "Lipanj", "query": query})
+    assert saved.status_code == 303
+    assert (
+        saved.headers["location"]
+        == "/deals?close_from=2026-06-01&close_to=2026-06-30&priority=high"
+    )
+    assert 'href="/deals?close_from=2026-06-01' in alice.get("/deals").text
+    assert "close_from=2026-06-01" not in bob.get("/deals").text  # views are personal
+    bad_date = alice.get("/deals", params={"close_from": "not a date"})
+    assert bad_date.status_code == 200 and "Travanj" in bad_date.text
