@@ -120,7 +120,7 @@ def deal_rows(
             begins = begins + dt.timedelta(days=days)
         # the phase whose window holds today (or the last); 5% stay in an earlier one
         current = next((i for i, (_b, e) in enumerate(planned_end) if e >= TODAY), len(steps) - 1)
-        if not closed and current > 0 and rng.random() < 0.05 * len(steps) / current:
+        if not closed and current > 0 and rng.random() < 0.05:
             current = rng.randrange(current)
         first_phase = phase_id + 1
         for position, (step_id, name, days) in enumerate(steps):

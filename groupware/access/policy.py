@@ -274,30 +274,33 @@ def scope_clauses(
     *,
     module: str | None = None,
     public: bool = True,
+    whole: bool = False,
 ) -> dict[str, ColumnElement[bool]]:
     """One SQL condition per reason a user may do ``action`` on a record of ``model``
     (judged by the grants of ``module``, by default the model's own). Without
     ``public``, a record published to everyone does not count: its history, for one, is
-    for those who work on it."""
+    for those who work on it. With ``whole`` (a report that reads every visible row),
+    further owners and shares are gathered once as sets instead of probed row by row."""
+    member = _as_set if whole else _per_row
     spec = access_spec(model)
     scopes = who.scopes(module or spec.module, action)
     if "all" in scopes:
         return {"all": true()}
     if spec.parent is not None:
-        return _child_clauses(model, spec, who, action, public)
+        return _child_clauses(model, spec, who, action, public, whole)
     clauses: dict[str, Any] = {}
     owner = _column(model, spec.owner)
     if "own" in scopes and owner is not None and who.id is not None:
         own = owner == who.id
         co_owned = spec.co_owners(model, who) if spec.co_owners else None
-        clauses["own"] = or_(own, _per_row(model, co_owned)) if co_owned is not None else own
+        clauses["own"] = or_(own, member(model, co_owned)) if co_owned is not None else own
     if "team" in scopes:
         clauses["team"] = _team_clause(model, spec, who.team_ids)
     if "territory" in scopes and spec.territory is not None:
         clauses["territory"] = spec.territory(model, who)
     shared = _shared_ids(model, who, write=action == "edit")
     if action in {"view", "export", "edit"} and shared is not None:
-        clauses["shared"] = _per_row(model, shared)
+        clauses["shared"] = member(model, shared)
     if public and action in {"view", "export"} and spec.public is not None:
         clauses["public"] = spec.public(model, who)
     return clauses
@@ -329,7 +332,7 @@ def _narrow(model: type[Base], who: Who, action: str, public: bool) -> ColumnEle
 
 
 def _child_clauses(
-    model: type[Base], spec: RecordAccess, who: Who, action: str, public: bool
+    model: type[Base], spec: RecordAccess, who: Who, action: str, public: bool, whole: bool
 ) -> dict[str, ColumnElement[bool]]:
     assert spec.parent is not None
     key, parent = spec.parent
@@ -337,7 +340,7 @@ def _child_clauses(
     clauses = {
         kind: foreign_key.in_(select(pk_column(parent)).where(clause))
         for kind, clause in scope_clauses(
-            parent, who, action, module=spec.module, public=public
+            parent, who, action, module=spec.module, public=public, whole=whole
         ).items()
     }
     own_shares = _shared_ids(model, who, write=action == "edit")
@@ -352,13 +355,22 @@ _CHEAP_FIRST = ("all", "territory", "team", "own", "public", "shared")
 
 
 def visible(
-    model: type[Base], who: Who, action: str = "view", *, public: bool = True
+    model: type[Base],
+    who: Who,
+    action: str = "view",
+    *,
+    public: bool = True,
+    whole: bool = False,
 ) -> ColumnElement[bool]:
-    """The SQL condition "``who`` may do ``action`` on this row of ``model``"."""
+    """The SQL condition "``who`` may do ``action`` on this row of ``model``".
+
+    A list page reads a few rows in index order and stops: further owners and shares
+    are then probed per row. A report reads every visible row (``whole``): they are
+    gathered once into a set instead."""
     narrow = _narrow(model, who, action, public)
     if narrow is not None:
         return narrow
-    by_reason = scope_clauses(model, who, action, public=public)
+    by_reason = scope_clauses(model, who, action, public=public, whole=whole)
     # Cheap tests first: PostgreSQL evaluates OR's arms in order, and a row in the
     # user's territory then needs no index probe of further reps or shares.
     clauses = [by_reason[reason] for reason in sorted(by_reason, key=_CHEAP_FIRST.index)]

@@ -177,7 +177,7 @@ def forecast(
     weighted = func.sum(Deal.amount * Deal.probability / HUNDRED)
     open_deals = _grouped(
         select(close_year, close_month, key, weighted).where(
-            visible(Deal, who),
+            visible(Deal, who, whole=True),
             Deal.status == "open",
             Deal.currency == currency,
             Deal.expected_close.between(start, end),
@@ -190,7 +190,7 @@ def forecast(
     won_year, won_month = extract("year", Deal.closed_on), extract("month", Deal.closed_on)
     won = _grouped(
         select(won_year, won_month, key, func.sum(Deal.amount)).where(
-            visible(Deal, who),
+            visible(Deal, who, whole=True),
             Deal.status == "won",
             Deal.currency == currency,
             Deal.closed_on.between(start, end),
@@ -215,7 +215,7 @@ def _invoiced(
         select(Document)
         .outerjoin(Deal, Deal.id == Document.deal_id)
         .where(
-            visible(Document, who),
+            visible(Document, who, whole=True),
             Document.kind == "invoice",
             Document.status != "cancelled",
             Document.currency == currency,
@@ -244,7 +244,7 @@ def pipeline(session: Session, who: Who, *, currency: str = "EUR") -> list[Pipel
     weighted = func.sum(Deal.amount * Deal.probability / HUNDRED)
     counted = (
         select(Deal.type_id, Deal.step_id, func.count(), func.sum(Deal.amount), weighted)
-        .where(visible(Deal, who), Deal.status == "open", Deal.currency == currency)
+        .where(visible(Deal, who, whole=True), Deal.status == "open", Deal.currency == currency)
         .group_by(Deal.type_id, Deal.step_id)
         .subquery()
     )
@@ -269,7 +269,7 @@ def win_rate(
     rows = session.execute(
         _grouped(
             select(key, won, lost).where(
-                visible(Deal, who),
+                visible(Deal, who, whole=True),
                 Deal.status.in_(("won", "lost")),
                 Deal.closed_on.between(start, end),
             ),
@@ -293,7 +293,9 @@ def cycle_time(session: Session, who: Who, start: dt.date, end: dt.date) -> list
     rows = session.execute(
         select(ProcessType.name, func.count(), func.avg(days))
         .join(ProcessType, ProcessType.id == Deal.type_id)
-        .where(visible(Deal, who), Deal.status == "won", Deal.closed_on.between(start, end))
+        .where(
+            visible(Deal, who, whole=True), Deal.status == "won", Deal.closed_on.between(start, end)
+        )
         .group_by(ProcessType.name)
         .order_by(ProcessType.name)
     )
@@ -305,7 +307,7 @@ def overdue(session: Session, who: Who, today: dt.date, *, limit: int = 200) -> 
     return list(
         session.scalars(
             select(Deal)
-            .where(visible(Deal, who), and_(Deal.status == "open", late))
+            .where(visible(Deal, who, whole=True), and_(Deal.status == "open", late))
             .options(joinedload(Deal.partner), joinedload(Deal.owner), joinedload(Deal.phase))
             .order_by(func.coalesce(Deal.phase_due, Deal.expected_close), Deal.id)
             .limit(limit)
