@@ -11,9 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy import Text  # noqa: F401 - autogenerate writes JSONB(astext_type=Text())
 
-import groupware.db
-
-
 revision = "0009"
 down_revision = "0008"
 branch_labels = None
