@@ -11,7 +11,7 @@ For each database the script
 2. creates two deal types through the services (a sale with 4 phases, a purchase with
    3) and writes ``--deals`` open deals plus 30% as many closed ones (won, lost,
    cancelled) with their phases, the fast way (PostgreSQL ``COPY``, SQLite
-   ``executemany``), planned as the engine plans them; about 5% of the open deals are
+   ``executemany``), planned as the engine plans them; about 4% of the open deals are
    in a phase past its planned end and 3% past their expected close date;
 3. times, as the administrator (no access filter) and as a territory rep who sees 10%
    of the partners: the forecast for this year (per month, and per rep), the pipeline,
