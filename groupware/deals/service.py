@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from typing import Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy import select
@@ -261,6 +263,54 @@ def add_activity(session: Session, who: Who, deal_id: int, data: ActivityIn) -> 
     session.add(row)
     session.flush()
     return row
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One item of a deal's correspondence timeline: a logged note, call or meeting now;
+    the internal mail adds messages filed on the deal (:func:`register_timeline`)."""
+
+    at: dt.datetime
+    kind: str  # "note", "call", "meeting"; later "mail"
+    label: Any  # what the UI shows as the kind
+    author: str
+    text: str
+    link: str = ""
+
+
+TimelineSource = Callable[[Session, Deal], list[TimelineEntry]]
+TIMELINE: list[TimelineSource] = []
+
+
+def register_timeline(source: TimelineSource) -> None:
+    """Add entries to every deal's timeline (the mail module registers its messages)."""
+    TIMELINE.append(source)
+
+
+def timeline(session: Session, deal: Deal) -> list[TimelineEntry]:
+    """The deal's correspondence and activity, newest first."""
+    entries = [entry for source in TIMELINE for entry in source(session, deal)]
+    return sorted(entries, key=lambda e: e.at, reverse=True)
+
+
+ACTIVITY_LABELS = {"note": _l("note"), "call": _l("call"), "meeting": _l("meeting")}
+
+
+def _activities(session: Session, deal: Deal) -> list[TimelineEntry]:
+    rows = session.scalars(
+        select(DealActivity)
+        .where(DealActivity.deal_id == deal.id)
+        .options(joinedload(DealActivity.author))
+    )
+    return [
+        TimelineEntry(
+            a.at, a.kind, ACTIVITY_LABELS[a.kind], a.author.full_name if a.author else "", a.text
+        )
+        for a in rows
+    ]
+
+
+register_timeline(_activities)
 
 
 def link_document(session: Session, who: Who, deal_id: int, document_id: int) -> Document:

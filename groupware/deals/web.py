@@ -29,7 +29,7 @@ from groupware.crm.partner360_web import MOVED_LABELS, Section, register_section
 from groupware.crm.partners import get_partner_for_user
 from groupware.db import escape_like
 from groupware.deals import service, types
-from groupware.deals.models import PRIORITIES, SOURCES, Deal, DealActivity
+from groupware.deals.models import PRIORITIES, SOURCES, Deal
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, today
 from groupware.phases import engine
@@ -64,7 +64,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "existing": _l("existing customer"),
         "other": _l("other"),
     },
-    "activity": {"note": _l("note"), "call": _l("call"), "meeting": _l("meeting")},
+    "activity": service.ACTIVITY_LABELS,
     "phase": {
         "done": _l("done"),
         "current": _l("current"),
@@ -285,19 +285,11 @@ def _detail(
 ) -> Response:
     phases = service.phases_of(ctx.db, deal)
     linked, linkable = _documents_of(ctx, deal)
-    activities = list(
-        ctx.db.scalars(
-            select(DealActivity)
-            .where(DealActivity.deal_id == deal.id)
-            .options(joinedload(DealActivity.author))
-            .order_by(DealActivity.at.desc(), DealActivity.id.desc())
-        )
-    )
     return ctx.render(
         "deals/detail.html",
         deal=deal,
         timeline=engine.timeline(phases, today()),
-        activities=activities,
+        entries=service.timeline(ctx.db, deal),
         documents=linked,
         linkable=linkable,
         labels=LABELS,

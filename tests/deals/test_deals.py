@@ -198,3 +198,24 @@ def test_types_are_edited_by_admins_and_keep_deals_under_way(db: Session, setup:
     assert [p.name for p in setup.sale.phases] == ["Qualify"]
     assert [p.name for p in phases_of(db, deal)] == ["Qualify", "Offer", "Negotiate"]
     assert phases_of(db, deal)[0].planned_end == START + days(5)
+
+
+def test_the_timeline_merges_the_activity_log_with_registered_sources(
+    db: Session, setup: Setup
+) -> None:
+    from groupware.deals import service
+
+    deal = new_deal(db, setup)
+    alice = setup.cast.who(db, setup.cast.alice)
+    at = dt.datetime(2026, 3, 3, 9, tzinfo=dt.UTC)
+    add_activity(db, alice, deal.id, ActivityIn(kind="call", text="Nazvao", at=at))
+    mail = service.TimelineEntry(at + days(1), "mail", "mail", "kupac@firma.hr", "Ponuda", "/m/1")
+    service.register_timeline(lambda session, d: [mail] if d.id == deal.id else [])
+    try:
+        entries = service.timeline(db, deal)
+    finally:
+        service.TIMELINE.pop()
+    assert [(e.kind, e.text, e.author) for e in entries] == [
+        ("mail", "Ponuda", "kupac@firma.hr"),
+        ("call", "Nazvao", "Alice"),
+    ]
