@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from groupware.access.policy import visible
 from groupware.api import Api, Call, PageQuery, page_of
@@ -158,6 +158,7 @@ _LOADED = (
     joinedload(Deal.type),
     joinedload(Deal.owner),
     joinedload(Deal.phase),
+    selectinload(Deal.members),
 )
 
 

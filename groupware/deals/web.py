@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -306,7 +307,7 @@ def deal(ctx: Ctx) -> Response:
     return _detail(ctx, row)
 
 
-def _acted(ctx: Ctx, deal_id: int, act: Any, message: str) -> Response:
+def _acted(ctx: Ctx, deal_id: int, act: Callable[[], object], message: str) -> Response:
     """Run one change of a deal; a refused one shows the deal again with the reason."""
     try:
         act()
@@ -402,20 +403,38 @@ def _form(
         priority_options=[(p, LABELS["priority"][p]) for p in PRIORITIES],
         source_options=[(s, LABELS["source"][s]) for s in SOURCES],
         currency_options=[(c, c) for c in CURRENCIES],
+        lines=_form_lines(form),
         status_code=status,
         **_choices(ctx),
     )
 
 
-def _deal_in(form: dict[str, Any], deal: Deal | None = None) -> service.DealIn:
+LINE_FIELDS = ("line_description", "line_quantity", "line_price")
+EMPTY_LINES = 3  # blank rows the form offers for new lines
+
+
+def _deal_in(form: dict[str, Any]) -> service.DealIn:
     values = {k: v for k, v in form.items() if k in FORM_FIELDS and v not in ("", None)}
     values["member_ids"] = form.get("member_ids", [])
-    if deal is not None:  # the form does not edit lines (the API does): they stay
-        values["lines"] = [
-            {"description": x.description, "quantity": x.quantity, "unit_price": x.unit_price}
-            for x in deal.lines
-        ]
+    values["lines"] = [
+        {"description": text, "quantity": quantity or "1", "unit_price": price or "0"}
+        for text, quantity, price in _line_rows(form)
+        if str(text).strip()
+    ]
+    if values["lines"]:
+        values.pop("amount", None)  # the lines make the amount
     return validate(service.DealIn, values)
+
+
+def _line_rows(form: dict[str, Any]) -> list[tuple[str, str, str]]:
+    columns = [[str(v) for v in form.get(name, [])] for name in LINE_FIELDS]
+    count = max((len(c) for c in columns), default=0)
+    padded = [c + [""] * (count - len(c)) for c in columns]
+    return list(zip(*padded, strict=True))
+
+
+def _form_lines(form: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [row for row in _line_rows(form) if any(row)] + [("", "", "")] * EMPTY_LINES
 
 
 @page()
@@ -439,7 +458,7 @@ def deal_new(ctx: Ctx) -> Response:
 
 @page()
 def deal_create(ctx: Ctx) -> Response:
-    form = ctx.form_dict(lists=("member_ids",))
+    form = ctx.form_dict(lists=("member_ids", *LINE_FIELDS))
     try:
         row = service.create_deal(ctx.db, ctx.acting, _deal_in(form))
     except Invalid as exc:
@@ -453,15 +472,18 @@ def deal_edit(ctx: Ctx) -> Response:
     row = service.get_deal_for_user(ctx.db, ctx.acting, ctx.int_param("deal_id"), "edit")
     values: dict[str, Any] = {name: getattr(row, name) for name in FORM_FIELDS}
     values["member_ids"] = [m.user_id for m in row.members]
+    values["line_description"] = [x.description for x in row.lines]
+    values["line_quantity"] = [format(x.quantity.normalize(), "f") for x in row.lines]
+    values["line_price"] = [str(x.unit_price) for x in row.lines]
     return _form(ctx, row, values, {})
 
 
 @page()
 def deal_save(ctx: Ctx) -> Response:
     row = service.get_deal_for_user(ctx.db, ctx.acting, ctx.int_param("deal_id"), "edit")
-    form = ctx.form_dict(lists=("member_ids",))
+    form = ctx.form_dict(lists=("member_ids", *LINE_FIELDS))
     try:
-        service.update_deal(ctx.db, ctx.acting, row.id, _deal_in(form, row))
+        service.update_deal(ctx.db, ctx.acting, row.id, _deal_in(form))
     except Invalid as exc:
         return _form(ctx, row, form, exc.errors, 422)
     ctx.flash(_("The deal is saved."))

@@ -277,3 +277,31 @@ def test_the_list_filters_by_close_date_and_keeps_saved_views(
     assert "close_from=2026-06-01" not in bob.get("/deals").text  # views are personal
     bad_date = alice.get("/deals", params={"close_from": "not a date"})
     assert bad_date.status_code == 200 and "Travanj" in bad_date.text
+
+
+def test_lines_are_edited_in_the_form_and_make_the_amount(
+    pipeline: tuple[int, int, int], login_as: LoginAs, database: Database
+) -> None:
+    sale, zagreb, _split = pipeline
+    alice = login_as("alice")
+    lines = {
+        "line_description": ["POS terminal", "Ugradnja", ""],
+        "line_quantity": ["3", "1.5", ""],
+        "line_price": ["899.90", "60", ""],
+    }
+    made = alice.post("/deals/new", data={**new_deal_form(sale, zagreb), **lines})
+    assert made.status_code == 303
+    deal = deal_of(database, "Blagajne")
+    assert deal.amount == decimal.Decimal("2789.70")
+    form = alice.get(f"/deals/{deal.id}/edit").text
+    assert 'value="POS terminal"' in form and 'value="1.5"' in form
+    bad = {**lines, "line_quantity": ["-1", "1.5", ""]}
+    refused = alice.post(f"/deals/{deal.id}/edit", data={**new_deal_form(sale, zagreb), **bad})
+    assert refused.status_code == 422
+    fewer = {"line_description": ["POS terminal"], "line_quantity": ["2"], "line_price": ["100"]}
+    saved = alice.post(f"/deals/{deal.id}/edit", data={**new_deal_form(sale, zagreb), **fewer})
+    assert saved.status_code == 303 and deal_of(database, "Blagajne").amount == decimal.Decimal(
+        "200.00"
+    )
+    page = alice.get(f"/deals/{deal.id}").text
+    assert "POS terminal" in page and "Ugradnja" not in page
