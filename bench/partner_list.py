@@ -397,7 +397,9 @@ def serve(args: argparse.Namespace) -> None:
             GROUPWARE_WEB_THREADS=str(settings.web_threads),
         )
         factory = "groupware.server:app_from_environment"
-        uvicorn.run(factory, factory=True, workers=args.workers, **options)
+        from groupware.workers import run_workers
+
+        run_workers(uvicorn.Config(factory, factory=True, **options), args.workers)
         return
     app = create_app(settings, database=Database(settings))
     uvicorn.Server(uvicorn.Config(app, **options)).run()
@@ -632,8 +634,8 @@ def profile(pid: int, port: int, request: bytes, args: argparse.Namespace) -> st
     out = Path(tempfile.mkdtemp(prefix="bench-spy-")) / "stacks.txt"
     seconds = max(4, int(args.seconds))
     spy = subprocess.Popen(
-        [tool, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "200",
-         "--format", "raw", "--output", str(out), "--nonblocking"],
+        [tool, "record", "--pid", str(pid), "--subprocesses", "--duration", str(seconds),
+         "--rate", "200", "--format", "raw", "--output", str(out), "--nonblocking"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     run_phase(port, [request], args.connections, 0.5, seconds + 1)
@@ -751,7 +753,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy")
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     parser.add_argument(
-        "--workers", type=int, default=1, help="server processes (GROUPWARE_WEB_WORKERS)"
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="server processes (GROUPWARE_WEB_WORKERS; default: one per core, as the README "
+        "advises)",
     )
     parser.add_argument(
         "--pg-url",

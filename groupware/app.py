@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -339,6 +340,12 @@ def create_app(
         # Handlers run in anyio's thread pool; 40 threads (the default) fight over the
         # GIL and SQLite's write lock, a few keep slow requests from blocking the rest.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.web_threads
+        # What the process holds once started (mappers, routes, settings, caches) lives
+        # as long as it does: move it out of the garbage collector's way. Otherwise every
+        # full collection walks all of it with the GIL held, stalling every request in
+        # flight; under load that was most of the partner list's p95 (bench/README.md).
+        gc.collect()
+        gc.freeze()
         task = None
         if run_jobs:
             task = asyncio.create_task(scheduler(gw.database, settings.job_interval_seconds))

@@ -19,6 +19,7 @@ from groupware.app import create_app
 from groupware.db import Database
 from groupware.jobs import scheduler
 from groupware.settings import Settings
+from groupware.workers import run_workers
 
 log = logging.getLogger("groupware")
 
@@ -58,12 +59,14 @@ def serve(
         app = create_app(settings, database=database, run_jobs=role == "all")
         uvicorn.Server(uvicorn.Config(app, **options)).run()
         return
-    # Several processes share the socket; each builds its app from the environment
-    # (settings travel as GROUPWARE_* variables). Periodic jobs are safe to run in each:
-    # they take a lock per job on PostgreSQL and are harmless to repeat.
+    # Several processes share the socket and its connections evenly (groupware.workers);
+    # each builds its app from the environment (settings travel as GROUPWARE_* variables).
+    # Periodic jobs are safe to run in each: they take a lock per job on PostgreSQL and
+    # are harmless to repeat.
     database.dispose()
     os.environ[_ROLE_VARIABLE] = role
-    uvicorn.run("groupware.server:app_from_environment", factory=True, workers=workers, **options)
+    config = uvicorn.Config("groupware.server:app_from_environment", factory=True, **options)
+    run_workers(config, workers)
 
 
 _ROLE_VARIABLE = "GROUPWARE_SERVE_ROLE_"  # not a setting: how serve tells its workers the role

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
-from sqlalchemy import Row, Select, bindparam, case, func, literal, select, union_all
+from sqlalchemy import Integer, Row, Select, bindparam, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -202,7 +202,8 @@ PAGE_QUERIES_KEPT = 256
 
 
 def _page_query(who: Who, f: PartnerFilter) -> Select[Any]:
-    """The statement of a list page for ``who`` and ``f`` (``offset`` is a parameter).
+    """The statement of a list page for ``who`` and ``f`` (the ``offset`` is given when
+    it runs).
 
     Recently used ones are kept and used again: SQLAlchemy remembers the cache key of a
     statement object, and working it out anew for every request cost about as much as
@@ -215,7 +216,11 @@ def _page_query(who: Who, f: PartnerFilter) -> Select[Any]:
             _page_queries.move_to_end(key)
             return kept[1]
     query = join_names(service.partner_query(who, f).with_only_columns(*LIST_COLUMNS))
-    query = query.offset(bindparam("offset")).limit(const(PAGE_SIZE + 1))
+    # The offset is written into the SQL too (an int, capped at MAX_OFFSET): with it as a
+    # parameter PostgreSQL's generic plan must guess it, looks dearer than a custom plan,
+    # and every execution is planned again (0.35 ms of a 1 ms query).
+    offset = bindparam("offset", type_=Integer(), literal_execute=True)
+    query = query.offset(offset).limit(const(PAGE_SIZE + 1))
     with _page_queries_lock:
         _page_queries[key] = (who, query)
         if len(_page_queries) > PAGE_QUERIES_KEPT:
