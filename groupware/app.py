@@ -359,8 +359,11 @@ def create_app(
             if database is None:
                 gw.database.dispose()
 
+    from groupware.caldav import dav
+
     app = Starlette(
         routes=[
+            *dav.routes(settings, gw.database),
             *routes,
             Mount("/api/v1", routes=[*api_routes, openapi_route]),
             Mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static"),

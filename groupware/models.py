@@ -17,6 +17,7 @@ from groupware.accounts.models import (
     WebSession,
 )
 from groupware.announcements.models import Announcement
+from groupware.caldav.models import Calendar, CalendarItem
 from groupware.crm.models import (
     AssignmentRule,
     AssignmentRuleRep,
@@ -49,6 +50,8 @@ __all__ = [
     "AssignmentRuleRep",
     "Base",
     "Branch",
+    "Calendar",
+    "CalendarItem",
     "Change",
     "County",
     "Credential",

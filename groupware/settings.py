@@ -143,6 +143,18 @@ class Settings:
     job_interval_seconds: int = _setting(
         60, "How often the background scheduler runs periodic jobs.", parse=int
     )
+    dav_threads: int = _setting(
+        10, "Threads that serve CalDAV requests (Radicale) in each process.", parse=int
+    )
+    dav_max_item_kb: int = _setting(
+        1024,
+        "Largest calendar item (an event or to-do with its recurrences) a CalDAV client "
+        "may store, in kilobytes.",
+        parse=int,
+    )
+    dav_max_calendars: int = _setting(
+        50, "Most calendars one user may make through CalDAV.", parse=int
+    )
     alert_grace_days: int = _setting(
         3,
         "Days a late phase or an overdue deal may stay so before its alert is escalated "
@@ -267,6 +279,9 @@ def _validate(s: Settings) -> None:
         "db_pool_size",
         "job_interval_seconds",
         "alert_grace_days",
+        "dav_threads",
+        "dav_max_item_kb",
+        "dav_max_calendars",
     )
     for name in positive:
         if getattr(s, name) <= 0:

@@ -1,0 +1,113 @@
+"""CalDAV at ``/dav/``: Radicale with our storage, auth and rights, mounted in the app.
+
+Radicale is a WSGI app; a2wsgi runs it in a thread pool of its own. In front of it,
+:class:`DavGate` drops the headers with which a client could steer Radicale
+(``X-Script-Name`` sets the prefix of every href Radicale returns, ``X-Remote-Addr``
+the address logins are throttled by), sets the client address as the web app sees it
+(behind ``GROUPWARE_TRUSTED_PROXIES``, the forwarded one), and refuses a changing
+request that a browser says another site sent (a browser may replay cached Basic
+credentials). Clients find the server from its root: ``/.well-known/caldav`` redirects
+to ``/dav/``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import radicale
+import radicale.config
+from a2wsgi import WSGIMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from groupware.caldav import store
+from groupware.caldav.access import Auth, Rights
+from groupware.caldav.storage import Storage
+from groupware.db import Database
+from groupware.settings import Settings
+from groupware.web import client_address
+
+STEERING_HEADERS = frozenset({b"x-script-name", b"x-remote-addr"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND", "REPORT"})
+
+
+def radicale_app(settings: Settings, database: Database) -> Any:
+    configuration = radicale.config.load()
+    limits = store.Limits(
+        max_item_bytes=settings.dav_max_item_kb * 1024,
+        max_calendars=settings.dav_max_calendars,
+    )
+    configuration.update(
+        {
+            "auth": {
+                "type": lambda conf: Auth(conf, database, settings),
+                "delay": "0",  # a throttled login is refused at once instead
+            },
+            "rights": {"type": lambda conf: Rights(conf)},
+            "storage": {"type": lambda conf: Storage(conf, database, limits)},
+            "web": {"type": "none"},
+            "hook": {"type": "none"},
+            "logging": {"level": "warning", "mask_passwords": "True"},
+        },
+        "groupware",
+        privileged=True,
+    )
+    return radicale.Application(configuration)  # type: ignore[attr-defined]
+
+
+class DavGate:
+    """The ASGI app in front of Radicale (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        if (
+            request.method not in SAFE_METHODS
+            and request.headers.get("Sec-Fetch-Site") == "cross-site"
+        ):
+            response: Response = PlainTextResponse("Cross-site requests are refused.", 403)
+            await response(scope, receive, send)
+            return
+        address = client_address(request, self.settings.trusted_proxies)
+        client = scope.get("client") or ("", 0)
+        headers = [(k, v) for k, v in scope["headers"] if k not in STEERING_HEADERS]
+        await self.app({**scope, "headers": headers, "client": (address, client[1])}, receive, send)
+
+
+class AtDavRoot:
+    """A DAV request to the server's root answered as one to ``/dav/``: a client set up
+    with only the server's address asks the root who the user is (its principal), and
+    the answer's hrefs lead it on under ``/dav/``."""
+
+    def __init__(self, gate: DavGate) -> None:
+        self.gate = gate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.gate(
+            {**scope, "path": "/dav/", "raw_path": b"/dav/", "root_path": "/dav"}, receive, send
+        )
+
+
+DAV_METHODS = ["PROPFIND", "REPORT"]
+
+
+def _well_known(request: Request) -> Response:
+    return RedirectResponse("/dav/", status_code=301)
+
+
+def routes(settings: Settings, database: Database) -> list[BaseRoute]:
+    wsgi = WSGIMiddleware(radicale_app(settings, database), workers=settings.dav_threads)
+    gate = DavGate(wsgi, settings)  # type: ignore[arg-type]
+    return [
+        Route("/.well-known/caldav", _well_known, methods=["GET", "HEAD", "PROPFIND", "OPTIONS"]),
+        Route("/", AtDavRoot(gate), methods=DAV_METHODS),
+        Mount("/dav", app=gate),
+    ]

@@ -1,0 +1,100 @@
+"""Calendars and their items, kept in the shared database.
+
+A calendar belongs to a user (``owner_id``) and is named in URLs by ``slug``:
+``/dav/<username>/<slug>/``. Every user has a personal calendar (``kind="personal"``)
+and a CRM task list (``kind="tasks"``), made when first needed.
+
+An item is one iCalendar object (an event or a to-do with its overrides, one UID) as
+the client sent it (``ics``), plus what the server looks things up by: its component,
+the enclosing time range of all its occurrences as Unix seconds (``starts``/``ends``;
+an endless recurrence ends at :data:`FOREVER`), so that a time-range query reads an
+index instead of parsing every item.
+
+Sync: each calendar counts its changes (``revision``); an item remembers the revision
+of its last change. A deleted item stays as a tombstone (``ics`` is NULL) so that a
+client syncing from an older revision learns that it is gone. Tombstones older than
+``oldest_revision`` may be pruned; a client holding an older token then syncs anew.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from groupware.accounts.models import User
+from groupware.db import Base, utcnow
+
+FOREVER = 2**53  # the end of an endless recurrence, in Unix seconds
+KINDS = ("personal", "tasks", "calendar")
+COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL")
+
+
+class Calendar(Base):
+    __tablename__ = "calendars"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), default="calendar")
+    # supported-calendar-component-set, comma separated
+    components: Mapped[str] = mapped_column(String(40), default="VEVENT,VTODO")
+    color: Mapped[str | None] = mapped_column(String(20), default=None)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    # Other WebDAV properties a client set (calendar-order, time zone...), by name.
+    props: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    oldest_revision: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    owner: Mapped[User] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("owner_id", "slug"),
+        CheckConstraint("kind IN ('personal', 'tasks', 'calendar')", name="kind"),
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CalendarItem(Base):
+    __tablename__ = "calendar_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    calendar_id: Mapped[int] = mapped_column(ForeignKey("calendars.id", ondelete="CASCADE"))
+    href: Mapped[str] = mapped_column(String(255))
+    uid: Mapped[str] = mapped_column(String(255))
+    component: Mapped[str] = mapped_column(String(10))
+    etag: Mapped[str] = mapped_column(String(70))
+    ics: Mapped[str | None] = mapped_column(Text, default=None)  # NULL: deleted
+    starts: Mapped[int] = mapped_column(BigInteger, default=0)
+    ends: Mapped[int] = mapped_column(BigInteger, default=FOREVER)
+    revision: Mapped[int] = mapped_column(Integer)
+    # What in the CRM this item shows ("task:12", "phase:40"), when it is one of ours.
+    source: Mapped[str | None] = mapped_column(String(40), default=None)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    calendar: Mapped[Calendar] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("calendar_id", "href"),
+        Index("ix_calendar_items_range", "calendar_id", "component", "starts", "ends"),
+        Index("ix_calendar_items_revision", "calendar_id", "revision"),
+        Index("ix_calendar_items_uid", "calendar_id", "uid"),
+        Index("ix_calendar_items_source", "source"),
+        CheckConstraint("component IN ('VEVENT', 'VTODO', 'VJOURNAL')", name="component"),
+    )

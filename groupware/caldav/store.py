@@ -1,0 +1,312 @@
+"""Calendars and items: the one module that writes them.
+
+The Radicale storage plugin (:mod:`groupware.caldav.storage`) and CRM code that puts
+tasks and deadlines into calendars both write through here, so every write yields
+valid iCalendar, a new etag and a new sync revision, and clients see it on their next
+sync. Items arrive as Radicale :class:`~radicale.item.Item` objects, which parse and
+check the iCalendar text and work out its UID, component and time range once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from radicale import item as radicale_item
+from sqlalchemy import and_, select, update
+from sqlalchemy.orm import Session
+
+from groupware.accounts.models import User
+from groupware.caldav.models import COMPONENTS, FOREVER, Calendar, CalendarItem
+from groupware.errors import Invalid, NotFound
+from groupware.i18n import _, use_language
+
+PERSONAL_SLUG = "calendar"
+TASKS_SLUG = "tasks"
+SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
+MAX_OCCURRENCES = 10_000  # of one RRULE, as Radicale checks them
+HREF = re.compile(r"^[^/\\]{1,255}$")
+
+# WebDAV properties with a column of their own; every other one lands in ``props``.
+NAME_PROP = "D:displayname"
+COLOR_PROP = "ICAL:calendar-color"
+DESCRIPTION_PROP = "C:calendar-description"
+COMPONENTS_PROP = "C:supported-calendar-component-set"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one user may store (see the settings ``dav_max_item_kb`` and
+    ``dav_max_calendars``)."""
+
+    max_item_bytes: int = 1024 * 1024
+    max_calendars: int = 50
+
+
+def calendars_of(session: Session, owner_id: int) -> list[Calendar]:
+    query = select(Calendar).where(Calendar.owner_id == owner_id).order_by(Calendar.id)
+    return list(session.scalars(query))
+
+
+def calendar_by_slug(session: Session, owner_id: int, slug: str) -> Calendar | None:
+    query = select(Calendar).where(Calendar.owner_id == owner_id, Calendar.slug == slug)
+    return session.scalar(query)
+
+
+def ensure_defaults(session: Session, user: User) -> list[Calendar]:
+    """The user's calendars, first making their personal calendar and CRM task list
+    (named in the user's language) if they have none of that kind."""
+    have = calendars_of(session, user.id)
+    kinds = {c.kind for c in have}
+    with use_language(user.language):
+        wanted = [
+            ("personal", PERSONAL_SLUG, _("Calendar"), "VEVENT,VTODO"),
+            ("tasks", TASKS_SLUG, _("CRM tasks"), "VTODO"),
+        ]
+    slugs = {c.slug for c in have}
+    for kind, slug, name, components in wanted:
+        if kind in kinds:
+            continue
+        if slug in slugs:  # a client already made a calendar of that name
+            slug = f"{slug}-{kind}"
+        calendar = Calendar(
+            owner_id=user.id, slug=slug, name=name, kind=kind, components=components
+        )
+        session.add(calendar)
+        have.append(calendar)
+    session.flush()
+    return have
+
+
+def create_calendar(
+    session: Session,
+    owner_id: int,
+    slug: str,
+    props: Mapping[str, str] | None = None,
+    *,
+    limits: Limits = Limits(),
+) -> Calendar:
+    if not SLUG.match(slug):
+        raise Invalid(
+            {"slug": _("A calendar's name in its address may use letters, digits and . _ @ + -.")}
+        )
+    if calendar_by_slug(session, owner_id, slug) is not None:
+        raise Invalid({"slug": _("There is already a calendar at this address.")})
+    if len(calendars_of(session, owner_id)) >= limits.max_calendars:
+        raise Invalid(
+            {"slug": _("You may have at most %(num)d calendars.", num=limits.max_calendars)}
+        )
+    calendar = Calendar(owner_id=owner_id, slug=slug, name=slug, props={})
+    session.add(calendar)
+    set_meta(calendar, props or {})
+    session.flush()
+    return calendar
+
+
+def meta(calendar: Calendar) -> dict[str, str]:
+    """The calendar's WebDAV properties, as Radicale names them."""
+    found = dict(calendar.props or {})
+    found["tag"] = "VCALENDAR"
+    found[NAME_PROP] = calendar.name
+    found[COMPONENTS_PROP] = calendar.components
+    if calendar.color:
+        found[COLOR_PROP] = calendar.color
+    if calendar.description:
+        found[DESCRIPTION_PROP] = calendar.description
+    return found
+
+
+def set_meta(calendar: Calendar, props: Mapping[str, str]) -> None:
+    """Replace the calendar's properties (Radicale hands over the whole set)."""
+    rest = {k: str(v) for k, v in props.items() if k not in _COLUMN_PROPS and k != "tag"}
+    calendar.name = (props.get(NAME_PROP) or calendar.slug)[:200]
+    calendar.color = (props.get(COLOR_PROP) or None) and props[COLOR_PROP][:20]
+    calendar.description = props.get(DESCRIPTION_PROP) or None
+    components = props.get(COMPONENTS_PROP) or calendar.components or "VEVENT,VTODO"
+    names = [c for c in components.split(",") if c in COMPONENTS]
+    calendar.components = ",".join(names) or "VEVENT,VTODO"
+    calendar.props = rest
+
+
+_COLUMN_PROPS = frozenset({NAME_PROP, COLOR_PROP, DESCRIPTION_PROP, COMPONENTS_PROP})
+
+
+def _next_revision(session: Session, calendar: Calendar) -> int:
+    """Count one change of ``calendar``; concurrent writers each get their own number
+    (the row is locked until the transaction ends)."""
+    revision = session.execute(
+        update(Calendar)
+        .where(Calendar.id == calendar.id)
+        .values(revision=Calendar.revision + 1, updated_at=dt.datetime.now(dt.UTC))
+        .returning(Calendar.revision)
+    ).scalar_one()
+    calendar.revision = int(revision)
+    return int(revision)
+
+
+def check_href(href: str) -> None:
+    if not HREF.match(href) or href in (".", ".."):
+        raise Invalid({"href": _("This is not a valid name for a calendar item.")})
+
+
+def put_item(
+    session: Session,
+    calendar: Calendar,
+    href: str,
+    item: radicale_item.Item,
+    *,
+    source: str | None = None,
+    limits: Limits = Limits(),
+) -> CalendarItem:
+    """Store ``item`` at ``href`` (new or replacing what was there)."""
+    check_href(href)
+    text = item.serialize()
+    if len(text.encode()) > limits.max_item_bytes:
+        raise Invalid(
+            {
+                "ics": _(
+                    "A calendar item may be at most %(num)d KB.", num=limits.max_item_bytes // 1024
+                )
+            }
+        )
+    component = item.component_name
+    if component not in COMPONENTS:
+        raise Invalid({"ics": _("Only events, to-dos and journal entries can be stored.")})
+    starts, ends = item.time_range
+    revision = _next_revision(session, calendar)
+    row = session.scalar(
+        select(CalendarItem).where(
+            CalendarItem.calendar_id == calendar.id, CalendarItem.href == href
+        )
+    )
+    if row is None:
+        row = CalendarItem(calendar_id=calendar.id, href=href)
+        session.add(row)
+    row.uid = item.uid[:255]
+    row.component = component
+    row.etag = item.etag
+    row.ics = text
+    row.starts = max(int(starts), 0)
+    row.ends = min(int(ends), FOREVER)
+    row.revision = revision
+    if source is not None:
+        row.source = source
+    session.flush()
+    return row
+
+
+def delete_item(session: Session, calendar: Calendar, href: str) -> None:
+    """Delete the item at ``href``, leaving a tombstone for syncing clients."""
+    row = session.scalar(
+        select(CalendarItem).where(
+            CalendarItem.calendar_id == calendar.id,
+            CalendarItem.href == href,
+            CalendarItem.ics.is_not(None),
+        )
+    )
+    if row is None:
+        raise NotFound(_("There is no such calendar item."))
+    row.revision = _next_revision(session, calendar)
+    row.ics = None
+    row.etag = ""
+    session.flush()
+
+
+def delete_calendar(session: Session, calendar: Calendar) -> None:
+    session.delete(calendar)
+    session.flush()
+
+
+def live_items(
+    session: Session,
+    calendar_id: int,
+    *,
+    hrefs: Sequence[str] | None = None,
+    component: str | None = None,
+    start: int | None = None,
+    end: int | None = None,
+) -> list[CalendarItem]:
+    """Items that exist (no tombstones), optionally only those named, of a component,
+    or whose time range meets ``[start, end)``: read from the range index."""
+    conditions = [CalendarItem.calendar_id == calendar_id, CalendarItem.ics.is_not(None)]
+    if hrefs is not None:
+        conditions.append(CalendarItem.href.in_(list(hrefs)))
+    if component is not None:
+        conditions.append(CalendarItem.component == component)
+    if start is not None and end is not None:
+        conditions.append(and_(CalendarItem.starts < end, CalendarItem.ends > start))
+    query = select(CalendarItem).where(*conditions).order_by(CalendarItem.href)
+    return list(session.scalars(query))
+
+
+def changed_since(session: Session, calendar: Calendar, revision: int) -> list[str]:
+    """Hrefs changed or deleted after ``revision``; a revision older than what the
+    tombstones reach back to is refused (the client must sync anew)."""
+    if revision < calendar.oldest_revision or revision > calendar.revision:
+        raise ValueError(f"sync revision {revision} is not known")
+    query = (
+        select(CalendarItem.href)
+        .where(CalendarItem.calendar_id == calendar.id, CalendarItem.revision > revision)
+        .order_by(CalendarItem.revision)
+    )
+    return list(session.scalars(query))
+
+
+def prune_tombstones(session: Session, calendar: Calendar, older_than: dt.datetime) -> int:
+    """Forget deletions older than ``older_than``; tokens from before them go stale."""
+    rows = list(
+        session.scalars(
+            select(CalendarItem).where(
+                CalendarItem.calendar_id == calendar.id,
+                CalendarItem.ics.is_(None),
+                CalendarItem.updated_at < older_than,
+            )
+        )
+    )
+    if rows:
+        calendar.oldest_revision = max(calendar.oldest_revision, max(r.revision for r in rows))
+        for row in rows:
+            session.delete(row)
+        session.flush()
+    return len(rows)
+
+
+def parse_items(text: str) -> list[radicale_item.Item]:
+    """One or more iCalendar objects from ``text``, checked as Radicale checks a PUT
+    (one UID per object, components it knows); a clear error otherwise."""
+    try:
+        components = radicale_item.read_components(text)
+        radicale_item.check_and_sanitize_items(
+            components, MAX_OCCURRENCES, is_collection=True, tag="VCALENDAR"
+        )
+    except Exception as exc:
+        raise Invalid(
+            {"ics": _("This is not valid iCalendar: %(reason)s", reason=str(exc))}
+        ) from exc
+    items = []
+    for component in components:
+        for sub in _split_by_uid(component):
+            items.append(radicale_item.Item(collection_path="x", vobject_item=sub))
+    return items
+
+
+def _split_by_uid(calendar: object) -> Iterable[object]:
+    """A VCALENDAR as one object per UID (a PUT holds one; an import may hold many)."""
+    import vobject  # type: ignore[import-untyped]
+
+    by_uid: dict[str, list[object]] = {}
+    zones = []
+    for child in calendar.getChildren():  # type: ignore[attr-defined]
+        if child.name == "VTIMEZONE":
+            zones.append(child)
+        elif child.name in COMPONENTS:
+            by_uid.setdefault(child.uid.value if hasattr(child, "uid") else "", []).append(child)
+    for children in by_uid.values():
+        out = vobject.iCalendar()
+        for zone in zones:
+            out.add(zone)
+        for child in children:
+            out.add(child)
+        yield out
