@@ -28,7 +28,6 @@ from radicale.rights import BaseRights
 
 from groupware.accounts import auth as accounts_auth
 from groupware.accounts.models import User
-from groupware.caldav import store
 from groupware.db import Database
 from groupware.settings import Settings
 
@@ -81,10 +80,7 @@ class Auth(BaseAuth):
             return ""
         with self.database.transaction(actor_id=check.user_id, channel="dav") as session:
             user: User | None = accounts_auth.record(session, check)
-            if user is None:
-                return ""
-            store.ensure_defaults(session, user)
-            return user.username
+            return "" if user is None else user.username
 
     def _login(self, login: str, password: str) -> str:  # pragma: no cover - login() rules
         return ""

@@ -262,8 +262,12 @@ class Storage(BaseStorage):
             user = session.scalar(select(User).where(User.username == parts[0]))
             if user is None or not user.is_active:
                 return
-            if len(parts) == 1:  # (the auth plugin made the user's own calendars)
+            if len(parts) == 1:
                 calendars = store.calendars_of(session, user.id)
+                if not calendars:
+                    # Radicale then "creates the principal" on the user's first login:
+                    # create_collection() makes their calendar and CRM task list.
+                    return
                 yield Collection(self, user.username)
                 if depth != "0":
                     for own in calendars:
@@ -292,9 +296,13 @@ class Storage(BaseStorage):
         sane = pathutils.strip_path(href)
         parts = sane.split("/") if sane else []
         with self.session() as session:
+            if len(parts) == 1:  # a user's home: it holds at least their own calendars
+                owner = session.scalar(select(User).where(User.username == parts[0]))
+                if owner is None or not owner.is_active:
+                    raise ValueError("no such user")
+                store.ensure_defaults(session, owner)
+                return Collection(self, sane), {}, []
             if len(parts) != 2:
-                if len(parts) == 1:  # a principal exists with its user
-                    return Collection(self, sane), {}, []
                 raise ValueError("calendars live in a user's home: /<user>/<calendar>/")
             if props and props.get("tag", "VCALENDAR") != "VCALENDAR":
                 raise ValueError("only calendars can be made here")

@@ -6,9 +6,13 @@ import datetime as dt
 from collections.abc import Iterator
 
 import caldav
+import httpx
 import pytest
 from caldav.lib import error
 
+from groupware.accounts.credentials import create_credential
+from groupware.accounts.models import User
+from groupware.db import Database
 from tests import factories
 from tests.conftest import LiveServer
 from tests.factories import PASSWORD
@@ -16,7 +20,9 @@ from tests.factories import PASSWORD
 UTC = dt.UTC
 
 
-def client(live: LiveServer, username: str, password: str = PASSWORD, url: str = "") -> caldav.DAVClient:
+def client(
+    live: LiveServer, username: str, password: str = PASSWORD, url: str = ""
+) -> caldav.DAVClient:
     return caldav.DAVClient(
         url=url or live.url + "/",
         username=username,
@@ -62,17 +68,129 @@ def test_events_round_trip_and_a_week_query_finds_recurrences_and_overrides(
     cal.save_event(event("one", "20261202T090000Z", "20261202T100000Z", "Jednom"))
     cal.save_event(event("far", "20270302T090000Z", "20270302T100000Z", "Daleko"))
     weekly = event(
-        "weekly", "20261005T080000Z", "20261005T083000Z", "Tjedno",
+        "weekly",
+        "20261005T080000Z",
+        "20261005T083000Z",
+        "Tjedno",
         "RRULE:FREQ=WEEKLY;BYDAY=MO\nEXDATE:20261207T080000Z\n",
     )
     cal.save_event(weekly)
     found = cal.search(
-        start=dt.datetime(2026, 11, 30, tzinfo=UTC), end=dt.datetime(2026, 12, 7, tzinfo=UTC),
-        event=True, expand=False,
+        start=dt.datetime(2026, 11, 30, tzinfo=UTC),
+        end=dt.datetime(2026, 12, 7, tzinfo=UTC),
+        event=True,
+        expand=False,
     )
     assert sorted(e.icalendar_component["uid"] for e in found) == ["one", "weekly"]
     excluded = cal.search(
-        start=dt.datetime(2026, 12, 7, tzinfo=UTC), end=dt.datetime(2026, 12, 8, tzinfo=UTC),
-        event=True, expand=False,
+        start=dt.datetime(2026, 12, 7, tzinfo=UTC),
+        end=dt.datetime(2026, 12, 8, tzinfo=UTC),
+        event=True,
+        expand=False,
     )
     assert excluded == []
+
+
+def test_sync_tokens_deliver_only_what_changed_and_what_was_deleted(
+    alice: caldav.Principal,
+) -> None:
+    cal = alice.make_calendar(name="Sync", cal_id="sync")
+    first = cal.save_event(event("a", "20261202T090000Z", "20261202T100000Z"))
+    cal.save_event(event("b", "20261203T090000Z", "20261203T100000Z"))
+    everything = cal.objects_by_sync_token(load_objects=True)
+    assert len(list(everything)) == 2
+    token = everything.sync_token
+    cal.save_event(event("c", "20261204T090000Z", "20261204T100000Z"))
+    first.delete()
+    delta = cal.objects_by_sync_token(sync_token=token, load_objects=False)
+    hrefs = sorted(str(o.url).rsplit("/", 1)[-1] for o in delta)
+    assert hrefs == ["a.ics", "c.ics"]  # the new one, and the deleted one (gone)
+    nothing = cal.objects_by_sync_token(sync_token=delta.sync_token, load_objects=False)
+    assert list(nothing) == []
+
+
+def test_an_unknown_sync_token_is_refused_so_the_client_starts_over(
+    live: LiveServer, alice: caldav.Principal
+) -> None:
+    body = (
+        '<sync-collection xmlns="DAV:"><sync-token>urn:x-groupware:sync:999:1</sync-token>'
+        "<sync-level>1</sync-level><prop><getetag/></prop></sync-collection>"
+    )
+    response = httpx.request(
+        "REPORT", live.url + "/dav/alice/calendar/", content=body, auth=("alice", PASSWORD)
+    )
+    assert response.status_code == 403 and "valid-sync-token" in response.text
+
+
+def test_todos_are_stored_and_searched_apart_from_events(alice: caldav.Principal) -> None:
+    tasks = next(c for c in alice.calendars() if c.get_display_name() == "CRM tasks")
+    tasks.save_todo(
+        "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//t//EN\nBEGIN:VTODO\nUID:t1\n"
+        "DTSTAMP:20261101T090000Z\nDUE:20261205T160000Z\nSUMMARY:Nazvati Konzum\n"
+        "END:VTODO\nEND:VCALENDAR\n"
+    )
+    todos = tasks.todos()
+    assert [t.icalendar_component["summary"] for t in todos] == ["Nazvati Konzum"]
+    assert tasks.events() == []
+
+
+def test_a_colleague_sees_free_busy_only_and_cannot_write(
+    live: LiveServer, committed: factories.Cast, alice: caldav.Principal
+) -> None:
+    cal = alice.calendar(name="Calendar")
+    cal.save_event(event("private", "20261202T090000Z", "20261202T100000Z", "Liječnik"))
+    url = str(cal.url)
+    with client(live, "bob") as dav:
+        theirs = dav.calendar(url=url)
+        with pytest.raises(error.DAVError):
+            theirs.events()  # the events themselves: refused
+        with pytest.raises(error.DAVError):
+            theirs.save_event(event("intruder", "20261203T090000Z", "20261203T100000Z"))
+        busy = theirs.freebusy_request(
+            dt.datetime(2026, 12, 1, tzinfo=UTC), dt.datetime(2026, 12, 3, tzinfo=UTC)
+        )
+        text = busy.data
+        assert "FREEBUSY" in text and "20261202T090000Z" in text
+        assert "Liječnik" not in text
+
+
+def test_wrong_passwords_and_app_passwords(
+    live: LiveServer, committed: factories.Cast, database: Database
+) -> None:
+    with client(live, "alice", "wrong password") as dav, pytest.raises(error.AuthorizationError):
+        dav.principal()
+    with database.transaction(actor_id=None, channel="cli") as session:
+        user = session.get(User, committed.alice.id)
+        secret, _row = create_credential(session, user, kind="app_password", name="Thunderbird")
+    with client(live, "alice", secret) as dav:
+        assert dav.principal().calendars()
+
+
+def test_discovery_from_the_well_known_address(live: LiveServer, committed: factories.Cast) -> None:
+    response = httpx.request("PROPFIND", live.url + "/.well-known/caldav", follow_redirects=False)
+    assert response.status_code == 301 and response.headers["location"] == "/dav/"
+
+
+def test_a_client_cannot_steer_hrefs_with_x_script_name(
+    live: LiveServer, committed: factories.Cast
+) -> None:
+    body = '<propfind xmlns="DAV:"><prop><current-user-principal/></prop></propfind>'
+    response = httpx.request(
+        "PROPFIND",
+        live.url + "/dav/",
+        content=body,
+        headers={"Depth": "0", "X-Script-Name": "/evil"},
+        auth=("alice", PASSWORD),
+    )
+    assert response.status_code == 207
+    assert "/dav/alice/" in response.text and "/evil" not in response.text
+
+
+def test_an_item_over_the_size_limit_is_refused(alice: caldav.Principal) -> None:
+    cal = alice.calendar(name="Calendar")
+    big = event(
+        "big", "20261202T090000Z", "20261202T100000Z", extra="DESCRIPTION:" + "x" * 1_100_000 + "\n"
+    )
+    with pytest.raises(error.DAVError):
+        cal.save_event(big)
+    assert cal.events() == []
