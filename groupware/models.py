@@ -17,7 +17,7 @@ from groupware.accounts.models import (
     WebSession,
 )
 from groupware.announcements.models import Announcement
-from groupware.caldav.models import Calendar, CalendarItem
+from groupware.caldav.models import Calendar, CalendarItem, CalendarOccurrence
 from groupware.crm.models import (
     AssignmentRule,
     AssignmentRuleRep,
@@ -52,6 +52,7 @@ __all__ = [
     "Branch",
     "Calendar",
     "CalendarItem",
+    "CalendarOccurrence",
     "Change",
     "County",
     "Credential",

@@ -10,6 +10,12 @@ the enclosing time range of all its occurrences as Unix seconds (``starts``/``en
 an endless recurrence ends at :data:`FOREVER`), so that a time-range query reads an
 index instead of parsing every item.
 
+A recurring item also lists its occurrences (``calendar_occurrences``), expanded when
+it is stored, up to :data:`OCCURRENCES_KEPT` of them or :data:`HORIZON_YEARS` ahead;
+``known_until`` says how far the list is complete. A time-range query then tells from
+the index whether a recurring event falls in the range (an excluded date, a moved
+occurrence), and leaves Radicale to parse only what lies beyond ``known_until``.
+
 Sync: each calendar counts its changes (``revision``); an item remembers the revision
 of its last change. A deleted item stays as a tombstone (``ics`` is NULL) so that a
 client syncing from an older revision learns that it is gone. Tombstones older than
@@ -37,6 +43,8 @@ from groupware.accounts.models import User
 from groupware.db import Base, utcnow
 
 FOREVER = 2**53  # the end of an endless recurrence, in Unix seconds
+OCCURRENCES_KEPT = 2000
+HORIZON_YEARS = 10
 KINDS = ("personal", "tasks", "calendar")
 COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL")
 
@@ -84,6 +92,8 @@ class CalendarItem(Base):
     starts: Mapped[int] = mapped_column(BigInteger, default=0)
     ends: Mapped[int] = mapped_column(BigInteger, default=FOREVER)
     revision: Mapped[int] = mapped_column(Integer)
+    recurring: Mapped[bool] = mapped_column(default=False)
+    known_until: Mapped[int] = mapped_column(BigInteger, default=FOREVER)
     # What in the CRM this item shows ("task:12", "phase:40"), when it is one of ours.
     source: Mapped[str | None] = mapped_column(String(40), default=None)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -98,3 +108,16 @@ class CalendarItem(Base):
         Index("ix_calendar_items_source", "source"),
         CheckConstraint("component IN ('VEVENT', 'VTODO', 'VJOURNAL')", name="component"),
     )
+
+
+class CalendarOccurrence(Base):
+    """One occurrence of a recurring item (see the module docstring)."""
+
+    __tablename__ = "calendar_occurrences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("calendar_items.id", ondelete="CASCADE"))
+    starts: Mapped[int] = mapped_column(BigInteger)
+    ends: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_calendar_occurrences_item", "item_id", "starts", "ends"),)

@@ -106,6 +106,7 @@ class Collection(BaseCollection):
             etag=row.etag,
             uid=row.uid,
             component_name=row.component,
+            name="VCALENDAR",
             time_range=(row.starts, row.ends),
             last_modified=email.utils.format_datetime(row.updated_at, usegmt=True),
         )
@@ -132,10 +133,20 @@ class Collection(BaseCollection):
         if not self.tag:
             return []
         tag, start, end, simple = radicale_filter.simplify_prefilters(filters, self.tag)
-        rows = self._rows(component=tag, start=start, end=end)
-        return [
-            (self._item(row), simple and (start <= row.starts or row.ends <= end)) for row in rows
-        ]
+        if self._snapshot is None:
+            return []
+        with self._storage.session() as session:
+            found = store.in_range(session, self._snapshot.id, tag, start, end)
+        results = []
+        for row, certain in found:
+            if certain:  # a recurring item with an occurrence in the range
+                matched = simple
+            elif row.recurring:  # beyond its list of occurrences: Radicale checks
+                matched = False
+            else:  # Radicale's own rule for one time range
+                matched = simple and (start <= row.starts or row.ends <= end)
+            results.append((self._item(row), matched))
+        return results
 
     def has_uid(self, uid: str) -> bool:
         if self._snapshot is None:

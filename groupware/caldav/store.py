@@ -15,11 +15,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from radicale import item as radicale_item
-from sqlalchemy import and_, select, update
+from radicale.item import filter as radicale_filter
+from sqlalchemy import and_, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from groupware.accounts.models import User
-from groupware.caldav.models import COMPONENTS, FOREVER, Calendar, CalendarItem
+from groupware.caldav.models import (
+    COMPONENTS,
+    FOREVER,
+    HORIZON_YEARS,
+    OCCURRENCES_KEPT,
+    Calendar,
+    CalendarItem,
+    CalendarOccurrence,
+)
 from groupware.errors import Invalid, NotFound
 from groupware.i18n import _, use_language
 
@@ -188,13 +197,46 @@ def put_item(
     row.component = component
     row.etag = item.etag
     row.ics = text
-    row.starts = max(int(starts), 0)
+    row.starts = max(int(starts), -FOREVER)
     row.ends = min(int(ends), FOREVER)
     row.revision = revision
     if source is not None:
         row.source = source
     session.flush()
+    _index_occurrences(session, row, item)
     return row
+
+
+def _index_occurrences(session: Session, row: CalendarItem, item: radicale_item.Item) -> None:
+    """List the occurrences of a recurring item (see :mod:`groupware.caldav.models`)."""
+    session.execute(delete(CalendarOccurrence).where(CalendarOccurrence.item_id == row.id))
+    recurring = any(
+        "rrule" in child.contents or "rdate" in child.contents
+        for child in item.vobject_item.getChildren()
+        if child.name == row.component
+    )
+    row.recurring = recurring
+    row.known_until = FOREVER
+    if not recurring:
+        return
+    horizon = dt.datetime.now(dt.UTC) + dt.timedelta(days=365 * HORIZON_YEARS)
+    found: list[tuple[int, int]] = []
+    cut: list[int] = []
+
+    def occurrence(start: dt.datetime, end: dt.datetime, _is_recurrence: bool) -> bool:
+        if len(found) >= OCCURRENCES_KEPT or start > horizon:
+            cut.append(int(start.timestamp()))
+            return True  # stop: what lies beyond is left to Radicale's own check
+        found.append((int(start.timestamp()), int(end.timestamp()) + (end == start)))
+        return False
+
+    def endless(_start: dt.datetime) -> bool:
+        return False  # go on, occurrence() stops at the horizon
+
+    radicale_filter.visit_time_ranges(item.vobject_item, row.component, occurrence, endless)
+    row.known_until = cut[0] if cut else FOREVER
+    session.add_all(CalendarOccurrence(item_id=row.id, starts=s, ends=e) for s, e in found)
+    session.flush()
 
 
 def delete_item(session: Session, calendar: Calendar, href: str) -> None:
@@ -211,6 +253,8 @@ def delete_item(session: Session, calendar: Calendar, href: str) -> None:
     row.revision = _next_revision(session, calendar)
     row.ics = None
     row.etag = ""
+    row.recurring = False
+    session.execute(delete(CalendarOccurrence).where(CalendarOccurrence.item_id == row.id))
     session.flush()
 
 
@@ -239,6 +283,40 @@ def live_items(
         conditions.append(and_(CalendarItem.starts < end, CalendarItem.ends > start))
     query = select(CalendarItem).where(*conditions).order_by(CalendarItem.href)
     return list(session.scalars(query))
+
+
+def in_range(
+    session: Session, calendar_id: int, component: str | None, start: int, end: int
+) -> list[tuple[CalendarItem, bool | None]]:
+    """Items whose time meets ``[start, end)``, each with whether it certainly does:
+    True for a recurring item with an occurrence in the range, None when that lies
+    beyond what its occurrence list covers (or the item does not recur: the caller
+    decides from its time range). Recurring items that certainly miss are left out."""
+    hit = exists(
+        select(CalendarOccurrence.id).where(
+            CalendarOccurrence.item_id == CalendarItem.id,
+            CalendarOccurrence.starts < end,
+            CalendarOccurrence.ends > start,
+        )
+    )
+    conditions = [
+        CalendarItem.calendar_id == calendar_id,
+        CalendarItem.ics.is_not(None),
+        CalendarItem.starts < end,
+        CalendarItem.ends > start,
+    ]
+    if component is not None:
+        conditions.append(CalendarItem.component == component)
+    query = select(CalendarItem, hit.label("hit")).where(*conditions).order_by(CalendarItem.href)
+    found: list[tuple[CalendarItem, bool | None]] = []
+    for row, occurs in session.execute(query):
+        if not row.recurring:
+            found.append((row, None))
+        elif occurs:
+            found.append((row, True))
+        elif end > row.known_until:
+            found.append((row, None))  # beyond the list: Radicale parses it
+    return found
 
 
 def changed_since(session: Session, calendar: Calendar, revision: int) -> list[str]:

@@ -194,3 +194,55 @@ def test_an_item_over_the_size_limit_is_refused(alice: caldav.Principal) -> None
     with pytest.raises(error.DAVError):
         cal.save_event(big)
     assert cal.events() == []
+
+
+OVERRIDDEN = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//test//EN
+BEGIN:VEVENT
+UID:moved
+DTSTAMP:20261101T090000Z
+DTSTART:20261207T080000Z
+DTEND:20261207T090000Z
+RRULE:FREQ=WEEKLY
+SUMMARY:Kolegij
+END:VEVENT
+BEGIN:VEVENT
+UID:moved
+DTSTAMP:20261101T090000Z
+RECURRENCE-ID:20261214T080000Z
+DTSTART:20261220T100000Z
+DTEND:20261220T110000Z
+SUMMARY:Kolegij (premješten)
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def _uids_between(cal: caldav.Calendar, start: dt.datetime, end: dt.datetime) -> list[str]:
+    found = cal.search(start=start, end=end, event=True, expand=False)
+    return sorted({e.icalendar_component["uid"] for e in found})
+
+
+def test_a_moved_occurrence_and_an_endless_rule_are_found_where_they_fall(
+    alice: caldav.Principal,
+) -> None:
+    cal = alice.make_calendar(name="Kolegij", cal_id="kolegij")
+    cal.save_event(OVERRIDDEN)
+    day = dt.timedelta(days=1)
+    assert (
+        _uids_between(
+            cal, dt.datetime(2026, 12, 14, tzinfo=UTC), dt.datetime(2026, 12, 14, 12, tzinfo=UTC)
+        )
+        == []
+    )
+    assert _uids_between(
+        cal, dt.datetime(2026, 12, 20, tzinfo=UTC), dt.datetime(2026, 12, 20, tzinfo=UTC) + day
+    ) == ["moved"]
+    assert _uids_between(
+        cal, dt.datetime(2026, 12, 21, tzinfo=UTC), dt.datetime(2026, 12, 21, tzinfo=UTC) + day
+    ) == ["moved"]
+    # Beyond the listed occurrences (ten years ahead) the server still answers right.
+    far = dt.datetime(2045, 3, 6, tzinfo=UTC)  # a Monday
+    assert _uids_between(cal, far, far + day) == ["moved"]
+    assert _uids_between(cal, far + day, far + 2 * day) == []
