@@ -222,7 +222,8 @@ def ours(name: str, args: argparse.Namespace, work: Path) -> Iterator[str]:
         prepare_ours(url, data_dir)
         port = free_port()
         cmd = [sys.executable, str(Path(__file__).resolve()), "--serve", "--url", url,
-               "--data-dir", str(data_dir), "--port", str(port), "--parent-pid", str(os.getpid())]  # fmt: skip
+               "--data-dir", str(data_dir), "--port", str(port),
+               "--parent-pid", str(os.getpid())]  # fmt: skip
         stack.enter_context(running(cmd, port, data_dir / "server.log", "/login"))
         yield f"http://{HOST}:{port}/dav/bench/"
 
@@ -233,7 +234,8 @@ def radicale_server(work: Path) -> Iterator[str]:
     port = free_port()
     cmd = [sys.executable, "-m", "radicale", "--storage-filesystem-folder", str(folder),
            "--auth-type", "none", "--server-hosts", f"{HOST}:{port}",
-           "--logging-level", "warning", "--server-max-content-length", str(200 * 2**20)]  # fmt: skip
+           "--logging-level", "warning",
+           "--server-max-content-length", str(200 * 2**20)]  # fmt: skip
     with running(cmd, port, work / "radicale.log", "/.web/"):
         yield f"http://{HOST}:{port}/bench/"
 
@@ -378,7 +380,8 @@ def report(rows: list[tuple[str, dict[str, Any]]], args: argparse.Namespace) -> 
         "first PROPFIND under 1 s).",
         "",
         f"{'server':24} {'load PUT s':>10} {'PROPFIND s':>10} {'items':>6} {'PUT ms':>8} "
-        f"{'ratio':>6} {'week query ms':>13} {'found':>5} {'ratio':>6} {'sync ms':>8} {'ratio':>6}  targets",
+        f"{'ratio':>6} {'week query ms':>13} {'found':>5} {'ratio':>6} {'sync ms':>8} "
+        f"{'ratio':>6}  targets",
     ]
     for name, r in rows:
         ratios = [r[k] / base[k] for k in ("put", "query", "sync")]
@@ -387,7 +390,8 @@ def report(rows: list[tuple[str, dict[str, Any]]], args: argparse.Namespace) -> 
         lines.append(
             f"{name:24} {r['load']:10.1f} {r['propfind']:10.2f} {r['items']:6} "
             f"{r['put'] * 1000:8.1f} {ratios[0]:6.3f} {r['query'] * 1000:13.1f} "
-            f"{r['week_items']:5} {ratios[1]:6.3f} {r['sync'] * 1000:8.1f} {ratios[2]:6.3f}  {verdict}"
+            f"{r['week_items']:5} {ratios[1]:6.3f} {r['sync'] * 1000:8.1f} {ratios[2]:6.3f}"
+            f"  {verdict}"
         )
     return "\n".join(lines)
 
