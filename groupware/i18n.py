@@ -180,6 +180,23 @@ def parse_date(text: str) -> dt.date:
     raise ValueError(text)
 
 
+def parse_datetime(text: str) -> dt.datetime:
+    """Read a local date and time (``5.12.2026. 14:30``, or ``2026-12-05T14:30`` as a
+    browser's datetime field sends it) in the company's time zone; returns it in UTC.
+    A date alone means the end of that working day (17:00)."""
+    cleaned = " ".join(text.strip().replace("T", " ").split())
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y. %H:%M", "%d.%m.%Y %H:%M"):
+        try:
+            naive = dt.datetime.strptime(cleaned, fmt)
+            break
+        except ValueError:
+            continue
+    else:
+        naive = dt.datetime.combine(parse_date(cleaned), dt.time(17, 0))
+    local = naive.replace(tzinfo=zoneinfo.ZoneInfo(_timezone.get()))
+    return local.astimezone(dt.UTC)
+
+
 def parse_decimal(text: str) -> decimal.Decimal:
     """Read a number typed the local way: ``1.234,56`` in Croatian, ``1,234.56`` in English."""
     try:

@@ -3,7 +3,8 @@
 which must be listening before anything is flushed."""
 
 import groupware.deals.alerts  # registers what the alert job looks at
-import groupware.history.recorder  # noqa: F401 - registers the session hook
+import groupware.history.recorder
+import groupware.tasks.calendar  # noqa: F401 - a client's change of a task's VTODO
 from groupware.access.models import Share
 from groupware.accounts.models import (
     Credential,
@@ -42,6 +43,7 @@ from groupware.deals.models import Deal, DealActivity, DealLine, DealMember
 from groupware.history.models import Change
 from groupware.notifications.models import Notification
 from groupware.phases.models import Alert, Phase, ProcessType, TypePhase
+from groupware.tasks.models import Task, TaskDelegation
 
 __all__ = [
     "Alert",
@@ -78,6 +80,8 @@ __all__ = [
     "SavedFilter",
     "Share",
     "Tag",
+    "Task",
+    "TaskDelegation",
     "Team",
     "TeamMember",
     "Territory",

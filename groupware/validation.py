@@ -16,7 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from pydantic_core import PydanticCustomError
 
 from groupware.errors import Invalid
-from groupware.i18n import _l, gettext, parse_date
+from groupware.i18n import _l, gettext, parse_date, parse_datetime
 
 S = TypeVar("S", bound=BaseModel)
 
@@ -45,6 +45,22 @@ def _local_date(value: Any) -> Any:
 
 LocalDate = Annotated[dt.date, BeforeValidator(_local_date)]
 OptionalLocalDate = Annotated[dt.date | None, BeforeValidator(_local_date)]
+
+
+def _local_datetime(value: Any) -> Any:
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        try:
+            return parse_datetime(value)
+        except ValueError:
+            raise fail(_l("Enter a date and time as dd.mm.yyyy. hh:mm.")) from None
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        raise fail(_l("Give the time with its time zone."))
+    return value
+
+
+OptionalLocalDateTime = Annotated[dt.datetime | None, BeforeValidator(_local_datetime)]
 
 
 def _blank_to_none(value: Any) -> Any:

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from groupware.accounts.models import User
 from groupware.caldav import store
 from groupware.caldav.models import Calendar, CalendarItem
-from groupware.db import Database
+from groupware.db import Database, bind_actor
 from groupware.errors import GroupwareError
 
 SYNC_PREFIX = "urn:x-groupware:sync:"
@@ -227,6 +227,10 @@ class Storage(BaseStorage):
             return
         write = mode == "w"
         with self.database.session(write=write) as session, session.begin():
+            actor = None
+            if write and user:  # history says who changed a task from their calendar
+                actor = session.scalar(select(User.id).where(User.username == user))
+            bind_actor(session, actor_id=actor, channel="dav")
             self._local.session = session
             try:
                 yield
@@ -241,6 +245,7 @@ class Storage(BaseStorage):
             yield current
             return
         with self.database.session() as session, session.begin():
+            bind_actor(session, actor_id=None, channel="dav")
             yield session
 
     @staticmethod

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from radicale import item as radicale_item
@@ -43,6 +43,17 @@ NAME_PROP = "D:displayname"
 COLOR_PROP = "ICAL:calendar-color"
 DESCRIPTION_PROP = "C:calendar-description"
 COMPONENTS_PROP = "C:supported-calendar-component-set"
+
+
+# What CRM records put into calendars: the item's ``source`` is "<prefix>:<id>"; when a
+# client changes such an item, the handler registered for the prefix applies the change
+# to the record (a completed VTODO completes its task).
+SourceHandler = Callable[[Session, str, radicale_item.Item, Calendar], None]
+_SOURCE_HANDLERS: dict[str, SourceHandler] = {}
+
+
+def register_source(prefix: str, handler: SourceHandler) -> None:
+    _SOURCE_HANDLERS[prefix] = handler
 
 
 @dataclass(frozen=True)
@@ -193,6 +204,7 @@ def put_item(
     if row is None:
         row = CalendarItem(calendar_id=calendar.id, href=href)
         session.add(row)
+    from_record = row.source if source is None and row.ics is not None else None
     row.uid = item.uid[:255]
     row.component = component
     row.etag = item.etag
@@ -204,7 +216,18 @@ def put_item(
         row.source = source
     session.flush()
     _index_occurrences(session, row, item)
+    if from_record:  # a client changed what a CRM record put here
+        prefix, _sep, ident = from_record.partition(":")
+        handler = _SOURCE_HANDLERS.get(prefix)
+        if handler is not None:
+            handler(session, ident, item, calendar)
     return row
+
+
+def item_by_source(session: Session, source: str) -> list[CalendarItem]:
+    """The live items a CRM record put into calendars."""
+    query = select(CalendarItem).where(CalendarItem.source == source, CalendarItem.ics.is_not(None))
+    return list(session.scalars(query))
 
 
 def _index_occurrences(session: Session, row: CalendarItem, item: radicale_item.Item) -> None:

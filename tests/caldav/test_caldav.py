@@ -13,6 +13,8 @@ from caldav.lib import error
 from groupware.accounts.credentials import create_credential
 from groupware.accounts.models import User
 from groupware.db import Database
+from groupware.tasks import service as tasks
+from groupware.tasks.models import Task
 from tests import factories
 from tests.conftest import LiveServer
 from tests.factories import PASSWORD
@@ -246,3 +248,19 @@ def test_a_moved_occurrence_and_an_endless_rule_are_found_where_they_fall(
     far = dt.datetime(2045, 3, 6, tzinfo=UTC)  # a Monday
     assert _uids_between(cal, far, far + day) == ["moved"]
     assert _uids_between(cal, far + day, far + 2 * day) == []
+
+
+def test_a_crm_task_shows_in_the_client_and_completing_it_there_completes_it(
+    live: LiveServer, committed: factories.Cast, database: Database, alice: caldav.Principal
+) -> None:
+    with database.transaction(actor_id=committed.dave.id, channel="web") as session:
+        dave = committed.who(session, session.get(User, committed.dave.id))
+        data = tasks.TaskIn(title="Pripremiti ponudu", assignee_id=committed.alice.id)
+        task_id = tasks.create_task(session, dave, data).id
+    crm = next(c for c in alice.calendars() if c.get_display_name() == "CRM tasks")
+    (todo,) = crm.todos()
+    assert todo.icalendar_component["summary"] == "Pripremiti ponudu"
+    todo.complete()
+    with database.transaction(actor_id=None, channel="cli") as session:
+        task = session.get(Task, task_id)
+        assert task is not None and task.status == "done" and task.progress == 100

@@ -1,0 +1,147 @@
+"""Tasks: delegation with accept/reject, team tasks, progress, the lists, and the
+task as a VTODO in its owner's CRM task list."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from groupware.caldav import store
+from groupware.caldav.models import CalendarItem
+from groupware.errors import Forbidden, Invalid, NotFound
+from groupware.notifications.models import Notification
+from groupware.tasks import service
+from groupware.tasks.models import Task
+from groupware.validation import validate
+from tests import factories
+
+DUE = "2026-12-05T16:00"
+
+
+def _vtodo_of(db: Session, task: Task) -> CalendarItem | None:
+    rows = store.item_by_source(db, f"task:{task.id}")
+    return rows[0] if rows else None
+
+
+def _notes(db: Session, user_id: int) -> list[str]:
+    query = select(Notification.title).where(Notification.user_id == user_id)
+    return list(db.scalars(query))
+
+
+def test_a_delegated_task_waits_for_an_answer_and_a_rejection_sends_it_back(
+    db: Session, cast: factories.Cast
+) -> None:
+    dave, alice = cast.who(db, cast.dave), cast.who(db, cast.alice)
+    data = validate(
+        service.TaskIn,
+        {"title": "Ponuda za Konzum", "due_at": DUE, "assignee_id": cast.alice.id, "note": "Hitno"},
+    )
+    task = service.create_task(db, dave, data)
+    assert (task.owner_id, task.response) == (cast.alice.id, "pending")
+    assert any("Ponuda za Konzum" in t for t in _notes(db, cast.alice.id))
+    item = _vtodo_of(db, task)
+    assert item is not None and item.calendar.owner_id == cast.alice.id
+    assert "PARTSTAT=NEEDS-ACTION" in (item.ics or "") and "DUE:20261205T150000Z" in (
+        item.ics or ""
+    )
+    with pytest.raises(Invalid) as rejected_without_reason:
+        validate(service.AnswerIn, {"accept": False})
+    assert "reason" in rejected_without_reason.value.errors
+    service.answer_task(db, alice, task.id, service.AnswerIn(accept=False, reason="Nisam nadležna"))
+    assert (task.owner_id, task.response) == (cast.dave.id, "rejected")
+    assert task.delegations[-1].reason == "Nisam nadležna"
+    assert any("rejected" in t for t in _notes(db, cast.dave.id))
+    moved = _vtodo_of(db, task)  # the VTODO followed the task back
+    assert moved is not None and moved.calendar.owner_id == cast.dave.id
+    assert store.item_by_source(db, f"task:{task.id}") == [moved]
+
+
+def test_re_delegation_builds_the_chain_and_only_the_owner_answers(
+    db: Session, cast: factories.Cast
+) -> None:
+    dave, alice, bob = (cast.who(db, u) for u in (cast.dave, cast.alice, cast.bob))
+    task = service.create_task(
+        db, dave, service.TaskIn(title="Obići kupca", assignee_id=cast.alice.id)
+    )
+    with pytest.raises(NotFound):  # not given to bob: he does not even see it
+        service.answer_task(db, bob, task.id, service.AnswerIn(accept=True))
+    with pytest.raises(Forbidden):  # dave sees it (he made it) but it is alice's to answer
+        service.answer_task(db, dave, task.id, service.AnswerIn(accept=True))
+    service.answer_task(db, alice, task.id, service.AnswerIn(accept=True))
+    service.delegate_task(
+        db, alice, task.id, service.DelegateIn(assignee_id=cast.bob.id, note="Ti si bliže")
+    )
+    chain = [(d.from_user_id, d.to_user_id, d.response) for d in task.delegations]
+    assert chain == [
+        (cast.dave.id, cast.alice.id, "accepted"),
+        (cast.alice.id, cast.bob.id, "pending"),
+    ]
+    # Everyone in the chain still sees it; charlie (another team) does not.
+    for who in (dave, alice, bob):
+        assert service.get_task_for_user(db, who, task.id).id == task.id
+    with pytest.raises(NotFound):
+        service.get_task_for_user(db, cast.who(db, cast.charlie), task.id)
+    assert [t.id for t in db.scalars(service.tasks_query(alice, "delegated")).unique()] == [task.id]
+    assert [t.id for t in db.scalars(service.tasks_query(bob, "mine")).unique()] == [task.id]
+
+
+def test_a_team_task_waits_until_a_member_takes_it(db: Session, cast: factories.Cast) -> None:
+    dave, bob, charlie = (cast.who(db, u) for u in (cast.dave, cast.bob, cast.charlie))
+    task = service.create_task(db, dave, service.TaskIn(title="Inventura", team_id=cast.north.id))
+    assert task.owner_id is None and _vtodo_of(db, task) is None
+    assert task.id in [t.id for t in db.scalars(service.tasks_query(bob, "team")).unique()]
+    with pytest.raises((Forbidden, NotFound)):
+        service.take_task(db, charlie, task.id)
+    service.take_task(db, bob, task.id)
+    assert (task.owner_id, task.response) == (cast.bob.id, "accepted")
+    assert _vtodo_of(db, task) is not None
+
+
+def test_progress_and_completion(db: Session, cast: factories.Cast) -> None:
+    dave, alice = cast.who(db, cast.dave), cast.who(db, cast.alice)
+    task = service.create_task(
+        db, dave, service.TaskIn(title="Izvještaj", assignee_id=cast.alice.id)
+    )
+    service.set_progress(db, alice, task.id, service.ProgressIn(progress=40))
+    assert (task.status, task.progress) == ("in_progress", 40)
+    service.set_progress(db, alice, task.id, service.ProgressIn(progress=100))
+    assert task.status == "done" and task.completed_at is not None
+    assert any("completed" in t for t in _notes(db, cast.dave.id))
+    item = _vtodo_of(db, task)
+    assert item is not None and "STATUS:COMPLETED" in (item.ics or "")
+
+
+def test_bad_input_names_the_field(db: Session, cast: factories.Cast) -> None:
+    for data, field in (
+        ({"title": ""}, "title"),
+        ({"title": "x", "due_at": "sutra"}, "due_at"),
+        ({"title": "x", "starts_at": "2026-12-05T10:00", "due_at": "2026-12-04T10:00"}, "due_at"),
+        ({"title": "x", "assignee_id": 1, "team_id": 1}, "team_id"),
+    ):
+        with pytest.raises(Invalid) as caught:
+            validate(service.TaskIn, data)
+        assert field in caught.value.errors, (data, caught.value.errors)
+    alice = cast.who(db, cast.alice)
+    with pytest.raises(Invalid) as caught:
+        service.create_task(db, alice, service.TaskIn(title="x", assignee_id=999_999))
+    assert "assignee_id" in caught.value.errors
+
+
+def test_completing_the_vtodo_in_a_client_completes_the_task(
+    db: Session, cast: factories.Cast
+) -> None:
+    dave = cast.who(db, cast.dave)
+    task = service.create_task(db, dave, service.TaskIn(title="Nazvati", assignee_id=cast.alice.id))
+    service.answer_task(db, cast.who(db, cast.alice), task.id, service.AnswerIn(accept=True))
+    item = _vtodo_of(db, task)
+    assert item is not None and item.ics is not None
+    done = item.ics.replace("STATUS:NEEDS-ACTION", "STATUS:COMPLETED").replace(
+        "PERCENT-COMPLETE:0", "PERCENT-COMPLETE:100"
+    )
+    (parsed,) = store.parse_items(done)
+    store.put_item(db, item.calendar, item.href, parsed)  # as the storage plugin does
+    assert task.status == "done" and task.progress == 100
+    assert task.completed_at is not None and task.completed_at <= dt.datetime.now(dt.UTC)
