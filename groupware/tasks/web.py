@@ -1,0 +1,262 @@
+"""Task pages: the lists "my tasks", "delegated by me" and "my team", a task's page
+(details, delegation chain, answer, hand on, take, progress, cancel, history link) and
+its form."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from starlette.responses import Response
+from starlette.routing import Route
+
+from groupware.access.policy import require
+from groupware.accounts.models import Team, User
+from groupware.app import NavItem
+from groupware.errors import Invalid
+from groupware.i18n import _, _l, local_time
+from groupware.tasks import service
+from groupware.tasks.models import PRIORITIES, Task
+from groupware.validation import validate
+from groupware.web import Ctx, page
+
+MODULE = "tasks"
+nav = [NavItem(_l("Tasks"), "tasks", module=MODULE)]
+PAGE_SIZE = 100
+VIEWS: dict[str, Any] = {
+    "mine": _l("My tasks"),
+    "delegated": _l("Delegated by me"),
+    "team": _l("My team"),
+}
+LABELS: dict[str, dict[str, Any]] = {
+    "status": {
+        "open": _l("open"),
+        "in_progress": _l("in progress"),
+        "done": _l("done"),
+        "cancelled": _l("cancelled"),
+    },
+    "response": {
+        "pending": _l("waiting for an answer"),
+        "accepted": _l("accepted"),
+        "rejected": _l("rejected"),
+    },
+    "priority": {
+        "low": _l("low"),
+        "normal": _l("normal"),
+        "high": _l("high"),
+        "urgent": _l("urgent"),
+    },
+}
+
+
+def _local_input(value: dt.datetime | None) -> str:
+    """A time as a browser's datetime field shows it, in the company's time zone."""
+    return local_time(value).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+def _people(ctx: Ctx) -> dict[str, Any]:
+    users = ctx.db.scalars(select(User).where(User.is_active).order_by(User.full_name))
+    teams = ctx.db.scalars(select(Team).order_by(Team.name))
+    return {
+        "user_options": [(u.id, u.full_name) for u in users],
+        "team_options": [(t.id, t.name) for t in teams],
+        "priority_options": [(p, LABELS["priority"][p]) for p in PRIORITIES],
+    }
+
+
+@page()
+def tasks(ctx: Ctx) -> Response:
+    view = ctx.query("view") if ctx.query("view") in VIEWS else "mine"
+    closed = ctx.query("closed") == "1"
+    query = service.tasks_query(ctx.acting, view, closed=closed).limit(PAGE_SIZE + 1)
+    rows = list(ctx.db.scalars(query).unique())
+    return ctx.render(
+        "tasks/list.html",
+        rows=rows[:PAGE_SIZE],
+        more=len(rows) > PAGE_SIZE,
+        view=view,
+        views=VIEWS,
+        closed=closed,
+        labels=LABELS,
+        now=dt.datetime.now(dt.UTC),
+        may_create=ctx.acting.can(MODULE, "create"),
+    )
+
+
+def _detail(
+    ctx: Ctx, task: Task, *, errors: dict[str, str] | None = None, status: int = 200
+) -> Response:
+    who = ctx.acting
+    return ctx.render(
+        "tasks/detail.html",
+        task=task,
+        labels=LABELS,
+        errors=errors or {},
+        status_code=status,
+        may_answer=task.owner_id == who.id and task.response == "pending",
+        may_hand_on=who.id in (task.owner_id, task.created_by_id) or who.is_admin,
+        may_take=task.owner_id is None and task.team_id in who.team_ids,
+        may_edit=ctx.acting.can(MODULE, "edit"),
+        is_open=task.status in ("open", "in_progress"),
+        **_people(ctx),
+    )
+
+
+@page()
+def task(ctx: Ctx) -> Response:
+    return _detail(ctx, service.get_task_for_user(ctx.db, ctx.acting, ctx.int_param("task_id")))
+
+
+def _acted(ctx: Ctx, task_id: int, act: Callable[[], object], message: str) -> Response:
+    """Run one change of a task; a refused one shows the task again with the reason."""
+    try:
+        act()
+    except Invalid as exc:
+        row = service.get_task_for_user(ctx.db, ctx.acting, task_id)
+        return _detail(ctx, row, errors=exc.errors, status=422)
+    ctx.flash(message)
+    return ctx.redirect(f"/tasks/{task_id}")
+
+
+@page()
+def task_answer(ctx: Ctx) -> Response:
+    task_id = ctx.int_param("task_id")
+    form = ctx.form_dict()
+    data = {"accept": form.get("answer") == "accept", "reason": form.get("reason", "")}
+
+    def answer() -> None:
+        service.answer_task(ctx.db, ctx.acting, task_id, validate(service.AnswerIn, data))
+
+    message = _("You accepted the task.") if data["accept"] else _("You rejected the task.")
+    return _acted(ctx, task_id, answer, message)
+
+
+@page()
+def task_delegate(ctx: Ctx) -> Response:
+    task_id = ctx.int_param("task_id")
+    form = ctx.form_dict()
+
+    def hand_on() -> None:
+        service.delegate_task(ctx.db, ctx.acting, task_id, validate(service.DelegateIn, form))
+
+    return _acted(ctx, task_id, hand_on, _("The task is handed on."))
+
+
+@page()
+def task_take(ctx: Ctx) -> Response:
+    task_id = ctx.int_param("task_id")
+    return _acted(
+        ctx,
+        task_id,
+        lambda: service.take_task(ctx.db, ctx.acting, task_id),
+        _("The task is yours."),
+    )
+
+
+@page()
+def task_progress(ctx: Ctx) -> Response:
+    task_id = ctx.int_param("task_id")
+    form = ctx.form_dict()
+    if not form.get("status"):
+        form.pop("status", None)
+
+    def progress() -> None:
+        service.set_progress(ctx.db, ctx.acting, task_id, validate(service.ProgressIn, form))
+
+    return _acted(ctx, task_id, progress, _("The task is updated."))
+
+
+@page()
+def task_cancel(ctx: Ctx) -> Response:
+    task_id = ctx.int_param("task_id")
+    return _acted(
+        ctx,
+        task_id,
+        lambda: service.cancel_task(ctx.db, ctx.acting, task_id),
+        _("The task is cancelled."),
+    )
+
+
+def _form(
+    ctx: Ctx, task: Task | None, form: dict[str, Any], errors: dict[str, str], status: int = 200
+) -> Response:
+    return ctx.render(
+        "tasks/form.html",
+        task=task,
+        form=form,
+        errors=errors,
+        status_code=status,
+        **_people(ctx),
+    )
+
+
+@page()
+def task_new(ctx: Ctx) -> Response:
+    require(ctx.acting, MODULE, "create")
+    defaults = {
+        "priority": "normal",
+        "assignee_id": ctx.acting.id,
+        "partner_id": ctx.query_id("partner_id") or "",
+        "deal_id": ctx.query_id("deal_id") or "",
+    }
+    return _form(ctx, None, defaults, {})
+
+
+@page()
+def task_create(ctx: Ctx) -> Response:
+    form = ctx.form_dict()
+    try:
+        row = service.create_task(ctx.db, ctx.acting, validate(service.TaskIn, form))
+    except Invalid as exc:
+        return _form(ctx, None, form, exc.errors, 422)
+    ctx.flash(_("The task is saved."))
+    return ctx.redirect(f"/tasks/{row.id}")
+
+
+@page()
+def task_edit(ctx: Ctx) -> Response:
+    row = service.get_task_for_user(ctx.db, ctx.acting, ctx.int_param("task_id"), "edit")
+    form = {
+        "title": row.title,
+        "description": row.description,
+        "priority": row.priority,
+        "starts_at": _local_input(row.starts_at),
+        "due_at": _local_input(row.due_at),
+        "partner_id": row.partner_id or "",
+        "deal_id": row.deal_id or "",
+    }
+    return _form(ctx, row, form, {})
+
+
+@page()
+def task_save(ctx: Ctx) -> Response:
+    task_id = ctx.int_param("task_id")
+    row = service.get_task_for_user(ctx.db, ctx.acting, task_id, "edit")
+    form = ctx.form_dict()
+    try:
+        service.update_task(ctx.db, ctx.acting, task_id, validate(service.TaskEdit, form))
+    except Invalid as exc:
+        return _form(ctx, row, form, exc.errors, 422)
+    ctx.flash(_("The task is saved."))
+    return ctx.redirect(f"/tasks/{task_id}")
+
+
+def _post(path: str, endpoint: Any, name: str) -> Route:
+    return Route(path, endpoint, methods=["POST"], name=name)
+
+
+routes = [
+    Route("/tasks", tasks, name="tasks"),
+    Route("/tasks/new", task_new, name="task_new"),
+    _post("/tasks/new", task_create, "task_create"),
+    Route("/tasks/{task_id:int}", task, name="task"),
+    Route("/tasks/{task_id:int}/edit", task_edit, name="task_edit"),
+    _post("/tasks/{task_id:int}/edit", task_save, "task_save"),
+    _post("/tasks/{task_id:int}/answer", task_answer, "task_answer"),
+    _post("/tasks/{task_id:int}/delegate", task_delegate, "task_delegate"),
+    _post("/tasks/{task_id:int}/take", task_take, "task_take"),
+    _post("/tasks/{task_id:int}/progress", task_progress, "task_progress"),
+    _post("/tasks/{task_id:int}/cancel", task_cancel, "task_cancel"),
+]
