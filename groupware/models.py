@@ -4,6 +4,7 @@ which must be listening before anything is flushed."""
 
 import groupware.deals.alerts  # registers what the alert job looks at
 import groupware.history.recorder
+import groupware.tasks.alerts
 import groupware.tasks.calendar  # noqa: F401 - a client's change of a task's VTODO
 from groupware.access.models import Share
 from groupware.accounts.models import (

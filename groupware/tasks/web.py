@@ -68,7 +68,10 @@ def _people(ctx: Ctx) -> dict[str, Any]:
 
 @page()
 def tasks(ctx: Ctx) -> Response:
-    view = ctx.query("view") if ctx.query("view") in VIEWS else "mine"
+    view: service.View = "mine"
+    for name in ("delegated", "team"):
+        if ctx.query("view") == name:
+            view = name
     closed = ctx.query("closed") == "1"
     query = service.tasks_query(ctx.acting, view, closed=closed).limit(PAGE_SIZE + 1)
     rows = list(ctx.db.scalars(query).unique())

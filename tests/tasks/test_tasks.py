@@ -145,3 +145,25 @@ def test_completing_the_vtodo_in_a_client_completes_the_task(
     store.put_item(db, item.calendar, item.href, parsed)  # as the storage plugin does
     assert task.status == "done" and task.progress == 100
     assert task.completed_at is not None and task.completed_at <= dt.datetime.now(dt.UTC)
+
+
+def test_an_overdue_task_raises_one_alert_to_its_owner(db: Session, cast: factories.Cast) -> None:
+    from groupware.phases.alerts import raise_alerts
+
+    dave, alice = cast.who(db, cast.dave), cast.who(db, cast.alice)
+    late = service.create_task(
+        db,
+        dave,
+        validate(service.TaskIn, {"title": "Kasni", "due_at": DUE, "assignee_id": cast.alice.id}),
+    )
+    done = service.create_task(
+        db, alice, validate(service.TaskIn, {"title": "Gotovo", "due_at": DUE})
+    )
+    service.set_progress(db, alice, done.id, service.ProgressIn(progress=100))
+    due_day = dt.date(2026, 12, 5)
+    assert raise_alerts(db, due_day, grace_days=3) == 0  # due today: not late yet
+    assert raise_alerts(db, due_day + dt.timedelta(days=1), grace_days=3) == 1
+    assert raise_alerts(db, due_day + dt.timedelta(days=2), grace_days=3) == 0
+    assert "Task Kasni is overdue" in _notes(db, cast.alice.id)
+    assert not any("Gotovo" in t for t in _notes(db, cast.alice.id))
+    assert late.id != done.id
