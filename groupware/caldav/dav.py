@@ -12,17 +12,23 @@ to ``/dav/``.
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 from typing import Any
 
+import anyio.to_thread
 import radicale
 import radicale.config
 from a2wsgi import WSGIMiddleware
+from radicale.auth import AuthContext
+from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from groupware.caldav import store
+from groupware.accounts.models import User
+from groupware.caldav import occupancy, store
 from groupware.caldav.access import Auth, Rights
 from groupware.caldav.storage import Storage
 from groupware.db import Database
@@ -33,7 +39,7 @@ STEERING_HEADERS = frozenset({b"x-script-name", b"x-remote-addr"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND", "REPORT"})
 
 
-def radicale_app(settings: Settings, database: Database) -> Any:
+def radicale_app(settings: Settings, database: Database, auth: Auth) -> Any:
     configuration = radicale.config.load()
     limits = store.Limits(
         max_item_bytes=settings.dav_max_item_kb * 1024,
@@ -42,7 +48,7 @@ def radicale_app(settings: Settings, database: Database) -> Any:
     configuration.update(
         {
             "auth": {
-                "type": lambda conf: Auth(conf, database, settings),
+                "type": lambda conf: auth,
                 "delay": "0",  # a throttled login is refused at once instead
             },
             "rights": {"type": lambda conf: Rights(conf)},
@@ -103,11 +109,62 @@ def _well_known(request: Request) -> Response:
     return RedirectResponse("/dav/", status_code=301)
 
 
+FREEBUSY_WEEKS = 8
+
+
+def _free_busy_url(database: Database, auth: Auth) -> Any:
+    """``/freebusy/<email>.ifb``: a colleague's busy times for the next weeks, as
+    Outlook reads them; for any logged-in user (Basic auth), like CalDAV's free/busy."""
+
+    def answer(email: str, login: str, password: str, address: str) -> Response:
+        context = AuthContext()  # type: ignore[no-untyped-call]
+        context.remote_addr = address
+        if not auth.login(login, password, context)[0]:
+            return _ask_to_log_in()
+        with database.session() as session, session.begin():
+            user = session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+            if user is None or not user.is_active:
+                return PlainTextResponse("There is no such person.", 404)
+            start = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+            end = start + dt.timedelta(weeks=FREEBUSY_WEEKS)
+            times = occupancy.busy(session, None, [user.id], start, end)
+            text = occupancy.vfreebusy(times, start, end, user.email)
+        return Response(text, media_type="text/calendar; charset=utf-8")
+
+    async def endpoint(request: Request) -> Response:
+        credentials = _basic(request.headers.get("Authorization", ""))
+        if credentials is None:
+            return _ask_to_log_in()
+        email = request.path_params["email"]
+        address = request.client.host if request.client else ""
+        return await anyio.to_thread.run_sync(answer, email, *credentials, address)
+
+    return endpoint
+
+
+def _basic(header: str) -> tuple[str, str] | None:
+    scheme, _sep, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        login, sep, password = base64.b64decode(encoded).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return (login, password) if sep else None
+
+
+def _ask_to_log_in() -> Response:
+    headers = {"WWW-Authenticate": 'Basic realm="groupware", charset="UTF-8"'}
+    return PlainTextResponse("Log in with your user name and password.", 401, headers=headers)
+
+
 def routes(settings: Settings, database: Database) -> list[BaseRoute]:
-    wsgi = WSGIMiddleware(radicale_app(settings, database), workers=settings.dav_threads)
+    auth = Auth(radicale.config.load(), database, settings)
+    wsgi = WSGIMiddleware(radicale_app(settings, database, auth), workers=settings.dav_threads)
     gate = DavGate(wsgi, settings)  # type: ignore[arg-type]
     return [
         Route("/.well-known/caldav", _well_known, methods=["GET", "HEAD", "PROPFIND", "OPTIONS"]),
         Route("/", AtDavRoot(gate), methods=DAV_METHODS),
         Mount("/dav", app=gate),
+        Route("/freebusy/{email}.ifb", _free_busy_url(database, auth), methods=["GET", "HEAD"]),
     ]
