@@ -97,3 +97,41 @@ def test_the_free_busy_url_needs_a_login_and_shows_times_only(
     assert (
         httpx.get(f"{live.url}/freebusy/nobody@x.hr.ifb", auth=("bob", PASSWORD)).status_code == 404
     )
+
+
+def test_the_team_view_shows_colleagues_as_busy_and_finds_a_common_slot(
+    live: LiveServer, committed: factories.Cast, database: Database
+) -> None:
+    with database.transaction(actor_id=None, channel="cli") as session:
+        put(
+            session,
+            session.merge(committed.alice),
+            "a",
+            "20261207T090000Z",
+            "20261207T100000Z",
+            "Prezentacija",
+        )
+        put(
+            session,
+            session.merge(committed.bob),
+            "b",
+            "20261207T130000Z",
+            "20261207T140000Z",
+            "Liječnik",
+        )
+    with factories.browser(live.url) as alice:
+        factories.login(alice, "alice")
+        page = alice.get(f"/occupancy?team_id={committed.north.id}&day=2026-12-07")
+        assert page.status_code == 200
+        assert "Prezentacija" in page.text and "Liječnik" not in page.text
+        assert page.text.count(">busy<") >= 1
+        week = alice.get(f"/occupancy?team_id={committed.north.id}&day=2026-12-07&view=week")
+        assert week.status_code == 200 and "Prezentacija" in week.text
+        people = f"user_id={committed.alice.id}&user_id={committed.bob.id}"
+        query = f"{people}&minutes=60&day=2026-12-07&days=1"
+        slots = alice.get(f"/occupancy/free-slot?{query}")
+        assert slots.status_code == 200
+        assert "08:00–09:00" in slots.text and "10:00–11:00" not in slots.text
+        assert "14:00–15:00" not in slots.text  # bob at the doctor (14-15 local)
+        bad = alice.get("/occupancy/free-slot?minutes=5&day=x&days=99")
+        assert bad.status_code == 422
