@@ -48,9 +48,17 @@ OptionalLocalDate = Annotated[dt.date | None, BeforeValidator(_local_date)]
 
 
 def _local_datetime(value: Any) -> Any:
+    """A time with its zone (ISO 8601, as the API sends it), or a local one typed in a
+    form (taken in the company's time zone)."""
     if isinstance(value, str):
         if not value.strip():
             return None
+        try:
+            zoned = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            zoned = None
+        if zoned is not None and zoned.tzinfo is not None:
+            return zoned.astimezone(dt.UTC)
         try:
             return parse_datetime(value)
         except ValueError:
