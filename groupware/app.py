@@ -273,6 +273,8 @@ def collect_routes() -> tuple[list[BaseRoute], list[BaseRoute], list[NavItem]]:
     from groupware.accounts import web as accounts_web
     from groupware.announcements import api as announcements_api
     from groupware.announcements import web as announcements_web
+    from groupware.caldav import occupancy_web
+    from groupware.caldav import web as calendar_web
     from groupware.crm import api as crm_api
     from groupware.crm import (
         documents_web,
@@ -290,6 +292,8 @@ def collect_routes() -> tuple[list[BaseRoute], list[BaseRoute], list[NavItem]]:
     from groupware.history import web as history_web
     from groupware.notifications import api as notifications_api
     from groupware.notifications import web as notifications_web
+    from groupware.tasks import api as tasks_api
+    from groupware.tasks import web as tasks_web
 
     # In the order of the navigation.
     web_modules = [
@@ -298,6 +302,9 @@ def collect_routes() -> tuple[list[BaseRoute], list[BaseRoute], list[NavItem]]:
         partner360_web,
         persons_web,
         deals_web,
+        tasks_web,
+        calendar_web,
+        occupancy_web,
         deal_reports_web,
         documents_web,
         territories_web,
@@ -312,6 +319,7 @@ def collect_routes() -> tuple[list[BaseRoute], list[BaseRoute], list[NavItem]]:
         crm_api,
         imports_api,
         deals_api,
+        tasks_api,
         accounts_api,
         announcements_api,
         history_api,

@@ -19,6 +19,7 @@ from groupware.db import Database, bind_actor, utcnow
 from groupware.deals.demo import load_deals_demo
 from groupware.i18n import gettext, today
 from groupware.notifications.service import notify
+from groupware.tasks.demo import load_calendar_demo
 
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - published on purpose: demo data only
 
@@ -129,6 +130,7 @@ def _load(session: Session, mail_domain: str) -> None:
     _announcements(session, users, teams)
     load_crm_demo(session, users)
     load_deals_demo(session, users, today())
+    load_calendar_demo(session, users, today())
     for user in users.values():
         notify(
             session,
