@@ -11,7 +11,8 @@ wrong passwords never hold up anyone else.
 Rights, as Radicale's letters: ``R``/``W`` read/write a principal (a calendar home),
 ``r``/``w`` a calendar, ``f`` its free/busy only. Your own home and calendars: all of
 them. A colleague's home: ``R`` (so a client can find their calendars); a colleague's
-calendar: ``f``. Nothing for anyone else, and nothing without a login.
+calendar: ``f``, or ``r``/``rw`` when it is shared with you or one of your teams to
+read or to write. Nothing for anyone else, and nothing without a login.
 """
 
 from __future__ import annotations
@@ -25,9 +26,12 @@ from typing import Any
 from radicale import pathutils
 from radicale.auth import AuthContext, BaseAuth
 from radicale.rights import BaseRights
+from sqlalchemy import or_, select
 
+from groupware.access.models import Share
 from groupware.accounts import auth as accounts_auth
-from groupware.accounts.models import User
+from groupware.accounts.models import TeamMember, User
+from groupware.caldav.models import Calendar
 from groupware.db import Database
 from groupware.settings import Settings
 
@@ -87,6 +91,10 @@ class Auth(BaseAuth):
 
 
 class Rights(BaseRights):
+    def __init__(self, configuration: Any, database: Database) -> None:
+        super().__init__(configuration)
+        self.database = database
+
     def authorization(self, user: str, user_groups: set[str], path: str) -> str:
         if not user:
             return ""
@@ -96,4 +104,28 @@ class Rights(BaseRights):
         parts = sane.split("/")
         if parts[0] == user:
             return "RW" if len(parts) == 1 else "rw"
-        return "R" if len(parts) == 1 else "f"
+        if len(parts) == 1:
+            return "R"
+        shared = self._shared(user, parts[0], parts[1])
+        return {"write": "rw", "read": "r"}.get(shared or "", "f")
+
+    def _shared(self, user: str, owner: str, slug: str) -> str | None:
+        """How ``owner``'s calendar ``slug`` is shared with ``user`` (or their teams)."""
+        with self.database.session() as session, session.begin():
+            viewer = session.scalar(select(User).where(User.username == user))
+            if viewer is None:
+                return None
+            teams = select(TeamMember.team_id).where(TeamMember.user_id == viewer.id)
+            query = (
+                select(Share.permission)
+                .join(Calendar, Calendar.id == Share.record_id)
+                .join(User, User.id == Calendar.owner_id)
+                .where(
+                    Share.record_type == "calendars",
+                    User.username == owner,
+                    Calendar.slug == slug,
+                    or_(Share.user_id == viewer.id, Share.team_id.in_(teams)),
+                )
+            )
+            found = set(session.scalars(query))
+        return "write" if "write" in found else ("read" if found else None)

@@ -51,7 +51,7 @@ def radicale_app(settings: Settings, database: Database, auth: Auth) -> Any:
                 "type": lambda conf: auth,
                 "delay": "0",  # a throttled login is refused at once instead
             },
-            "rights": {"type": lambda conf: Rights(conf)},
+            "rights": {"type": lambda conf: Rights(conf, database)},
             "storage": {"type": lambda conf: Storage(conf, database, limits)},
             "web": {"type": "none"},
             "hook": {"type": "none"},

@@ -246,9 +246,9 @@ def _weekdays() -> list[str]:
     return [names[i] for i in range(7)]
 
 
-def _legend(calendars: Sequence[Calendar]) -> list[tuple[str, str]]:
+def _legend(calendars: Sequence[Calendar]) -> list[tuple[str, str, int]]:
     color = colors(calendars)
-    return [(c.name, color[c.id]) for c in calendars if "VEVENT" in c.components]
+    return [(c.name, color[c.id], c.id) for c in calendars if "VEVENT" in c.components]
 
 
 @page()

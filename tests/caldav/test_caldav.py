@@ -10,8 +10,10 @@ import httpx
 import pytest
 from caldav.lib import error
 
+from groupware.access import shares
 from groupware.accounts.credentials import create_credential
 from groupware.accounts.models import User
+from groupware.caldav import store
 from groupware.db import Database
 from groupware.tasks import service as tasks
 from groupware.tasks.models import Task
@@ -264,3 +266,28 @@ def test_a_crm_task_shows_in_the_client_and_completing_it_there_completes_it(
     with database.transaction(actor_id=None, channel="cli") as session:
         task = session.get(Task, task_id)
         assert task is not None and task.status == "done" and task.progress == 100
+
+
+def test_a_calendar_shared_to_read_or_write_opens_up_to_that(
+    live: LiveServer, committed: factories.Cast, database: Database, alice: caldav.Principal
+) -> None:
+    cal = alice.calendar(name="Calendar")
+    cal.save_event(event("shared", "20261202T090000Z", "20261202T100000Z", "Sajam"))
+    url = str(cal.url)
+    with database.transaction(actor_id=committed.alice.id, channel="web") as session:
+        calendar = store.calendar_by_slug(session, committed.alice.id, "calendar")
+        assert calendar is not None
+        shares.share(session, calendar, by_user_id=committed.alice.id, user_id=committed.bob.id)
+        shares.share(
+            session, calendar, by_user_id=committed.alice.id, team_id=committed.south.id,
+            permission="write",
+        )  # fmt: skip
+    with client(live, "bob") as dav:  # read
+        theirs = dav.calendar(url=url)
+        assert [e.icalendar_component["summary"] for e in theirs.events()] == ["Sajam"]
+        with pytest.raises(error.DAVError):
+            theirs.save_event(event("bobs", "20261203T090000Z", "20261203T100000Z"))
+    with client(live, "charlie") as dav:  # write, through his team
+        theirs = dav.calendar(url=url)
+        theirs.save_event(event("charlies", "20261203T090000Z", "20261203T100000Z", "Dogovor"))
+    assert sorted(e.icalendar_component["summary"] for e in cal.events()) == ["Dogovor", "Sajam"]

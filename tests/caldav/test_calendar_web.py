@@ -392,3 +392,18 @@ def test_deleting_an_event_leaves_it_gone(
         assert tombstone is not None and tombstone.ics is None  # syncing clients hear of it
     assert alice.get(url).status_code == 404
     assert "Sastanak prodaje" not in alice.get("/calendar?month=2026-12").text
+
+
+def test_the_owner_shares_a_calendar_from_the_calendar_page(
+    live: LiveServer, committed: Cast, database: Database
+) -> None:
+    with browser(live.url) as alice:
+        login(alice, "alice")
+        month = alice.get("/calendar")
+        link = re.search(r'href="(/records/calendars/\d+/access)"', month.text)
+        assert link, "no share link on the calendar page"
+        panel = alice.get(link[1])
+        assert panel.status_code == 200
+    with browser(live.url) as bob:
+        login(bob, "bob")
+        assert bob.get(link[1]).status_code == 404  # not his, not shared with him
