@@ -22,6 +22,7 @@ from groupware.access.policy import Who, get_for_user, require
 from groupware.accounts.models import User
 from groupware.crm.documents import CURRENCIES
 from groupware.crm.models import Document, Partner, Person
+from groupware.deals import calendar
 from groupware.deals.models import Deal, DealActivity, DealLine, DealMember
 from groupware.errors import Invalid
 from groupware.i18n import _l, today
@@ -173,6 +174,7 @@ def create_deal(session: Session, who: Who, data: DealIn) -> Deal:
     session.flush()
     _sync_phase(deal, engine.plan(session, RECORD, deal.id, type_, started))
     session.flush()
+    calendar.push(session, deal)
     return deal
 
 
@@ -200,6 +202,7 @@ def update_deal(session: Session, who: Who, deal_id: int, data: DealIn) -> Deal:
     if new_type:
         _sync_phase(deal, engine.plan(session, RECORD, deal.id, type_, deal.started_on))
         session.flush()
+    calendar.push(session, deal)
     return deal
 
 
@@ -218,6 +221,7 @@ def move_deal(
     engine.move_to(phases, phase_id, on or today())
     _sync_phase(deal, phases)
     session.flush()
+    calendar.push(session, deal)
     return deal
 
 
@@ -236,6 +240,7 @@ def close_deal(session: Session, who: Who, deal_id: int, data: CloseIn) -> Deal:
     deal.probability = 100 if data.status == "won" else 0
     deal.phase_due = None
     session.flush()
+    calendar.push(session, deal)
     return deal
 
 
@@ -248,6 +253,7 @@ def reopen_deal(session: Session, who: Who, deal_id: int) -> Deal:
     deal.status, deal.lost_reason, deal.closed_on = "open", "", None
     _sync_phase(deal, phases)
     session.flush()
+    calendar.push(session, deal)
     return deal
 
 
