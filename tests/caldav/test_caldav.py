@@ -11,8 +11,9 @@ import pytest
 from caldav.lib import error
 
 from groupware.access import shares
-from groupware.accounts.credentials import create_credential
+from groupware.accounts.credentials import create_credential, revoke
 from groupware.accounts.models import User
+from groupware.accounts.passwords import hash_password
 from groupware.caldav import store
 from groupware.db import Database
 from groupware.tasks import service as tasks
@@ -291,3 +292,36 @@ def test_a_calendar_shared_to_read_or_write_opens_up_to_that(
         theirs = dav.calendar(url=url)
         theirs.save_event(event("charlies", "20261203T090000Z", "20261203T100000Z", "Dogovor"))
     assert sorted(e.icalendar_component["summary"] for e in cal.events()) == ["Dogovor", "Sajam"]
+
+
+def test_wrong_passwords_from_the_same_address_never_lock_out_a_proven_login(
+    live: LiveServer, committed: factories.Cast, alice: caldav.Principal
+) -> None:
+    assert alice.calendars()  # alice's login is proven
+    for n in range(25):  # more than the per-address limit, from the same address
+        with client(live, f"mallory{n}", "guess") as dav, pytest.raises(error.AuthorizationError):
+            dav.principal()
+    assert alice.calendars()  # alice goes on working
+    with client(live, "bob") as dav, pytest.raises(error.AuthorizationError):
+        dav.principal()  # a new login from that address waits out the throttle
+
+
+def test_a_revoked_app_password_or_a_changed_password_stops_at_once(
+    live: LiveServer, committed: factories.Cast, database: Database
+) -> None:
+    with database.transaction(actor_id=None, channel="cli") as session:
+        user = session.get(User, committed.alice.id)
+        secret, row = create_credential(session, user, kind="app_password", name="DAVx5")
+        credential_id = row.id
+    with client(live, "alice", secret) as dav:
+        assert dav.principal().calendars()
+        with database.transaction(actor_id=None, channel="cli") as session:
+            revoke(session, committed.alice.id, credential_id)
+        with pytest.raises(error.AuthorizationError):
+            dav.principal().calendars()
+    with client(live, "alice") as dav:
+        assert dav.principal().calendars()
+        with database.transaction(actor_id=None, channel="cli") as session:
+            session.get(User, committed.alice.id).password_hash = hash_password("a new one 2026")
+        with pytest.raises(error.AuthorizationError):
+            dav.principal().calendars()
