@@ -4,7 +4,6 @@ she makes an event in the web calendar and sees it in the week."""
 from __future__ import annotations
 
 import pytest
-import pytest
 from playwright.sync_api import Browser, expect
 
 from groupware.accounts.models import User
