@@ -268,6 +268,7 @@ def add_activity(session: Session, who: Who, deal_id: int, data: ActivityIn) -> 
     )
     session.add(row)
     session.flush()
+    calendar.push_meeting(session, row, deal)
     return row
 
 
