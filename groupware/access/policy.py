@@ -109,6 +109,9 @@ class RecordAccess:
     public: ClauseFactory | None = None
     public_reason: Any = None
     parent: tuple[str, type[Base]] | None = None
+    # A person's own record (a calendar): a team lead's "team" scope does not reach it;
+    # only its owner, those it is shared with, and administrators ("all") do.
+    personal: bool = False
 
 
 def access_spec(model: type[Base]) -> RecordAccess:
@@ -294,7 +297,7 @@ def scope_clauses(
         own = owner == who.id
         co_owned = spec.co_owners(model, who) if spec.co_owners else None
         clauses["own"] = or_(own, member(model, co_owned)) if co_owned is not None else own
-    if "team" in scopes:
+    if "team" in scopes and not spec.personal:
         clauses["team"] = _team_clause(model, spec, who.team_ids)
     if "territory" in scopes and spec.territory is not None:
         clauses["territory"] = spec.territory(model, who)

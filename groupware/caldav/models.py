@@ -58,7 +58,7 @@ COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL")
 
 class Calendar(Base):
     __tablename__ = "calendars"
-    __access__ = RecordAccess(module="calendars", owner="owner_id")
+    __access__ = RecordAccess(module="calendars", owner="owner_id", personal=True)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

@@ -1,15 +1,8 @@
-"""Calendar pages: a month and a week of the user's own calendars, and a form for a
-simple event (title, times or all day, place, notes, a daily, weekly or monthly repeat).
+"""Calendar pages: a month and a week of the user's own calendars and those shared
+with them, and a form for a simple event in a calendar they may write.
 
-What is shown comes from the calendar rows: the range index finds the items of the
-visible days, and each one's iCalendar text gives its title and occurrences (Radicale's
-own expansion, so excluded dates and moved occurrences show as a client shows them).
-Times are shown in the time zone of :mod:`groupware.i18n`; all-day events and floating
-times are wall-clock dates and times wherever one is.
-
-Every write goes through :mod:`groupware.caldav.store`, so clients see the change on
-their next sync. Editing an event a client made changes only what the form shows, on
-its master VEVENT, and keeps the rest (alarms, attendees, properties we do not know).
+The events, who sees which calendar and the iCalendar behind the form live in
+:mod:`groupware.caldav.events`; this module reads the request and renders.
 
 Calendar colours: the CSP forbids inline styles, so a colour is the fill of a small
 inline SVG, which is an attribute and not a style.
@@ -18,203 +11,23 @@ inline SVG, which is an attribute and not a style.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import re
-import urllib.parse
-import uuid
-import zoneinfo
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-import vobject  # type: ignore[import-untyped]
 from babel import dates as babel_dates
-from radicale.item import filter as radicale_filter
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 from starlette.routing import Route
 
-from groupware.accounts.models import User
 from groupware.app import NavItem
-from groupware.caldav import store
-from groupware.caldav.models import Calendar, CalendarItem
+from groupware.caldav import events, store
+from groupware.caldav.events import DAY, KEEP, REPEAT_LABELS, EventIn, SeenCalendar
 from groupware.errors import Invalid, NotFound
-from groupware.i18n import _, _l, current_language, local_time, parse_date, today
-from groupware.validation import parse_id
+from groupware.i18n import _, _l, current_language, today
 from groupware.web import Ctx, page
 
-log = logging.getLogger(__name__)
 nav = [NavItem(_l("Calendar"), "calendar")]
-DAY = dt.timedelta(days=1)
-# All-day and floating times are stored as if in UTC: widen the range looked up by a
-# day on each side, then keep what falls on the visible days.
-PAD = 86400
-MAX_VISITS = 20_000  # occurrences of one rule walked through to reach the range
-PALETTE = ("#3b6fd8", "#2e7d32", "#c62828", "#6a1b9a", "#ef6c00", "#00838f")
-COLOR = re.compile(r"^#[0-9A-Fa-f]{6}(?:[0-9A-Fa-f]{2})?$")
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-TIME = re.compile(r"^(\d{1,2})[:.](\d{2})$")
-REPEATS = {"daily": "DAILY", "weekly": "WEEKLY", "monthly": "MONTHLY"}
-REPEAT_LABELS = {
-    "": _l("Does not repeat"),
-    "daily": _l("Every day"),
-    "weekly": _l("Every week"),
-    "monthly": _l("Every month"),
-}
-KEEP = "keep"  # a rule the form cannot show, left as it is
 FIRST_YEAR, LAST_YEAR = 1900, 9000  # of the months and weeks one may page to
-
-
-class _NamedZone(zoneinfo.ZoneInfo):
-    """A zone vobject writes by its IANA name as the TZID (it reads ``tzid``)."""
-
-    @property
-    def tzid(self) -> str:
-        return self.key
-
-
-def _zone() -> zoneinfo.ZoneInfo:
-    """The time zone times are shown in (the one of :func:`groupware.i18n.local_time`)."""
-    shown = local_time(dt.datetime.now(dt.UTC)).tzinfo
-    zone = _NamedZone(getattr(shown, "key", None) or "UTC")
-    if zone.key != "UTC":
-        # vobject keeps one zone per TZID for the whole process, the first it met: a
-        # client's VTIMEZONE of that name must not decide what ours say.
-        vobject.icalendar.registerTzid(zone.key, zone)
-    return zone
-
-
-# -- reading events -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Shown:
-    """One occurrence of an event, in local wall-clock time (naive)."""
-
-    title: str
-    url: str
-    color: str
-    all_day: bool
-    start: dt.datetime
-    end: dt.datetime  # exclusive; midnight after the last day for all-day events
-    repeats: bool
-
-    @property
-    def first_day(self) -> dt.date:
-        return self.start.date()
-
-    @property
-    def last_day(self) -> dt.date:
-        return max(self.start, self.end - dt.timedelta(microseconds=1)).date()
-
-
-@dataclass(frozen=True)
-class Entry:
-    """An event on one day: ``label`` is its start time, empty when all day, or "…"
-    on the days a longer event goes on."""
-
-    event: Shown
-    label: str
-
-
-def event_url(calendar_id: int, href: str) -> str:
-    return f"/calendar/events/{calendar_id}/{urllib.parse.quote(href, safe='')}"
-
-
-def colors(calendars: Sequence[Calendar]) -> dict[int, str]:
-    return {
-        c.id: (c.color[:7] if c.color and COLOR.match(c.color) else PALETTE[i % len(PALETTE)])
-        for i, c in enumerate(calendars)
-    }
-
-
-def events_between(
-    session: Session, calendars: Sequence[Calendar], first: dt.date, last: dt.date
-) -> list[Shown]:
-    """Occurrences of the calendars' events that meet the days ``first``..``last``."""
-    zone = _zone()
-    start = int(dt.datetime.combine(first, dt.time(), zone).timestamp()) - PAD
-    end = int(dt.datetime.combine(last + DAY, dt.time(), zone).timestamp()) + PAD
-    color = colors(calendars)
-    found: list[Shown] = []
-    for calendar in calendars:
-        for row, _certain in store.in_range(session, calendar.id, "VEVENT", start, end):
-            url = event_url(calendar.id, row.href)
-            for shown in _occurrences(row, url, color[calendar.id], start, end):
-                if shown.first_day <= last and shown.last_day >= first:
-                    found.append(shown)
-    return sorted(found, key=lambda s: (not s.all_day, s.start, s.title))
-
-
-def _occurrences(
-    row: CalendarItem, url: str, color: str, since: int, until: int
-) -> Iterator[Shown]:
-    """The item's occurrences that meet ``[since, until)`` (Unix seconds)."""
-    try:
-        vcal = vobject.readOne(row.ics)
-    except Exception:  # stored items passed Radicale's check; never fail a page on one
-        log.warning("unreadable calendar item %s", row.id, exc_info=True)
-        return
-    after = dt.datetime.fromtimestamp(since, dt.UTC)
-    stop = dt.datetime.fromtimestamp(until, dt.UTC)
-    child: list[Any] = [None]
-    walked = [0]
-    visits: list[tuple[Any, dt.datetime, dt.datetime]] = []
-
-    def component(vevent: Any) -> None:
-        child[0] = vevent
-
-    def occurrence(begin: dt.datetime, finish: dt.datetime, is_override: bool) -> bool:
-        walked[0] += 1
-        if walked[0] > MAX_VISITS:
-            return True
-        if begin < stop and finish >= after:
-            visits.append((child[0], begin, finish))
-        # Overrides come first and in no order; the master's occurrences are sorted.
-        return not is_override and begin >= stop
-
-    def endless(_start: dt.datetime) -> bool:
-        return False  # go on: occurrence() stops after the range
-
-    try:
-        radicale_filter.visit_time_ranges(vcal, "VEVENT", occurrence, endless, component)
-    except (ValueError, AttributeError, TypeError):
-        log.warning("calendar item %s cannot be expanded", row.id, exc_info=True)
-    for vevent, begin, finish in visits:
-        value = vevent.dtstart.value
-        if not isinstance(value, dt.datetime):  # a date: the same day everywhere
-            begin = dt.datetime.combine(begin.date(), dt.time())
-            finish = dt.datetime.combine(max(finish.date(), begin.date() + DAY), dt.time())
-        elif value.tzinfo is None:  # floating: the same wall-clock time everywhere
-            begin, finish = begin.replace(tzinfo=None), finish.replace(tzinfo=None)
-        else:
-            begin = local_time(begin).replace(tzinfo=None)
-            finish = local_time(finish).replace(tzinfo=None)
-        title = str(vevent.summary.value) if "summary" in vevent.contents else ""
-        yield Shown(
-            title=title or _("(no title)"),
-            url=url,
-            color=color,
-            all_day=not isinstance(value, dt.datetime),
-            start=begin,
-            end=max(begin, finish),
-            repeats=row.recurring,
-        )
-
-
-def entries_on(events: Sequence[Shown], day: dt.date) -> list[Entry]:
-    found = []
-    for event in events:
-        if event.first_day <= day <= event.last_day:
-            if event.all_day:
-                label = ""
-            elif event.first_day == day:
-                label = event.start.strftime("%H:%M")
-            else:
-                label = "…"
-            found.append(Entry(event, label))
-    return found
 
 
 # -- the month and the week -----------------------------------------------------------
@@ -246,9 +59,10 @@ def _weekdays() -> list[str]:
     return [names[i] for i in range(7)]
 
 
-def _legend(calendars: Sequence[Calendar]) -> list[tuple[str, str, int]]:
-    color = colors(calendars)
-    return [(c.name, color[c.id], c.id) for c in calendars if "VEVENT" in c.components]
+def _calendars(ctx: Ctx) -> list[SeenCalendar]:
+    """The calendars the user sees, first making their own defaults if need be."""
+    store.ensure_defaults(ctx.db, ctx.me)
+    return events.calendars_for_user(ctx.db, ctx.acting)
 
 
 @page()
@@ -257,17 +71,17 @@ def calendar(ctx: Ctx) -> Response:
     last = _add_months(first, 1) - DAY
     grid_first = first - dt.timedelta(days=first.weekday())
     grid_last = last + dt.timedelta(days=6 - last.weekday())
-    calendars = store.ensure_defaults(ctx.db, ctx.me)
-    events = events_between(ctx.db, calendars, grid_first, grid_last)
+    calendars = _calendars(ctx)
+    shown = events.events_between(ctx.db, calendars, grid_first, grid_last)
     days = [grid_first + i * DAY for i in range((grid_last - grid_first).days + 1)]
     weeks = [days[i : i + 7] for i in range(0, len(days), 7)]
     return ctx.render(
         "calendar/month.html",
         title=babel_dates.format_date(first, "LLLL y", locale=current_language()),
-        weeks=[[(d, entries_on(events, d)) for d in week] for week in weeks],
+        weeks=[[(d, events.entries_on(shown, d)) for d in week] for week in weeks],
         month=first,
         weekdays=_weekdays(),
-        calendar_legend=_legend(calendars),
+        calendar_legend=events.legend(calendars),
         today=today(),
         prev_url=f"/calendar?month={_add_months(first, -1):%Y-%m}",
         next_url=f"/calendar?month={_add_months(first, 1):%Y-%m}",
@@ -280,9 +94,9 @@ def calendar_week(ctx: Ctx) -> Response:
     day = _day(ctx.query("week"))
     first = day - dt.timedelta(days=day.weekday())
     days = [first + i * DAY for i in range(7)]
-    calendars = store.ensure_defaults(ctx.db, ctx.me)
-    events = events_between(ctx.db, calendars, days[0], days[-1])
-    by_day = [entries_on(events, d) for d in days]
+    calendars = _calendars(ctx)
+    shown = events.events_between(ctx.db, calendars, days[0], days[-1])
+    by_day = [events.entries_on(shown, d) for d in days]
     timed = [[e for e in entries if e.label not in ("", "…")] for entries in by_day]
     hours_used = [e.event.start.hour for entries in timed for e in entries]
     hours = range(min([8, *hours_used]), max([18, *hours_used]) + 1)
@@ -292,7 +106,7 @@ def calendar_week(ctx: Ctx) -> Response:
         weekdays=_weekdays(),
         all_day=[[e for e in entries if e.label in ("", "…")] for entries in by_day],
         hours=[(h, [[e for e in t if e.event.start.hour == h] for t in timed]) for h in hours],
-        calendar_legend=_legend(calendars),
+        calendar_legend=events.legend(calendars),
         today=today(),
         prev_url=f"/calendar/week?week={(first - 7 * DAY).isoformat()}",
         next_url=f"/calendar/week?week={(first + 7 * DAY).isoformat()}",
@@ -301,316 +115,6 @@ def calendar_week(ctx: Ctx) -> Response:
 
 
 # -- one event ------------------------------------------------------------------------
-
-
-def own_calendar(session: Session, user: User, calendar_id: int | None) -> Calendar:
-    """One of the user's calendars; anyone else's, or none, is a 404."""
-    row = session.get(Calendar, calendar_id) if calendar_id is not None else None
-    if row is None or row.owner_id != user.id:
-        raise NotFound(_("There is no such calendar, or you may not see it."))
-    return row
-
-
-def get_event_for_user(
-    session: Session, user: User, calendar_id: int, href: str
-) -> tuple[Calendar, CalendarItem]:
-    """An event in one of the user's calendars; anything else is a 404."""
-    calendar = own_calendar(session, user, calendar_id)
-    row = session.scalar(
-        select(CalendarItem).where(
-            CalendarItem.calendar_id == calendar.id,
-            CalendarItem.href == href,
-            CalendarItem.component == "VEVENT",
-            CalendarItem.ics.is_not(None),
-        )
-    )
-    if row is None:
-        raise NotFound(_("There is no such event, or you may not see it."))
-    return calendar, row
-
-
-@dataclass(frozen=True)
-class EventIn:
-    """What the form says about an event; times are local wall-clock (naive)."""
-
-    title: str
-    calendar_id: int
-    all_day: bool
-    start: dt.datetime
-    end: dt.datetime  # exclusive; midnight after the last day when all day
-    location: str
-    description: str
-    repeat: str  # "", a key of REPEATS, or KEEP
-    until: dt.date | None
-
-
-def _date(form: dict[str, Any], name: str, errors: dict[str, str], message: str) -> dt.date | None:
-    text = str(form.get(name) or "").strip()
-    try:
-        return parse_date(text) if text else None
-    except ValueError:
-        errors[name] = message
-        return None
-
-
-def _time(form: dict[str, Any], name: str, errors: dict[str, str], message: str) -> dt.time | None:
-    text = str(form.get(name) or "").strip()
-    match = TIME.match(text)
-    if match and int(match.group(1)) <= 23 and int(match.group(2)) <= 59:
-        return dt.time(int(match.group(1)), int(match.group(2)))
-    if text:
-        errors[name] = message
-    return None
-
-
-def _when(
-    form: dict[str, Any], all_day: bool, errors: dict[str, str]
-) -> tuple[dt.datetime, dt.datetime]:
-    """Start and end (exclusive) of the form's event, local wall-clock; an end left
-    out is the start's day, an hour after the start when both are left out."""
-    start_day = _date(form, "start_date", errors, _("The start date is not a valid date."))
-    end_day = _date(form, "end_date", errors, _("The end date is not a valid date."))
-    if start_day is None and "start_date" not in errors:
-        errors["start_date"] = _("The start date is missing.")
-    start_time = end_time = None
-    if not all_day:
-        start_time = _time(form, "start_time", errors, _("The start time is not a valid time."))
-        end_time = _time(form, "end_time", errors, _("The end time is not a valid time."))
-        if start_time is None and "start_time" not in errors:
-            errors["start_time"] = _("The start time is missing.")
-    if errors or start_day is None:
-        raise Invalid(errors)
-    start = dt.datetime.combine(start_day, start_time or dt.time())
-    if all_day:
-        end = dt.datetime.combine((end_day or start_day) + DAY, dt.time())
-    elif end_day is None and end_time is None:
-        end = start + dt.timedelta(hours=1)
-    else:
-        end = dt.datetime.combine(end_day or start_day, end_time or start.time())
-    if end < start or (end_day is not None and end_day < start_day):
-        raise Invalid({"end_date": _("The end is before the start.")})
-    return start, end
-
-
-def read_form(form: dict[str, Any], *, may_keep: bool) -> EventIn:
-    """The form's event, or :class:`Invalid` naming each field that is wrong."""
-    errors: dict[str, str] = {}
-    title = str(form.get("title") or "").strip()
-    if not title:
-        errors["title"] = _("The title is missing.")
-    calendar_id = parse_id(str(form.get("calendar_id") or ""))
-    if calendar_id is None:
-        errors["calendar_id"] = _("Choose a calendar.")
-    repeat = str(form.get("repeat") or "")
-    if repeat not in REPEATS and repeat != "" and not (repeat == KEEP and may_keep):
-        errors["repeat"] = _("Choose how the event repeats.")
-    until = _date(form, "repeat_until", errors, _("The repeat end date is not a valid date."))
-    all_day = bool(form.get("all_day"))
-    start, end = _when(form, all_day, errors)  # raises with the errors above too
-    assert calendar_id is not None
-    if until is not None and until < start.date():
-        raise Invalid({"repeat_until": _("The repeat ends before the event starts.")})
-    return EventIn(
-        title=title[:500],
-        calendar_id=calendar_id,
-        all_day=all_day,
-        start=start,
-        end=end,
-        location=str(form.get("location") or "").strip()[:500],
-        description=str(form.get("description") or "").strip()[:10_000],
-        repeat=repeat,
-        until=until if repeat else None,
-    )
-
-
-def _form_values(data: EventIn) -> dict[str, Any]:
-    last = data.end - DAY if data.all_day else data.end
-    return {
-        "title": data.title,
-        "calendar_id": data.calendar_id,
-        "all_day": data.all_day,
-        "start_date": data.start.date().isoformat(),
-        "start_time": "" if data.all_day else data.start.strftime("%H:%M"),
-        "end_date": max(last, data.start).date().isoformat(),
-        "end_time": "" if data.all_day else data.end.strftime("%H:%M"),
-        "location": data.location,
-        "description": data.description,
-        "repeat": data.repeat,
-        "repeat_until": data.until.isoformat() if data.until else "",
-    }
-
-
-# -- iCalendar ------------------------------------------------------------------------
-
-
-def master_of(vcal: Any) -> Any:
-    """The VEVENT without a RECURRENCE-ID (an override alone stands for itself)."""
-    events = list(getattr(vcal, "vevent_list", []))
-    if not events:
-        raise NotFound(_("There is no such event, or you may not see it."))
-    return next((e for e in events if "recurrence-id" not in e.contents), events[0])
-
-
-def _wall(value: dt.date | dt.datetime) -> dt.datetime:
-    if not isinstance(value, dt.datetime):
-        return dt.datetime.combine(value, dt.time())
-    return value if value.tzinfo is None else local_time(value).replace(tzinfo=None)
-
-
-def _rule_of(master: Any) -> tuple[str, dt.date | None]:
-    rules = master.contents.get("rrule", [])
-    if not rules:
-        return ("", None) if "rdate" not in master.contents else (KEEP, None)
-    parts = dict(p.split("=", 1) for p in str(rules[0].value).upper().split(";") if "=" in p)
-    freq = parts.pop("FREQ", "")
-    repeat = next((k for k, v in REPEATS.items() if v == freq), "")
-    until_text = parts.pop("UNTIL", "")
-    if parts.pop("INTERVAL", "1") != "1" or parts or not repeat or len(rules) > 1:
-        return KEEP, None
-    if "rdate" in master.contents:
-        return KEEP, None
-    if not until_text:
-        return repeat, None
-    try:
-        if "T" not in until_text:
-            return repeat, dt.datetime.strptime(until_text, "%Y%m%d").date()
-        until = dt.datetime.strptime(until_text.rstrip("Z"), "%Y%m%dT%H%M%S")
-    except ValueError:
-        return KEEP, None
-    if until_text.endswith("Z"):
-        until = local_time(until.replace(tzinfo=dt.UTC))
-    return repeat, until.date()
-
-
-def event_of(master: Any, calendar_id: int) -> EventIn:
-    """The form's view of an event's master VEVENT."""
-    value = master.dtstart.value
-    all_day = not isinstance(value, dt.datetime)
-    start = _wall(value)
-    if "dtend" in master.contents:
-        end = _wall(master.dtend.value)
-    elif "duration" in master.contents:
-        end = start + master.duration.value
-    else:
-        end = start + DAY if all_day else start
-    repeat, until = _rule_of(master)
-
-    def text(name: str) -> str:
-        return str(master.contents[name][0].value) if name in master.contents else ""
-
-    return EventIn(
-        title=text("summary"),
-        calendar_id=calendar_id,
-        all_day=all_day,
-        start=start,
-        end=max(end, start + DAY) if all_day else max(end, start),
-        location=text("location"),
-        description=text("description"),
-        repeat=repeat,
-        until=until,
-    )
-
-
-def _set(component: Any, name: str, value: Any) -> None:
-    component.contents.pop(name, None)
-    if value not in ("", None):
-        component.add(name).value = value
-
-
-def _rule(data: EventIn, zone: dt.tzinfo) -> str:
-    rule = "FREQ=" + REPEATS[data.repeat]
-    if data.until is None:
-        return rule
-    if data.all_day:
-        return rule + f";UNTIL={data.until:%Y%m%d}"
-    last = dt.datetime.combine(data.until, dt.time(23, 59, 59), zone).astimezone(dt.UTC)
-    return rule + f";UNTIL={last:%Y%m%dT%H%M%SZ}"
-
-
-def _set_times(vcal: Any, master: Any, data: EventIn, zone: dt.tzinfo) -> None:
-    was_all_day = "dtstart" in master.contents and not isinstance(master.dtstart.value, dt.datetime)
-    for name in ("dtstart", "dtend", "duration"):
-        master.contents.pop(name, None)
-    if data.all_day:
-        master.add("dtstart").value = data.start.date()
-        master.add("dtend").value = data.end.date()
-    else:
-        master.add("dtstart").value = data.start.replace(tzinfo=zone)
-        master.add("dtend").value = data.end.replace(tzinfo=zone)
-    if was_all_day != data.all_day:
-        _drop_exceptions(vcal, master)  # their dates no longer match DTSTART's kind
-
-
-def _drop_exceptions(vcal: Any, master: Any) -> None:
-    for name in ("exdate", "rdate"):
-        master.contents.pop(name, None)
-    for vevent in list(vcal.vevent_list):
-        if vevent is not master and "recurrence-id" in vevent.contents:
-            vcal.remove(vevent)
-
-
-def apply(vcal: Any, data: EventIn, was: EventIn) -> None:
-    """Write what the form changed onto the master VEVENT, leaving the rest alone."""
-    master = master_of(vcal)
-    zone = _zone()
-    for name, new, old in (
-        ("summary", data.title, was.title),
-        ("location", data.location, was.location),
-        ("description", data.description, was.description),
-    ):
-        if new != old:
-            _set(master, name, new)
-    times = (data.all_day, data.start, data.end) != (was.all_day, was.start, was.end)
-    if times:
-        _set_times(vcal, master, data, zone)
-    rule = data.repeat != KEEP and (data.repeat, data.until) != (was.repeat, was.until)
-    if rule:
-        master.contents.pop("rrule", None)
-        if data.repeat:
-            master.add("rrule").value = _rule(data, zone)
-        else:
-            _drop_exceptions(vcal, master)
-    if times or rule:
-        sequence = int(master.sequence.value) + 1 if "sequence" in master.contents else 1
-        _set(master, "sequence", str(sequence))
-    now = dt.datetime.now(vobject.icalendar.utc).replace(microsecond=0)
-    _set(master, "dtstamp", now)
-    _set(master, "last-modified", now)
-
-
-def new_calendar_object(data: EventIn) -> tuple[str, Any]:
-    """A new VCALENDAR for the form's event, and its UID."""
-    uid = f"{uuid.uuid4()}@groupware"
-    vcal = vobject.iCalendar()
-    master = vcal.add("vevent")
-    master.add("uid").value = uid
-    zone = _zone()
-    _set_times(vcal, master, data, zone)
-    for name, value in (
-        ("summary", data.title),
-        ("location", data.location),
-        ("description", data.description),
-    ):
-        _set(master, name, value)
-    if data.repeat in REPEATS:
-        master.add("rrule").value = _rule(data, zone)
-    _set(master, "dtstamp", dt.datetime.now(vobject.icalendar.utc).replace(microsecond=0))
-    return uid, vcal
-
-
-def _store(ctx: Ctx, calendar: Calendar, href: str, vcal: Any) -> None:
-    try:
-        item = store.parse_items(vcal.serialize())[0]
-    except vobject.base.VObjectError as exc:
-        raise Invalid({"": _("This event cannot be saved: %(reason)s", reason=str(exc))}) from exc
-    store.put_item(ctx.db, calendar, href, item)
-
-
-# -- the form -------------------------------------------------------------------------
-
-
-def _event_calendars(ctx: Ctx) -> list[Calendar]:
-    return [c for c in store.ensure_defaults(ctx.db, ctx.me) if "VEVENT" in c.components]
 
 
 def _form(
@@ -637,7 +141,7 @@ def _form(
         errors=shown,
         action=action,
         editing=action != "/calendar/new",
-        calendar_options=[(c.id, c.name) for c in _event_calendars(ctx)],
+        calendar_options=events.calendar_options(_calendars(ctx)),
         repeat_options=repeats,
         status_code=status,
     )
@@ -650,26 +154,23 @@ def _after_save(ctx: Ctx, data: EventIn, message: str) -> Response:
 
 @page()
 def event_new(ctx: Ctx) -> Response:
-    calendars = _event_calendars(ctx)
-    if not calendars:
+    writable = [s for s in _calendars(ctx) if s.may_write and s.takes_events]
+    if not writable:
         raise NotFound(_("None of your calendars takes events."))
-    chosen = next((c for c in calendars if c.kind == "personal"), calendars[0])
+    chosen = next((s for s in writable if s.calendar.kind == "personal" and not s.owner), None)
     start = dt.datetime.combine(_day(ctx.query("date")), dt.time(9, 0))
     end = start + dt.timedelta(hours=1)
-    data = EventIn("", chosen.id, False, start, end, "", "", "", None)
-    return _form(ctx, _form_values(data), {}, action="/calendar/new")
+    data = EventIn("", (chosen or writable[0]).id, False, start, end, "", "", "", None)
+    return _form(ctx, events.form_values(data), {}, action="/calendar/new")
 
 
 @page()
 def event_create(ctx: Ctx) -> Response:
     form = ctx.form_dict(checkboxes=("all_day",))
     try:
-        data = read_form(form, may_keep=False)
-        calendar = own_calendar(ctx.db, ctx.me, data.calendar_id)
-        if "VEVENT" not in calendar.components:
-            raise Invalid({"calendar_id": _("This calendar does not take events.")})
-        uid, vcal = new_calendar_object(data)
-        _store(ctx, calendar, f"{uid}.ics", vcal)
+        data = events.read_form(form, may_keep=False)
+        calendar = events.get_calendar_for_user(ctx.db, ctx.acting, data.calendar_id, write=True)
+        events.create_event(ctx.db, calendar, data)
     except Invalid as exc:
         return _form(ctx, form, exc.errors, action="/calendar/new", status=422)
     return _after_save(ctx, data, _("The event is saved."))
@@ -677,45 +178,37 @@ def event_create(ctx: Ctx) -> Response:
 
 @page()
 def event_edit(ctx: Ctx) -> Response:
-    calendar, row = get_event_for_user(
-        ctx.db, ctx.me, ctx.int_param("calendar_id"), ctx.param("href")
+    calendar, row = events.get_event_for_user(
+        ctx.db, ctx.acting, ctx.int_param("calendar_id"), ctx.param("href"), write=True
     )
-    was = event_of(master_of(vobject.readOne(row.ics)), calendar.id)
-    url = event_url(calendar.id, row.href)
-    return _form(ctx, _form_values(was), {}, action=url, may_keep=was.repeat == KEEP)
+    was = events.stored_event(row)
+    url = events.event_url(calendar.id, row.href)
+    return _form(ctx, events.form_values(was), {}, action=url, may_keep=was.repeat == KEEP)
 
 
 @page()
 def event_save(ctx: Ctx) -> Response:
-    calendar, row = get_event_for_user(
-        ctx.db, ctx.me, ctx.int_param("calendar_id"), ctx.param("href")
+    calendar, row = events.get_event_for_user(
+        ctx.db, ctx.acting, ctx.int_param("calendar_id"), ctx.param("href"), write=True
     )
-    vcal = vobject.readOne(row.ics)
-    was = event_of(master_of(vcal), calendar.id)
+    may_keep = events.stored_event(row).repeat == KEEP
     form = ctx.form_dict(checkboxes=("all_day",))
-    url = event_url(calendar.id, row.href)
+    url = events.event_url(calendar.id, row.href)
     try:
-        data = read_form(form, may_keep=was.repeat == KEEP)
-        target = own_calendar(ctx.db, ctx.me, data.calendar_id)
-        if "VEVENT" not in target.components:
-            raise Invalid({"calendar_id": _("This calendar does not take events.")})
-        apply(vcal, data, was)
-        if target.id != calendar.id:
-            if store.live_items(ctx.db, target.id, hrefs=[row.href]):
-                raise Invalid({"calendar_id": _("That calendar already holds this event.")})
-            store.delete_item(ctx.db, calendar, row.href)
-        _store(ctx, target, row.href, vcal)
+        data = events.read_form(form, may_keep=may_keep)
+        target = events.get_calendar_for_user(ctx.db, ctx.acting, data.calendar_id, write=True)
+        events.update_event(ctx.db, calendar, row, data, target=target)
     except Invalid as exc:
-        return _form(ctx, form, exc.errors, action=url, may_keep=was.repeat == KEEP, status=422)
+        return _form(ctx, form, exc.errors, action=url, may_keep=may_keep, status=422)
     return _after_save(ctx, data, _("The event is saved."))
 
 
 @page()
 def event_delete(ctx: Ctx) -> Response:
-    calendar, row = get_event_for_user(
-        ctx.db, ctx.me, ctx.int_param("calendar_id"), ctx.param("href")
+    calendar, row = events.get_event_for_user(
+        ctx.db, ctx.acting, ctx.int_param("calendar_id"), ctx.param("href"), write=True
     )
-    start = event_of(master_of(vobject.readOne(row.ics)), calendar.id).start
+    start = events.stored_event(row).start
     store.delete_item(ctx.db, calendar, row.href)
     ctx.flash(_("The event is deleted."))
     return ctx.redirect(f"/calendar/week?week={start.date().isoformat()}")

@@ -1,6 +1,7 @@
 """The web calendar through the real server: the month and the week, the event form
-(new, edit, repeat, delete), events a client made, and access (alice owns, bob sees
-nothing of hers)."""
+(new, edit, repeat, delete), events a client made, and access (alice owns; bob sees
+nothing of hers, or what she shares with him to read; charlie writes to what she
+shares with his team; dave, her team lead, sees nothing she does not share)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from groupware.accounts.models import User
+from groupware.access import shares
+from groupware.accounts.models import Team, User
 from groupware.caldav import store
 from groupware.caldav.models import Calendar, CalendarItem
 from groupware.db import Database
@@ -99,6 +101,28 @@ def put(database: Database, calendar: Calendar, href: str, text: str) -> None:
         row = session.get(Calendar, calendar.id)
         assert row is not None
         store.put_item(session, row, href, store.parse_items(text)[0])
+
+
+def share_with(
+    database: Database,
+    calendar: Calendar,
+    owner: User,
+    permission: str,
+    *,
+    user: User | None = None,
+    team: Team | None = None,
+) -> None:
+    with database.transaction(actor_id=owner.id, channel="web") as session:
+        row = session.get(Calendar, calendar.id)
+        assert row is not None
+        shares.share(
+            session,
+            row,
+            by_user_id=owner.id,
+            user_id=user.id if user else None,
+            team_id=team.id if team else None,
+            permission=permission,
+        )
 
 
 def items(database: Database, calendar: Calendar) -> list[CalendarItem]:
@@ -404,6 +428,91 @@ def test_the_owner_shares_a_calendar_from_the_calendar_page(
         assert link, "no share link on the calendar page"
         panel = alice.get(link[1])
         assert panel.status_code == 200
-    with browser(live.url) as bob:
-        login(bob, "bob")
-        assert bob.get(link[1]).status_code == 404  # not his, not shared with him
+    for other in ("bob", "dave"):  # dave leads alice's team: a calendar stays hers
+        with browser(live.url) as client:
+            login(client, other)
+            assert client.get(link[1]).status_code == 404
+
+
+def option_of(calendar: Calendar) -> str:
+    return f'<option value="{calendar.id}"'
+
+
+def test_a_calendar_shared_to_read_shows_its_events_but_they_cannot_be_changed(
+    login_as: LoginAs, committed: Cast, database: Database
+) -> None:
+    calendar = personal_calendar(database, committed.alice)
+    put(database, calendar, "kolegij.ics", WEEKLY_WITH_EXDATE)
+    share_with(database, calendar, committed.alice, "read", user=committed.bob)
+    bob = login_as("bob")
+    url = edit_url(calendar, "kolegij.ics")
+
+    month = bob.get("/calendar?month=2026-12").text
+    assert "Kolegij" in day_cell(month, "2026-12-07")
+    assert "Kolegij" not in day_cell(month, "2026-12-14")  # the EXDATE, as for alice
+    assert url not in month  # no edit link
+    legend = month.split('class="plain cal-legend"')[1].split("</ul>")[0]
+    assert "shared by Alice" in legend and "read only" in legend
+    assert f"/records/calendars/{calendar.id}/access" not in legend  # not his to share
+    week = bob.get("/calendar/week?week=2026-12-07").text
+    assert "Kolegij" in week_column(week, "2026-12-07") and url not in week
+
+    assert bob.get(url).status_code == 403
+    assert submit(bob, url, "/calendar/new", **event_form(calendar)).status_code == 403
+    assert submit(bob, url + "/delete", "/calendar/new").status_code == 403
+    assert option_of(calendar) not in bob.get("/calendar/new").text
+    made = submit(bob, "/calendar/new", "/calendar/new", **event_form(calendar))
+    assert made.status_code == 403
+    assert bob.get(edit_url(calendar, "nothing.ics")).status_code == 404
+    (row,) = items(database, calendar)
+    assert row.href == "kolegij.ics" and "SUMMARY:Kolegij" in (row.ics or "")
+
+
+def test_a_calendar_shared_with_a_team_to_write_takes_events_from_its_members(
+    login_as: LoginAs, committed: Cast, database: Database
+) -> None:
+    calendar = personal_calendar(database, committed.alice)
+    share_with(database, calendar, committed.alice, "write", team=committed.south)
+    charlie = login_as("charlie")
+    form = charlie.get("/calendar/new").text
+    assert option_of(calendar) + ">Calendar (Alice)</option>" in form
+
+    made = submit(charlie, "/calendar/new", "/calendar/new", **event_form(calendar))
+    assert made.status_code == 303
+    (row,) = items(database, calendar)
+    assert "SUMMARY:Sastanak prodaje" in (row.ics or "")
+    url = edit_url(calendar, row.href)
+    month = charlie.get("/calendar?month=2026-12").text
+    assert "Sastanak prodaje" in day_cell(month, "2026-12-07") and url in month
+    assert "shared by Alice" in month and "read only" not in month
+
+    page = charlie.get(url)
+    assert page.status_code == 200 and 'value="Sastanak prodaje"' in page.text
+    saved = submit(charlie, url, url, **event_form(calendar, title="Sastanak uprave"))
+    assert saved.status_code == 303
+    (after,) = items(database, calendar)
+    assert after.href == row.href and "SUMMARY:Sastanak uprave" in (after.ics or "")
+    alice = login_as("alice")
+    assert "Sastanak uprave" in day_cell(alice.get("/calendar?month=2026-12").text, "2026-12-07")
+
+    assert submit(charlie, url + "/delete", url).status_code == 303
+    assert items(database, calendar) == []
+
+
+def test_a_calendar_shared_with_someone_else_stays_invisible(
+    login_as: LoginAs, committed: Cast, database: Database
+) -> None:
+    calendar = personal_calendar(database, committed.alice)
+    put(database, calendar, "kolegij.ics", WEEKLY_WITH_EXDATE)
+    share_with(database, calendar, committed.alice, "write", user=committed.bob)
+    dave = login_as("dave")  # alice's team lead, but she shares nothing with him
+    url = edit_url(calendar, "kolegij.ics")
+    assert dave.get(url).status_code == 404
+    assert submit(dave, url, "/calendar/new", **event_form(calendar)).status_code == 404
+    assert submit(dave, url + "/delete", "/calendar/new").status_code == 404
+    made = submit(dave, "/calendar/new", "/calendar/new", **event_form(calendar))
+    assert made.status_code == 404
+    month = dave.get("/calendar?month=2026-12").text
+    assert "Kolegij" not in month and "shared by" not in month
+    assert option_of(calendar) not in dave.get("/calendar/new").text
+    assert [r.href for r in items(database, calendar)] == ["kolegij.ics"]
