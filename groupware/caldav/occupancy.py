@@ -2,10 +2,10 @@
 
 :func:`busy` reads the time-range index (a recurring event's occurrences from its list,
 or by expanding it beyond the list), leaves out transparent and cancelled events and
-closed tasks, and says what each busy time is only to the person it belongs to: others
-get "busy" (free/busy), as in CalDAV. :func:`free_slots` finds times when all of a set
-of people are free within working hours; :func:`vfreebusy` writes a VFREEBUSY for
-Outlook's free/busy URL.
+closed tasks, and says what each busy time is only to those who may read it (its owner,
+and those its calendar is shared with): others get "busy" (free/busy), as in CalDAV.
+:func:`free_slots` finds times when all of a set of people are free within working
+hours; :func:`vfreebusy` writes a VFREEBUSY for Outlook's free/busy URL.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from dataclasses import dataclass
 import vobject  # type: ignore[import-untyped]
 from dateutil import tz  # type: ignore[import-untyped]
 from radicale.item import filter as radicale_filter
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from groupware.access.models import Share
+from groupware.accounts.models import TeamMember
 from groupware.caldav import store
 from groupware.caldav.models import Calendar, CalendarItem, CalendarOccurrence
 from groupware.tasks.models import Task
@@ -94,6 +96,23 @@ def _occurrences(
     return found
 
 
+def _readable(session: Session, viewer_id: int | None, calendar_ids: Sequence[int]) -> set[int]:
+    """Which of these calendars ``viewer_id`` may read: their own, and those shared
+    with them or one of their teams."""
+    if viewer_id is None or not calendar_ids:
+        return set()
+    own = select(Calendar.id).where(
+        Calendar.id.in_(list(calendar_ids)), Calendar.owner_id == viewer_id
+    )
+    teams = select(TeamMember.team_id).where(TeamMember.user_id == viewer_id)
+    shared = select(Share.record_id).where(
+        Share.record_type == "calendars",
+        Share.record_id.in_(list(calendar_ids)),
+        or_(Share.user_id == viewer_id, Share.team_id.in_(teams)),
+    )
+    return set(session.scalars(own)) | set(session.scalars(shared))
+
+
 def busy(
     session: Session,
     viewer_id: int | None,
@@ -101,8 +120,8 @@ def busy(
     start: dt.datetime,
     end: dt.datetime,
 ) -> list[Busy]:
-    """Busy times of ``user_ids`` in ``[start, end)``, in order; titles only for the
-    viewer's own."""
+    """Busy times of ``user_ids`` in ``[start, end)``, in order; titles only where the
+    viewer may read them (their own calendars and tasks, calendars shared with them)."""
     if end <= start or end - start > dt.timedelta(days=MAX_DAYS):
         raise ValueError("the range must be positive and at most two months long")
     lo, hi = _ts(start), _ts(end)
@@ -110,12 +129,12 @@ def busy(
     calendars = session.execute(
         select(Calendar.id, Calendar.owner_id).where(Calendar.owner_id.in_(list(user_ids)))
     ).all()
+    readable = _readable(session, viewer_id, [c for c, _o in calendars])
     for calendar_id, owner_id in calendars:
-        own = owner_id == viewer_id
         for row, _certain in store.in_range(session, calendar_id, "VEVENT", lo, hi):
             if not _counts(row.ics or ""):
                 continue
-            title = (_property(row.ics or "", "SUMMARY") or "") if own else None
+            title = (_property(row.ics or "", "SUMMARY") or "") if calendar_id in readable else None
             for s, e in _occurrences(session, row, lo, hi):
                 if s < hi and e > lo:
                     found.append(Busy(owner_id, _at(s), _at(e), title, "event"))

@@ -135,3 +135,20 @@ def test_the_team_view_shows_colleagues_as_busy_and_finds_a_common_slot(
         assert "14:00–15:00" not in slots.text  # bob at the doctor (14-15 local)
         bad = alice.get("/occupancy/free-slot?minutes=5&day=x&days=99")
         assert bad.status_code == 422
+
+
+def test_a_shared_calendar_shows_its_titles_to_those_it_is_shared_with(
+    db: Session, cast: factories.Cast
+) -> None:
+    from groupware.access import shares
+
+    put(db, cast.alice, "p", "20261209T100000Z", "20261209T110000Z", "Sajam")
+    calendar = store.ensure_defaults(db, cast.alice)[0]
+    shares.share(db, calendar, by_user_id=cast.alice.id, team_id=cast.south.id)
+    week = (dt.datetime(2026, 12, 7, tzinfo=UTC), dt.datetime(2026, 12, 14, tzinfo=UTC))
+    seen_by = {
+        u.username: occupancy.busy(db, u.id, [cast.alice.id], *week)
+        for u in (cast.charlie, cast.bob)
+    }
+    assert [b.title for b in seen_by["charlie"]] == ["Sajam"]  # south: shared
+    assert [b.title for b in seen_by["bob"]] == [None]  # north: busy only
