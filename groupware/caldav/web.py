@@ -19,8 +19,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from groupware.app import NavItem
-from groupware.caldav import events, store
-from groupware.caldav.events import DAY, KEEP, REPEAT_LABELS, EventIn, SeenCalendar
+from groupware.caldav import event_form, events, store
+from groupware.caldav.event_form import KEEP, REPEAT_LABELS, EventIn
+from groupware.caldav.events import DAY, SeenCalendar
 from groupware.errors import Invalid, NotFound
 from groupware.i18n import _, _l, current_language, today
 from groupware.web import Ctx, page
@@ -141,7 +142,7 @@ def _form(
         errors=shown,
         action=action,
         editing=action != "/calendar/new",
-        calendar_options=events.calendar_options(_calendars(ctx)),
+        calendar_options=event_form.calendar_options(_calendars(ctx)),
         repeat_options=repeats,
         status_code=status,
     )
@@ -161,16 +162,16 @@ def event_new(ctx: Ctx) -> Response:
     start = dt.datetime.combine(_day(ctx.query("date")), dt.time(9, 0))
     end = start + dt.timedelta(hours=1)
     data = EventIn("", (chosen or writable[0]).id, False, start, end, "", "", "", None)
-    return _form(ctx, events.form_values(data), {}, action="/calendar/new")
+    return _form(ctx, event_form.form_values(data), {}, action="/calendar/new")
 
 
 @page()
 def event_create(ctx: Ctx) -> Response:
     form = ctx.form_dict(checkboxes=("all_day",))
     try:
-        data = events.read_form(form, may_keep=False)
+        data = event_form.read_form(form, may_keep=False)
         calendar = events.get_calendar_for_user(ctx.db, ctx.acting, data.calendar_id, write=True)
-        events.create_event(ctx.db, calendar, data)
+        event_form.create_event(ctx.db, calendar, data)
     except Invalid as exc:
         return _form(ctx, form, exc.errors, action="/calendar/new", status=422)
     return _after_save(ctx, data, _("The event is saved."))
@@ -181,9 +182,9 @@ def event_edit(ctx: Ctx) -> Response:
     calendar, row = events.get_event_for_user(
         ctx.db, ctx.acting, ctx.int_param("calendar_id"), ctx.param("href"), write=True
     )
-    was = events.stored_event(row)
+    was = event_form.stored_event(row)
     url = events.event_url(calendar.id, row.href)
-    return _form(ctx, events.form_values(was), {}, action=url, may_keep=was.repeat == KEEP)
+    return _form(ctx, event_form.form_values(was), {}, action=url, may_keep=was.repeat == KEEP)
 
 
 @page()
@@ -191,13 +192,13 @@ def event_save(ctx: Ctx) -> Response:
     calendar, row = events.get_event_for_user(
         ctx.db, ctx.acting, ctx.int_param("calendar_id"), ctx.param("href"), write=True
     )
-    may_keep = events.stored_event(row).repeat == KEEP
+    may_keep = event_form.stored_event(row).repeat == KEEP
     form = ctx.form_dict(checkboxes=("all_day",))
     url = events.event_url(calendar.id, row.href)
     try:
-        data = events.read_form(form, may_keep=may_keep)
+        data = event_form.read_form(form, may_keep=may_keep)
         target = events.get_calendar_for_user(ctx.db, ctx.acting, data.calendar_id, write=True)
-        events.update_event(ctx.db, calendar, row, data, target=target)
+        event_form.update_event(ctx.db, calendar, row, data, target=target)
     except Invalid as exc:
         return _form(ctx, form, exc.errors, action=url, may_keep=may_keep, status=422)
     return _after_save(ctx, data, _("The event is saved."))
@@ -208,7 +209,7 @@ def event_delete(ctx: Ctx) -> Response:
     calendar, row = events.get_event_for_user(
         ctx.db, ctx.acting, ctx.int_param("calendar_id"), ctx.param("href"), write=True
     )
-    start = events.stored_event(row).start
+    start = event_form.stored_event(row).start
     store.delete_item(ctx.db, calendar, row.href)
     ctx.flash(_("The event is deleted."))
     return ctx.redirect(f"/calendar/week?week={start.date().isoformat()}")
