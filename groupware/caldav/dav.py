@@ -53,6 +53,9 @@ def radicale_app(settings: Settings, database: Database, auth: Auth) -> Any:
             },
             "rights": {"type": lambda conf: Rights(conf, database)},
             "storage": {"type": lambda conf: Storage(conf, database, limits)},
+            # Radicale sleeps a thread for a second after a 5xx: that holds a DAV thread
+            # from everyone else while helping no one (the error is logged).
+            "server": {"delay_on_error": "0"},
             "web": {"type": "none"},
             "hook": {"type": "none"},
             "logging": {"level": "warning", "mask_passwords": "True"},
