@@ -288,6 +288,10 @@ class Storage(BaseStorage):
                 if depth != "0":
                     for own in calendars:
                         yield Collection(self, f"{user.username}/{own.slug}", Snapshot.of(own))
+                    # Calendars shared with the user are listed in their home too, at
+                    # their own address, so a client offers them without being told.
+                    for shared, owner in store.shared_with(session, user.id):
+                        yield Collection(self, f"{owner}/{shared.slug}", Snapshot.of(shared))
                 return
             calendar = store.calendar_by_slug(session, user.id, parts[1])
             if calendar is None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from radicale import item as radicale_item
 from radicale.item import filter as radicale_filter
-from sqlalchemy import and_, delete, exists, select, update
+from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from groupware.accounts.models import User
@@ -68,6 +68,26 @@ class Limits:
 def calendars_of(session: Session, owner_id: int) -> list[Calendar]:
     query = select(Calendar).where(Calendar.owner_id == owner_id).order_by(Calendar.id)
     return list(session.scalars(query))
+
+
+def shared_with(session: Session, user_id: int) -> list[tuple[Calendar, str]]:
+    """Calendars of others shared with ``user_id`` or one of their teams, each with its
+    owner's user name (its path is ``<owner>/<slug>``)."""
+    from groupware.access.models import Share
+    from groupware.accounts.models import TeamMember
+
+    teams = select(TeamMember.team_id).where(TeamMember.user_id == user_id)
+    shared = select(Share.record_id).where(
+        Share.record_type == "calendars",
+        or_(Share.user_id == user_id, Share.team_id.in_(teams)),
+    )
+    query = (
+        select(Calendar, User.username)
+        .join(User, User.id == Calendar.owner_id)
+        .where(Calendar.id.in_(shared), Calendar.owner_id != user_id, User.is_active)
+        .order_by(User.username, Calendar.slug)
+    )
+    return [(calendar, username) for calendar, username in session.execute(query)]
 
 
 def calendar_by_slug(session: Session, owner_id: int, slug: str) -> Calendar | None:

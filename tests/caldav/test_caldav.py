@@ -283,7 +283,9 @@ def test_a_calendar_shared_to_read_or_write_opens_up_to_that(
             session, calendar, by_user_id=committed.alice.id, team_id=committed.south.id,
             permission="write",
         )  # fmt: skip
-    with client(live, "bob") as dav:  # read
+    with client(live, "bob") as dav:  # read; listed in his own home too
+        listed = [str(c.url) for c in dav.principal().calendars()]
+        assert url in listed
         theirs = dav.calendar(url=url)
         assert [e.icalendar_component["summary"] for e in theirs.events()] == ["Sajam"]
         with pytest.raises(error.DAVError):
