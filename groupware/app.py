@@ -333,9 +333,14 @@ def collect_routes() -> tuple[list[BaseRoute], list[BaseRoute], list[NavItem]]:
 
 
 def create_app(
-    settings: Settings, *, database: Database | None = None, run_jobs: bool = False
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    run_jobs: bool = False,
+    run_smtp: bool = False,
 ) -> Starlette:
-    """The ASGI app; with ``run_jobs`` it also runs the periodic jobs while it serves."""
+    """The ASGI app; with ``run_jobs`` it also runs the periodic jobs while it serves,
+    with ``run_smtp`` the SMTP listener on the same event loop."""
     from groupware.api import openapi_route
     from groupware.jobs import scheduler
 
@@ -357,9 +362,16 @@ def create_app(
         task = None
         if run_jobs:
             task = asyncio.create_task(scheduler(gw.database, settings.job_interval_seconds))
+        listeners = []
+        if run_smtp:
+            from groupware.mail import smtp
+
+            listeners = list(await smtp.start(gw.database, settings))
         try:
             yield
         finally:
+            for listener in listeners:
+                listener.close()
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -254,9 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = add("serve", cmd_serve, "Run the server (web, API and the background jobs).")
     serve.add_argument(
         "--role",
-        choices=["all", "web", "worker"],
+        choices=["all", "web", "smtp", "worker"],
         default="all",
-        help="what this process runs: all (default), web only, or jobs only",
+        help="what this process runs: all (default), web only, SMTP only, or jobs only",
     )
     serve.add_argument("--host", help="listen address (default: GROUPWARE_HTTP_HOST)")
     serve.add_argument("--port", type=int, help="listen port (default: GROUPWARE_HTTP_PORT)")

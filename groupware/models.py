@@ -43,6 +43,7 @@ from groupware.crm.models import (
 from groupware.db import Base
 from groupware.deals.models import Deal, DealActivity, DealLine, DealMember
 from groupware.history.models import Change
+from groupware.mail.models import MailEntry, MailMessage
 from groupware.notifications.models import Notification
 from groupware.phases.models import Alert, Phase, ProcessType, TypePhase
 from groupware.tasks.models import Task, TaskDelegation
@@ -69,6 +70,8 @@ __all__ = [
     "ImportJob",
     "ImportRowError",
     "LoginAttempt",
+    "MailEntry",
+    "MailMessage",
     "Notification",
     "Partner",
     "PartnerGroup",

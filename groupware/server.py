@@ -1,8 +1,8 @@
 """Running the server: uvicorn for the web app, plus the job scheduler.
 
 ``--role`` splits the work between processes that share the database and data dir:
-``web`` serves HTTP only, ``worker`` runs only the periodic jobs, ``all`` (the default)
-does both in one process.
+``web`` serves HTTP only, ``smtp`` only the SMTP listener, ``worker`` runs only the
+periodic jobs, ``all`` (the default) does all of it.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 from typing import Any
 
 import uvicorn
@@ -42,6 +43,11 @@ def serve(
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(scheduler(database, settings.job_interval_seconds))
         return
+    if role == "smtp":
+        print(f"groupware: SMTP on {settings.smtp_host}:{settings.smtp_port}", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_smtp_forever(database, settings))
+        return
     options: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -55,10 +61,18 @@ def serve(
     workers = settings.web_workers
     print(f"groupware: serving on http://{host}:{port}/ (role {role}, {workers} process(es))")
     print(f"groupware: log in at http://{host}:{port}/login", flush=True)
+    if role == "all":
+        print(f"groupware: SMTP on {settings.smtp_host}:{settings.smtp_port}", flush=True)
     if workers == 1:
-        app = create_app(settings, database=database, run_jobs=role == "all")
+        app = create_app(
+            settings, database=database, run_jobs=role == "all", run_smtp=role == "all"
+        )
         uvicorn.Server(uvicorn.Config(app, **options)).run()
         return
+    if role == "all":  # the web processes share the HTTP port; SMTP runs here, once
+        threading.Thread(
+            target=asyncio.run, args=(_smtp_forever(Database(settings), settings),), daemon=True
+        ).start()
     # Several processes share the socket and its connections evenly (groupware.workers);
     # each builds its app from the environment (settings travel as GROUPWARE_* variables).
     # Periodic jobs are safe to run in each: they take a lock per job on PostgreSQL and
@@ -67,6 +81,17 @@ def serve(
     os.environ[_ROLE_VARIABLE] = role
     config = uvicorn.Config("groupware.server:app_from_environment", factory=True, **options)
     run_workers(config, workers)
+
+
+async def _smtp_forever(database: Database, settings: Settings) -> None:
+    from groupware.mail import smtp
+
+    servers = await smtp.start(database, settings)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        for server in servers:
+            server.close()
 
 
 _ROLE_VARIABLE = "GROUPWARE_SERVE_ROLE_"  # not a setting: how serve tells its workers the role

@@ -70,6 +70,27 @@ class Settings:
     http_port: int = _setting(8000, "TCP port of the web server.", parse=int)
     smtp_host: str = _setting("127.0.0.1", "Address the SMTP listener binds to (mail module).")
     smtp_port: int = _setting(2525, "TCP port of the SMTP listener (mail module).", parse=int)
+    smtp_tls_port: int = _setting(
+        0,
+        "TCP port for SMTP with implicit TLS (465 in production); 0 means none.",
+        parse=int,
+    )
+    smtp_cert_file: str = _setting(
+        "",
+        "PEM certificate (with its chain) for STARTTLS and implicit TLS. Empty means a "
+        "self-signed one generated once in `<data dir>/smtp-tls/` (for development).",
+    )
+    smtp_key_file: str = _setting("", "PEM private key of `GROUPWARE_SMTP_CERT_FILE`.")
+    smtp_max_message_mb: int = _setting(
+        25, "Largest message the SMTP server accepts (SIZE), in megabytes.", parse=int
+    )
+    smtp_trusted_networks: tuple[str, ...] = _setting(
+        ("127.0.0.1/32", "::1/128"),
+        "Comma-separated networks from which a client may deliver to local addresses "
+        "without logging in (other mail servers of the company, scanners). Everyone "
+        "else must log in; nobody may relay without logging in.",
+        parse=_parse_networks,
+    )
     mail_domain: str = _setting(
         "groupware.local",
         "Mail domain of the company: users' addresses and filing addresses live in it.",
@@ -267,6 +288,12 @@ def _validate(s: Settings) -> None:
         port = getattr(s, name)
         if not 0 < port < 65536:
             raise SettingsError(f"{env_name(name)}={port} is not a TCP port (1-65535)")
+    if not 0 <= s.smtp_tls_port < 65536:
+        raise SettingsError(f"{env_name('smtp_tls_port')}={s.smtp_tls_port} is not a TCP port")
+    if bool(s.smtp_cert_file) != bool(s.smtp_key_file):
+        raise SettingsError(
+            f"{env_name('smtp_cert_file')} and {env_name('smtp_key_file')} go together"
+        )
     positive = (
         "session_idle_minutes",
         "session_absolute_hours",
@@ -282,6 +309,7 @@ def _validate(s: Settings) -> None:
         "dav_threads",
         "dav_max_item_kb",
         "dav_max_calendars",
+        "smtp_max_message_mb",
     )
     for name in positive:
         if getattr(s, name) <= 0:

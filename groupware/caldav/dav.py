@@ -13,6 +13,7 @@ to ``/dav/``.
 from __future__ import annotations
 
 import base64
+import logging
 import datetime as dt
 from typing import Any
 
@@ -40,6 +41,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND", "REPORT"})
 
 
 def radicale_app(settings: Settings, database: Database, auth: Auth) -> Any:
+    if settings.log_level != "debug":  # Radicale tells every setting it read at INFO
+        logging.getLogger("radicale").setLevel(logging.WARNING)
     configuration = radicale.config.load()
     limits = store.Limits(
         max_item_bytes=settings.dav_max_item_kb * 1024,

@@ -1,0 +1,77 @@
+"""Mail kept in the database: each message once, exactly as it arrived, and one mailbox
+entry per person who has it (their folder, read or not, private or not).
+
+``mail_messages`` holds the raw message (``raw``, the bytes as received, so nothing is
+ever lost to parsing) and what the web mail and search need parsed out of it: headers,
+the text, attachments' names and sizes. ``mail_entries`` puts a message into a user's
+folder (inbox, sent, drafts, trash, archive).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from groupware.accounts.models import User
+from groupware.db import Base, JSONType, utcnow
+
+FOLDERS = ("inbox", "sent", "drafts", "trash", "archive")
+
+
+class MailMessage(Base):
+    __tablename__ = "mail_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(998), default="")
+    in_reply_to: Mapped[str] = mapped_column(String(998), default="")
+    subject: Mapped[str] = mapped_column(String(998), default="")
+    from_address: Mapped[str] = mapped_column(String(320), default="")
+    from_name: Mapped[str] = mapped_column(String(300), default="")
+    to_addresses: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    cc_addresses: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    envelope_from: Mapped[str] = mapped_column(String(320), default="")
+    envelope_to: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    text: Mapped[str] = mapped_column(Text, default="")
+    html: Mapped[str] = mapped_column(Text, default="")
+    # [{name, type, size}]
+    attachments: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (Index("ix_mail_messages_message_id", "message_id"),)
+
+
+class MailEntry(Base):
+    """A message in one person's folder."""
+
+    __tablename__ = "mail_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("mail_messages.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    folder: Mapped[str] = mapped_column(String(10), default="inbox")
+    seen: Mapped[bool] = mapped_column(default=False)
+    private: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    message: Mapped[MailMessage] = relationship()
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("folder IN ('inbox', 'sent', 'drafts', 'trash', 'archive')", name="folder"),
+        Index("ix_mail_entries_user_id_folder_created_at", "user_id", "folder", "created_at"),
+        Index("ix_mail_entries_message_id", "message_id"),
+    )

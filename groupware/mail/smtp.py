@@ -1,0 +1,250 @@
+"""The SMTP server (aiosmtpd): submission from mail programs and delivery to local
+mailboxes.
+
+* **Logging in**: AUTH PLAIN and LOGIN after STARTTLS (or on the implicit-TLS port), with
+  the account password or an app password, checked off the event loop by the protocol
+  logins of :mod:`groupware.accounts.protocol_login` (throttled, never sleeping).
+* **No open relay**: without a login a client may deliver only to local addresses, and
+  only from ``GROUPWARE_SMTP_TRUSTED_NETWORKS``; a logged-in sender may use only their
+  own addresses (plus parts allowed). Outside recipients are refused at RCPT until the
+  smarthost relay exists, with a reply that says so.
+* **Delivery**: 550 at RCPT for an unknown local address; the message is filed in one
+  database transaction and 250 is answered only after it committed; 451 when the
+  database cannot be reached, so the client retries and nothing is lost. SIZE is
+  advertised and enforced. Bare CR or LF line endings around the end of data are not
+  taken as its end (aiosmtpd accepts only CRLF.CRLF), so no SMTP smuggling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import ssl
+from base64 import b64decode
+from collections.abc import Sequence
+from typing import Any
+
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
+from sqlalchemy.exc import OperationalError
+
+from groupware.accounts.models import User
+from groupware.accounts.protocol_login import ProtocolLogins
+from groupware.db import Database
+from groupware.mail import delivery
+from groupware.mail.tls import server_context
+from groupware.settings import Settings
+
+log = logging.getLogger("groupware.smtp")
+
+
+class Handler:
+    """aiosmtpd's handler: the hooks of one SMTP server (see the module docstring)."""
+
+    def __init__(self, database: Database, settings: Settings) -> None:
+        self.database = database
+        self.settings = settings
+        self.logins = ProtocolLogins(database, settings, "smtp")
+        self.trusted = [
+            ipaddress.ip_network(n, strict=False) for n in settings.smtp_trusted_networks
+        ]
+
+    # -- logging in ----------------------------------------------------------------
+
+    async def auth_PLAIN(self, server: SMTP, args: list[str]) -> AuthResult:
+        if len(args) == 1:
+            blob = await server.challenge_auth("")
+            if blob is MISSING:
+                return AuthResult(success=False)
+        else:
+            try:
+                blob = b64decode(args[1].encode(), validate=True)
+            except ValueError:
+                await server.push("501 5.5.2 Can't decode base64")
+                return AuthResult(success=False, handled=True)
+        try:
+            _authz, login, password = bytes(blob).split(b"\x00")
+        except ValueError:
+            await server.push("501 5.5.2 Can't split auth value")
+            return AuthResult(success=False, handled=True)
+        return await self._login(server, login, password)
+
+    async def auth_LOGIN(self, server: SMTP, args: list[str]) -> AuthResult:
+        if len(args) == 1:
+            login = await server.challenge_auth(SMTP.AuthLoginUsernameChallenge)
+            if login is MISSING:
+                return AuthResult(success=False)
+        else:
+            try:
+                login = b64decode(args[1].encode(), validate=True)
+            except ValueError:
+                await server.push("501 5.5.2 Can't decode base64")
+                return AuthResult(success=False, handled=True)
+        password = await server.challenge_auth(SMTP.AuthLoginPasswordChallenge)
+        if password is MISSING:
+            return AuthResult(success=False)
+        return await self._login(server, bytes(login), bytes(password))
+
+    async def _login(self, server: SMTP, login: bytes, password: bytes) -> AuthResult:
+        address = _peer_ip(server.session)
+        try:
+            found = await asyncio.to_thread(
+                self.logins.login, login.decode(), password.decode(), address
+            )
+        except UnicodeDecodeError:
+            found = None
+        except OperationalError:
+            return AuthResult(
+                success=False, handled=False, message="454 4.7.0 Temporary authentication failure"
+            )
+        if found is None:  # aiosmtpd answers 535
+            return AuthResult(success=False, handled=False)
+        return AuthResult(success=True, auth_data=LoginPassword(login, b""))
+
+    # -- the envelope --------------------------------------------------------------
+
+    def _sender(self, session: Session) -> User | None:
+        if not session.authenticated or session.auth_data is None:
+            return None
+        login = session.auth_data.login.decode()
+        with self.database.session() as db, db.begin():
+            from groupware.accounts.users import find_user
+
+            user = find_user(db, login)
+            if user is not None:
+                db.expunge(user)
+            return user
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if session.authenticated:
+            sender = await asyncio.to_thread(self._sender, session)
+            domain = self.settings.mail_domain
+            if sender is None or not delivery.may_send_as(sender, address, domain):
+                return "553 5.7.1 You may send only from your own addresses"
+        elif not self._trusted(session):
+            return "530 5.7.0 Log in first (AUTH after STARTTLS)"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    def _trusted(self, session: Session) -> bool:
+        try:
+            ip = ipaddress.ip_address(_peer_ip(session))
+        except ValueError:
+            return False
+        return any(ip in net for net in self.trusted)
+
+    def _resolve(self, address: str) -> list[User] | None:
+        with self.database.session() as db, db.begin():
+            users = delivery.resolve(db, address, self.settings.mail_domain)
+            for user in users or []:
+                db.expunge(user)
+            return users
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        try:
+            users = await asyncio.to_thread(self._resolve, address)
+        except OperationalError:
+            return "451 4.3.0 The mailbox database is not reachable; try again later"
+        if users is None:
+            if not session.authenticated:
+                return "554 5.7.1 Relaying denied: log in to send outside the company"
+            return "550 5.7.1 Outside addresses cannot be reached: no smarthost is configured"
+        if not users:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        local: dict[int, User] = getattr(envelope, "local_users", {})
+        local.update((u.id, u) for u in users)
+        envelope.local_users = local  # type: ignore[attr-defined]
+        return "250 OK"
+
+    # -- the message ----------------------------------------------------------------
+
+    def _deliver(self, session: Session, envelope: Envelope) -> None:
+        raw = envelope.original_content or b""
+        login = (
+            session.auth_data.login.decode() if session.authenticated and session.auth_data else ""
+        )
+        with self.database.transaction(actor_id=None, channel="smtp") as db:
+            from groupware.accounts.users import find_user
+
+            sender = find_user(db, login) if login else None
+            recipients = [
+                db.merge(u, load=False) for u in getattr(envelope, "local_users", {}).values()
+            ]
+            delivery.deliver(
+                db,
+                raw,
+                envelope_from=envelope.mail_from or "",
+                envelope_to=list(envelope.rcpt_tos),
+                recipients=recipients,
+                sender=sender,
+            )
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        try:
+            await asyncio.to_thread(self._deliver, session, envelope)
+        except OperationalError as exc:
+            log.warning("delivery deferred, the database is not reachable: %s", exc)
+            return "451 4.3.0 The mailbox database is not reachable; try again later"
+        return "250 2.0.0 Delivered"
+
+
+def _peer_ip(session: Session | None) -> str:
+    peer: Any = session.peer if session is not None else None
+    if isinstance(peer, tuple) and peer:
+        return str(peer[0])
+    return str(peer or "")
+
+
+class GroupwareSMTP(SMTP):
+    """aiosmtpd's SMTP with our limits."""
+
+
+def smtp_factory(
+    database: Database, settings: Settings, *, implicit_tls: bool = False
+) -> tuple[Any, ssl.SSLContext]:
+    """A protocol factory for ``loop.create_server`` and its TLS context."""
+    context = server_context(settings)
+    handler = Handler(database, settings)
+    limit = settings.smtp_max_message_mb * 1024 * 1024
+
+    def make() -> SMTP:
+        return GroupwareSMTP(
+            handler,
+            hostname=settings.mail_domain,
+            ident="groupware",
+            data_size_limit=limit,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            tls_context=None if implicit_tls else context,
+            require_starttls=False,
+            auth_require_tls=not implicit_tls,
+            auth_exclude_mechanism=["CRAM-MD5"],
+            timeout=300,
+        )
+
+    return make, context
+
+
+async def start(database: Database, settings: Settings) -> Sequence[asyncio.base_events.Server]:
+    """Listen on the SMTP port (STARTTLS) and, when set, the implicit-TLS port."""
+    if settings.log_level != "debug":  # aiosmtpd logs every connection at INFO
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
+    loop = asyncio.get_running_loop()
+    make, context = smtp_factory(database, settings)
+    servers = [await loop.create_server(make, settings.smtp_host, settings.smtp_port)]
+    if settings.smtp_tls_port:
+        make_tls, _ctx = smtp_factory(database, settings, implicit_tls=True)
+        servers.append(
+            await loop.create_server(
+                make_tls, settings.smtp_host, settings.smtp_tls_port, ssl=context
+            )
+        )
+    log.info("SMTP listening on %s:%s", settings.smtp_host, settings.smtp_port)
+    return servers

@@ -1,0 +1,204 @@
+"""The SMTP server over a real socket with ``smtplib``: STARTTLS and AUTH, local
+delivery, no open relay, no spoofing, the size limit, and 451 while the database is
+down (delivered after a retry)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import smtplib
+import ssl
+import threading
+from collections.abc import Iterator
+from email.message import EmailMessage
+
+import pytest
+from sqlalchemy import select
+
+from groupware.accounts.credentials import create_credential
+from groupware.accounts.models import User
+from groupware.db import Database
+from groupware.mail import smtp
+from groupware.mail.models import MailEntry, MailMessage
+from groupware.settings import Settings
+from tests import factories
+from tests.conftest import _free_port
+from tests.factories import PASSWORD
+
+
+class Server:
+    """The SMTP server on its own event loop in a thread, as ``groupware serve`` runs it."""
+
+    def __init__(self, database: Database, settings: Settings) -> None:
+        self.port = _free_port()
+        self.settings = dataclasses.replace(
+            settings, smtp_host="127.0.0.1", smtp_port=self.port, smtp_max_message_mb=1
+        )
+        self.loop = asyncio.new_event_loop()
+        self.database = database
+        ready = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(self.loop)
+            self.servers = self.loop.run_until_complete(smtp.start(self.database, self.settings))
+            ready.set()
+            self.loop.run_forever()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        assert ready.wait(15)
+
+    def stop(self) -> None:
+        async def close() -> None:
+            for server in self.servers:
+                server.close()
+                await server.wait_closed()
+
+        asyncio.run_coroutine_threadsafe(close(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+@pytest.fixture
+def server(
+    live: object, committed: factories.Cast, database: Database, settings: Settings
+) -> Iterator[Server]:
+    running = Server(database, settings)
+    yield running
+    running.stop()
+
+
+def tls() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the development certificate is self-signed
+    return context
+
+
+def message(sender: str, to: str, subject: str = "Ponuda", body: str = "Pozdrav!") -> EmailMessage:
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = sender, to, subject
+    mail.set_content(body)
+    return mail
+
+
+def logged_in(server: Server, username: str, password: str = PASSWORD) -> smtplib.SMTP:
+    client = smtplib.SMTP("127.0.0.1", server.port, timeout=10)
+    try:
+        client.starttls(context=tls())
+        client.login(username, password)
+    except smtplib.SMTPException:
+        client.close()
+        raise
+    return client
+
+
+def inbox(database: Database, user: User, folder: str = "inbox") -> list[str]:
+    with database.transaction(actor_id=None, channel="cli") as session:
+        query = (
+            select(MailMessage.subject)
+            .join(MailEntry, MailEntry.message_id == MailMessage.id)
+            .where(MailEntry.user_id == user.id, MailEntry.folder == folder)
+            .order_by(MailEntry.id)
+        )
+        return list(session.scalars(query))
+
+
+def test_starttls_auth_and_local_delivery(
+    server: Server, committed: factories.Cast, database: Database
+) -> None:
+    alice, bob = committed.alice, committed.bob
+    with logged_in(server, "alice") as client:
+        refused = client.send_message(message(alice.email, bob.email, "Sastanak"))
+        assert refused == {}
+    assert inbox(database, bob) == ["Sastanak"]
+    assert inbox(database, alice, "sent") == ["Sastanak"]
+    with database.transaction(actor_id=None, channel="cli") as session:
+        raw = session.scalar(select(MailMessage.raw))
+        assert raw is not None and b"Subject: Sastanak" in raw
+
+
+def test_auth_needs_tls_and_a_good_password_and_takes_app_passwords(
+    server: Server, committed: factories.Cast, database: Database
+) -> None:
+    with smtplib.SMTP("127.0.0.1", server.port, timeout=10) as client:
+        client.ehlo()
+        assert not client.has_extn("auth")  # not before STARTTLS
+    with pytest.raises(smtplib.SMTPAuthenticationError):
+        logged_in(server, "alice", "wrong")
+    with database.transaction(actor_id=None, channel="cli") as session:
+        secret, _row = create_credential(
+            session, session.get(User, committed.alice.id), kind="app_password", name="Thunderbird"
+        )
+    with logged_in(server, "alice", secret) as client:
+        assert client.noop()[0] == 250
+
+
+def test_no_open_relay_and_no_spoofing(
+    server: Server, committed: factories.Cast, database: Database
+) -> None:
+    alice, bob = committed.alice, committed.bob
+    with logged_in(server, "alice") as client:
+        with pytest.raises(smtplib.SMTPSenderRefused) as spoof:
+            client.send_message(message(bob.email, alice.email), from_addr=bob.email)
+        assert spoof.value.smtp_code == 553
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as outside:
+            client.send_message(message(alice.email, "kupac@example.com"))
+        assert outside.value.recipients["kupac@example.com"][0] == 550
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as unknown:
+            client.send_message(message(alice.email, f"nobody@{server.settings.mail_domain}"))
+        assert unknown.value.recipients[f"nobody@{server.settings.mail_domain}"][0] == 550
+    # Without logging in, from the trusted local network: local delivery only.
+    with smtplib.SMTP("127.0.0.1", server.port, timeout=10) as client:
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as relay:
+            client.send_message(message("x@example.com", "kupac@example.com"))
+        assert relay.value.recipients["kupac@example.com"][0] == 554
+        client.send_message(message("skener@example.com", bob.email, "Sken"))
+    assert inbox(database, bob) == ["Sken"]
+
+
+def test_unauthenticated_clients_outside_the_trusted_networks_must_log_in(
+    committed: factories.Cast, database: Database, settings: Settings, live: object
+) -> None:
+    strict = dataclasses.replace(settings, smtp_trusted_networks=("10.99.0.0/16",))
+    running = Server(database, strict)
+    try:
+        with smtplib.SMTP("127.0.0.1", running.port, timeout=10) as client:
+            with pytest.raises(smtplib.SMTPSenderRefused) as refused:
+                client.send_message(message("x@example.com", committed.bob.email))
+            assert refused.value.smtp_code == 530
+    finally:
+        running.stop()
+
+
+def test_the_size_limit(server: Server, committed: factories.Cast) -> None:
+    with logged_in(server, "alice") as client:
+        big = message(committed.alice.email, committed.bob.email, body="x" * 1_200_000)
+        with pytest.raises((smtplib.SMTPSenderRefused, smtplib.SMTPDataError)) as caught:
+            client.send_message(big)
+        assert caught.value.smtp_code == 552
+
+
+def test_451_while_the_database_is_down_and_delivered_after_a_retry(
+    server: Server, committed: factories.Cast, database: Database, settings: Settings
+) -> None:
+    """A server whose database cannot be reached (a PostgreSQL address nobody answers
+    at) defers with 451; the same message to the working server is delivered."""
+    bob = committed.bob
+    unreachable = Database(
+        dataclasses.replace(settings, database_url="postgresql://nobody@127.0.0.1:1/none")
+    )
+    down = Server(unreachable, settings)
+    try:
+        with smtplib.SMTP("127.0.0.1", down.port, timeout=20) as client:
+            with pytest.raises(smtplib.SMTPRecipientsRefused) as deferred:
+                client.send_message(message("skener@example.com", bob.email, "Ponovno"))
+            assert deferred.value.recipients[bob.email][0] == 451
+    finally:
+        down.stop()
+        unreachable.dispose()
+    assert inbox(database, bob) == []
+    with smtplib.SMTP("127.0.0.1", server.port, timeout=10) as client:  # the retry
+        client.send_message(message("skener@example.com", bob.email, "Ponovno"))
+    assert inbox(database, bob) == ["Ponovno"]
