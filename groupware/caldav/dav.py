@@ -13,8 +13,8 @@ to ``/dav/``.
 from __future__ import annotations
 
 import base64
-import logging
 import datetime as dt
+import logging
 from typing import Any
 
 import anyio.to_thread
