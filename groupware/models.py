@@ -5,6 +5,7 @@ which must be listening before anything is flushed."""
 import groupware.deals.alerts  # registers what the alert job looks at
 import groupware.deals.calendar  # a client moving a CRM meeting
 import groupware.history.recorder
+import groupware.mail.timeline  # mail filed on deals, in their timelines
 import groupware.tasks.alerts
 import groupware.tasks.calendar  # noqa: F401 - a client's change of a task's VTODO
 from groupware.access.models import Share
@@ -43,7 +44,7 @@ from groupware.crm.models import (
 from groupware.db import Base
 from groupware.deals.models import Deal, DealActivity, DealLine, DealMember
 from groupware.history.models import Change
-from groupware.mail.models import MailEntry, MailMessage
+from groupware.mail.models import MailEntry, MailLink, MailMessage
 from groupware.notifications.models import Notification
 from groupware.phases.models import Alert, Phase, ProcessType, TypePhase
 from groupware.tasks.models import Task, TaskDelegation
@@ -71,6 +72,7 @@ __all__ = [
     "ImportRowError",
     "LoginAttempt",
     "MailEntry",
+    "MailLink",
     "MailMessage",
     "Notification",
     "Partner",

@@ -4,7 +4,9 @@
 with a plus part: ``ana+deal-12@<domain>`` reaches ana), nobody at our domain (unknown:
 refused at RCPT), or ``None`` for an outside address. :func:`deliver` keeps the raw
 message once and gives each local recipient an inbox entry, and an authenticated
-sender a copy in "sent". Nothing here commits: the SMTP server answers 250 only after
+sender a copy in "sent"; files it on the deals and partners it names (filing addresses,
+the ``[D-12]`` tag) and hands its ``text/calendar`` parts to the calendars' iMIP entry
+point for the local recipients. Nothing here commits: the SMTP server answers 250 only after
 the transaction it runs this in has committed.
 """
 
@@ -14,6 +16,7 @@ import datetime as dt
 import email
 import email.policy
 import email.utils
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -23,7 +26,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from groupware.accounts.models import User
-from groupware.mail.models import MailEntry, MailMessage
+from groupware.caldav import imip
+from groupware.errors import Invalid
+from groupware.mail.models import MailEntry, MailLink, MailMessage
 
 TEXT_LIMIT = 1_000_000  # characters of text or HTML kept for display and search
 
@@ -47,6 +52,31 @@ def resolve(session: Session, address: str, mail_domain: str) -> list[User] | No
     if domain == mail_domain.lower():
         return []
     return None
+
+
+FILING = re.compile(r"^(?:.*\+)?(deal|partner)-(\d{1,9})$", re.IGNORECASE)
+TAG = re.compile(r"\[D-(\d{1,9})\]")
+RECORD_TYPES = {"deal": "deals", "partner": "partners"}
+
+
+def filing_target(address: str, mail_domain: str) -> tuple[str, int] | None:
+    """The record a filing address names: ``deal-12@<domain>`` or a plus part
+    (``ana+deal-12@<domain>``), also ``partner-7``."""
+    local, domain = split_address(address)
+    if domain != mail_domain.lower():
+        return None
+    found = FILING.match(local)
+    if found is None:
+        return None
+    return RECORD_TYPES[found[1].lower()], int(found[2])
+
+
+def record_exists(session: Session, target: tuple[str, int]) -> bool:
+    from groupware.crm.models import Partner
+    from groupware.deals.models import Deal
+
+    model = Deal if target[0] == "deals" else Partner
+    return session.get(model, target[1]) is not None
 
 
 def own_addresses(user: User, mail_domain: str) -> set[str]:
@@ -128,8 +158,11 @@ def deliver(
     envelope_to: Sequence[str],
     recipients: Sequence[User],
     sender: User | None,
+    filed: Sequence[tuple[str, int]] = (),
 ) -> MailMessage:
-    """Keep ``raw`` once; an inbox entry per local recipient, "sent" for the sender."""
+    """Keep ``raw`` once; an inbox entry per local recipient, "sent" for the sender; a
+    link to each record named by a filing address (``filed``) or, for deals, by its tag
+    ``[D-<id>]`` in the subject."""
     parsed = parse(raw)
     message = MailMessage(
         message_id=parsed.message_id,
@@ -158,5 +191,35 @@ def deliver(
         session.add(MailEntry(message_id=message.id, user_id=user.id, folder="inbox"))
     if sender is not None:
         session.add(MailEntry(message_id=message.id, user_id=sender.id, folder="sent", seen=True))
+    links: dict[tuple[str, int], str] = {target: "address" for target in filed}
+    for deal_id in TAG.findall(parsed.subject):
+        target = ("deals", int(deal_id))
+        if target not in links and record_exists(session, target):
+            links[target] = "tag"
+    for (record_type, record_id), how in links.items():
+        session.add(
+            MailLink(message_id=message.id, record_type=record_type, record_id=record_id, how=how)
+        )
     session.flush()
+    for part in calendar_parts(raw):
+        try:
+            imip.apply(session, part, [u for u in recipients])
+        except Invalid:
+            continue  # a broken invitation is still delivered as mail
     return message
+
+
+def calendar_parts(raw: bytes) -> list[str]:
+    """The ``text/calendar`` parts of a message (iMIP invitations)."""
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    found = []
+    for part in message.walk():
+        if part.get_content_type() == "text/calendar":
+            try:
+                content = part.get_content()
+            except (LookupError, ValueError):
+                continue
+            if isinstance(content, bytes):
+                content = content.decode("utf-8", "replace")
+            found.append(str(content))
+    return found

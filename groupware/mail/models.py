@@ -75,3 +75,26 @@ class MailEntry(Base):
         Index("ix_mail_entries_user_id_folder_created_at", "user_id", "folder", "created_at"),
         Index("ix_mail_entries_message_id", "message_id"),
     )
+
+
+class MailLink(Base):
+    """A message filed on a record (a deal, a partner): its correspondence timeline."""
+
+    __tablename__ = "mail_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("mail_messages.id", ondelete="CASCADE"))
+    record_type: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[int] = mapped_column(Integer)
+    how: Mapped[str] = mapped_column(String(16))  # address | tag | manual
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    message: Mapped[MailMessage] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("how IN ('address', 'tag', 'manual')", name="how"),
+        Index("ix_mail_links_record", "record_type", "record_id"),
+        Index(
+            "ix_mail_links_message_id_record", "message_id", "record_type", "record_id", unique=True
+        ),
+    )

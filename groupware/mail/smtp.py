@@ -136,26 +136,37 @@ class Handler:
             return False
         return any(ip in net for net in self.trusted)
 
-    def _resolve(self, address: str) -> list[User] | None:
+    def _resolve(self, address: str) -> tuple[list[User] | None, tuple[str, int] | None]:
+        """Local users an address reaches, and the record it files on, if any."""
+        domain = self.settings.mail_domain
         with self.database.session() as db, db.begin():
-            users = delivery.resolve(db, address, self.settings.mail_domain)
+            target = delivery.filing_target(address, domain)
+            if target is not None and not delivery.record_exists(db, target):
+                target = None
+            users = delivery.resolve(db, address, domain)
+            if target is not None and users is not None and not users:
+                users = []  # a filing address alone: accepted, filed, nobody's inbox
             for user in users or []:
                 db.expunge(user)
-            return users
+            return users, target
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         try:
-            users = await asyncio.to_thread(self._resolve, address)
+            users, target = await asyncio.to_thread(self._resolve, address)
         except OperationalError:
             return "451 4.3.0 The mailbox database is not reachable; try again later"
         if users is None:
             if not session.authenticated:
                 return "554 5.7.1 Relaying denied: log in to send outside the company"
             return "550 5.7.1 Outside addresses cannot be reached: no smarthost is configured"
-        if not users:
+        if not users and target is None:
             return "550 5.1.1 No such mailbox here"
+        if target is not None:
+            filed: set[tuple[str, int]] = getattr(envelope, "filed", set())
+            filed.add(target)
+            envelope.filed = filed  # type: ignore[attr-defined]
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
         local: dict[int, User] = getattr(envelope, "local_users", {})
@@ -184,6 +195,7 @@ class Handler:
                 envelope_to=list(envelope.rcpt_tos),
                 recipients=recipients,
                 sender=sender,
+                filed=sorted(getattr(envelope, "filed", set())),
             )
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import smtplib
 import ssl
 import threading
@@ -15,15 +16,21 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select
 
+from groupware.access.policy import SYSTEM
 from groupware.accounts.credentials import create_credential
 from groupware.accounts.models import User
+from groupware.caldav import store
+from groupware.crm.models import Partner
 from groupware.db import Database
+from groupware.deals.models import Deal
+from groupware.deals.service import timeline
+from groupware.deals.types import StepIn, TypeIn, save_type
 from groupware.mail import smtp
-from groupware.mail.models import MailEntry, MailMessage
+from groupware.mail.models import MailEntry, MailLink, MailMessage
 from groupware.settings import Settings
 from tests import factories
 from tests.conftest import _free_port
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, make_partner
 
 
 class Server:
@@ -202,3 +209,69 @@ def test_451_while_the_database_is_down_and_delivered_after_a_retry(
     with smtplib.SMTP("127.0.0.1", server.port, timeout=10) as client:  # the retry
         client.send_message(message("skener@example.com", bob.email, "Ponovno"))
     assert inbox(database, bob) == ["Ponovno"]
+
+
+def test_mail_to_a_filing_address_or_with_the_tag_is_filed_on_the_deal(
+    server: Server, committed: factories.Cast, database: Database
+) -> None:
+
+    domain = server.settings.mail_domain
+    with database.transaction(actor_id=None, channel="cli") as session:
+        partner: Partner = make_partner(session, SYSTEM, "Konzum d.d.")
+        kind = save_type(
+            session,
+            SYSTEM,
+            None,
+            TypeIn(
+                name="Prodaja", direction="sale", phases=[StepIn(name="Ponuda", planned_days=5)]
+            ),
+        )
+        deal = Deal(
+            title="Blagajne",
+            partner_id=partner.id,
+            type_id=kind.id,
+            owner_id=committed.alice.id,
+            started_on=dt.date(2026, 12, 1),
+        )
+        session.add(deal)
+        session.flush()
+        deal_id = deal.id
+    alice, bob = committed.alice, committed.bob
+    with logged_in(server, "alice") as client:
+        client.send_message(message(alice.email, f"deal-{deal_id}@{domain}", "Ponuda poslana"))
+        client.send_message(message(alice.email, bob.email, f"Re: cijene [D-{deal_id}]"))
+        client.send_message(message(alice.email, f"bob+deal-{deal_id}@{domain}", "Za Boba"))
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            client.send_message(message(alice.email, f"deal-999999@{domain}", "Nema"))
+    assert inbox(database, bob) == [f"Re: cijene [D-{deal_id}]", "Za Boba"]
+    with database.transaction(actor_id=None, channel="cli") as session:
+        links = sorted(session.execute(select(MailLink.how, MailLink.record_id)).all())
+        assert links == [("address", deal_id), ("address", deal_id), ("tag", deal_id)]
+        row = session.get(Deal, deal_id)
+        assert row is not None
+        mails = [e.text for e in timeline(session, row) if e.kind == "mail"]
+        assert sorted(mails) == sorted(["Ponuda poslana", f"Re: cijene [D-{deal_id}]", "Za Boba"])
+
+
+def test_an_invitation_by_mail_lands_in_the_recipient_s_calendar(
+    server: Server, committed: factories.Cast, database: Database
+) -> None:
+
+    alice, bob = committed.alice, committed.bob
+    invitation = message(alice.email, bob.email, "Poziv: pregovori")
+    ics = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\n"
+        "UID:poziv-1@groupware\r\nDTSTAMP:20261101T090000Z\r\nDTSTART:20261210T090000Z\r\n"
+        f"DTEND:20261210T100000Z\r\nSUMMARY:Pregovori\r\nORGANIZER:mailto:{alice.email}\r\n"
+        f"ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:{bob.email}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    invitation.add_attachment(
+        ics.encode(), maintype="text", subtype="calendar", params={"method": "REQUEST"}
+    )
+    with logged_in(server, "alice") as client:
+        client.send_message(invitation)
+    with database.transaction(actor_id=None, channel="cli") as session:
+        calendar = store.ensure_defaults(session, session.get(User, bob.id))[0]
+        assert [
+            "Pregovori" in (row.ics or "") for row in store.live_items(session, calendar.id)
+        ] == [True]
