@@ -194,6 +194,23 @@ class Ctx:
         return response
 
 
+def acted(
+    ctx: Ctx,
+    act: Callable[[], object],
+    message: str,
+    url: str,
+    refused: Callable[[dict[str, str]], Response],
+) -> Response:
+    """Run one change of a record from its page: done, say so and go back to ``url``;
+    refused (:class:`Invalid`), show what ``refused`` renders with the reasons."""
+    try:
+        act()
+    except Invalid as exc:
+        return refused(exc.errors)
+    ctx.flash(message)
+    return ctx.redirect(url)
+
+
 def _sign(key: str, value: str) -> str:
     return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()[:32]
 

@@ -35,7 +35,7 @@ from groupware.errors import Invalid
 from groupware.i18n import _, _l, today
 from groupware.phases import engine
 from groupware.validation import parse_id, validate
-from groupware.web import Ctx, page
+from groupware.web import Ctx, acted, page
 
 MODULE = "deals"
 nav = [NavItem(_l("Deals"), "deals", module=MODULE)]
@@ -309,13 +309,12 @@ def deal(ctx: Ctx) -> Response:
 
 def _acted(ctx: Ctx, deal_id: int, act: Callable[[], object], message: str) -> Response:
     """Run one change of a deal; a refused one shows the deal again with the reason."""
-    try:
-        act()
-    except Invalid as exc:
+
+    def refused(errors: dict[str, str]) -> Response:
         row = service.get_deal_for_user(ctx.db, ctx.acting, deal_id)
-        return _detail(ctx, row, errors=exc.errors, status=422)
-    ctx.flash(message)
-    return ctx.redirect(f"/deals/{deal_id}")
+        return _detail(ctx, row, errors=errors, status=422)
+
+    return acted(ctx, act, message, f"/deals/{deal_id}", refused)
 
 
 @page()

@@ -103,6 +103,7 @@ class Parsed:
     text: str = ""
     html: str = ""
     attachments: list[dict[str, Any]] = field(default_factory=list)
+    calendars: list[str] = field(default_factory=list)  # text/calendar parts (iMIP)
 
 
 def _addresses(message: EmailMessage, name: str) -> list[str]:
@@ -132,6 +133,14 @@ def parse(raw: bytes) -> Parsed:
             continue
         disposition = part.get_content_disposition()
         kind = part.get_content_type()
+        if kind == "text/calendar":
+            try:
+                invitation = part.get_content()
+            except (LookupError, ValueError):
+                invitation = ""
+            if isinstance(invitation, bytes):
+                invitation = invitation.decode("utf-8", "replace")
+            parsed.calendars.append(str(invitation))
         if disposition == "attachment" or (part.get_filename() and disposition != "inline"):
             payload = part.get_payload(decode=True) or b""
             parsed.attachments.append(
@@ -201,25 +210,9 @@ def deliver(
             MailLink(message_id=message.id, record_type=record_type, record_id=record_id, how=how)
         )
     session.flush()
-    for part in calendar_parts(raw):
+    for part in parsed.calendars:
         try:
             imip.apply(session, part, [u for u in recipients])
         except Invalid:
             continue  # a broken invitation is still delivered as mail
     return message
-
-
-def calendar_parts(raw: bytes) -> list[str]:
-    """The ``text/calendar`` parts of a message (iMIP invitations)."""
-    message = email.message_from_bytes(raw, policy=email.policy.default)
-    found = []
-    for part in message.walk():
-        if part.get_content_type() == "text/calendar":
-            try:
-                content = part.get_content()
-            except (LookupError, ValueError):
-                continue
-            if isinstance(content, bytes):
-                content = content.decode("utf-8", "replace")
-            found.append(str(content))
-    return found

@@ -20,7 +20,7 @@ from groupware.i18n import _, _l, local_time
 from groupware.tasks import service
 from groupware.tasks.models import PRIORITIES, Task
 from groupware.validation import validate
-from groupware.web import Ctx, page
+from groupware.web import Ctx, acted, page
 
 MODULE = "tasks"
 nav = [NavItem(_l("Tasks"), "tasks", module=MODULE)]
@@ -114,13 +114,12 @@ def task(ctx: Ctx) -> Response:
 
 def _acted(ctx: Ctx, task_id: int, act: Callable[[], object], message: str) -> Response:
     """Run one change of a task; a refused one shows the task again with the reason."""
-    try:
-        act()
-    except Invalid as exc:
+
+    def refused(errors: dict[str, str]) -> Response:
         row = service.get_task_for_user(ctx.db, ctx.acting, task_id)
-        return _detail(ctx, row, errors=exc.errors, status=422)
-    ctx.flash(message)
-    return ctx.redirect(f"/tasks/{task_id}")
+        return _detail(ctx, row, errors=errors, status=422)
+
+    return acted(ctx, act, message, f"/tasks/{task_id}", refused)
 
 
 @page()
