@@ -91,6 +91,30 @@ class Settings:
         "else must log in; nobody may relay without logging in.",
         parse=_parse_networks,
     )
+    smarthost_host: str = _setting(
+        "",
+        "Mail server that takes mail for outside addresses (your provider's submission "
+        "server). Empty means outside recipients are refused at RCPT with a clear reply.",
+    )
+    smarthost_port: int = _setting(587, "TCP port of the smarthost.", parse=int)
+    smarthost_tls: str = _setting(
+        "starttls",
+        "How to reach the smarthost: `starttls` (port 587), `tls` (implicit TLS, port "
+        "465) or `none` (a server on a trusted network only).",
+    )
+    smarthost_user: str = _setting("", "User name at the smarthost; empty means no login.")
+    smarthost_password: str = _setting("", "Password at the smarthost.")
+    smarthost_verify_tls: bool = _setting(
+        True,
+        "Check the smarthost's certificate (turn off only for a test server).",
+        parse=_parse_bool,
+    )
+    relay_retry_hours: int = _setting(
+        48,
+        "How long a message for an outside address is retried (with growing pauses) "
+        "before the sender gets a bounce.",
+        parse=int,
+    )
     mail_domain: str = _setting(
         "groupware.local",
         "Mail domain of the company: users' addresses and filing addresses live in it.",
@@ -284,7 +308,7 @@ _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a
 
 
 def _validate(s: Settings) -> None:
-    for name in ("http_port", "smtp_port"):
+    for name in ("http_port", "smtp_port", "smarthost_port"):
         port = getattr(s, name)
         if not 0 < port < 65536:
             raise SettingsError(f"{env_name(name)}={port} is not a TCP port (1-65535)")
@@ -310,10 +334,13 @@ def _validate(s: Settings) -> None:
         "dav_max_item_kb",
         "dav_max_calendars",
         "smtp_max_message_mb",
+        "relay_retry_hours",
     )
     for name in positive:
         if getattr(s, name) <= 0:
             raise SettingsError(f"{env_name(name)} must be a positive number")
+    if s.smarthost_tls not in {"starttls", "tls", "none"}:
+        raise SettingsError(f"{env_name('smarthost_tls')} must be starttls, tls or none")
     if not _HOSTNAME.match(s.mail_domain.lower()):
         raise SettingsError(f"{env_name('mail_domain')}={s.mail_domain!r} is not a domain name")
     if s.default_language not in LANGUAGES:

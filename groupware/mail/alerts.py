@@ -47,6 +47,7 @@ def mail_alerts(session: Session, deliveries: Sequence[Delivery]) -> None:
             envelope_to=[user.email],
             recipients=[user],
             sender=None,
+            mail_domain=domain,
         )
 
 

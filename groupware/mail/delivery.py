@@ -16,6 +16,7 @@ import datetime as dt
 import email
 import email.policy
 import email.utils
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,10 +26,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from groupware.accounts.models import User
+from groupware.accounts.models import TeamMember, User
 from groupware.caldav import imip
 from groupware.errors import Invalid
-from groupware.mail.models import MailEntry, MailLink, MailMessage
+from groupware.mail import relay
+from groupware.mail.models import MailAddress, MailEntry, MailLink, MailMessage
 
 TEXT_LIMIT = 1_000_000  # characters of text or HTML kept for display and search
 
@@ -40,18 +42,36 @@ def split_address(address: str) -> tuple[str, str]:
 
 def resolve(session: Session, address: str, mail_domain: str) -> list[User] | None:
     """Local users an address reaches: [] for an unknown address of ours, None for an
-    address outside the company."""
+    address outside the company.
+
+    A user is reached by their e-mail address or ``<username>@<mail domain>``, also with
+    a plus part; an alias (:class:`MailAddress` of a user) reaches its user, a team's
+    address every active member of the team."""
     local, domain = split_address(address)
     if not local or not domain:
         return []
-    base = local.split("+", 1)[0]
-    wanted = f"{base}@{domain}".lower()
+    base = local.split("+", 1)[0].lower()
+    wanted = f"{base}@{domain}"
     user = session.scalar(select(User).where(func.lower(User.email) == wanted, User.is_active))
     if user is not None:
         return [user]
-    if domain == mail_domain.lower():
+    if domain != mail_domain.lower():
+        return None
+    user = session.scalar(select(User).where(func.lower(User.username) == base, User.is_active))
+    if user is not None:
+        return [user]
+    extra = session.scalar(select(MailAddress).where(MailAddress.local_part == base))
+    if extra is None:
         return []
-    return None
+    if extra.user_id is not None:
+        return [extra.user] if extra.user is not None and extra.user.is_active else []
+    members = (
+        select(User)
+        .join(TeamMember, TeamMember.user_id == User.id)
+        .where(TeamMember.team_id == extra.team_id, User.is_active)
+        .order_by(User.id)
+    )
+    return list(session.scalars(members))
 
 
 FILING = re.compile(r"^(?:.*\+)?(deal|partner)-(\d{1,9})$", re.IGNORECASE)
@@ -79,15 +99,22 @@ def record_exists(session: Session, target: tuple[str, int]) -> bool:
     return session.get(model, target[1]) is not None
 
 
-def own_addresses(user: User, mail_domain: str) -> set[str]:
-    """The addresses ``user`` may send as."""
-    return {user.email.lower(), f"{user.username}@{mail_domain}".lower()}
+def own_addresses(session: Session, user: User, mail_domain: str) -> set[str]:
+    """The addresses ``user`` may send as: their own, their aliases and their teams'."""
+    domain = mail_domain.lower()
+    found = {user.email.lower(), f"{user.username}@{domain}".lower()}
+    teams = select(TeamMember.team_id).where(TeamMember.user_id == user.id)
+    extra = select(MailAddress.local_part).where(
+        (MailAddress.user_id == user.id) | MailAddress.team_id.in_(teams)
+    )
+    found.update(f"{local}@{domain}" for local in session.scalars(extra))
+    return found
 
 
-def may_send_as(user: User, address: str, mail_domain: str) -> bool:
+def may_send_as(session: Session, user: User, address: str, mail_domain: str) -> bool:
     local, domain = split_address(address)
     base = f"{local.split('+', 1)[0]}@{domain}".lower()
-    return base in own_addresses(user, mail_domain)
+    return base in own_addresses(session, user, mail_domain)
 
 
 @dataclass
@@ -104,6 +131,20 @@ class Parsed:
     html: str = ""
     attachments: list[dict[str, Any]] = field(default_factory=list)
     calendars: list[str] = field(default_factory=list)  # text/calendar parts (iMIP)
+    thread: str = ""
+
+
+MSGID = re.compile(r"<[^<>\s]+>")
+
+
+def thread_key(message_id: str, in_reply_to: str, references: str) -> str:
+    """The conversation of a message: a digest of the first Message-ID it refers to
+    (References, then In-Reply-To), or of its own (a new conversation)."""
+    for header in (references, in_reply_to, message_id):
+        first = MSGID.search(header)
+        if first is not None:
+            return hashlib.sha1(first[0].lower().encode(), usedforsecurity=False).hexdigest()
+    return ""
 
 
 def _addresses(message: EmailMessage, name: str) -> list[str]:
@@ -120,6 +161,9 @@ def parse(raw: bytes) -> Parsed:
         subject=str(message.get("Subject", "") or "")[:998],
         to=_addresses(message, "To"),
         cc=_addresses(message, "Cc"),
+    )
+    parsed.thread = thread_key(
+        parsed.message_id, parsed.in_reply_to, str(message.get("References", "") or "")
     )
     name, address = email.utils.parseaddr(str(message.get("From", "") or ""))
     parsed.from_name, parsed.from_address = name[:300], address[:320]
@@ -168,10 +212,15 @@ def deliver(
     recipients: Sequence[User],
     sender: User | None,
     filed: Sequence[tuple[str, int]] = (),
+    mail_domain: str,
+    outside: Sequence[str] = (),
+    folder: str = "inbox",
 ) -> MailMessage:
     """Keep ``raw`` once; an inbox entry per local recipient, "sent" for the sender; a
-    link to each record named by a filing address (``filed``) or, for deals, by its tag
-    ``[D-<id>]`` in the subject."""
+    link to each record named by a filing address (``filed``), for deals by its tag
+    ``[D-<id>]`` in the subject, for partners by an address of theirs or their persons
+    among the message's outside addresses; ``outside`` recipients are queued for the
+    smarthost (:mod:`groupware.mail.relay`)."""
     parsed = parse(raw)
     message = MailMessage(
         message_id=parsed.message_id,
@@ -189,6 +238,7 @@ def deliver(
         html=parsed.html,
         attachments=parsed.attachments,
         raw=raw,
+        thread=parsed.thread,
     )
     session.add(message)
     session.flush()
@@ -197,7 +247,7 @@ def deliver(
         if user.id in seen:
             continue
         seen.add(user.id)
-        session.add(MailEntry(message_id=message.id, user_id=user.id, folder="inbox"))
+        session.add(MailEntry(message_id=message.id, user_id=user.id, folder=folder))
     if sender is not None:
         session.add(MailEntry(message_id=message.id, user_id=sender.id, folder="sent", seen=True))
     links: dict[tuple[str, int], str] = {target: "address" for target in filed}
@@ -205,14 +255,37 @@ def deliver(
         target = ("deals", int(deal_id))
         if target not in links and record_exists(session, target):
             links[target] = "tag"
+    domain = mail_domain.lower()
+    addresses = [parsed.from_address, *parsed.to, *parsed.cc, *outside]
+    for partner_id in known_partners(session, addresses, domain):
+        links.setdefault(("partners", partner_id), "contact")
     for (record_type, record_id), how in links.items():
         session.add(
             MailLink(message_id=message.id, record_type=record_type, record_id=record_id, how=how)
         )
     session.flush()
+    if outside:
+        relay.enqueue(session, message, outside, envelope_from)
     for part in parsed.calendars:
         try:
             imip.apply(session, part, [u for u in recipients])
         except Invalid:
             continue  # a broken invitation is still delivered as mail
     return message
+
+
+def known_partners(session: Session, addresses: Sequence[str], mail_domain: str) -> set[int]:
+    """Partners whose address, or one of whose persons' address, is among ``addresses``
+    (those of the company's own domain are never looked up)."""
+    outside = {
+        address.strip().lower()
+        for address in addresses
+        if "@" in address and split_address(address)[1] != mail_domain
+    }
+    if not outside:
+        return set()
+    from groupware.crm.models import Partner, Person
+
+    by_partner = select(Partner.id).where(Partner.email.in_(outside), Partner.status != "merged")
+    by_person = select(Person.partner_id).where(Person.email.in_(outside))
+    return set(session.scalars(by_partner.union(by_person)))

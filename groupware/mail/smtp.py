@@ -6,8 +6,9 @@ mailboxes.
   logins of :mod:`groupware.accounts.protocol_login` (throttled, never sleeping).
 * **No open relay**: without a login a client may deliver only to local addresses, and
   only from ``GROUPWARE_SMTP_TRUSTED_NETWORKS``; a logged-in sender may use only their
-  own addresses (plus parts allowed). Outside recipients are refused at RCPT until the
-  smarthost relay exists, with a reply that says so.
+  own addresses, aliases and team addresses (plus parts allowed). Outside recipients
+  are queued for the smarthost (:mod:`groupware.mail.relay`); with none configured
+  they are refused at RCPT with a reply that says so.
 * **Delivery**: 550 at RCPT for an unknown local address; the message is filed in one
   database transaction and 250 is answered only after it committed; 451 when the
   database cannot be reached, so the client retries and nothing is lost. SIZE is
@@ -28,10 +29,9 @@ from typing import Any
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
 from sqlalchemy.exc import OperationalError
 
-from groupware.accounts.models import User
 from groupware.accounts.protocol_login import ProtocolLogins
 from groupware.db import Database
-from groupware.mail import delivery
+from groupware.mail import delivery, routing
 from groupware.mail.tls import server_context
 from groupware.settings import Settings
 
@@ -103,25 +103,23 @@ class Handler:
 
     # -- the envelope --------------------------------------------------------------
 
-    def _sender(self, session: Session) -> User | None:
-        if not session.authenticated or session.auth_data is None:
-            return None
+    def _may_send_as(self, session: Session, address: str) -> bool:
+        if session.auth_data is None:
+            return False
         login = session.auth_data.login.decode()
         with self.database.session() as db, db.begin():
             from groupware.accounts.users import find_user
 
             user = find_user(db, login)
-            if user is not None:
-                db.expunge(user)
-            return user
+            return user is not None and delivery.may_send_as(
+                db, user, address, self.settings.mail_domain
+            )
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         if session.authenticated:
-            sender = await asyncio.to_thread(self._sender, session)
-            domain = self.settings.mail_domain
-            if sender is None or not delivery.may_send_as(sender, address, domain):
+            if not await asyncio.to_thread(self._may_send_as, session, address):
                 return "553 5.7.1 You may send only from your own addresses"
         elif not self._trusted(session):
             return "530 5.7.0 Log in first (AUTH after STARTTLS)"
@@ -136,42 +134,27 @@ class Handler:
             return False
         return any(ip in net for net in self.trusted)
 
-    def _resolve(self, address: str) -> tuple[list[User] | None, tuple[str, int] | None]:
-        """Local users an address reaches, and the record it files on, if any."""
-        domain = self.settings.mail_domain
+    def _route(self, address: str, logged_in: bool) -> routing.Route:
         with self.database.session() as db, db.begin():
-            target = delivery.filing_target(address, domain)
-            if target is not None and not delivery.record_exists(db, target):
-                target = None
-            users = delivery.resolve(db, address, domain)
-            if target is not None and users is not None and not users:
-                users = []  # a filing address alone: accepted, filed, nobody's inbox
-            for user in users or []:
+            found = routing.route(db, address, self.settings, logged_in=logged_in)
+            for user in found.users:
                 db.expunge(user)
-            return users, target
+            return found
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         try:
-            users, target = await asyncio.to_thread(self._resolve, address)
+            found = await asyncio.to_thread(self._route, address, bool(session.authenticated))
         except OperationalError:
             return "451 4.3.0 The mailbox database is not reachable; try again later"
-        if users is None:
-            if not session.authenticated:
-                return "554 5.7.1 Relaying denied: log in to send outside the company"
-            return "550 5.7.1 Outside addresses cannot be reached: no smarthost is configured"
-        if not users and target is None:
-            return "550 5.1.1 No such mailbox here"
-        if target is not None:
-            filed: set[tuple[str, int]] = getattr(envelope, "filed", set())
-            filed.add(target)
-            envelope.filed = filed  # type: ignore[attr-defined]
+        except routing.Unreachable as exc:
+            return f"{exc.code} {exc.text}"
+        recipients: routing.Envelope = getattr(envelope, "recipients", None) or routing.Envelope()
+        recipients.add(address, found)
+        envelope.recipients = recipients  # type: ignore[attr-defined]
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
-        local: dict[int, User] = getattr(envelope, "local_users", {})
-        local.update((u.id, u) for u in users)
-        envelope.local_users = local  # type: ignore[attr-defined]
         return "250 OK"
 
     # -- the message ----------------------------------------------------------------
@@ -185,17 +168,17 @@ class Handler:
             from groupware.accounts.users import find_user
 
             sender = find_user(db, login) if login else None
-            recipients = [
-                db.merge(u, load=False) for u in getattr(envelope, "local_users", {}).values()
-            ]
+            found: routing.Envelope = envelope.recipients  # type: ignore[attr-defined]
             delivery.deliver(
                 db,
                 raw,
                 envelope_from=envelope.mail_from or "",
                 envelope_to=list(envelope.rcpt_tos),
-                recipients=recipients,
+                recipients=[db.merge(u, load=False) for u in found.users.values()],
                 sender=sender,
-                filed=sorted(getattr(envelope, "filed", set())),
+                filed=sorted(found.filed),
+                outside=found.outside,
+                mail_domain=self.settings.mail_domain,
             )
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
