@@ -285,7 +285,9 @@ class TimelineEntry:
     link: str = ""
 
 
-TimelineSource = Callable[[Session, Deal], list[TimelineEntry]]
+# (session, deal, the viewing user's id) -> entries; the viewer matters for mail, which
+# a mailbox owner may keep private.
+TimelineSource = Callable[[Session, Deal, int | None], list[TimelineEntry]]
 TIMELINE: list[TimelineSource] = []
 
 
@@ -294,16 +296,17 @@ def register_timeline(source: TimelineSource) -> None:
     TIMELINE.append(source)
 
 
-def timeline(session: Session, deal: Deal) -> list[TimelineEntry]:
-    """The deal's correspondence and activity, newest first."""
-    entries = [entry for source in TIMELINE for entry in source(session, deal)]
+def timeline(session: Session, deal: Deal, viewer_id: int | None) -> list[TimelineEntry]:
+    """The deal's correspondence and activity as ``viewer_id`` may see them, newest
+    first."""
+    entries = [entry for source in TIMELINE for entry in source(session, deal, viewer_id)]
     return sorted(entries, key=lambda e: e.at, reverse=True)
 
 
 ACTIVITY_LABELS = {"note": _l("note"), "call": _l("call"), "meeting": _l("meeting")}
 
 
-def _activities(session: Session, deal: Deal) -> list[TimelineEntry]:
+def _activities(session: Session, deal: Deal, viewer_id: int | None) -> list[TimelineEntry]:
     rows = session.scalars(
         select(DealActivity)
         .where(DealActivity.deal_id == deal.id)

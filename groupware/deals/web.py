@@ -290,7 +290,7 @@ def _detail(
         "deals/detail.html",
         deal=deal,
         timeline=engine.timeline(phases, today()),
-        entries=service.timeline(ctx.db, deal),
+        entries=service.timeline(ctx.db, deal, ctx.acting.id),
         documents=linked,
         linkable=linkable,
         labels=LABELS,

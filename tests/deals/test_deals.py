@@ -210,9 +210,9 @@ def test_the_timeline_merges_the_activity_log_with_registered_sources(
     at = dt.datetime(2026, 3, 3, 9, tzinfo=dt.UTC)
     add_activity(db, alice, deal.id, ActivityIn(kind="call", text="Nazvao", at=at))
     mail = service.TimelineEntry(at + days(1), "mail", "mail", "kupac@firma.hr", "Ponuda", "/m/1")
-    service.register_timeline(lambda session, d: [mail] if d.id == deal.id else [])
+    service.register_timeline(lambda session, d, _viewer: [mail] if d.id == deal.id else [])
     try:
-        entries = service.timeline(db, deal)
+        entries = service.timeline(db, deal, None)
     finally:
         service.TIMELINE.pop()
     assert [(e.kind, e.text, e.author) for e in entries] == [
