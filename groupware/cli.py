@@ -1,4 +1,5 @@
-"""The ``groupware`` command: serve, migrate, users, tokens, demo data, backups, jobs.
+"""The ``groupware`` command: serve, migrate, users, tokens, demo data, backups, jobs,
+the mail queue.
 
 Every failure ends with one line on standard error saying what is wrong, and exit
 status 1 (2 for a wrong command line).
@@ -219,6 +220,7 @@ def cmd_import(args: argparse.Namespace) -> None:
 
 
 def cmd_run_jobs(args: argparse.Namespace) -> None:
+    import groupware.models  # noqa: F401 - modules register their jobs (relay-mail) on import
     from groupware.jobs import JOBS, run_jobs
 
     if args.job and args.job not in {job.name for job in JOBS}:
@@ -228,6 +230,47 @@ def cmd_run_jobs(args: argparse.Namespace) -> None:
     results = run_jobs(_database(args), only=args.job)
     for name, count in results.items():
         console.print(f"{name}: {'skipped' if count is None else count}")
+
+
+def cmd_mail_queue(args: argparse.Namespace) -> None:
+    from groupware.mail import relay
+
+    database = _database(args)
+    with database.transaction(actor_id=None, channel="cli") as session:
+        if args.retry is not None:
+            if not relay.retry(session, args.retry):
+                raise CommandError(f"no queued mail has the id {args.retry}")
+            console.print(f"Mail {args.retry} is due now; the relay-mail job sends it next.")
+            return
+        header = (
+            "id",
+            "state",
+            "sender",
+            "recipient",
+            "attempts",
+            "next attempt (UTC)",
+            "last error",
+        )
+        rows = [
+            (
+                str(row.id),
+                row.state,
+                row.sender,
+                row.recipient,
+                str(row.attempts),
+                row.next_attempt_at.strftime("%Y-%m-%d %H:%M") if row.state == "queued" else "",
+                row.last_error,
+            )
+            for row in relay.queue(session)
+        ]
+    if not sys.stdout.isatty():  # for scripts: tab-separated, one recipient per line
+        for row in (header, *rows):
+            print("\t".join(row))
+        return
+    table = Table(*header)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
 
 
 # -- parser -------------------------------------------------------------------------
@@ -350,6 +393,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     jobs = add("run-jobs", cmd_run_jobs, "Run the periodic jobs once.")
     jobs.add_argument("--job", help="run only this job")
+
+    mail_queue = add(
+        "mail-queue", cmd_mail_queue, "List mail for outside addresses still queued or failed."
+    )
+    mail_queue.add_argument(
+        "--retry", type=int, metavar="ID", help="make this queued recipient due now"
+    )
     return parser
 
 
