@@ -22,20 +22,26 @@ import asyncio
 import ipaddress
 import logging
 import ssl
+import time
 from base64 import b64decode
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session as DbSession
 
 from groupware.accounts.protocol_login import ProtocolLogins
 from groupware.db import Database
 from groupware.mail import delivery, routing
 from groupware.mail.tls import server_context
+from groupware.mail.writer import Writer
 from groupware.settings import Settings
 
 log = logging.getLogger("groupware.smtp")
+
+ROUTE_SECONDS = 10.0  # how long a recipient lookup is remembered
+ROUTES_KEPT = 10_000
 
 
 class Handler:
@@ -45,6 +51,8 @@ class Handler:
         self.database = database
         self.settings = settings
         self.logins = ProtocolLogins(database, settings, "smtp")
+        self.writer = Writer(database)
+        self._routes: dict[tuple[str, bool], tuple[float, routing.Route]] = {}
         self.trusted = [
             ipaddress.ip_network(n, strict=False) for n in settings.smtp_trusted_networks
         ]
@@ -141,11 +149,25 @@ class Handler:
                 db.expunge(user)
             return found
 
+    async def _cached_route(self, address: str, logged_in: bool) -> routing.Route:
+        """:meth:`_route`, remembered for ``ROUTE_SECONDS`` (a busy server looks up the
+        same few addresses all day; a new user or alias is reachable that much later)."""
+        key = (address.lower(), logged_in)
+        now = time.monotonic()
+        hit = self._routes.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        found = await asyncio.to_thread(self._route, address, logged_in)
+        if len(self._routes) >= ROUTES_KEPT:
+            self._routes.clear()
+        self._routes[key] = (now + ROUTE_SECONDS, found)
+        return found
+
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         try:
-            found = await asyncio.to_thread(self._route, address, bool(session.authenticated))
+            found = await self._cached_route(address, bool(session.authenticated))
         except OperationalError:
             return "451 4.3.0 The mailbox database is not reachable; try again later"
         except routing.Unreachable as exc:
@@ -159,34 +181,38 @@ class Handler:
 
     # -- the message ----------------------------------------------------------------
 
-    def _deliver(self, session: Session, envelope: Envelope) -> None:
+    def _filing(self, session: Session, envelope: Envelope) -> Callable[[DbSession], None]:
         raw = envelope.original_content or b""
         login = (
             session.auth_data.login.decode() if session.authenticated and session.auth_data else ""
         )
-        with self.database.transaction(actor_id=None, channel="smtp") as db:
+        found: routing.Envelope = envelope.recipients  # type: ignore[attr-defined]
+
+        def file(db: DbSession) -> None:
             from groupware.accounts.users import find_user
 
-            sender = find_user(db, login) if login else None
-            found: routing.Envelope = envelope.recipients  # type: ignore[attr-defined]
             delivery.deliver(
                 db,
                 raw,
                 envelope_from=envelope.mail_from or "",
                 envelope_to=list(envelope.rcpt_tos),
-                recipients=[db.merge(u, load=False) for u in found.users.values()],
-                sender=sender,
+                recipients=list(found.users.values()),
+                sender=find_user(db, login) if login else None,
                 filed=sorted(found.filed),
                 outside=found.outside,
                 mail_domain=self.settings.mail_domain,
             )
 
+        return file
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         try:
-            await asyncio.to_thread(self._deliver, session, envelope)
+            await self.writer.file(self._filing(session, envelope))
         except OperationalError as exc:
             log.warning("delivery deferred, the database is not reachable: %s", exc)
             return "451 4.3.0 The mailbox database is not reachable; try again later"
+        except RuntimeError:
+            return "451 4.3.0 The message could not be filed; try again later"
         return "250 2.0.0 Delivered"
 
 

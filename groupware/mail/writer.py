@@ -1,0 +1,123 @@
+"""One writer for the SMTP server: messages accepted by many connections are filed in
+one transaction (group commit).
+
+Each connection's DATA hands its message to :meth:`Writer.file` and waits. A single
+thread takes every message waiting, delivers them all in one transaction and commits
+once, then wakes each connection, which only then answers 250. Under load that is one
+commit for several messages, and on SQLite no connection ever waits for another's
+write lock (SQLite's busy handler sleeps in steps of milliseconds). If one message of a
+batch fails for a reason of its own, the batch is rolled back and each message is filed
+in a transaction of its own, so one bad message never costs another its delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from groupware.db import Database
+
+log = logging.getLogger("groupware.smtp")
+
+BATCH = 64  # messages filed in one transaction at most
+
+Filing = Callable[[Session], Any]
+
+
+@dataclass
+class _Job:
+    filing: Filing
+    loop: asyncio.AbstractEventLoop
+    done: asyncio.Future[Any]
+
+
+class Writer:
+    """The filing thread of one SMTP server (started on first use)."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    async def file(self, filing: Filing) -> Any:
+        """Run ``filing(session)`` in the writer's next transaction; returns its result
+        once committed, or raises its exception (OperationalError: the database)."""
+        self._start()
+        loop = asyncio.get_running_loop()
+        job = _Job(filing, loop, loop.create_future())
+        self._jobs.put(job)
+        return await job.done
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._jobs.put(None)
+            self._thread.join(10)
+            self._thread = None
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="smtp-writer", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            first = self._jobs.get()
+            if first is None:
+                return
+            jobs = [first]
+            while len(jobs) < BATCH:
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    self._jobs.put(None)  # stop after this batch
+                    break
+                jobs.append(job)
+            self._file(jobs)
+
+    def _file(self, jobs: list[_Job]) -> None:
+        try:
+            results = self._transaction(jobs)
+        except OperationalError as exc:
+            for job in jobs:
+                _settle(job, error=exc)
+            return
+        except Exception:
+            if len(jobs) == 1:
+                log.exception("a message could not be filed")
+                _settle(jobs[0], error=RuntimeError("the message could not be filed"))
+                return
+            for job in jobs:  # one bad message: each on its own
+                self._file([job])
+            return
+        for job, result in zip(jobs, results, strict=True):
+            _settle(job, result=result)
+
+    def _transaction(self, jobs: list[_Job]) -> list[Any]:
+        with self.database.transaction(actor_id=None, channel="smtp") as session:
+            return [job.filing(session) for job in jobs]
+
+
+def _settle(job: _Job, *, result: Any = None, error: BaseException | None = None) -> None:
+    def settle() -> None:
+        if job.done.done():  # the connection went away meanwhile
+            return
+        if error is not None:
+            job.done.set_exception(error)
+        else:
+            job.done.set_result(result)
+
+    with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+        job.loop.call_soon_threadsafe(settle)
