@@ -6,6 +6,7 @@ import groupware.deals.alerts  # registers what the alert job looks at
 import groupware.deals.calendar  # a client moving a CRM meeting
 import groupware.history.recorder
 import groupware.mail.alerts  # alerts go out as mail too
+import groupware.mail.relay  # registers the relay-mail job
 import groupware.mail.timeline  # mail filed on deals, in their timelines
 import groupware.tasks.alerts
 import groupware.tasks.calendar  # noqa: F401 - a client's change of a task's VTODO

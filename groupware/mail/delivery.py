@@ -300,13 +300,14 @@ def deliver(
     if entries:
         session.execute(insert(_ENTRIES), entries)
     links: dict[tuple[str, int], str] = {target: "address" for target in filed}
-    for deal_id in TAG.findall(parsed.subject):
+    bounce = not envelope_from  # a delivery report repeats the subject: not filed by it
+    for deal_id in [] if bounce else TAG.findall(parsed.subject):
         target = ("deals", int(deal_id))
         if target not in links and record_exists(session, target):
             links[target] = "tag"
     domain = mail_domain.lower()
     addresses = [parsed.from_address, *parsed.to, *parsed.cc, *outside]
-    for partner_id in known_partners(session, addresses, domain):
+    for partner_id in set() if bounce else known_partners(session, addresses, domain):
         links.setdefault(("partners", partner_id), "contact")
     if links:
         rows = [
