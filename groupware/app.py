@@ -290,6 +290,7 @@ def collect_routes() -> tuple[list[BaseRoute], list[BaseRoute], list[NavItem]]:
     from groupware.deals import web as deals_web
     from groupware.history import api as history_api
     from groupware.history import web as history_web
+    from groupware.mail import addresses_web as mail_addresses_web
     from groupware.notifications import api as notifications_api
     from groupware.notifications import web as notifications_web
     from groupware.tasks import api as tasks_api
@@ -314,6 +315,7 @@ def collect_routes() -> tuple[list[BaseRoute], list[BaseRoute], list[NavItem]]:
         notifications_web,
         access_web,
         admin_web,
+        mail_addresses_web,
     ]
     api_modules = [
         crm_api,
