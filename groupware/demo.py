@@ -18,6 +18,7 @@ from groupware.crm.demo import load_crm_demo
 from groupware.db import Database, bind_actor, utcnow
 from groupware.deals.demo import load_deals_demo
 from groupware.i18n import gettext, today
+from groupware.mail.demo import load_mail_demo
 from groupware.notifications.service import notify
 from groupware.tasks.demo import load_calendar_demo
 
@@ -131,6 +132,7 @@ def _load(session: Session, mail_domain: str) -> None:
     load_crm_demo(session, users)
     load_deals_demo(session, users, today())
     load_calendar_demo(session, users, today())
+    load_mail_demo(session, users, teams, mail_domain)
     for user in users.values():
         notify(
             session,
