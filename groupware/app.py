@@ -14,7 +14,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -66,6 +66,8 @@ class NavItem:
     module: str | None = None
     action: str = "view"
     admin: bool = False
+    # What waits there for the user (unread mail): ``badge(session, user_id)``.
+    badge: Callable[[Session, int], int] | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class Shell:
 
     nav: list[tuple[Any, str, bool]]
     unread: int
+    badges: dict[str, int] = field(default_factory=dict)  # by nav URL
 
 
 class Groupware:
@@ -102,6 +105,7 @@ class Groupware:
         who = ctx.acting
         path = ctx.request.url.path
         items = []
+        badges: dict[str, int] = {}
         for item in self.nav:
             if item.admin and not who.is_admin:
                 continue
@@ -112,7 +116,9 @@ class Groupware:
                 url = self._nav_urls[item.endpoint] = ctx.url(item.endpoint)
             active = path == url if url == "/" else path.startswith(url)
             items.append((item.label, url, active))
-        return Shell(nav=items, unread=unread_count(ctx.db, ctx.me.id))
+            if item.badge is not None:
+                badges[url] = item.badge(ctx.db, ctx.me.id)
+        return Shell(nav=items, unread=unread_count(ctx.db, ctx.me.id), badges=badges)
 
     def finish(self, ctx: Ctx, response: Response) -> None:
         """Cookies and the deferred bookkeeping writes of a request."""
@@ -291,6 +297,8 @@ def collect_routes() -> tuple[list[BaseRoute], list[BaseRoute], list[NavItem]]:
     from groupware.history import api as history_api
     from groupware.history import web as history_web
     from groupware.mail import addresses_web as mail_addresses_web
+    from groupware.mail import api as mail_api
+    from groupware.mail import web as mail_web
     from groupware.notifications import api as notifications_api
     from groupware.notifications import web as notifications_web
     from groupware.tasks import api as tasks_api
@@ -304,6 +312,7 @@ def collect_routes() -> tuple[list[BaseRoute], list[BaseRoute], list[NavItem]]:
         persons_web,
         deals_web,
         tasks_web,
+        mail_web,
         calendar_web,
         occupancy_web,
         deal_reports_web,
@@ -322,6 +331,7 @@ def collect_routes() -> tuple[list[BaseRoute], list[BaseRoute], list[NavItem]]:
         imports_api,
         deals_api,
         tasks_api,
+        mail_api,
         accounts_api,
         announcements_api,
         history_api,

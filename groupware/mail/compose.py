@@ -285,13 +285,14 @@ def prefill(
     mine = message.from_address.lower() in own
     reply_to = mailbox.header(message, "Reply-To")
     if mine:  # answering one's own message goes to its recipients again
-        to = _unique(message.to_addresses, set())
+        to = _unique([mailbox.header(message, "To")], set())
     else:
         to = _unique([reply_to or _sender(message)], set())
     cc: list[str] = []
     if kind == "reply_all":
-        to = _unique([*to, *([] if mine else message.to_addresses)], own)
-        cc = _unique(message.cc_addresses, own | {a.lower() for a in _addresses(to)})
+        others = [] if mine else [mailbox.header(message, "To")]
+        to = _unique([*to, *others], own)
+        cc = _unique([mailbox.header(message, "Cc")], own | {a.lower() for a in _addresses(to)})
     return {
         "to": ", ".join(to),
         "cc": ", ".join(cc),

@@ -245,7 +245,7 @@ def _delete(session: Session, entries: list[MailEntry]) -> None:
     session.execute(
         delete(MailMessage)
         .where(MailMessage.id.in_(message_ids), ~kept)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session="fetch")
     )
 
 
