@@ -147,10 +147,7 @@ def _detail(call: Call, entry: MailEntry) -> MessageDetailOut:
 def list_mailboxes(call: Call) -> MailboxListOut:
     counts = mailbox.folder_counts(call.db, call.who)
     return MailboxListOut(
-        items=[
-            MailboxOut(name=name, total=c.total, unread=c.unread)
-            for name, c in counts.items()
-        ]
+        items=[MailboxOut(name=name, total=c.total, unread=c.unread) for name, c in counts.items()]
     )
 
 

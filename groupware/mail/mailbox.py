@@ -70,7 +70,8 @@ def _folder(folder: str) -> str:
 
 def search_clause(q: str) -> Any:
     """Every word of ``q`` in the subject, the sender, a recipient or the text (any
-    case; the same on SQLite, whose ``lower`` we replace, and PostgreSQL)."""
+    case; the same on SQLite, whose ``lower`` is replaced by a Unicode one, and
+    PostgreSQL)."""
     columns = (
         MailMessage.subject,
         MailMessage.from_address,
@@ -82,7 +83,11 @@ def search_clause(q: str) -> Any:
     words = []
     for word in q.split()[:10]:
         pattern = f"%{escape_like(word.lower())}%"
-        words.append(or_(*(func.lower(c).like(pattern, escape="\\") for c in columns)))
+        # A message with only an HTML part is searched in its HTML.
+        html_only = and_(
+            MailMessage.text == "", func.lower(MailMessage.html).like(pattern, escape="\\")
+        )
+        words.append(or_(*(func.lower(c).like(pattern, escape="\\") for c in columns), html_only))
     return and_(*words)
 
 

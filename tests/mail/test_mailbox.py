@@ -18,7 +18,7 @@ from groupware.crm.models import Person
 from groupware.deals.models import Deal
 from groupware.deals.types import StepIn, TypeIn, save_type
 from groupware.errors import Invalid, NotFound
-from groupware.mail import compose, mailbox, sanitize
+from groupware.mail import compose, mailbox, routing, sanitize
 from groupware.mail.models import MailEntry, MailLink, MailMessage
 from groupware.settings import Settings
 from tests.factories import Cast, make_partner
@@ -92,6 +92,11 @@ def test_search_matches_subject_sender_recipient_and_text_in_any_case(
     assert found("alice@groupware") == ["Godišnji odmor", "Ponuda za Konzum"]  # a recipient
     assert found("ponuda cijene") == ["Ponuda za Konzum"]  # every word
     assert found("100%") == []  # LIKE's wildcards are taken literally
+    html = compose.MailIn(to="alice@groupware.local", subject="Bilten")
+    raw = compose.build(cast.bob, html, attachments=[], settings=settings)
+    raw.set_content("<p>Novi <b>katalog</b></p>", subtype="html")
+    routing.submit(db, cast.bob, bytes(raw), ["alice@groupware.local"], settings)
+    assert found("katalog") == ["Bilten"]  # an HTML-only message, by its HTML
     with pytest.raises(Invalid):
         mailbox.list_folder(db, alice, "spam")
 
