@@ -374,16 +374,16 @@ def create_app(
         task = None
         if run_jobs:
             task = asyncio.create_task(scheduler(gw.database, settings.job_interval_seconds))
-        listeners = []
+        listening = None
         if run_smtp:
             from groupware.mail import smtp
 
-            listeners = list(await smtp.start(gw.database, settings))
+            listening = await smtp.start(gw.database, settings)
         try:
             yield
         finally:
-            for listener in listeners:
-                listener.close()
+            if listening is not None:
+                listening.close()
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

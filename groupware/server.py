@@ -86,12 +86,11 @@ def serve(
 async def _smtp_forever(database: Database, settings: Settings) -> None:
     from groupware.mail import smtp
 
-    servers = await smtp.start(database, settings)
+    listening = await smtp.start(database, settings)
     try:
         await asyncio.Event().wait()
     finally:
-        for server in servers:
-            server.close()
+        listening.close()
 
 
 _ROLE_VARIABLE = "GROUPWARE_SERVE_ROLE_"  # not a setting: how serve tells its workers the role

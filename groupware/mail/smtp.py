@@ -24,7 +24,8 @@ import logging
 import ssl
 import time
 from base64 import b64decode
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
@@ -227,10 +228,24 @@ class GroupwareSMTP(SMTP):
     """aiosmtpd's SMTP with our limits."""
 
 
+@dataclass
+class Listening:
+    """The SMTP server's sockets and its writer, stopped together by :meth:`close`."""
+
+    servers: list[asyncio.base_events.Server]
+    handlers: list[Handler]
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.close()
+        for handler in self.handlers:
+            handler.writer.stop()
+
+
 def smtp_factory(
     database: Database, settings: Settings, *, implicit_tls: bool = False
-) -> tuple[Any, ssl.SSLContext]:
-    """A protocol factory for ``loop.create_server`` and its TLS context."""
+) -> tuple[Any, ssl.SSLContext, Handler]:
+    """A protocol factory for ``loop.create_server``, its TLS context and its handler."""
     context = server_context(settings)
     handler = Handler(database, settings)
     limit = settings.smtp_max_message_mb * 1024 * 1024
@@ -250,22 +265,25 @@ def smtp_factory(
             timeout=300,
         )
 
-    return make, context
+    return make, context, handler
 
 
-async def start(database: Database, settings: Settings) -> Sequence[asyncio.base_events.Server]:
+async def start(database: Database, settings: Settings) -> Listening:
     """Listen on the SMTP port (STARTTLS) and, when set, the implicit-TLS port."""
     if settings.log_level != "debug":  # aiosmtpd logs every connection at INFO
         logging.getLogger("mail.log").setLevel(logging.WARNING)
     loop = asyncio.get_running_loop()
-    make, context = smtp_factory(database, settings)
-    servers = [await loop.create_server(make, settings.smtp_host, settings.smtp_port)]
+    make, context, handler = smtp_factory(database, settings)
+    listening = Listening(
+        [await loop.create_server(make, settings.smtp_host, settings.smtp_port)], [handler]
+    )
     if settings.smtp_tls_port:
-        make_tls, _ctx = smtp_factory(database, settings, implicit_tls=True)
-        servers.append(
+        make_tls, _ctx, tls_handler = smtp_factory(database, settings, implicit_tls=True)
+        listening.handlers.append(tls_handler)
+        listening.servers.append(
             await loop.create_server(
                 make_tls, settings.smtp_host, settings.smtp_tls_port, ssl=context
             )
         )
     log.info("SMTP listening on %s:%s", settings.smtp_host, settings.smtp_port)
-    return servers
+    return listening

@@ -38,7 +38,7 @@ class Server:
 
         def run() -> None:
             asyncio.set_event_loop(self.loop)
-            self.servers = self.loop.run_until_complete(smtp.start(self.database, self.settings))
+            self.listening = self.loop.run_until_complete(smtp.start(self.database, self.settings))
             ready.set()
             self.loop.run_forever()
 
@@ -48,8 +48,8 @@ class Server:
 
     def stop(self) -> None:
         async def close() -> None:
-            for server in self.servers:
-                server.close()
+            self.listening.close()
+            for server in self.listening.servers:
                 await server.wait_closed()
 
         asyncio.run_coroutine_threadsafe(close(), self.loop).result(10)
