@@ -29,7 +29,7 @@ from groupware.accounts.models import User
 from groupware.db import escape_like
 from groupware.errors import Invalid
 from groupware.i18n import _, format_datetime
-from groupware.mail import delivery, mailbox, routing, sanitize
+from groupware.mail import delivery, mailbox, parsing, routing, sanitize
 from groupware.mail.models import MailEntry, MailMessage
 from groupware.settings import Settings
 from groupware.validation import OptionalId, Schema
@@ -51,7 +51,7 @@ class MailIn(Schema):
     cc: str = Field(default="", max_length=20_000)
     bcc: str = Field(default="", max_length=20_000)
     subject: str = Field(default="", max_length=900)
-    text: str = Field(default="", max_length=delivery.TEXT_LIMIT)
+    text: str = Field(default="", max_length=parsing.TEXT_LIMIT)
     in_reply_to: str = Field(default="", max_length=998)
     references: str = Field(default="", max_length=8000)
     # The entry whose attachments may be sent along (a forwarded message, the draft),

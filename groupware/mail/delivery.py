@@ -12,21 +12,12 @@ the transaction it runs this in has committed.
 
 from __future__ import annotations
 
-import datetime as dt
-import email
-import email.errors
-import email.header
-import email.policy
-import email.utils
-import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from email.message import Message
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Table, func, insert, select
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from groupware.accounts.models import TeamMember, User
 from groupware.caldav import imip
@@ -34,11 +25,11 @@ from groupware.db import utcnow
 from groupware.errors import Invalid
 from groupware.mail import relay
 from groupware.mail.models import MailAddress, MailEntry, MailLink, MailMessage
+from groupware.mail.parsing import parse
 
 _MESSAGES = cast(Table, MailMessage.__table__)
 _ENTRIES = cast(Table, MailEntry.__table__)
 _LINKS = cast(Table, MailLink.__table__)
-TEXT_LIMIT = 1_000_000  # characters of text or HTML kept for display and search
 
 
 def split_address(address: str) -> tuple[str, str]:
@@ -123,125 +114,6 @@ def may_send_as(session: Session, user: User, address: str, mail_domain: str) ->
     return base in own_addresses(session, user, mail_domain)
 
 
-@dataclass
-class Parsed:
-    message_id: str = ""
-    in_reply_to: str = ""
-    subject: str = ""
-    from_address: str = ""
-    from_name: str = ""
-    to: list[str] = field(default_factory=list)
-    cc: list[str] = field(default_factory=list)
-    sent_at: dt.datetime | None = None
-    text: str = ""
-    html: str = ""
-    attachments: list[dict[str, Any]] = field(default_factory=list)
-    calendars: list[str] = field(default_factory=list)  # text/calendar parts (iMIP)
-    thread: str = ""
-
-
-MSGID = re.compile(r"<[^<>\s]+>")
-
-
-def thread_key(message_id: str, in_reply_to: str, references: str) -> str:
-    """The conversation of a message: a digest of the first Message-ID it refers to
-    (References, then In-Reply-To), or of its own (a new conversation)."""
-    for header in (references, in_reply_to, message_id):
-        first = MSGID.search(header)
-        if first is not None:
-            return hashlib.sha1(first[0].lower().encode(), usedforsecurity=False).hexdigest()
-    return ""
-
-
-class _RawHeaders(email.policy.Compat32):
-    """Header values exactly as they came (decoded by :func:`_words`): the modern
-    policy's header objects cost six times the whole rest of the parse."""
-
-    def header_fetch_parse(self, name: str, value: str) -> str:
-        return value
-
-
-_RAW = _RawHeaders()
-_FOLD = re.compile(r"\r?\n(?=[ \t])")
-
-
-def _words(value: str) -> str:
-    """A header value unfolded, with its encoded words (RFC 2047) and raw UTF-8
-    (SMTPUTF8) decoded."""
-    value = _FOLD.sub("", str(value)).strip()
-    if any("\udc80" <= c <= "\udcff" for c in value):
-        value = value.encode("ascii", "surrogateescape").decode("utf-8", "replace")
-    if "=?" not in value:
-        return value
-    try:
-        return str(email.header.make_header(email.header.decode_header(value)))
-    except (LookupError, ValueError, email.errors.HeaderParseError):
-        return value
-
-
-def _header(message: Message, name: str) -> str:
-    value = message.get(name)
-    return "" if value is None else _words(value)
-
-
-def _addresses(message: Message, name: str) -> list[str]:
-    values = [_words(v) for v in message.get_all(name, [])]
-    return [address for _name, address in email.utils.getaddresses(values) if address]
-
-
-def _text(part: Message) -> str:
-    payload = part.get_payload(decode=True)
-    if not isinstance(payload, bytes):
-        return ""
-    charset = part.get_content_charset() or "utf-8"
-    if charset in {"us-ascii", "ascii"}:  # undeclared 8-bit text is UTF-8 in practice
-        charset = "utf-8"
-    try:
-        return payload.decode(charset, "replace")
-    except LookupError:
-        return payload.decode("utf-8", "replace")
-
-
-def parse(raw: bytes) -> Parsed:
-    """What the web mail shows of a message; a broken part never stops delivery."""
-    message = email.message_from_bytes(raw, policy=_RAW)
-    parsed = Parsed(
-        message_id=_header(message, "Message-ID")[:998],
-        in_reply_to=_header(message, "In-Reply-To")[:998],
-        subject=_header(message, "Subject")[:998],
-        to=_addresses(message, "To"),
-        cc=_addresses(message, "Cc"),
-    )
-    parsed.thread = thread_key(
-        parsed.message_id, parsed.in_reply_to, _header(message, "References")
-    )
-    name, address = email.utils.parseaddr(_header(message, "From"))
-    parsed.from_name, parsed.from_address = name[:300], address[:320]
-    try:
-        when = email.utils.parsedate_to_datetime(_header(message, "Date"))
-        parsed.sent_at = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-    except (TypeError, ValueError):
-        parsed.sent_at = None
-    for part in message.walk():
-        if part.is_multipart():
-            continue
-        disposition = part.get_content_disposition()
-        kind = part.get_content_type()
-        filename = part.get_filename()
-        if kind == "text/calendar":
-            parsed.calendars.append(_text(part))
-        if disposition == "attachment" or (filename and disposition != "inline"):
-            payload = part.get_payload(decode=True)
-            size = len(payload) if isinstance(payload, bytes) else 0
-            parsed.attachments.append({"name": _words(filename or ""), "type": kind, "size": size})
-            continue
-        if kind == "text/plain" and not parsed.text:
-            parsed.text = _text(part)[:TEXT_LIMIT]
-        elif kind == "text/html" and not parsed.html:
-            parsed.html = _text(part)[:TEXT_LIMIT]
-    return parsed
-
-
 def deliver(
     session: Session,
     raw: bytes,
@@ -255,11 +127,43 @@ def deliver(
     outside: Sequence[str] = (),
     folder: str = "inbox",
 ) -> MailMessage:
+    """:func:`store` the message; returns its row."""
+    message_id = store(
+        session,
+        raw,
+        envelope_from=envelope_from,
+        envelope_to=envelope_to,
+        recipients=recipients,
+        sender=sender,
+        filed=filed,
+        mail_domain=mail_domain,
+        outside=outside,
+        folder=folder,
+    )
+    return session.get_one(MailMessage, message_id)
+
+
+def store(
+    session: Session,
+    raw: bytes,
+    *,
+    envelope_from: str,
+    envelope_to: Sequence[str],
+    recipients: Sequence[User],
+    sender: User | None,
+    filed: Sequence[tuple[str, int]] = (),
+    mail_domain: str,
+    outside: Sequence[str] = (),
+    folder: str = "inbox",
+) -> int:
     """Keep ``raw`` once; an inbox entry per local recipient, "sent" for the sender; a
     link to each record named by a filing address (``filed``), for deals by its tag
     ``[D-<id>]`` in the subject, for partners by an address of theirs or their persons
     among the message's outside addresses; ``outside`` recipients are queued for the
-    smarthost (:mod:`groupware.mail.relay`)."""
+    smarthost (:mod:`groupware.mail.relay`). Returns the message's id.
+
+    Plain inserts, not the unit of work: this is the SMTP server's hot path (the unit
+    of work and building the mapped object cost a third of a message's filing)."""
     parsed = parse(raw)
     fields = {
         "message_id": parsed.message_id,
@@ -280,22 +184,18 @@ def deliver(
         "raw": raw,
         "thread": parsed.thread,
     }
-    # Plain inserts, not the unit of work: this is the SMTP server's hot path (the
-    # unit of work cost a third of its time per message).
     session.flush()
     inserted = cast(CursorResult[Any], session.execute(insert(_MESSAGES), fields))
     key = inserted.inserted_primary_key
     assert key is not None
-    message = MailMessage(id=key[0], **fields)
-    make_transient_to_detached(message)
-    session.add(message)
+    message_id: int = key[0]
     entries = [
-        {"message_id": message.id, "user_id": user_id, "folder": folder, "seen": False}
+        {"message_id": message_id, "user_id": user_id, "folder": folder, "seen": False}
         for user_id in dict.fromkeys(user.id for user in recipients)
     ]
     if sender is not None:
         entries.append(
-            {"message_id": message.id, "user_id": sender.id, "folder": "sent", "seen": True}
+            {"message_id": message_id, "user_id": sender.id, "folder": "sent", "seen": True}
         )
     if entries:
         session.execute(insert(_ENTRIES), entries)
@@ -311,18 +211,18 @@ def deliver(
         links.setdefault(("partners", partner_id), "contact")
     if links:
         rows = [
-            {"message_id": message.id, "record_type": kind, "record_id": record_id, "how": how}
+            {"message_id": message_id, "record_type": kind, "record_id": record_id, "how": how}
             for (kind, record_id), how in links.items()
         ]
         session.execute(insert(_LINKS), rows)
     if outside:
-        relay.enqueue(session, message, outside, envelope_from)
+        relay.enqueue(session, message_id, outside, envelope_from)
     for part in parsed.calendars:
         try:
             imip.apply(session, part, [session.merge(u, load=False) for u in recipients])
         except Invalid:
             continue  # a broken invitation is still delivered as mail
-    return message
+    return message_id
 
 
 def known_partners(session: Session, addresses: Sequence[str], mail_domain: str) -> set[int]:

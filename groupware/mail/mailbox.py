@@ -26,7 +26,7 @@ from groupware.access.policy import Who, visible
 from groupware.db import escape_like
 from groupware.errors import Invalid, NotFound
 from groupware.i18n import _l
-from groupware.mail import delivery
+from groupware.mail import delivery, parsing
 from groupware.mail.models import FOLDERS, MailEntry, MailLink, MailMessage, MailOutbox
 
 PAGE_SIZE = 50
@@ -381,7 +381,7 @@ def record_choices(session: Session, who: Who, q: str, *, limit: int = 10) -> li
 
 
 def _fill(message: MailMessage, raw: bytes) -> MailMessage:
-    parsed = delivery.parse(raw)
+    parsed = parsing.parse(raw)
     message.message_id = parsed.message_id
     message.in_reply_to = parsed.in_reply_to
     message.subject = parsed.subject

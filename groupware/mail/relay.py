@@ -57,11 +57,12 @@ MAX_PAUSE_MINUTES = 60
 
 
 def enqueue(
-    session: Session, message: MailMessage, recipients: Sequence[str], sender: str
+    session: Session, message_id: int, recipients: Sequence[str], sender: str
 ) -> list[MailOutbox]:
-    """Queue ``message`` for each outside recipient (sent by the relay job)."""
+    """Queue message ``message_id`` for each outside recipient (sent by the relay
+    job)."""
     rows = [
-        MailOutbox(message_id=message.id, sender=sender[:320], recipient=recipient[:320])
+        MailOutbox(message_id=message_id, sender=sender[:320], recipient=recipient[:320])
         for recipient in dict.fromkeys(recipients)
     ]
     session.add_all(rows)

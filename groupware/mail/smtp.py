@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import re
 import ssl
 import time
 from base64 import b64decode
@@ -192,7 +193,7 @@ class Handler:
         def file(db: DbSession) -> None:
             from groupware.accounts.users import find_user
 
-            delivery.deliver(
+            delivery.store(
                 db,
                 raw,
                 envelope_from=envelope.mail_from or "",
@@ -224,8 +225,27 @@ def _peer_ip(session: Session | None) -> str:
     return str(peer or "")
 
 
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_PATH = re.compile(
+    rf"\s*<({_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>\s*(.*)", re.DOTALL
+)
+
+
 class GroupwareSMTP(SMTP):
     """aiosmtpd's SMTP with our limits."""
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """The address of MAIL FROM and RCPT TO. A plain ``<local@domain>`` is read
+        with one expression; anything else (quoted local parts, address literals, the
+        null sender) by aiosmtpd's full parser, which builds a class on every call and
+        was a quarter of the server's time per message."""
+        plain = _PLAIN_PATH.fullmatch(arg)
+        if plain is None:
+            return super()._getaddr(arg)
+        address, rest = plain[1], plain[2]
+        if self.local_part_limit and len(address.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return address, rest
 
 
 @dataclass
