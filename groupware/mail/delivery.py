@@ -14,21 +14,45 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import CursorResult, Table, func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from groupware.accounts.models import TeamMember, User
 from groupware.caldav import imip
-from groupware.db import utcnow
+from groupware.db import PreparedInsert, utcnow
 from groupware.errors import Invalid
 from groupware.mail import relay
 from groupware.mail.models import MailAddress, MailEntry, MailLink, MailMessage
 from groupware.mail.parsing import parse
 
-_MESSAGES = cast(Table, MailMessage.__table__)
-_ENTRIES = cast(Table, MailEntry.__table__)
+_MESSAGE_COLUMNS = (
+    "message_id",
+    "in_reply_to",
+    "subject",
+    "from_address",
+    "from_name",
+    "to_addresses",
+    "cc_addresses",
+    "envelope_from",
+    "envelope_to",
+    "sent_at",
+    "received_at",
+    "size",
+    "text",
+    "html",
+    "attachments",
+    "raw",
+    "thread",
+)
+_INSERT_MESSAGE = PreparedInsert(
+    cast(Table, MailMessage.__table__), _MESSAGE_COLUMNS, returning="id"
+)
+_INSERT_ENTRIES = PreparedInsert(
+    cast(Table, MailEntry.__table__),
+    ("message_id", "user_id", "folder", "seen", "private", "created_at"),
+)
 _LINKS = cast(Table, MailLink.__table__)
 
 
@@ -185,10 +209,8 @@ def store(
         "thread": parsed.thread,
     }
     session.flush()
-    inserted = cast(CursorResult[Any], session.execute(insert(_MESSAGES), fields))
-    key = inserted.inserted_primary_key
-    assert key is not None
-    message_id: int = key[0]
+    message_id = int(_INSERT_MESSAGE.execute(session, [fields])[0])
+    now = fields["received_at"]
     entries = [
         {"message_id": message_id, "user_id": user_id, "folder": folder, "seen": False}
         for user_id in dict.fromkeys(user.id for user in recipients)
@@ -197,8 +219,10 @@ def store(
         entries.append(
             {"message_id": message_id, "user_id": sender.id, "folder": "sent", "seen": True}
         )
+    for entry in entries:
+        entry.update(private=False, created_at=now)
     if entries:
-        session.execute(insert(_ENTRIES), entries)
+        _INSERT_ENTRIES.execute(session, entries)
     links: dict[tuple[str, int], str] = {target: "address" for target in filed}
     bounce = not envelope_from  # a delivery report repeats the subject: not filed by it
     for deal_id in [] if bounce else TAG.findall(parsed.subject):

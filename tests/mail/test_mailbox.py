@@ -18,6 +18,7 @@ from groupware.crm.models import Person
 from groupware.deals.models import Deal
 from groupware.deals.types import StepIn, TypeIn, save_type
 from groupware.errors import Invalid, NotFound
+from groupware.i18n import use_language
 from groupware.mail import compose, mailbox, routing, sanitize
 from groupware.mail.models import MailEntry, MailLink, MailMessage
 from groupware.settings import Settings
@@ -208,14 +209,18 @@ def test_reply_quotes_and_prefixes_without_doubling(
     )
     entry = entry_of(db, cast.alice.id, message)
 
-    form = compose.prefill(db, cast.alice, settings, kind="reply", entry_id=entry.id)
+    with use_language("en"):
+        form = compose.prefill(db, cast.alice, settings, kind="reply", entry_id=entry.id)
+        forward = compose.prefill(db, cast.alice, settings, kind="forward", entry_id=entry.id)
     assert form["subject"] == "Re: Ponuda"
     assert form["to"] == "Bob <bob@groupware.local>"
     assert "> Prvi red\n>\n> Treći" in form["text"]
     assert "Bob wrote:" in form["text"]
-    forward = compose.prefill(db, cast.alice, settings, kind="forward", entry_id=entry.id)
     assert forward["subject"] == "Fwd: Re: Ponuda"
     assert "Prvi red" in forward["text"] and "Forwarded message" in forward["text"]
+    with use_language("hr"):
+        form = compose.prefill(db, cast.alice, settings, kind="reply", entry_id=entry.id)
+    assert "Bob je napisao/la:" in form["text"]
     assert compose.forward_subject("FWD: x") == "FWD: x"
     assert compose.reply_subject("RE[2]: x") == "RE[2]: x"
     assert compose.reply_subject("") == "Re:"
