@@ -138,11 +138,17 @@ class Handler:
         return "250 OK"
 
     def _trusted(self, session: Session) -> bool:
-        try:
-            ip = ipaddress.ip_address(_peer_ip(session))
-        except ValueError:
-            return False
-        return any(ip in net for net in self.trusted)
+        """Whether the client's address is in the trusted networks (asked once per
+        connection: the peer does not change)."""
+        known: bool | None = getattr(session, "groupware_trusted", None)
+        if known is None:
+            try:
+                ip = ipaddress.ip_address(_peer_ip(session))
+                known = any(ip in net for net in self.trusted)
+            except ValueError:
+                known = False
+            session.groupware_trusted = known  # type: ignore[attr-defined]
+        return known
 
     def _route(self, address: str, logged_in: bool) -> routing.Route:
         with self.database.session() as db, db.begin():
