@@ -253,6 +253,20 @@ class GroupwareSMTP(SMTP):
             return None, None
         return address, rest
 
+    def _reset_timeout(self, duration: float | None = None) -> None:
+        """Push the idle deadline back. aiosmtpd cancels and schedules a timer on every
+        command; one timer that looks at the deadline when it fires (and waits on if
+        the client was busy meanwhile) does the same for a fraction of the work."""
+        self._idle_until = self.loop.time() + (duration or self._timeout_duration)
+        if self._timeout_handle is None or self._timeout_handle.cancelled():
+            self._timeout_handle = self.loop.call_at(self._idle_until, self._idle_check)
+
+    def _idle_check(self) -> None:
+        if self.loop.time() < self._idle_until:
+            self._timeout_handle = self.loop.call_at(self._idle_until, self._idle_check)
+        else:
+            self._timeout_cb()  # type: ignore[no-untyped-call]
+
 
 @dataclass
 class Listening:
@@ -269,7 +283,7 @@ class Listening:
 
 
 def smtp_factory(
-    database: Database, settings: Settings, *, implicit_tls: bool = False
+    database: Database, settings: Settings, *, implicit_tls: bool = False, idle: float = 300
 ) -> tuple[Any, ssl.SSLContext, Handler]:
     """A protocol factory for ``loop.create_server``, its TLS context and its handler."""
     context = server_context(settings)
@@ -288,7 +302,7 @@ def smtp_factory(
             require_starttls=False,
             auth_require_tls=not implicit_tls,
             auth_exclude_mechanism=["CRAM-MD5"],
-            timeout=300,
+            timeout=idle,
         )
 
     return make, context, handler

@@ -4,9 +4,12 @@ down (delivered after a retry)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import smtplib
+import threading
+import time
 
 import pytest
 from sqlalchemy import select
@@ -20,9 +23,11 @@ from groupware.db import Database
 from groupware.deals.models import Deal
 from groupware.deals.service import timeline
 from groupware.deals.types import StepIn, TypeIn, save_type
+from groupware.mail import smtp
 from groupware.mail.models import MailLink, MailMessage
 from groupware.settings import Settings
 from tests import factories
+from tests.conftest import _free_port
 from tests.factories import make_partner
 from tests.mail.conftest import Server, inbox, logged_in, message
 
@@ -190,3 +195,28 @@ def test_an_invitation_by_mail_lands_in_the_recipient_s_calendar(
         assert [
             "Pregovori" in (row.ics or "") for row in store.live_items(session, calendar.id)
         ] == [True]
+
+
+def test_an_idle_connection_is_closed_and_a_busy_one_is_not(
+    committed: factories.Cast, database: Database, settings: Settings
+) -> None:
+    loop = asyncio.new_event_loop()
+    port = _free_port()
+    make, _context, handler = smtp.smtp_factory(database, settings, idle=0.6)
+    server = loop.run_until_complete(loop.create_server(make, "127.0.0.1", port))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            for _ in range(6):  # busy for twice the idle time
+                assert client.noop()[0] == 250
+                time.sleep(0.2)
+            time.sleep(1.2)
+            with pytest.raises(smtplib.SMTPServerDisconnected):
+                client.noop()
+    finally:
+        loop.call_soon_threadsafe(server.close)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        handler.writer.stop()
+        loop.close()
