@@ -104,7 +104,15 @@ def _address_list(values: list[str]) -> list[str]:
 
 
 def _sender(value: str) -> tuple[str, str]:
-    name, address = email.utils.parseaddr(_unfold(value))
+    """The From header's name and address (``a@b`` and ``Name <a@b>`` read directly)."""
+    value = _unfold(value)
+    if not _NEEDS_PARSER.search(value) and "," not in value:
+        name, angle, rest = value.partition("<")
+        if not angle and " " not in value:
+            return "", value
+        if angle and rest.endswith(">") and " " not in rest:
+            return _words(name.strip()), rest[:-1]
+    name, address = email.utils.parseaddr(value)
     return _words(name), address
 
 

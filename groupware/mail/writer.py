@@ -106,8 +106,7 @@ class Writer:
             for job in jobs:  # one bad message: each on its own
                 self._file([job])
             return
-        for job, result in zip(jobs, results, strict=True):
-            _settle(job, result=result)
+        _settle_all(jobs, results)
 
     def _transaction(self, jobs: list[_Job]) -> list[Any]:
         try:
@@ -157,3 +156,20 @@ def _settle(job: _Job, *, result: Any = None, error: BaseException | None = None
 
     with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
         job.loop.call_soon_threadsafe(settle)
+
+
+def _settle_all(jobs: list[_Job], results: list[Any]) -> None:
+    """Answer a committed batch: one wake-up of each waiting event loop, not one per
+    message."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, Any]]] = {}
+    for job, result in zip(jobs, results, strict=True):
+        by_loop.setdefault(job.loop, []).append((job, result))
+
+    def settle(done: list[tuple[_Job, Any]]) -> None:
+        for job, result in done:
+            if not job.done.done():  # the connection went away meanwhile
+                job.done.set_result(result)
+
+    for loop, done in by_loop.items():
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, done)

@@ -149,3 +149,24 @@ def test_smtp_paths_read_as_aiosmtpd_reads_them(limit: int) -> None:
     ours.local_part_limit = theirs.local_part_limit = limit
     for path in PATHS:
         assert ours._getaddr(path) == theirs._getaddr(path), path
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "ana@x.hr",
+        "Ana Horvat <ana@x.hr>",
+        "<ana@x.hr>",
+        '"Horvat, Ana" <ana@x.hr>',
+        "=?utf-8?q?=C5=A0ime?= <s@x.hr>",
+        "ana@x.hr (Ana)",
+        "Ana <ana@x.hr",
+        "Ana Horvat",
+        "",
+    ],
+)
+def test_the_sender_reads_as_the_email_package_reads_it(value: str) -> None:
+    import email.utils
+
+    name, address = email.utils.parseaddr(value)
+    assert parsing._sender(value) == (parsing._words(name), address)
