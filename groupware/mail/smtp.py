@@ -42,6 +42,7 @@ from groupware.settings import Settings
 
 log = logging.getLogger("groupware.smtp")
 
+DATA_PIECE = 1 << 20  # bytes read at most before DATA looks for its end again
 ROUTE_SECONDS = 10.0  # how long a recipient lookup is remembered
 ROUTES_KEPT = 10_000
 
@@ -252,6 +253,72 @@ class GroupwareSMTP(SMTP):
         if self.local_part_limit and len(address.rpartition("@")[0]) > self.local_part_limit:
             return None, None
         return address, rest
+
+    async def smtp_DATA(self, arg: str) -> None:
+        """aiosmtpd's DATA, with the message read in large pieces instead of line by
+        line (its loop over lines was a fifth of the server's time per message). The
+        same rules: only a line that is a lone dot (``CRLF . CRLF``) ends the data, so
+        bare CR or LF never do (no SMTP smuggling); lines over 1000 characters get 500,
+        more than the size limit 552 (after the rest was read); dots are unstuffed."""
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        try:
+            data = await self._read_data()
+        except asyncio.CancelledError:
+            log.info("Connection lost during DATA")
+            self._writer.close()
+            raise
+        if data is None:
+            await self.push("552 Error: Too much mail data")
+            self._set_post_data_state()  # type: ignore[no-untyped-call]
+            return
+        if any(len(line) > self.line_length_limit - 2 for line in data.split(b"\r\n")):
+            await self.push("500 Line too long (see RFC5321 4.5.3.1.6)")
+            self._set_post_data_state()  # type: ignore[no-untyped-call]
+            return
+        if data.startswith(b"."):
+            data = data[1:]
+        content = data.replace(b"\r\n.", b"\r\n")
+        self.envelope.content = self.envelope.original_content = content
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()  # type: ignore[no-untyped-call]
+        await self.push("250 OK" if status is MISSING else status)
+
+    async def _read_data(self) -> bytes | None:
+        """The data up to the lone dot (its last line's CRLF kept, the dot line not),
+        or None when it was over the size limit (read to its end all the same)."""
+        reader = self._reader
+        line_limit = getattr(reader, "_limit")  # noqa: B009 - asyncio's, no setter
+        setattr(reader, "_limit", DATA_PIECE)  # noqa: B010
+        try:
+            pieces: list[bytes] = []
+            size, over = 0, False
+            tail = b"\r\n"  # the data begins at the start of a line
+            while True:
+                try:
+                    piece = await reader.readuntil(b".\r\n")
+                except asyncio.LimitOverrunError as exc:  # no ".CRLF" in DATA_PIECE bytes
+                    piece = await reader.read(exc.consumed)
+                size += len(piece)
+                if self.data_size_limit and size > self.data_size_limit + 3:
+                    over = True
+                    pieces.clear()
+                elif not over:
+                    pieces.append(piece)
+                if (tail + piece).endswith(b"\r\n.\r\n"):
+                    break
+                tail = (tail + piece)[-2:]
+        finally:
+            setattr(reader, "_limit", line_limit)  # noqa: B010
+        return None if over else b"".join(pieces)[:-3]
 
     def _reset_timeout(self, duration: float | None = None) -> None:
         """Push the idle deadline back. aiosmtpd cancels and schedules a timer on every

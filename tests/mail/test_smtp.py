@@ -220,3 +220,76 @@ def test_an_idle_connection_is_closed_and_a_busy_one_is_not(
         thread.join(5)
         handler.writer.stop()
         loop.close()
+
+
+def _raw_session(port: int, data: list[bytes], pause: float = 0.0) -> list[bytes]:
+    """A hand-typed SMTP session from the trusted network (the last piece ends with
+    QUIT): the server's replies."""
+    import socket
+
+    replies: list[bytes] = []
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        reader = sock.makefile("rb")
+        replies.append(reader.readline())
+        for piece in data:
+            sock.sendall(piece)
+            if pause:
+                time.sleep(pause)
+        while not replies[-1].startswith(b"221"):
+            line = reader.readline()
+            if not line:
+                break
+            replies.append(line)
+    return replies
+
+
+def stored(database: Database) -> list[bytes]:
+    with database.transaction(actor_id=None, channel="cli", write=False) as session:
+        return list(session.scalars(select(MailMessage.raw).order_by(MailMessage.id)))
+
+
+def test_the_data_ends_only_at_a_lone_dot_line(
+    server: Server, committed: factories.Cast, database: Database
+) -> None:
+    bob = committed.bob.email.encode()
+    envelope = [b"HELO x\r\n", b"MAIL FROM:<skener@example.com>\r\n", b"RCPT TO:<" + bob + b">\r\n"]
+    smuggled = (
+        b"Subject: one\r\n\r\nbody\n.\nMAIL FROM:<ceo@example.com>\r\n"
+        b"line\r.\rmore\r\n"
+        b"..stuffed\r\n"
+    )
+    replies = _raw_session(server.port, [*envelope, b"DATA\r\n", smuggled, b".\r\nQUIT\r\n"])
+    assert [r[:3] for r in replies] == [b"220", b"250", b"250", b"250", b"354", b"250", b"221"]
+    # one message, the would-be second one part of its body; the stuffed dot taken off
+    assert stored(database) == [
+        b"Subject: one\r\n\r\nbody\n.\nMAIL FROM:<ceo@example.com>\r\nline\r.\rmore\r\n.stuffed\r\n"
+    ]
+
+
+def test_the_end_of_data_split_across_packets_and_an_empty_message(
+    server: Server, committed: factories.Cast, database: Database
+) -> None:
+    bob = committed.bob.email.encode()
+    envelope = [b"HELO x\r\n", b"MAIL FROM:<skener@example.com>\r\n", b"RCPT TO:<" + bob + b">\r\n"]
+    pieces = [*envelope, b"DATA\r\n", b"Subject: two\r\n\r\nx\r", b"\n", b".", b"\r", b"\n"]
+    replies = _raw_session(server.port, [*pieces, b"QUIT\r\n"], pause=0.05)
+    assert [r[:3] for r in replies][-2:] == [b"250", b"221"]
+    replies = _raw_session(server.port, [*envelope, b"DATA\r\n", b".\r\n", b"QUIT\r\n"])
+    assert [r[:3] for r in replies][-2:] == [b"250", b"221"]
+    assert stored(database) == [b"Subject: two\r\n\r\nx\r\n", b""]
+
+
+def test_a_line_over_1000_characters_is_refused(
+    server: Server, committed: factories.Cast, database: Database
+) -> None:
+    bob = committed.bob.email.encode()
+    envelope = [b"HELO x\r\n", b"MAIL FROM:<skener@example.com>\r\n", b"RCPT TO:<" + bob + b">\r\n"]
+    long_line = b"x" * 1000 + b"\r\n"
+    replies = _raw_session(
+        server.port, [*envelope, b"DATA\r\n", long_line, b".\r\n", b"NOOP\r\nQUIT\r\n"]
+    )
+    assert [r[:3] for r in replies][-3:] == [b"500", b"250", b"221"]
+    ok_line = b"x" * 998 + b"\r\n"
+    replies = _raw_session(server.port, [*envelope, b"DATA\r\n", ok_line, b".\r\nQUIT\r\n"])
+    assert [r[:3] for r in replies][-2:] == [b"250", b"221"]
+    assert stored(database) == [ok_line]
