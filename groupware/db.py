@@ -271,10 +271,7 @@ def _configure_sqlite(engine: Engine) -> None:
         # lock in WAL mode (SQLITE_BUSY_SNAPSHOT is returned at once); units of work
         # that will write declare it and take the lock up front.
         immediate = conn.get_execution_options().get("sqlite_immediate", False)
-        # On the driver's connection: through SQLAlchemy this statement cost twice
-        # the rest of an empty transaction.
-        driver: Any = conn.connection.driver_connection
-        driver.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def check_connection(engine: Engine) -> None:

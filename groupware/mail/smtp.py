@@ -42,6 +42,7 @@ from groupware.settings import Settings
 
 log = logging.getLogger("groupware.smtp")
 
+INLINE_BYTES = 256 * 1024  # a message this small is quick to file (see mail/writer.py)
 DATA_PIECE = 1 << 20  # bytes read at most before DATA looks for its end again
 ROUTE_SECONDS = 10.0  # how long a recipient lookup is remembered
 ROUTES_KEPT = 10_000
@@ -216,7 +217,9 @@ class Handler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         try:
-            await self.writer.file(self._filing(session, envelope))
+            raw = envelope.original_content or b""
+            small = len(raw) <= INLINE_BYTES and b"text/calendar" not in raw
+            await self.writer.file(self._filing(session, envelope), small=small)
         except OperationalError as exc:
             log.warning("delivery deferred, the database is not reachable: %s", exc)
             return "451 4.3.0 The mailbox database is not reachable; try again later"

@@ -293,3 +293,29 @@ def test_a_line_over_1000_characters_is_refused(
     replies = _raw_session(server.port, [*envelope, b"DATA\r\n", ok_line, b".\r\nQUIT\r\n"])
     assert [r[:3] for r in replies][-2:] == [b"250", b"221"]
     assert stored(database) == [ok_line]
+
+
+def test_a_message_waits_for_another_writer_s_lock_and_is_delivered(
+    server: Server, committed: factories.Cast, database: Database
+) -> None:
+    """On SQLite a small message is filed on the event loop unless another connection
+    holds the write lock: then the writer thread waits for it (no 451, nothing lost)."""
+    if not database.is_sqlite:
+        pytest.skip("SQLite's write lock")
+    bob = committed.bob
+    holder = database.engine.execution_options(sqlite_immediate=True).connect()
+    holder.begin()  # BEGIN IMMEDIATE: the write lock is ours until the rollback
+    release = threading.Timer(1.0, holder.rollback)
+    release.start()
+    try:
+        started = time.monotonic()
+        with smtplib.SMTP("127.0.0.1", server.port, timeout=20) as client:
+            client.send_message(message("skener@example.com", bob.email, "Zaključano"))
+        assert time.monotonic() - started >= 0.9
+    finally:
+        release.join()
+        holder.close()
+    assert inbox(database, bob) == ["Zaključano"]
+    with smtplib.SMTP("127.0.0.1", server.port, timeout=20) as client:
+        client.send_message(message("skener@example.com", bob.email, "Slobodno"))
+    assert inbox(database, bob) == ["Zaključano", "Slobodno"]
