@@ -129,8 +129,9 @@ class Writer:
             self._thread.join(10)
             self._thread = None
         self._drop()
-        if self._inline is not None:
+        if self._inline is not None:  # its pragmas are for it alone: not back to the pool
             with contextlib.suppress(Exception):
+                self._inline.invalidate()
                 self._inline.close()
             self._inline = None
 
@@ -180,9 +181,8 @@ class Writer:
     def _checkpoint(self) -> None:
         try:
             if self._connection is None:
-                self._connection = self.database.engine.connect()
-            with self._connection.begin():
-                pass
+                engine = self.database.engine.execution_options(sqlite_immediate=True)
+                self._connection = engine.connect()
             driver: Any = self._connection.connection.driver_connection
             driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
         except Exception:  # a checkpoint missed is taken the next time

@@ -319,3 +319,21 @@ def test_a_message_waits_for_another_writer_s_lock_and_is_delivered(
     with smtplib.SMTP("127.0.0.1", server.port, timeout=20) as client:
         client.send_message(message("skener@example.com", bob.email, "Slobodno"))
     assert inbox(database, bob) == ["Zaključano", "Slobodno"]
+
+
+def test_messages_filed_on_the_event_loop_are_checkpointed_by_the_thread(
+    server: Server,
+    committed: factories.Cast,
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from groupware.mail import writer
+
+    monkeypatch.setattr(writer, "CHECKPOINT_EVERY", 2)
+    bob = committed.bob
+    with smtplib.SMTP("127.0.0.1", server.port, timeout=20) as client:
+        for n in range(5):
+            client.send_message(message("skener@example.com", bob.email, f"Poruka {n}"))
+    assert inbox(database, bob) == [f"Poruka {n}" for n in range(5)]
+    assert "could not be checkpointed" not in caplog.text
