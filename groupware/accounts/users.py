@@ -82,6 +82,15 @@ def _check_unique(
         raise Invalid({"username": _l("This username is taken.")})
     if holder_of(session, User.email, email) not in (None, user_id):
         raise Invalid({"email": _l("Another user has this address.")})
+    from groupware.mail.models import MailAddress  # mail builds on accounts
+
+    taken = {username.lower()} if username else set()
+    taken.add(email.partition("@")[0])
+    for address in session.scalars(select(MailAddress).where(MailAddress.local_part.in_(taken))):
+        if address.user_id is not None and address.user_id == user_id:
+            continue  # the user's own alias
+        field = "username" if username and address.local_part == username.lower() else "email"
+        raise Invalid({field: _l("This is already a team's or a colleague's mail address.")})
 
 
 def _check_ids(

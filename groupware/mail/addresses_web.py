@@ -81,10 +81,11 @@ def _add(ctx: Ctx, owner: Owner) -> Response:
             return addresses.add_team_address(ctx.db, owner.record, local, mail_domain=domain)
         return addresses.add_alias(ctx.db, owner.record, local, mail_domain=domain)
 
+    shown = local.strip().lower() + "@" + domain
     return acted(
         ctx,
         add,
-        _("%(address)s is added.", address=f"{local.strip().lower()}@{domain}"),
+        _("%(address)s is added.", address=shown),
         owner.page_url,
         lambda errors: _section(ctx, owner, form=form, errors=errors, status=422),
     )

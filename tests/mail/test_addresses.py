@@ -90,6 +90,27 @@ def test_it_refuses_a_local_part_someone_already_answers_to(db: Session, cast: C
     assert erna.email == f"erna.kos@{MAIL_DOMAIN}"
 
 
+def test_a_new_user_or_address_cannot_take_a_team_s_or_an_alias(db: Session, cast: Cast) -> None:
+    from groupware.accounts.users import UserIn, UserUpdate, create_user, update_user
+
+    addresses.add_team_address(db, cast.north, "prodaja", mail_domain=MAIL_DOMAIN)
+    addresses.add_alias(db, cast.bob, "racuni", mail_domain=MAIL_DOMAIN)
+    for data, field in (
+        (UserIn(username="prodaja", full_name="Prodaja"), "username"),
+        (UserIn(username="ivo", full_name="Ivo", email=f"racuni@{MAIL_DOMAIN}"), "email"),
+    ):
+        with pytest.raises(Invalid) as refused:
+            create_user(db, data, mail_domain=MAIL_DOMAIN)
+        assert field in refused.value.errors
+    with pytest.raises(Invalid):
+        update_user(
+            db, cast.alice, UserUpdate(email=f"prodaja@{MAIL_DOMAIN}"), mail_domain=MAIL_DOMAIN
+        )
+    # bob may make his own alias his address
+    update_user(db, cast.bob, UserUpdate(email=f"racuni@{MAIL_DOMAIN}"), mail_domain=MAIL_DOMAIN)
+    assert cast.bob.email == f"racuni@{MAIL_DOMAIN}"
+
+
 def test_an_alias_reaches_its_user_and_a_team_address_the_active_members(
     db: Session, cast: Cast
 ) -> None:
