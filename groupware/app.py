@@ -383,7 +383,7 @@ def create_app(
             yield
         finally:
             if listening is not None:
-                listening.close()
+                await listening.close()
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

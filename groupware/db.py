@@ -338,7 +338,9 @@ class PreparedInsert:
         self.returning = returning
         self._compiled: dict[str, tuple[str, list[str] | None, dict[str, Any]]] = {}
 
-    def _compile(self, dialect: Any) -> tuple[str, list[str] | None, dict[str, Any]]:
+    def compiled(self, dialect: Any) -> tuple[str, list[str] | None, dict[str, Any]]:
+        """The statement's SQL for ``dialect``, its parameters' order (positional
+        styles) and the columns' value converters."""
         found = self._compiled.get(dialect.name)
         if found is None:
             statement = insert(self.table)
@@ -359,7 +361,7 @@ class PreparedInsert:
         """Insert ``rows`` in the session's transaction; the ``returning`` column of
         each (when one was named)."""
         connection = session.connection()
-        sql, names, processors = self._compile(connection.dialect)
+        sql, names, processors = self.compiled(connection.dialect)
         params: list[Any] = []
         for row in rows:
             values = {k: processors[k](v) if k in processors else v for k, v in row.items()}

@@ -90,7 +90,7 @@ async def _smtp_forever(database: Database, settings: Settings) -> None:
     try:
         await asyncio.Event().wait()
     finally:
-        listening.close()
+        await listening.close()
 
 
 _ROLE_VARIABLE = "GROUPWARE_SERVE_ROLE_"  # not a setting: how serve tells its workers the role

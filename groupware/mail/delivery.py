@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
@@ -25,7 +25,7 @@ from groupware.db import PreparedInsert, utcnow
 from groupware.errors import Invalid
 from groupware.mail import relay
 from groupware.mail.models import MailAddress, MailEntry, MailLink, MailMessage
-from groupware.mail.parsing import parse
+from groupware.mail.parsing import Parsed, parse
 
 _MESSAGE_COLUMNS = (
     "message_id",
@@ -46,7 +46,7 @@ _MESSAGE_COLUMNS = (
     "raw",
     "thread",
 )
-_INSERT_MESSAGE = PreparedInsert(
+INSERT_MESSAGE = PreparedInsert(
     cast(Table, MailMessage.__table__), _MESSAGE_COLUMNS, returning="id"
 )
 _INSERT_ENTRIES = PreparedInsert(
@@ -189,27 +189,9 @@ def store(
     Plain inserts, not the unit of work: this is the SMTP server's hot path (the unit
     of work and building the mapped object cost a third of a message's filing)."""
     parsed = parse(raw)
-    fields = {
-        "message_id": parsed.message_id,
-        "in_reply_to": parsed.in_reply_to,
-        "subject": parsed.subject,
-        "from_address": parsed.from_address,
-        "from_name": parsed.from_name,
-        "to_addresses": parsed.to,
-        "cc_addresses": parsed.cc,
-        "envelope_from": envelope_from[:320],
-        "envelope_to": list(envelope_to),
-        "sent_at": parsed.sent_at,
-        "received_at": utcnow(),
-        "size": len(raw),
-        "text": parsed.text,
-        "html": parsed.html,
-        "attachments": parsed.attachments,
-        "raw": raw,
-        "thread": parsed.thread,
-    }
+    fields = message_fields(raw, parsed, envelope_from, envelope_to)
     session.flush()
-    message_id = int(_INSERT_MESSAGE.execute(session, [fields])[0])
+    message_id = int(INSERT_MESSAGE.execute(session, [fields])[0])
     now = fields["received_at"]
     entries = [
         {"message_id": message_id, "user_id": user_id, "folder": folder, "seen": False}
@@ -249,14 +231,45 @@ def store(
     return message_id
 
 
-def known_partners(session: Session, addresses: Sequence[str], mail_domain: str) -> set[int]:
-    """Partners whose address, or one of whose persons' address, is among ``addresses``
-    (those of the company's own domain are never looked up)."""
-    outside = {
+def message_fields(
+    raw: bytes, parsed: Parsed, envelope_from: str, envelope_to: Sequence[str]
+) -> dict[str, Any]:
+    """The ``mail_messages`` row of a message."""
+    return {
+        "message_id": parsed.message_id,
+        "in_reply_to": parsed.in_reply_to,
+        "subject": parsed.subject,
+        "from_address": parsed.from_address,
+        "from_name": parsed.from_name,
+        "to_addresses": parsed.to,
+        "cc_addresses": parsed.cc,
+        "envelope_from": envelope_from[:320],
+        "envelope_to": list(envelope_to),
+        "sent_at": parsed.sent_at,
+        "received_at": utcnow(),
+        "size": len(raw),
+        "text": parsed.text,
+        "html": parsed.html,
+        "attachments": parsed.attachments,
+        "raw": raw,
+        "thread": parsed.thread,
+    }
+
+
+def outside_addresses(addresses: Sequence[str], mail_domain: str) -> set[str]:
+    """The addresses not of the company's domain, lower case (a partner's are looked
+    up among them)."""
+    return {
         address.strip().lower()
         for address in addresses
         if "@" in address and split_address(address)[1] != mail_domain
     }
+
+
+def known_partners(session: Session, addresses: Sequence[str], mail_domain: str) -> set[int]:
+    """Partners whose address, or one of whose persons' address, is among ``addresses``
+    (those of the company's own domain are never looked up)."""
+    outside = outside_addresses(addresses, mail_domain)
     if not outside:
         return set()
     from groupware.crm.models import Partner, Person

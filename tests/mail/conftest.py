@@ -48,7 +48,7 @@ class Server:
 
     def stop(self) -> None:
         async def close() -> None:
-            self.listening.close()
+            await self.listening.close()
             for server in self.listening.servers:
                 await server.wait_closed()
 

@@ -219,6 +219,8 @@ def test_an_idle_connection_is_closed_and_a_busy_one_is_not(
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
         handler.writer.stop()
+        if handler.fast is not None:
+            loop.run_until_complete(handler.fast.close())
         loop.close()
 
 

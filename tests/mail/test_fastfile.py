@@ -1,0 +1,112 @@
+"""PostgreSQL's fast filing (one statement on the event loop) keeps exactly what the
+general path keeps: the message row, mailbox entries, partner links by known address;
+and leaves to the general path what it cannot do."""
+
+from __future__ import annotations
+
+import asyncio
+from email.message import EmailMessage
+
+import pytest
+from sqlalchemy import select
+
+from groupware.access.policy import SYSTEM
+from groupware.accounts.models import User
+from groupware.crm.models import Person
+from groupware.db import Database
+from groupware.mail import delivery
+from groupware.mail.fastfile import FastFiler
+from groupware.mail.models import MailEntry, MailLink, MailMessage
+from tests import factories
+from tests.factories import MAIL_DOMAIN, make_partner
+
+COLUMNS = [c.key for c in MailMessage.__table__.columns if c.key not in {"id", "received_at"}]
+
+
+def kept(
+    database: Database, message_id: int
+) -> tuple[dict[str, object], list[object], list[object]]:
+    with database.transaction(actor_id=None, channel="cli", write=False) as session:
+        row = session.get_one(MailMessage, message_id)
+        entries = session.execute(
+            select(MailEntry.user_id, MailEntry.folder, MailEntry.seen, MailEntry.private)
+            .where(MailEntry.message_id == message_id)
+            .order_by(MailEntry.user_id, MailEntry.folder)
+        ).all()
+        links = session.execute(
+            select(MailLink.record_type, MailLink.record_id, MailLink.how)
+            .where(MailLink.message_id == message_id)
+            .order_by(MailLink.record_id)
+        ).all()
+        return {c: getattr(row, c) for c in COLUMNS}, list(entries), list(links)
+
+
+def test_the_fast_path_keeps_what_the_general_path_keeps(
+    live: object, committed: factories.Cast, database: Database
+) -> None:
+    if database.is_sqlite:
+        pytest.skip("PostgreSQL's path")
+    with database.transaction(actor_id=None, channel="cli") as session:
+        partner = make_partner(session, SYSTEM, "Konzum d.d.")
+        session.add(Person(partner_id=partner.id, last_name="Horvat", email="ivan@konzum.example"))
+        session.flush()
+        partner_id = partner.id
+    mail = EmailMessage()
+    mail["From"] = "Ivan Horvat <ivan@konzum.example>"
+    mail["To"] = f"{committed.alice.email}, {committed.bob.email}"
+    mail["Subject"] = "Narudžba za prosinac"
+    mail["Message-ID"] = "<n1@konzum.example>"
+    mail["Date"] = "Fri, 27 Nov 2026 10:00:00 +0100"
+    mail.set_content("Poštovani,\nšaljemo narudžbu.\n")
+    raw = bytes(mail)
+    alice, bob = committed.alice, committed.bob
+    envelope = {"envelope_from": "ivan@konzum.example", "envelope_to": [alice.email, bob.email]}
+
+    async def fast() -> int | None:
+        filer = FastFiler(database)
+        try:
+            return await filer.file(
+                raw,
+                **envelope,
+                recipient_ids=[alice.id, bob.id, alice.id],
+                sender_id=bob.id,
+                mail_domain=MAIL_DOMAIN,
+            )
+        finally:
+            await filer.close()
+
+    fast_id = asyncio.run(fast())
+    assert fast_id is not None
+    with database.transaction(actor_id=None, channel="smtp") as session:
+        users = [session.get_one(User, alice.id), session.get_one(User, bob.id)]
+        general_id = delivery.store(
+            session,
+            raw,
+            **envelope,
+            recipients=[*users, users[0]],
+            sender=users[1],
+            mail_domain=MAIL_DOMAIN,
+        )
+    assert kept(database, fast_id) == kept(database, general_id)
+    _fields, entries, links = kept(database, fast_id)
+    assert [(e[0], e[1]) for e in entries] == [
+        (alice.id, "inbox"),
+        (bob.id, "inbox"),
+        (bob.id, "sent"),
+    ]
+    assert links == [("partners", partner_id, "contact")]
+
+    async def tagged() -> int | None:
+        filer = FastFiler(database)
+        try:
+            return await filer.file(
+                raw.replace(b"Narud", b"[D-1] Narud"),
+                **envelope,
+                recipient_ids=[alice.id],
+                sender_id=None,
+                mail_domain=MAIL_DOMAIN,
+            )
+        finally:
+            await filer.close()
+
+    assert asyncio.run(tagged()) is None  # a deal's tag: the general path files it
