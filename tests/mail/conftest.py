@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import smtplib
 import ssl
 import threading
@@ -13,9 +14,13 @@ from email.message import EmailMessage
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
 
+from groupware.access.policy import SYSTEM
 from groupware.accounts.models import User
 from groupware.db import Database
+from groupware.deals.models import Deal
+from groupware.deals.types import StepIn, TypeIn, save_type
 from groupware.mail import smtp
 from groupware.mail.models import MailEntry, MailMessage
 from groupware.settings import Settings
@@ -101,3 +106,23 @@ def inbox(database: Database, user: User, folder: str = "inbox") -> list[str]:
             .order_by(MailEntry.id)
         )
         return list(session.scalars(query))
+
+
+def make_deal(session: DbSession, owner: User, partner_id: int) -> Deal:
+    """A sale ("Blagajne") of ``owner`` with ``partner_id``, of a one-phase sale type."""
+    kind = save_type(
+        session,
+        SYSTEM,
+        None,
+        TypeIn(name="Prodaja", direction="sale", phases=[StepIn(name="Ponuda", planned_days=5)]),
+    )
+    deal = Deal(
+        title="Blagajne",
+        partner_id=partner_id,
+        type_id=kind.id,
+        owner_id=owner.id,
+        started_on=dt.date(2026, 12, 1),
+    )
+    session.add(deal)
+    session.flush()
+    return deal

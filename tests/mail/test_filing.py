@@ -5,7 +5,6 @@ may see the deal and the partner does not see a message its owner keeps private.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from collections.abc import Iterator
 
 import pytest
@@ -14,14 +13,12 @@ from sqlalchemy import select, update
 from groupware.access.policy import SYSTEM
 from groupware.crm.models import Person
 from groupware.db import Database
-from groupware.deals.models import Deal
-from groupware.deals.types import StepIn, TypeIn, save_type
 from groupware.mail.models import MailEntry, MailLink, MailMessage, MailOutbox
 from groupware.settings import Settings
 from tests import factories
 from tests.conftest import LiveServer
 from tests.factories import browser, login, make_partner
-from tests.mail.conftest import Server, inbox, logged_in, message
+from tests.mail.conftest import Server, inbox, logged_in, make_deal, message
 
 
 @dataclasses.dataclass
@@ -38,23 +35,7 @@ def sale(committed: factories.Cast, database: Database) -> Sale:
         partner.email = "info@konzum.example"
         partner.owner_id = committed.alice.id  # dave, her team's lead, may see it
         session.add(Person(partner_id=partner.id, last_name="Horvat", email="ivan@konzum.example"))
-        kind = save_type(
-            session,
-            SYSTEM,
-            None,
-            TypeIn(
-                name="Prodaja", direction="sale", phases=[StepIn(name="Ponuda", planned_days=5)]
-            ),
-        )
-        deal = Deal(
-            title="Blagajne",
-            partner_id=partner.id,
-            type_id=kind.id,
-            owner_id=committed.alice.id,
-            started_on=dt.date(2026, 12, 1),
-        )
-        session.add(deal)
-        session.flush()
+        deal = make_deal(session, committed.alice, partner.id)
         return Sale(partner.id, deal.id, "ivan@konzum.example")
 
 

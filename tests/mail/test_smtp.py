@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import datetime as dt
 import smtplib
 import threading
 import time
@@ -22,14 +21,13 @@ from groupware.crm.models import Partner
 from groupware.db import Database
 from groupware.deals.models import Deal
 from groupware.deals.service import timeline
-from groupware.deals.types import StepIn, TypeIn, save_type
 from groupware.mail import smtp
 from groupware.mail.models import MailLink, MailMessage
 from groupware.settings import Settings
 from tests import factories
 from tests.conftest import _free_port
 from tests.factories import make_partner
-from tests.mail.conftest import Server, inbox, logged_in, message
+from tests.mail.conftest import Server, inbox, logged_in, make_deal, message
 
 
 def test_starttls_auth_and_local_delivery(
@@ -138,23 +136,7 @@ def test_mail_to_a_filing_address_or_with_the_tag_is_filed_on_the_deal(
     domain = server.settings.mail_domain
     with database.transaction(actor_id=None, channel="cli") as session:
         partner: Partner = make_partner(session, SYSTEM, "Konzum d.d.")
-        kind = save_type(
-            session,
-            SYSTEM,
-            None,
-            TypeIn(
-                name="Prodaja", direction="sale", phases=[StepIn(name="Ponuda", planned_days=5)]
-            ),
-        )
-        deal = Deal(
-            title="Blagajne",
-            partner_id=partner.id,
-            type_id=kind.id,
-            owner_id=committed.alice.id,
-            started_on=dt.date(2026, 12, 1),
-        )
-        session.add(deal)
-        session.flush()
+        deal = make_deal(session, committed.alice, partner.id)
         deal_id = deal.id
     alice, bob = committed.alice, committed.bob
     with logged_in(server, "alice") as client:
