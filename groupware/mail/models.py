@@ -56,10 +56,9 @@ class MailMessage(Base):
     # or the message's own), so a reply lands in its original's thread.
     thread: Mapped[str] = mapped_column(String(40), default="")
 
-    __table_args__ = (
-        Index("ix_mail_messages_message_id", "message_id"),
-        Index("ix_mail_messages_thread", "thread"),
-    )
+    # No index on message_id: nothing looks messages up by it (conversations go by
+    # ``thread``), and every filed message paid for keeping one.
+    __table_args__ = (Index("ix_mail_messages_thread", "thread"),)
 
 
 class MailEntry(Base):
