@@ -36,7 +36,9 @@ e AS (
     SELECT m.id, e.user_id, e.folder, e.seen, false, %(received_at)s
     FROM m, unnest(%(entry_users)s::integer[], %(entry_folders)s::varchar[],
                    %(entry_seen)s::boolean[]) AS e(user_id, folder, seen)
-),
+){links}
+SELECT id FROM m"""
+_LINKS = """,
 l AS (
     INSERT INTO mail_links (message_id, record_type, record_id, how, created_at)
     SELECT m.id, 'partners', p.id, 'contact', %(received_at)s
@@ -44,8 +46,7 @@ l AS (
         SELECT id FROM partners WHERE email = ANY(%(outside)s) AND status <> 'merged'
         UNION SELECT partner_id FROM persons WHERE email = ANY(%(outside)s)
     ) AS p(id)
-)
-SELECT id FROM m"""
+)"""
 
 
 class FastFiler:
@@ -57,7 +58,10 @@ class FastFiler:
         url = database.engine.url.set(drivername="postgresql")
         self.conninfo = url.render_as_string(hide_password=False)
         sql, _names, self.processors = delivery.INSERT_MESSAGE.compiled(database.engine.dialect)
-        self.sql = _FILING.format(message=sql)
+        # with the partners looked up by the outside addresses, and without (mail
+        # between colleagues has none)
+        self.sql = _FILING.format(message=sql, links=_LINKS)
+        self.sql_internal = _FILING.format(message=sql, links="")
         self._idle: list[psycopg.AsyncConnection[Any]] = []
         self._open = 0
         self._ready = asyncio.Event()
@@ -83,21 +87,25 @@ class FastFiler:
         }
         users = list(dict.fromkeys(recipient_ids))
         params["entry_users"] = [*users, *([sender_id] if sender_id is not None else [])]
-        params["entry_folders"] = ["inbox"] * len(users) + (["sent"] if sender_id else [])
-        params["entry_seen"] = [False] * len(users) + ([True] if sender_id else [])
+        sent = [] if sender_id is None else [True]
+        params["entry_folders"] = ["inbox"] * len(users) + ["sent"] * len(sent)
+        params["entry_seen"] = [False] * len(users) + sent
         addresses = [parsed.from_address, *parsed.to, *parsed.cc] if envelope_from else []
-        params["outside"] = sorted(delivery.outside_addresses(addresses, mail_domain.lower()))
+        outside = sorted(delivery.outside_addresses(addresses, mail_domain.lower()))
+        sql = self.sql_internal
+        if outside:
+            sql, params["outside"] = self.sql, outside
         try:
-            return await self._execute(params)
+            return await self._execute(sql, params)
         except psycopg.OperationalError:
             # a connection the server dropped meanwhile (all idle ones are gone now):
             # once more on a new one; a second failure means the database is away
-            return await self._execute(params)
+            return await self._execute(sql, params)
 
-    async def _execute(self, params: dict[str, Any]) -> int:
+    async def _execute(self, sql: str, params: dict[str, Any]) -> int:
         connection = await self._take()
         try:
-            cursor = await connection.execute(self.sql, params)
+            cursor = await connection.execute(sql, params)
             found = await cursor.fetchone()
         except psycopg.OperationalError:
             with contextlib.suppress(Exception):

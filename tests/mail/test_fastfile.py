@@ -110,3 +110,39 @@ def test_the_fast_path_keeps_what_the_general_path_keeps(
             await filer.close()
 
     assert asyncio.run(tagged()) is None  # a deal's tag: the general path files it
+
+
+def test_mail_between_colleagues_is_kept_alike(
+    live: object, committed: factories.Cast, database: Database
+) -> None:
+    if database.is_sqlite:
+        pytest.skip("PostgreSQL's path")
+    alice, bob = committed.alice, committed.bob
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = alice.email, bob.email, "Sastanak u 10"
+    mail.set_content("Vidimo se.\n")
+    raw = bytes(mail)
+    envelope = {"envelope_from": alice.email, "envelope_to": [bob.email]}
+
+    async def fast() -> int | None:
+        filer = FastFiler(database)
+        try:
+            return await filer.file(
+                raw, **envelope, recipient_ids=[bob.id], sender_id=alice.id, mail_domain=MAIL_DOMAIN
+            )
+        finally:
+            await filer.close()
+
+    fast_id = asyncio.run(fast())
+    assert fast_id is not None
+    with database.transaction(actor_id=None, channel="smtp") as session:
+        general_id = delivery.store(
+            session,
+            raw,
+            **envelope,
+            recipients=[session.get_one(User, bob.id)],
+            sender=session.get_one(User, alice.id),
+            mail_domain=MAIL_DOMAIN,
+        )
+    assert kept(database, fast_id) == kept(database, general_id)
+    assert kept(database, fast_id)[2] == []
