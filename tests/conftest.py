@@ -12,9 +12,10 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from sqlalchemy import create_engine, text
@@ -168,3 +169,36 @@ def committed(live: LiveServer, database: Database) -> Iterator[factories.Cast]:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+LoginAs = Callable[[str], httpx.Client]
+
+
+def _logins(live: LiveServer, *, token: bool) -> Iterator[LoginAs]:
+    clients: list[httpx.Client] = []
+
+    def log_in(username: str) -> httpx.Client:
+        client = factories.browser(live.url)
+        clients.append(client)
+        csrf = factories.login(client, username)
+        if token:
+            client.headers["X-CSRF-Token"] = csrf
+        return client
+
+    yield log_in
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def login_as(live: LiveServer, committed: factories.Cast) -> Iterator[LoginAs]:
+    """Log users in through the form; their clients send the CSRF token with every
+    request, as htmx does."""
+    yield from _logins(live, token=True)
+
+
+@pytest.fixture
+def login_as_without_token(live: LiveServer, committed: factories.Cast) -> Iterator[LoginAs]:
+    """Log users in through the form; their clients send a CSRF token only where the
+    test puts one (for pages whose forms carry it)."""
+    yield from _logins(live, token=False)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -17,10 +16,8 @@ from groupware.accounts.models import Team, User
 from groupware.caldav import store
 from groupware.caldav.models import Calendar, CalendarItem
 from groupware.db import Database
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, LoginAs
 from tests.factories import Cast, browser, csrf_of, login
-
-LoginAs = Callable[[str], httpx.Client]
 
 CLIENT_EVENT = """BEGIN:VCALENDAR
 VERSION:2.0
@@ -73,21 +70,6 @@ SUMMARY:Kolegij
 END:VEVENT
 END:VCALENDAR
 """
-
-
-@pytest.fixture
-def login_as(live: LiveServer, committed: Cast) -> Iterator[LoginAs]:
-    clients: list[httpx.Client] = []
-
-    def log_in(username: str) -> httpx.Client:
-        client = browser(live.url)
-        clients.append(client)
-        login(client, username)
-        return client
-
-    yield log_in
-    for client in clients:
-        client.close()
 
 
 def personal_calendar(database: Database, user: User) -> Calendar:
@@ -171,9 +153,9 @@ def edit_url(calendar: Calendar, href: str) -> str:
 
 
 def test_an_event_made_in_the_form_shows_in_the_month_and_the_week_and_is_stored(
-    login_as: LoginAs, committed: Cast, database: Database
+    login_as_without_token: LoginAs, committed: Cast, database: Database
 ) -> None:
-    alice = login_as("alice")
+    alice = login_as_without_token("alice")
     calendar = personal_calendar(database, committed.alice)
     page = alice.get("/calendar/new?date=2026-12-07")
     assert page.status_code == 200 and 'value="2026-12-07"' in page.text
@@ -196,22 +178,22 @@ def test_an_event_made_in_the_form_shows_in_the_month_and_the_week_and_is_stored
 
 
 def test_dates_read_the_croatian_way_for_a_croatian_user(
-    login_as: LoginAs, committed: Cast, database: Database
+    login_as_without_token: LoginAs, committed: Cast, database: Database
 ) -> None:
     with database.transaction(actor_id=None, channel="cli") as session:
         user = session.get(User, committed.alice.id)
         assert user is not None
         user.language = "hr"
-    alice = login_as("alice")
+    alice = login_as_without_token("alice")
     week = alice.get("/calendar/week?week=2026-12-07").text
     assert "07.12.2026." in week and "13.12.2026." in week
     assert "prosinac 2026" in alice.get("/calendar?month=2026-12").text
 
 
 def test_an_all_day_event_shows_on_each_of_its_days_as_all_day(
-    login_as: LoginAs, committed: Cast, database: Database
+    login_as_without_token: LoginAs, committed: Cast, database: Database
 ) -> None:
-    alice = login_as("alice")
+    alice = login_as_without_token("alice")
     calendar = personal_calendar(database, committed.alice)
     form = event_form(calendar, title="Sajam", all_day="1", end_date="2026-12-09")
     assert submit(alice, "/calendar/new", "/calendar/new", **form).status_code == 303
@@ -229,12 +211,12 @@ def test_an_all_day_event_shows_on_each_of_its_days_as_all_day(
 
 
 def test_editing_a_client_event_changes_only_the_fields_of_the_form(
-    login_as: LoginAs, committed: Cast, database: Database
+    login_as_without_token: LoginAs, committed: Cast, database: Database
 ) -> None:
     calendar = personal_calendar(database, committed.alice)
     put(database, calendar, "client-1.ics", CLIENT_EVENT)
     (before,) = items(database, calendar)
-    alice = login_as("alice")
+    alice = login_as_without_token("alice")
     url = edit_url(calendar, "client-1.ics")
     form = alice.get(url)
     assert form.status_code == 200
@@ -274,11 +256,11 @@ def test_editing_a_client_event_changes_only_the_fields_of_the_form(
 
 
 def test_a_weekly_event_shows_every_week_in_range_but_not_on_an_excluded_date(
-    login_as: LoginAs, committed: Cast, database: Database
+    login_as_without_token: LoginAs, committed: Cast, database: Database
 ) -> None:
     calendar = personal_calendar(database, committed.alice)
     put(database, calendar, "kolegij.ics", WEEKLY_WITH_EXDATE)
-    alice = login_as("alice")
+    alice = login_as_without_token("alice")
     month = alice.get("/calendar?month=2026-12").text
     for monday in ("2026-11-30", "2026-12-07", "2026-12-21", "2026-12-28"):
         assert "Kolegij" in day_cell(month, monday), monday
@@ -293,9 +275,9 @@ def test_a_weekly_event_shows_every_week_in_range_but_not_on_an_excluded_date(
 
 
 def test_a_repeat_made_in_the_form_runs_until_its_end_date(
-    login_as: LoginAs, committed: Cast, database: Database
+    login_as_without_token: LoginAs, committed: Cast, database: Database
 ) -> None:
-    alice = login_as("alice")
+    alice = login_as_without_token("alice")
     calendar = personal_calendar(database, committed.alice)
     form = event_form(calendar, title="Tjedni plan", repeat="weekly", repeat_until="2026-12-21")
     assert submit(alice, "/calendar/new", "/calendar/new", **form).status_code == 303
@@ -310,14 +292,14 @@ def test_a_repeat_made_in_the_form_runs_until_its_end_date(
 
 
 def test_a_rule_the_form_cannot_show_is_kept_and_an_event_can_move_to_another_calendar(
-    login_as: LoginAs, committed: Cast, database: Database
+    login_as_without_token: LoginAs, committed: Cast, database: Database
 ) -> None:
     calendar = personal_calendar(database, committed.alice)
     with database.transaction(actor_id=None, channel="cli") as session:
         other = store.create_calendar(session, committed.alice.id, "prodaja")
     custom = WEEKLY_WITH_EXDATE.replace("FREQ=WEEKLY;", "FREQ=WEEKLY;BYDAY=MO,WE;")
     put(database, calendar, "kolegij.ics", custom)
-    alice = login_as("alice")
+    alice = login_as_without_token("alice")
     url = edit_url(calendar, "kolegij.ics")
     page = alice.get(url).text
     assert '<option value="keep" selected' in page
@@ -342,11 +324,11 @@ def test_a_rule_the_form_cannot_show_is_kept_and_an_event_can_move_to_another_ca
 
 
 def test_another_user_gets_404_for_alices_event_and_calendar(
-    login_as: LoginAs, committed: Cast, database: Database
+    login_as_without_token: LoginAs, committed: Cast, database: Database
 ) -> None:
     calendar = personal_calendar(database, committed.alice)
     put(database, calendar, "kolegij.ics", WEEKLY_WITH_EXDATE)
-    bob = login_as("bob")
+    bob = login_as_without_token("bob")
     url = edit_url(calendar, "kolegij.ics")
     assert bob.get(url).status_code == 404
     assert submit(bob, url, "/calendar/new", **event_form(calendar)).status_code == 404
@@ -354,7 +336,7 @@ def test_another_user_gets_404_for_alices_event_and_calendar(
     made = submit(bob, "/calendar/new", "/calendar/new", **event_form(calendar))
     assert made.status_code == 404
     assert "Kolegij" not in bob.get("/calendar?month=2026-12").text
-    alice = login_as("alice")
+    alice = login_as_without_token("alice")
     assert alice.get(edit_url(calendar, "nothing.ics")).status_code == 404
     assert [r.href for r in items(database, calendar)] == ["kolegij.ics"]
 
@@ -377,14 +359,14 @@ def test_another_user_gets_404_for_alices_event_and_calendar(
     ],
 )
 def test_bad_input_shows_the_form_again_naming_the_field(
-    login_as: LoginAs,
+    login_as_without_token: LoginAs,
     committed: Cast,
     database: Database,
     values: dict[str, str],
     field: str,
     message: str,
 ) -> None:
-    alice = login_as("alice")
+    alice = login_as_without_token("alice")
     calendar = personal_calendar(database, committed.alice)
     bad = submit(alice, "/calendar/new", "/calendar/new", **event_form(calendar, **values))
     assert bad.status_code == 422
@@ -399,9 +381,9 @@ def test_bad_input_shows_the_form_again_naming_the_field(
 
 
 def test_deleting_an_event_leaves_it_gone(
-    login_as: LoginAs, committed: Cast, database: Database
+    login_as_without_token: LoginAs, committed: Cast, database: Database
 ) -> None:
-    alice = login_as("alice")
+    alice = login_as_without_token("alice")
     calendar = personal_calendar(database, committed.alice)
     assert (
         submit(alice, "/calendar/new", "/calendar/new", **event_form(calendar)).status_code == 303
@@ -439,12 +421,12 @@ def option_of(calendar: Calendar) -> str:
 
 
 def test_a_calendar_shared_to_read_shows_its_events_but_they_cannot_be_changed(
-    login_as: LoginAs, committed: Cast, database: Database
+    login_as_without_token: LoginAs, committed: Cast, database: Database
 ) -> None:
     calendar = personal_calendar(database, committed.alice)
     put(database, calendar, "kolegij.ics", WEEKLY_WITH_EXDATE)
     share_with(database, calendar, committed.alice, "read", user=committed.bob)
-    bob = login_as("bob")
+    bob = login_as_without_token("bob")
     url = edit_url(calendar, "kolegij.ics")
 
     month = bob.get("/calendar?month=2026-12").text
@@ -469,11 +451,11 @@ def test_a_calendar_shared_to_read_shows_its_events_but_they_cannot_be_changed(
 
 
 def test_a_calendar_shared_with_a_team_to_write_takes_events_from_its_members(
-    login_as: LoginAs, committed: Cast, database: Database
+    login_as_without_token: LoginAs, committed: Cast, database: Database
 ) -> None:
     calendar = personal_calendar(database, committed.alice)
     share_with(database, calendar, committed.alice, "write", team=committed.south)
-    charlie = login_as("charlie")
+    charlie = login_as_without_token("charlie")
     form = charlie.get("/calendar/new").text
     assert option_of(calendar) + ">Calendar (Alice)</option>" in form
 
@@ -492,7 +474,7 @@ def test_a_calendar_shared_with_a_team_to_write_takes_events_from_its_members(
     assert saved.status_code == 303
     (after,) = items(database, calendar)
     assert after.href == row.href and "SUMMARY:Sastanak uprave" in (after.ics or "")
-    alice = login_as("alice")
+    alice = login_as_without_token("alice")
     assert "Sastanak uprave" in day_cell(alice.get("/calendar?month=2026-12").text, "2026-12-07")
 
     assert submit(charlie, url + "/delete", url).status_code == 303
@@ -500,12 +482,12 @@ def test_a_calendar_shared_with_a_team_to_write_takes_events_from_its_members(
 
 
 def test_a_calendar_shared_with_someone_else_stays_invisible(
-    login_as: LoginAs, committed: Cast, database: Database
+    login_as_without_token: LoginAs, committed: Cast, database: Database
 ) -> None:
     calendar = personal_calendar(database, committed.alice)
     put(database, calendar, "kolegij.ics", WEEKLY_WITH_EXDATE)
     share_with(database, calendar, committed.alice, "write", user=committed.bob)
-    dave = login_as("dave")  # alice's team lead, but she shares nothing with him
+    dave = login_as_without_token("dave")  # alice's team lead, but she shares nothing with him
     url = edit_url(calendar, "kolegij.ics")
     assert dave.get(url).status_code == 404
     assert submit(dave, url, "/calendar/new", **event_form(calendar)).status_code == 404

@@ -10,7 +10,6 @@ import dataclasses
 import io
 import re
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -24,7 +23,7 @@ from groupware.db import Database
 from groupware.history.models import Change
 from groupware.settings import Settings
 from tests.browser.test_shell import chromium
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, LoginAs
 from tests.crm.conftest import Sales
 from tests.crm.test_imports import (
     CROATIAN_ROWS,
@@ -37,23 +36,7 @@ from tests.crm.test_imports import (
 )
 from tests.factories import PASSWORD, Cast, browser, login
 
-LoginAs = Callable[[str], httpx.Client]
 __all__ = ["chromium", "many_partners"]  # fixtures used here
-
-
-@pytest.fixture
-def login_as(live: LiveServer, committed: Cast) -> Iterator[LoginAs]:
-    clients: list[httpx.Client] = []
-
-    def log_in(username: str) -> httpx.Client:
-        client = browser(live.url)
-        clients.append(client)
-        client.headers["X-CSRF-Token"] = login(client, username)
-        return client
-
-    yield log_in
-    for client in clients:
-        client.close()
 
 
 def upload(client: httpx.Client, path: Path, kind: str = "partners") -> httpx.Response:

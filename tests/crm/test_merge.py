@@ -22,11 +22,11 @@ from groupware.errors import Invalid
 from groupware.history.models import Change
 from groupware.history.service import record_changes
 from tests.browser.test_shell import chromium
-from tests.conftest import LiveServer
-from tests.crm.test_partner360_web import LoginAs, login_as, make_document, make_sales
+from tests.conftest import LiveServer, LoginAs
+from tests.crm.test_partner360_web import make_document, make_sales
 from tests.factories import PASSWORD, Cast, make_partner
 
-__all__ = ["chromium", "login_as"]  # fixtures used here
+__all__ = ["chromium"]  # a fixture used here
 
 
 def snapshot(session: Session, *partner_ids: int) -> dict[int, dict[str, Any]]:

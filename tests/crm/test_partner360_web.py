@@ -5,12 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import re
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy.orm import Session
 
@@ -23,11 +21,8 @@ from groupware.crm.partner360_web import revenue_chart
 from groupware.crm.persons import BranchIn, PersonIn, save_branch, save_person
 from groupware.db import Database
 from groupware.i18n import today, use_language
-from tests.conftest import LiveServer
-from tests.factories import Cast, browser, login, make_partner, make_rule, make_territory, role_id
-
-LoginAs = Callable[[str], httpx.Client]
-
+from tests.conftest import LoginAs
+from tests.factories import Cast, make_partner, make_rule, make_territory, role_id
 
 # -- set-up shared by the CRM web tests -----------------------------------------------
 
@@ -57,21 +52,6 @@ def make_document(session: Session, partner: Partner, number: str, **values: Any
     )
     data = DocumentIn(number=number, partner_id=partner.id, **values)
     return upsert_document(session, SYSTEM, data)[0]
-
-
-@pytest.fixture
-def login_as(live: LiveServer, committed: Cast) -> Iterator[LoginAs]:
-    clients: list[httpx.Client] = []
-
-    def log_in(username: str) -> httpx.Client:
-        client = browser(live.url)
-        clients.append(client)
-        client.headers["X-CSRF-Token"] = login(client, username)
-        return client
-
-    yield log_in
-    for client in clients:
-        client.close()
 
 
 class _Tables(HTMLParser):

@@ -7,7 +7,6 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,12 +25,10 @@ from groupware.db import Database
 from groupware.errors import Invalid, NotFound
 from groupware.history.models import Change
 from groupware.i18n import today, use_language
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, LoginAs
 from tests.factories import (
     Cast,
-    browser,
     county_id,
-    login,
     make_partner,
     make_rule,
     make_territory,
@@ -39,7 +36,6 @@ from tests.factories import (
     role_id,
 )
 
-LoginAs = Callable[[str], httpx.Client]
 VALID_OIB = "69435151530"
 OTHER_OIB = "94577403194"
 
@@ -83,21 +79,6 @@ def sales(live: LiveServer, committed: Cast, database: Database) -> Sales:
         make_rule(session, zagreb, (committed.alice, committed.bob))
         make_rule(session, dalmacija, (committed.charlie,))
     return Sales(committed, database, {})
-
-
-@pytest.fixture
-def login_as(live: LiveServer, committed: Cast) -> Iterator[LoginAs]:
-    clients: list[httpx.Client] = []
-
-    def log_in(username: str) -> httpx.Client:
-        client = browser(live.url)
-        clients.append(client)
-        client.headers["X-CSRF-Token"] = login(client, username)
-        return client
-
-    yield log_in
-    for client in clients:
-        client.close()
 
 
 def listed(response: httpx.Response) -> list[str]:

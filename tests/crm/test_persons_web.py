@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 from groupware.crm.models import Branch, Person
 from groupware.db import Database, utcnow
 from groupware.history.models import Change
-from tests.crm.test_partner360_web import LoginAs, World, login_as, world
+from tests.conftest import LoginAs
+from tests.crm.test_partner360_web import World, world
 from tests.factories import Cast
 
-__all__ = ["login_as", "world"]  # fixtures used here
+__all__ = ["world"]  # a fixture used here
 
 
 def person_count(database: Database) -> int:

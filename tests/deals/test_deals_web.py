@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Callable, Iterator
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 from sqlalchemy import select
@@ -20,27 +18,11 @@ from groupware.deals.models import Deal
 from groupware.deals.types import StepIn, TypeIn, save_type
 from groupware.phases.models import ProcessType
 from tests.browser.test_shell import chromium
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, LoginAs
 from tests.crm.conftest import Sales
-from tests.factories import PASSWORD, Cast, browser, login, make_partner
+from tests.factories import PASSWORD, make_partner
 
-LoginAs = Callable[[str], httpx.Client]
 __all__ = ["chromium"]  # a fixture used here
-
-
-@pytest.fixture
-def login_as(live: LiveServer, committed: Cast) -> Iterator[LoginAs]:
-    clients: list[httpx.Client] = []
-
-    def log_in(username: str) -> httpx.Client:
-        client = browser(live.url)
-        clients.append(client)
-        client.headers["X-CSRF-Token"] = login(client, username)
-        return client
-
-    yield log_in
-    for client in clients:
-        client.close()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import datetime as dt
 import email.utils
 import html
 import re
-from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 
 import httpx
@@ -24,25 +23,8 @@ from groupware.deals.types import StepIn, TypeIn, save_type
 from groupware.mail import routing
 from groupware.mail.models import MailEntry, MailMessage
 from groupware.settings import Settings
-from tests.conftest import LiveServer
-from tests.factories import Cast, browser, csrf_of, login, make_partner
-
-LoginAs = Callable[[str], httpx.Client]
-
-
-@pytest.fixture
-def login_as(live: LiveServer, committed: Cast) -> Iterator[LoginAs]:
-    clients: list[httpx.Client] = []
-
-    def log_in(username: str) -> httpx.Client:
-        client = browser(live.url)
-        clients.append(client)
-        login(client, username)
-        return client
-
-    yield log_in
-    for client in clients:
-        client.close()
+from tests.conftest import LiveServer, LoginAs
+from tests.factories import Cast, csrf_of, make_partner
 
 
 def mail(
@@ -109,10 +91,10 @@ def test_a_message_is_read_answered_and_the_answer_joins_the_thread(
     committed: Cast,
     database: Database,
     settings: Settings,
-    login_as: LoginAs,
+    login_as_without_token: LoginAs,
 ) -> None:
     message = mail(database, settings, committed.bob, "alice@groupware.local", "Ponuda")
-    alice, bob = login_as("alice"), login_as("bob")
+    alice, bob = login_as_without_token("alice"), login_as_without_token("bob")
     page = f"/mail/{entry_id(database, committed.alice, message)}"
 
     assert nav_count(alice.get("/").text) == "1"
@@ -149,14 +131,14 @@ def test_html_mail_is_sanitised_and_remote_images_wait_for_the_reader(
     committed: Cast,
     database: Database,
     settings: Settings,
-    login_as: LoginAs,
+    login_as_without_token: LoginAs,
 ) -> None:
     html = (
         "<p>Akcija!<script>document.title='pwned'</script></p>"
         '<img src="https://tracker.example/open.gif" alt="logo" onerror="alert(1)">'
     )
     message = mail(database, settings, committed.bob, "alice@groupware.local", "Akcija", html=html)
-    alice = login_as("alice")
+    alice = login_as_without_token("alice")
     page = f"/mail/{entry_id(database, committed.alice, message)}"
 
     held = alice.get(page)
@@ -176,9 +158,9 @@ def test_attachments_are_sent_and_downloaded_safely(
     committed: Cast,
     database: Database,
     settings: Settings,
-    login_as: LoginAs,
+    login_as_without_token: LoginAs,
 ) -> None:
-    bob = login_as("bob")
+    bob = login_as_without_token("bob")
     token = csrf_of(bob.get("/mail/compose").text)
     sent = bob.post(
         "/mail/compose",
@@ -188,7 +170,7 @@ def test_attachments_are_sent_and_downloaded_safely(
                ("attachments", ("stranica.html", b"<script>x</script>", "text/html"))],
     )  # fmt: skip
     assert sent.status_code == 303, sent.text[:1000]
-    alice = login_as("alice")
+    alice = login_as_without_token("alice")
     with database.transaction(actor_id=None, channel="cli", write=False) as session:
         message = session.scalar(select(MailMessage.id).where(MailMessage.subject == "Cjenik"))
     page = f"/mail/{entry_id(database, committed.alice, message)}"
@@ -207,9 +189,9 @@ def test_attachments_are_sent_and_downloaded_safely(
 
 
 def test_an_unreachable_recipient_is_shown_on_the_form_with_its_values(
-    live: LiveServer, committed: Cast, login_as: LoginAs
+    live: LiveServer, committed: Cast, login_as_without_token: LoginAs
 ) -> None:
-    bob = login_as("bob")
+    bob = login_as_without_token("bob")
     refused = post(
         bob, "/mail/compose", "/mail/compose",
         to="nobody@groupware.local", subject="Važno", text="Tekst poruke", action="send",
@@ -220,9 +202,9 @@ def test_an_unreachable_recipient_is_shown_on_the_form_with_its_values(
 
 
 def test_a_draft_is_saved_reopened_and_sent(
-    live: LiveServer, committed: Cast, database: Database, login_as: LoginAs
+    live: LiveServer, committed: Cast, database: Database, login_as_without_token: LoginAs
 ) -> None:
-    bob = login_as("bob")
+    bob = login_as_without_token("bob")
     saved = post(
         bob, "/mail/compose", "/mail/compose",
         to="alice@groupware.local", bcc="dave@groupware.local", subject="Nacrt", action="draft",
@@ -241,7 +223,7 @@ def test_a_draft_is_saved_reopened_and_sent(
     )  # fmt: skip
     assert sent.status_code == 303
     assert "Nacrt" not in bob.get("/mail?folder=drafts").text
-    assert "Nacrt" in login_as("dave").get("/mail").text
+    assert "Nacrt" in login_as_without_token("dave").get("/mail").text
 
 
 def test_search_and_paging_answer_htmx_with_rows_only(
@@ -249,12 +231,12 @@ def test_search_and_paging_answer_htmx_with_rows_only(
     committed: Cast,
     database: Database,
     settings: Settings,
-    login_as: LoginAs,
+    login_as_without_token: LoginAs,
 ) -> None:
     for n in range(52):
         mail(database, settings, committed.bob, "alice@groupware.local", f"Poruka {n}")
     mail(database, settings, committed.dave, "alice@groupware.local", "Godišnji odmor")
-    alice = login_as("alice")
+    alice = login_as_without_token("alice")
 
     first = alice.get("/mail").text
     assert first.count('data-testid="message-row"') == 50
@@ -267,8 +249,10 @@ def test_search_and_paging_answer_htmx_with_rows_only(
     assert "No message matches your search." in alice.get("/mail?q=nema").text
 
 
-def test_address_completion_offers_colleagues(live: LiveServer, login_as: LoginAs) -> None:
-    found = login_as("alice").get("/mail/addresses?q=bo").json()
+def test_address_completion_offers_colleagues(
+    live: LiveServer, login_as_without_token: LoginAs
+) -> None:
+    found = login_as_without_token("alice").get("/mail/addresses?q=bo").json()
     assert found == [
         {
             "name": "Bob",
@@ -285,14 +269,14 @@ def test_nobody_reads_moves_or_downloads_someone_elses_message(
     committed: Cast,
     database: Database,
     settings: Settings,
-    login_as: LoginAs,
+    login_as_without_token: LoginAs,
 ) -> None:
     message = mail(
         database, settings, committed.bob, "alice@groupware.local",
         attachment=("a.pdf", "application/pdf", b"%PDF"),
     )  # fmt: skip
     page = f"/mail/{entry_id(database, committed.alice, message)}"
-    charlie = login_as("charlie")
+    charlie = login_as_without_token("charlie")
 
     for path in (page, f"{page}/parts/2", f"{page}/records?q=x", f"/mail/compose?reply={page[6:]}"):
         assert charlie.get(path).status_code == 404, path
@@ -306,7 +290,7 @@ def test_nobody_reads_moves_or_downloads_someone_elses_message(
     ):
         response = post(charlie, f"{page}/{action}", "/mail", **form)
         assert response.status_code == 404, action
-    alice = login_as("alice")
+    alice = login_as_without_token("alice")
     assert alice.get("/mail").status_code == 200
     with database.transaction(actor_id=None, channel="cli", write=False) as session:
         entry = session.get(MailEntry, int(page[6:]))
@@ -318,11 +302,11 @@ def test_unsafe_requests_need_the_csrf_token(
     committed: Cast,
     database: Database,
     settings: Settings,
-    login_as: LoginAs,
+    login_as_without_token: LoginAs,
 ) -> None:
     message = mail(database, settings, committed.bob, "alice@groupware.local")
     page = f"/mail/{entry_id(database, committed.alice, message)}"
-    alice = login_as("alice")
+    alice = login_as_without_token("alice")
 
     assert alice.post(f"{page}/move", data={"folder": "trash"}).status_code == 403
     forged = {"to": "bob@groupware.local", "subject": "x", "action": "send", "csrf_token": "x" * 40}
@@ -363,7 +347,7 @@ def test_filing_by_hand_on_a_deal_and_refusing_one_out_of_sight(
     committed: Cast,
     database: Database,
     settings: Settings,
-    login_as: LoginAs,
+    login_as_without_token: LoginAs,
     sale: Sale,
 ) -> None:
     message = mail(
@@ -371,7 +355,7 @@ def test_filing_by_hand_on_a_deal_and_refusing_one_out_of_sight(
     )
     alice_page = f"/mail/{entry_id(database, committed.alice, message)}"
     charlie_page = f"/mail/{entry_id(database, committed.charlie, message)}"
-    alice, charlie = login_as("alice"), login_as("charlie")
+    alice, charlie = login_as_without_token("alice"), login_as_without_token("charlie")
 
     choices = alice.get(f"{alice_page}/records?q=blag", headers={"HX-Request": "true"}).text
     assert "<html" not in choices and "Blagajne" in choices
@@ -401,11 +385,11 @@ def test_moving_marking_unread_and_private_from_the_message_page(
     committed: Cast,
     database: Database,
     settings: Settings,
-    login_as: LoginAs,
+    login_as_without_token: LoginAs,
 ) -> None:
     message = mail(database, settings, committed.bob, "alice@groupware.local")
     page = f"/mail/{entry_id(database, committed.alice, message)}"
-    alice = login_as("alice")
+    alice = login_as_without_token("alice")
 
     assert post(alice, f"{page}/private", page, private="1").status_code == 303
     assert 'data-testid="private"' in alice.get(page).text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -14,26 +13,8 @@ from groupware.announcements.models import Announcement
 from groupware.db import Database
 from groupware.history.models import Change
 from groupware.notifications.service import notify
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, LoginAs
 from tests.factories import Cast, browser, login
-
-LoginAs = Callable[[str], httpx.Client]
-
-
-@pytest.fixture
-def login_as(live: LiveServer, committed: Cast) -> Iterator[LoginAs]:
-    """Log a fresh browser in as a member of the cast (closed after the test)."""
-    clients: list[httpx.Client] = []
-
-    def log_in(username: str) -> httpx.Client:
-        client = browser(live.url)
-        clients.append(client)
-        client.headers["X-CSRF-Token"] = login(client, username)
-        return client
-
-    yield log_in
-    for client in clients:
-        client.close()
 
 
 @pytest.fixture
