@@ -100,13 +100,7 @@ class Writer:
             driver.execute("PRAGMA busy_timeout=0")
             driver.execute("PRAGMA wal_autocheckpoint=0")
         try:
-            with (
-                Session(bind=self._inline, expire_on_commit=False) as session,
-                self._inline.begin(),
-            ):
-                bind_actor(session, actor_id=None, channel="smtp")
-                result = filing(session)
-                session.flush()
+            (result,) = _in_one_transaction(self._inline, [filing])
         except OperationalError as exc:
             if "locked" in str(exc.orig) or "busy" in str(exc.orig):
                 raise _Busy from exc
@@ -206,14 +200,7 @@ class Writer:
             engine = self.database.engine.execution_options(sqlite_immediate=True)
             self._connection = engine.connect()
         try:
-            with (
-                Session(bind=self._connection, expire_on_commit=False) as session,
-                self._connection.begin(),
-            ):
-                bind_actor(session, actor_id=None, channel="smtp")
-                results = [job.filing(session) for job in jobs]
-                session.flush()
-            return results
+            return _in_one_transaction(self._connection, [job.filing for job in jobs])
         except OperationalError:
             self._drop()
             raise
@@ -224,6 +211,18 @@ class Writer:
                 self._connection.invalidate()
                 self._connection.close()
             self._connection = None
+
+
+def _in_one_transaction(connection: Connection, filings: list[Filing]) -> list[Any]:
+    """Run ``filings`` in one transaction on ``connection``, committed at the end."""
+    with (
+        Session(bind=connection, expire_on_commit=False) as session,
+        connection.begin(),
+    ):
+        bind_actor(session, actor_id=None, channel="smtp")
+        results = [filing(session) for filing in filings]
+        session.flush()
+    return results
 
 
 def _settle(job: _Job, *, result: Any = None, error: BaseException | None = None) -> None:
