@@ -114,6 +114,11 @@ class FastFiler:
             self._open -= 1
             self._ready.set()
             raise
+        except BaseException:
+            # a message the database refused (its statement rolled back), or a
+            # cancelled wait: the connection serves the next message
+            await self._give_back_or_close(connection)
+            raise
         self._give_back(connection)
         assert found is not None
         return int(found[0])
@@ -133,6 +138,17 @@ class FastFiler:
             self._open -= 1
             self._ready.set()
             raise
+
+    async def _give_back_or_close(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        """Give back a connection that is idle again; close one that is not (a
+        statement cancelled half-way)."""
+        if connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            self._give_back(connection)
+            return
+        with contextlib.suppress(Exception):
+            await connection.close()
+        self._open -= 1
+        self._ready.set()
 
     def _give_back(self, connection: psycopg.AsyncConnection[Any]) -> None:
         self._idle.append(connection)

@@ -269,7 +269,12 @@ class Handler:
         except OperationalError as exc:
             log.warning("delivery deferred, the database is not reachable: %s", exc)
             return "451 4.3.0 The mailbox database is not reachable; try again later"
-        except RuntimeError:
+        except psycopg.Error:
+            # the database refused the fast path's rows (a recipient removed since
+            # RCPT, say): the sender tries again, and RCPT looks the address up anew
+            log.exception("a message could not be filed")
+            return "451 4.3.0 The message could not be filed; try again later"
+        except RuntimeError:  # the writer has logged why
             return "451 4.3.0 The message could not be filed; try again later"
         return "250 2.0.0 Delivered"
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from email.message import EmailMessage
 
+import psycopg
 import pytest
 from sqlalchemy import select
 
@@ -150,3 +151,50 @@ def test_mail_between_colleagues_is_kept_alike(
         )
     assert kept(database, fast_id) == kept(database, general_id)
     assert kept(database, fast_id)[2] == []
+
+
+def _mail(sender: str, to: str, subject: str) -> bytes:
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = sender, to, subject
+    mail.set_content(f"{subject}\n")
+    return bytes(mail)
+
+
+def test_a_message_the_database_refuses_fails_alone(
+    live: object, committed: factories.Cast, database: Database
+) -> None:
+    """Messages under way at once: the refused ones fail, the others are kept, and the
+    refused ones' connections serve the messages after them."""
+    if database.is_sqlite:
+        pytest.skip(SQLITE_FILES_IN_ITS_WRITER)
+    alice, bob = committed.alice, committed.bob
+    gone = 10**9  # no such user: its mailbox entry breaks a foreign key
+    refused = {2, 4, 5, 6, 7}  # more than the filer's connections
+
+    async def send(filer: FastFiler, n: int) -> int | None:
+        return await filer.file(
+            _mail(alice.email, bob.email, f"Poruka {n}"),
+            envelope_from=alice.email,
+            envelope_to=[bob.email],
+            recipient_ids=[gone if n in refused else bob.id],
+            sender_id=alice.id,
+            mail_domain=MAIL_DOMAIN,
+        )
+
+    async def file_all() -> tuple[list[object], int | None]:
+        filer = FastFiler(database)
+        try:
+            results = await asyncio.gather(
+                *(send(filer, n) for n in range(8)), return_exceptions=True
+            )
+            return results, await asyncio.wait_for(send(filer, 8), timeout=20)
+        finally:
+            await filer.close()
+
+    results, after = asyncio.run(file_all())
+    for n, result in enumerate([*results, after]):
+        if n in refused:
+            assert isinstance(result, psycopg.errors.ForeignKeyViolation)
+        else:
+            assert isinstance(result, int)
+            assert kept(database, result)[0]["subject"] == f"Poruka {n}"

@@ -11,7 +11,7 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from groupware.access.policy import SYSTEM
 from groupware.accounts.credentials import create_credential
@@ -22,7 +22,7 @@ from groupware.db import Database
 from groupware.deals.models import Deal
 from groupware.deals.service import timeline
 from groupware.mail import smtp
-from groupware.mail.models import MailLink, MailMessage
+from groupware.mail.models import MailEntry, MailLink, MailMessage
 from groupware.settings import Settings
 from tests import factories
 from tests.conftest import _free_port
@@ -324,3 +324,24 @@ def test_messages_filed_on_the_event_loop_are_checkpointed_by_the_thread(
             client.send_message(message("skener@example.com", bob.email, f"Poruka {n}"))
     assert inbox(database, bob) == [f"Poruka {n}" for n in range(5)]
     assert "could not be checkpointed" not in caplog.text
+
+
+def test_a_recipient_removed_between_rcpt_and_data_defers_the_message(
+    server: Server, committed: factories.Cast, database: Database
+) -> None:
+    """The address was looked up (and remembered) at RCPT; the user is gone by the time
+    the message is filed: 451, so the sender tries again and RCPT answers anew."""
+    alice = committed.alice
+    with database.transaction(actor_id=None, channel="cli") as session:
+        gone = factories.make_user(session, "gone")
+        address = gone.email
+    with smtplib.SMTP("127.0.0.1", server.port, timeout=10) as client:
+        client.send_message(message(alice.email, address, "Prva"))
+        with database.transaction(actor_id=None, channel="cli") as session:
+            session.execute(delete(MailEntry).where(MailEntry.user_id == gone.id))
+            session.execute(delete(User).where(User.id == gone.id))
+        with pytest.raises(smtplib.SMTPDataError) as deferred:
+            client.send_message(message(alice.email, address, "Druga"))
+        assert deferred.value.smtp_code == 451
+    with database.transaction(actor_id=None, channel="cli", write=False) as session:
+        assert session.scalars(select(MailMessage.subject)).all() == ["Prva"]
