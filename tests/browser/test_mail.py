@@ -175,3 +175,31 @@ def test_the_list_is_searched_as_one_types(
     expect(page.get_by_text("No message matches your search.")).to_be_visible()
     assert errors == []
     context.close()
+
+
+def test_an_address_typed_before_the_completion_script_ran_is_completed(
+    chromium: Browser,  # noqa: F811 - the fixture
+    live: LiveServer,
+    committed: Cast,
+) -> None:
+    """On a slow machine the form is there before its script: what was typed in the
+    meantime is looked up when the script runs."""
+    context = chromium.new_context(locale="en-GB")
+    page = context.new_page()
+    errors = _errors(page)
+    _log_in(page, live, "alice")
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route("**/static/mail/compose.js*", hold)
+    page.get_by_role("link", name="Write").click()
+    page.locator("#f-to").press_sequentially("bo")
+    expect(page.get_by_role("option")).to_have_count(0)
+    assert len(held) == 1
+    held[0].continue_()
+    page.get_by_role("option", name=re.compile("Bob <bob@groupware.local>")).click()
+    expect(page.locator("#f-to")).to_have_value("Bob <bob@groupware.local>, ")
+    assert errors == []
+    context.close()

@@ -121,6 +121,13 @@
     }
   });
 
+  // Text typed into a field before this script ran (it loads after the form, and on
+  // a slow machine a quick typist is first) is looked up now.
+  var typed = document.activeElement;
+  if (typed && typed.matches && typed.matches("input[data-addresses]") && typed.value) {
+    lookUp(typed);
+  }
+
   document.addEventListener("focusout", function (event) {
     var input = event.target;
     if (input.matches && input.matches("input[data-addresses]")) {
