@@ -108,16 +108,16 @@ class FastFiler:
             cursor = await connection.execute(sql, params)
             found = await cursor.fetchone()
         except psycopg.OperationalError:
-            with contextlib.suppress(Exception):
-                await connection.close()
+            await self._close(connection)
             await self._drop_idle()
-            self._open -= 1
-            self._ready.set()
             raise
         except BaseException:
             # a message the database refused (its statement rolled back), or a
-            # cancelled wait: the connection serves the next message
-            await self._give_back_or_close(connection)
+            # cancelled wait: the connection serves the next message if it is idle
+            if connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                self._give_back(connection)
+            else:
+                await self._close(connection)
             raise
         self._give_back(connection)
         assert found is not None
@@ -139,12 +139,8 @@ class FastFiler:
             self._ready.set()
             raise
 
-    async def _give_back_or_close(self, connection: psycopg.AsyncConnection[Any]) -> None:
-        """Give back a connection that is idle again; close one that is not (a
-        statement cancelled half-way)."""
-        if connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
-            self._give_back(connection)
-            return
+    async def _close(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        """Close a connection taken from the pool; its place is free for a new one."""
         with contextlib.suppress(Exception):
             await connection.close()
         self._open -= 1

@@ -20,6 +20,7 @@ from groupware.mail.fastfile import FastFiler
 from groupware.mail.models import MailEntry, MailLink, MailMessage
 from tests import factories
 from tests.factories import MAIL_DOMAIN, make_partner
+from tests.mail.conftest import message
 
 SQLITE_FILES_IN_ITS_WRITER = (
     "the one-statement filing is PostgreSQL's (SQLite files every message through the "
@@ -153,13 +154,6 @@ def test_mail_between_colleagues_is_kept_alike(
     assert kept(database, fast_id)[2] == []
 
 
-def _mail(sender: str, to: str, subject: str) -> bytes:
-    mail = EmailMessage()
-    mail["From"], mail["To"], mail["Subject"] = sender, to, subject
-    mail.set_content(f"{subject}\n")
-    return bytes(mail)
-
-
 def test_a_message_the_database_refuses_fails_alone(
     live: object, committed: factories.Cast, database: Database
 ) -> None:
@@ -173,7 +167,7 @@ def test_a_message_the_database_refuses_fails_alone(
 
     async def send(filer: FastFiler, n: int) -> int | None:
         return await filer.file(
-            _mail(alice.email, bob.email, f"Poruka {n}"),
+            bytes(message(alice.email, bob.email, f"Poruka {n}")),
             envelope_from=alice.email,
             envelope_to=[bob.email],
             recipient_ids=[gone if n in refused else bob.id],
