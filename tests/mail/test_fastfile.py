@@ -5,6 +5,8 @@ and leaves to the general path what it cannot do."""
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from email.message import EmailMessage
 
 import psycopg
@@ -16,7 +18,7 @@ from groupware.accounts.models import User
 from groupware.crm.models import Person
 from groupware.db import Database
 from groupware.mail import delivery
-from groupware.mail.fastfile import FastFiler
+from groupware.mail.fastfile import CONNECTIONS, FastFiler
 from groupware.mail.models import MailEntry, MailLink, MailMessage
 from tests import factories
 from tests.factories import MAIL_DOMAIN, make_partner
@@ -192,3 +194,101 @@ def test_a_message_the_database_refuses_fails_alone(
         else:
             assert isinstance(result, int)
             assert kept(database, result)[0]["subject"] == f"Poruka {n}"
+
+
+def test_a_large_message_sent_in_pieces_is_kept_exactly(
+    live: object, committed: factories.Cast, database: Database
+) -> None:
+    """A message near the fast path's limit, on a connection whose socket takes a few
+    kilobytes at a time: the filer waits for the socket between the pieces."""
+    if database.is_sqlite:
+        pytest.skip(SQLITE_FILES_IN_ITS_WRITER)
+    alice, bob = committed.alice, committed.bob
+    raw = bytes(message(alice.email, bob.email, "Cjenik", "Šifra;Naziv;Cijena\n" * 12_000))
+    assert len(raw) > 200_000
+
+    async def send(filer: FastFiler, raw: bytes) -> int | None:
+        return await filer.file(
+            raw,
+            envelope_from=alice.email,
+            envelope_to=[bob.email],
+            recipient_ids=[bob.id],
+            sender_id=alice.id,
+            mail_domain=MAIL_DOMAIN,
+        )
+
+    async def fast() -> int | None:
+        filer = FastFiler(database)
+        try:
+            await send(filer, bytes(message(alice.email, bob.email)))  # opens a connection
+            [link] = filer._idle
+            with socket.socket(fileno=os.dup(link.pgconn.socket)) as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+            return await asyncio.wait_for(send(filer, raw), timeout=30)
+        finally:
+            await filer.close()
+
+    fast_id = asyncio.run(fast())
+    assert fast_id is not None
+    with database.transaction(actor_id=None, channel="cli", write=False) as session:
+        row = session.get_one(MailMessage, fast_id)
+        assert row.raw == raw
+        assert row.text.count("Šifra;Naziv;Cijena") == 12_000
+
+
+def test_a_filing_cancelled_while_under_way_frees_its_connection(
+    live: object, committed: factories.Cast, database: Database
+) -> None:
+    """A client that hangs up while its message waits in PostgreSQL (here on a row
+    lock): that connection is closed, and the next messages get connections."""
+    if database.is_sqlite:
+        pytest.skip(SQLITE_FILES_IN_ITS_WRITER)
+    alice, bob = committed.alice, committed.bob
+
+    async def send(filer: FastFiler, n: int) -> int | None:
+        return await filer.file(
+            bytes(message(alice.email, bob.email, f"Poruka {n}")),
+            envelope_from=alice.email,
+            envelope_to=[bob.email],
+            recipient_ids=[bob.id],
+            sender_id=alice.id,
+            mail_domain=MAIL_DOMAIN,
+        )
+
+    with database.engine.connect() as holder:
+        # bob's row locked: a mailbox entry's foreign key check waits for it
+        holder.execute(select(User.id).where(User.id == bob.id).with_for_update())
+
+        def waiting() -> int:
+            with database.engine.connect() as look:
+                found = look.exec_driver_sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND datname = current_database()"
+                ).scalar()
+                return int(found or 0)
+
+        async def cancel_then_file() -> list[int | None]:
+            filer = FastFiler(database)
+            try:
+                stuck = [asyncio.create_task(send(filer, n)) for n in range(CONNECTIONS)]
+                for _ in range(200):
+                    if waiting() == CONNECTIONS:
+                        break
+                    await asyncio.sleep(0.05)
+                assert waiting() == CONNECTIONS
+                for task in stuck:
+                    task.cancel()
+                await asyncio.gather(*stuck, return_exceptions=True)
+                assert all(task.cancelled() for task in stuck)
+                holder.rollback()
+                return [
+                    await asyncio.wait_for(send(filer, n), timeout=20)
+                    for n in range(CONNECTIONS, CONNECTIONS + 2)
+                ]
+            finally:
+                await filer.close()
+
+        filed = asyncio.run(cancel_then_file())
+    for n, message_id in enumerate(filed, start=CONNECTIONS):
+        assert message_id is not None
+        assert kept(database, message_id)[0]["subject"] == f"Poruka {n}"
