@@ -232,12 +232,14 @@ async def _result(link: _Link, expected: pq.ExecStatus) -> pq.abc.PGresult:
     result (its error raised)."""
     pgconn = link.pgconn
     while pgconn.flush():  # a large message: more than the socket takes at once
-        await _ready(pgconn.socket, write=True)
+        # what the server says meanwhile is read, so neither side waits on the other
+        if await _wait(pgconn.socket, write=True):
+            pgconn.consume_input()
     results: list[pq.abc.PGresult] = []
     while True:
         pgconn.consume_input()
         if pgconn.is_busy():
-            await _ready(pgconn.socket)
+            await _wait(pgconn.socket)
             continue
         result = pgconn.get_result()
         if result is None:
@@ -251,23 +253,22 @@ async def _result(link: _Link, expected: pq.ExecStatus) -> pq.abc.PGresult:
     return results[0]
 
 
-async def _ready(fileno: int, *, write: bool = False) -> None:
-    """Wait until the socket ``fileno`` can be read (or written)."""
+async def _wait(fileno: int, *, write: bool = False) -> bool:
+    """Wait until the socket ``fileno`` can be read (or, with ``write``, either read or
+    written): whether it can be read."""
     loop = asyncio.get_running_loop()
-    ready = loop.create_future()
+    ready: asyncio.Future[bool] = loop.create_future()
 
-    def wake() -> None:
+    def wake(readable: bool) -> None:
         if not ready.done():
-            ready.set_result(None)
+            ready.set_result(readable)
 
+    loop.add_reader(fileno, wake, True)
     if write:
-        loop.add_writer(fileno, wake)
-    else:
-        loop.add_reader(fileno, wake)
+        loop.add_writer(fileno, wake, False)
     try:
-        await ready
+        return await ready
     finally:
+        loop.remove_reader(fileno)
         if write:
             loop.remove_writer(fileno)
-        else:
-            loop.remove_reader(fileno)
