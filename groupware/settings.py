@@ -115,6 +115,12 @@ class Settings:
         "before the sender gets a bounce.",
         parse=int,
     )
+    relay_keep_days: int = _setting(
+        30,
+        "How long the record of a message's delivery to an outside address (sent, or "
+        "failed and bounced) is kept in the queue table before it is deleted.",
+        parse=int,
+    )
     mail_domain: str = _setting(
         "groupware.local",
         "Mail domain of the company: users' addresses and filing addresses live in it.",
@@ -335,6 +341,7 @@ def _validate(s: Settings) -> None:
         "dav_max_calendars",
         "smtp_max_message_mb",
         "relay_retry_hours",
+        "relay_keep_days",
     )
     for name in positive:
         if getattr(s, name) <= 0:

@@ -21,6 +21,9 @@ one message go in one SMTP transaction, carrying the stored bytes exactly as rec
 A recipient that failed earns the sender a bounce (:func:`bounce`): a delivery-status
 report in their language, in their inbox, when the envelope sender is a local user and
 the message was not automatic itself (a bounce is never bounced).
+
+Finished rows (sent or failed) are the record of what became of each recipient; each
+run deletes those finished more than ``relay_keep_days`` ago (:func:`prune`).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from email.message import EmailMessage, MIMEPart
 from email.parser import BytesHeaderParser
 from types import TracebackType
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from groupware.accounts.models import User
@@ -259,6 +262,8 @@ def send_due(database: Database, settings: Settings, *, now: dt.datetime | None 
     """Send every due queued recipient through the smarthost of ``settings`` and record
     the outcomes (see the module docstring); returns how many recipients were tried."""
     now = now or utcnow()
+    with database.transaction(actor_id=None, channel="job") as session:
+        prune(session, settings, now=now)
     groups = claim(database, now=now)
     with Smarthost(settings) as smarthost:
         for (message_id, sender), items in groups.items():
@@ -312,6 +317,18 @@ def record(
         if failures:
             bounce(session, settings, raw=raw, sender=items[0].sender, failures=failures)
     return failures
+
+
+def prune(session: Session, settings: Settings, *, now: dt.datetime) -> int:
+    """Delete the rows that finished more than ``relay_keep_days`` before ``now``;
+    how many."""
+    cutoff = now - dt.timedelta(days=settings.relay_keep_days)
+    result = session.execute(
+        delete(MailOutbox).where(
+            MailOutbox.state.in_(("sent", "failed")), MailOutbox.done_at < cutoff
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def queue(session: Session, *, limit: int = 200) -> list[MailOutbox]:

@@ -490,3 +490,29 @@ def test_the_mail_queue_command_lists_and_retries(
     missing = gw("--retry", str(row.id + 1))
     assert missing.returncode == 1
     assert "no queued mail has the id" in missing.stderr
+
+
+def test_finished_queue_rows_are_deleted_after_the_keeping_period(
+    server: Server, smarthost: Smarthost, committed: factories.Cast, database: Database
+) -> None:
+    for to in ("stari@example.com", "propao@example.com", "novi@example.com", "ceka@example.com"):
+        send(server, committed.alice, to, subject=to)
+    now = utcnow()
+    keep = dt.timedelta(days=server.settings.relay_keep_days)
+    finished = {
+        "stari@example.com": ("sent", now - keep - dt.timedelta(hours=1)),
+        "propao@example.com": ("failed", now - keep - dt.timedelta(hours=1)),
+        "novi@example.com": ("sent", now - keep + dt.timedelta(hours=1)),
+    }
+    with database.transaction(actor_id=None, channel="job") as session:
+        for row in session.scalars(select(MailOutbox)):
+            if row.recipient in finished:
+                row.state, row.done_at = finished[row.recipient]
+            else:  # still queued, not due before the run below
+                row.next_attempt_at = now + dt.timedelta(hours=1)
+    assert relay.send_due(database, server.settings, now=now) == 0
+    assert sorted((row.recipient, row.state) for row in outbox(database)) == [
+        ("ceka@example.com", "queued"),
+        ("novi@example.com", "sent"),
+    ]
+    assert smarthost.received == []
