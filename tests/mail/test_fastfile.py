@@ -49,6 +49,20 @@ def kept(
         return {c: getattr(row, c) for c in COLUMNS}, list(entries), list(links)
 
 
+async def alice_to_bob(
+    filer: FastFiler, cast: factories.Cast, raw: bytes, *, recipient_id: int | None = None
+) -> int | None:
+    """File ``raw`` from alice to bob (or to the user ``recipient_id``) on ``filer``."""
+    return await filer.file(
+        raw,
+        envelope_from=cast.alice.email,
+        envelope_to=[cast.bob.email],
+        recipient_ids=[cast.bob.id if recipient_id is None else recipient_id],
+        sender_id=cast.alice.id,
+        mail_domain=MAIL_DOMAIN,
+    )
+
+
 def test_the_fast_path_keeps_what_the_general_path_keeps(
     live: object, committed: factories.Cast, database: Database
 ) -> None:
@@ -168,13 +182,9 @@ def test_a_message_the_database_refuses_fails_alone(
     refused = {2, 4, 5, 6, 7}  # more than the filer's connections
 
     async def send(filer: FastFiler, n: int) -> int | None:
-        return await filer.file(
-            bytes(message(alice.email, bob.email, f"Poruka {n}")),
-            envelope_from=alice.email,
-            envelope_to=[bob.email],
-            recipient_ids=[gone if n in refused else bob.id],
-            sender_id=alice.id,
-            mail_domain=MAIL_DOMAIN,
+        raw = bytes(message(alice.email, bob.email, f"Poruka {n}"))
+        return await alice_to_bob(
+            filer, committed, raw, recipient_id=gone if n in refused else None
         )
 
     async def file_all() -> tuple[list[object], int | None]:
@@ -207,24 +217,15 @@ def test_a_large_message_sent_in_pieces_is_kept_exactly(
     raw = bytes(message(alice.email, bob.email, "Cjenik", "Šifra;Naziv;Cijena\n" * 12_000))
     assert len(raw) > 200_000
 
-    async def send(filer: FastFiler, raw: bytes) -> int | None:
-        return await filer.file(
-            raw,
-            envelope_from=alice.email,
-            envelope_to=[bob.email],
-            recipient_ids=[bob.id],
-            sender_id=alice.id,
-            mail_domain=MAIL_DOMAIN,
-        )
-
     async def fast() -> int | None:
         filer = FastFiler(database)
         try:
-            await send(filer, bytes(message(alice.email, bob.email)))  # opens a connection
+            # a first message opens the connection whose socket is narrowed below
+            await alice_to_bob(filer, committed, bytes(message(alice.email, bob.email)))
             [link] = filer._idle
             with socket.socket(fileno=os.dup(link.pgconn.socket)) as sock:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
-            return await asyncio.wait_for(send(filer, raw), timeout=30)
+            return await asyncio.wait_for(alice_to_bob(filer, committed, raw), timeout=30)
         finally:
             await filer.close()
 
@@ -246,14 +247,8 @@ def test_a_filing_cancelled_while_under_way_frees_its_connection(
     alice, bob = committed.alice, committed.bob
 
     async def send(filer: FastFiler, n: int) -> int | None:
-        return await filer.file(
-            bytes(message(alice.email, bob.email, f"Poruka {n}")),
-            envelope_from=alice.email,
-            envelope_to=[bob.email],
-            recipient_ids=[bob.id],
-            sender_id=alice.id,
-            mail_domain=MAIL_DOMAIN,
-        )
+        raw = bytes(message(alice.email, bob.email, f"Poruka {n}"))
+        return await alice_to_bob(filer, committed, raw)
 
     with database.engine.connect() as holder:
         # bob's row locked: a mailbox entry's foreign key check waits for it
