@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from groupware.access import shares
-from groupware.access.policy import get_for_user, record_models
+from groupware.access.policy import get_for_user, record_models, require_share
 from groupware.api import Api, Call
 from groupware.db import Base
 from groupware.errors import NotFound
@@ -35,11 +35,16 @@ class SharesOut(BaseModel):
     items: list[ShareOut]
 
 
-def _record(call: Call, action: str) -> Base:
+def _record(call: Call, *, share: bool = False) -> Base:
+    """The record, for anyone who may see it; with ``share``, only for those who may
+    change whom it is shared with (403 for the others who see it)."""
     model = record_models().get(call.param("record_type"))
     if model is None:
         raise NotFound(_l("There is no such record, or you may not see it."))
-    return get_for_user(call.db, call.who, model, call.int_param("record_id"), action)
+    record = get_for_user(call.db, call.who, model, call.int_param("record_id"))
+    if share:
+        require_share(call.db, call.who, record)
+    return record
 
 
 def _list(call: Call, record: Base) -> SharesOut:
@@ -64,18 +69,18 @@ def _list(call: Call, record: Base) -> SharesOut:
     response=SharesOut,
 )
 def list_shares(call: Call) -> SharesOut:
-    return _list(call, _record(call, "view"))
+    return _list(call, _record(call))
 
 
 @api.operation(
     "POST",
     "/records/{record_type}/{record_id}/shares",
-    summary="Share a record with a user or a team (needs write access to it)",
+    summary="Share a record with a user or a team (owner, administrator or a right to share)",
     response=SharesOut,
     body=ShareIn,
 )
 def add_share(call: Call) -> SharesOut:
-    record = _record(call, "edit")
+    record = _record(call, share=True)
     data: ShareIn = call.body
     shares.share(
         call.db,
@@ -95,4 +100,4 @@ def add_share(call: Call) -> SharesOut:
     status=204,
 )
 def remove_share(call: Call) -> None:
-    shares.unshare(call.db, _record(call, "edit"), call.int_param("share_id"))
+    shares.unshare(call.db, _record(call, share=True), call.int_param("share_id"))

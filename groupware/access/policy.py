@@ -43,7 +43,7 @@ from groupware.db import Base, const
 from groupware.errors import Forbidden, NotFound
 from groupware.i18n import _l
 
-ACTIONS = ("view", "create", "edit", "delete", "export", "admin")
+ACTIONS = ("view", "create", "edit", "delete", "export", "share", "admin")
 SCOPES = ("own", "team", "territory", "all")
 ACTION_LABELS = {
     "view": _l("view"),
@@ -51,6 +51,7 @@ ACTION_LABELS = {
     "edit": _l("edit"),
     "delete": _l("delete"),
     "export": _l("export"),
+    "share": _l("share"),
     "admin": _l("administer"),
 }
 SCOPE_LABELS = {
@@ -256,11 +257,20 @@ def _shared_ids(model: type[Base], who: Who, *, write: bool) -> Select[Any] | No
 
 def _per_row(model: type[Base], ids: Select[Any]) -> ColumnElement[bool]:
     """ "This row is one of ``ids``", checked row by row with an index probe (for users
-    who see a large part of the table: the list walks its index and stops early)."""
-    column = ids.selected_columns[0]
+    who see a large part of the table: the list walks its index and stops early).
+
+    ``ids`` is read as a set, whatever it selects from: it is wrapped as a derived
+    table and only its column is compared with the row's key. Comparing the row's key
+    with ``ids``' own column instead is wrong when ``ids`` selects from the model's own
+    table (the tasks a user created): that table is then not correlated with the outer
+    row, the comparison is true for any row of the set, and every row passes once the
+    set is not empty."""
+    subquery = ids.subquery()
     # OFFSET 0 keeps PostgreSQL from building a hash of the whole id set (it cannot tell
-    # that a list page stops after a few dozen rows); each row is one index probe.
-    return exists(ids.where(column == pk_column(model)).offset(const(0)))
+    # that a list page stops after a few dozen rows); each row is one index probe. Both
+    # databases flatten the derived table into the probe.
+    probe = select(subquery.c[0]).where(subquery.c[0] == pk_column(model)).offset(const(0))
+    return exists(probe)
 
 
 def _as_set(model: type[Base], ids: Select[Any] | CompoundSelect[Any]) -> ColumnElement[bool]:
@@ -411,6 +421,51 @@ def can(session: Session, who: Who, record: Base, action: str, *, public: bool =
     return bool(session.scalar(query.select()))
 
 
+def may(session: Session, who: Who, record: Base, action: str = "view") -> bool:
+    """The plain per-record check: whether some reason lets ``who`` do ``action`` to
+    ``record``, each reason tested on its own with further owners and shares read as
+    sets. It answers what :func:`visible` answers for lists; the differential access
+    test holds the two against each other."""
+    model = type(record)
+    pk, key = pk_column(model), record_key(record)
+    return any(
+        session.scalar(exists().where(pk == key, clause).select())
+        for clause in scope_clauses(model, who, action, whole=True).values()
+    )
+
+
+def _owner_id(session: Session, record: Base) -> int | None:
+    """The owner of ``record`` (for a record under another, its parent's owner)."""
+    spec = access_spec(type(record))
+    if spec.parent is not None:
+        key, parent_model = spec.parent
+        parent = session.get(parent_model, getattr(record, key))
+        return _owner_id(session, parent) if parent is not None else None
+    owner: int | None = getattr(record, spec.owner) if spec.owner else None
+    return owner
+
+
+def may_share(session: Session, who: Who, record: Base) -> bool:
+    """Whether ``who`` may change whom ``record`` is shared with (add or remove shares,
+    further owners or reps): its owner, an administrator, or a role that grants
+    "share" on it. Write access is not enough: someone a record was shared with to
+    write must not hand it on, nor take the owner's shares away."""
+    if who.is_admin or (who.id is not None and _owner_id(session, record) == who.id):
+        return True
+    return can(session, who, record, "share", public=False)
+
+
+def require_share(session: Session, who: Who, record: Base) -> None:
+    """Raise :class:`Forbidden` unless :func:`may_share`."""
+    if not may_share(session, who, record):
+        raise Forbidden(
+            _l(
+                "Only the owner, an administrator or someone with the right to share may "
+                "change who this record is shared with."
+            )
+        )
+
+
 @dataclass(frozen=True)
 class Reason:
     """One reason a user sees a record, for the "why can I see this" panel."""
@@ -427,7 +482,7 @@ def explain(session: Session, who: Who, record: Base) -> list[Reason]:
     pk, key = pk_column(model), record_key(record)
     grants = who.grants.get((spec.module, "view"), {})
     reasons: list[Reason] = []
-    for kind, clause in scope_clauses(model, who, "view").items():
+    for kind, clause in scope_clauses(model, who, "view", whole=True).items():
         if kind == "shared":
             reasons.extend(_share_reasons(session, who, record))
             continue

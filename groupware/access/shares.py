@@ -1,7 +1,9 @@
 """Sharing a record with a user or a team, to read or to write.
 
-Callers load the record through its access helper with ``action="edit"`` first: only
-someone who may change a record may share it.
+Callers check :func:`groupware.access.policy.may_share` first: only the record's owner,
+an administrator or a role granting "share" may change whom a record is shared with.
+Write access is not enough: a colleague a deal was shared with to write must neither
+hand it on nor take the owner's shares away.
 """
 
 from __future__ import annotations

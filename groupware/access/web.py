@@ -11,7 +11,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from groupware.access import shares
-from groupware.access.policy import can, explain, get_for_user, record_models
+from groupware.access.policy import (
+    can,
+    explain,
+    get_for_user,
+    may_share,
+    record_models,
+    require_share,
+)
 from groupware.accounts.teams import list_teams
 from groupware.accounts.users import list_users
 from groupware.db import Base
@@ -22,17 +29,23 @@ from groupware.validation import parse_id
 from groupware.web import Ctx, page
 
 
-def _record(ctx: Ctx, action: str = "view") -> Base:
+def _record(ctx: Ctx) -> Base:
     model = record_models().get(ctx.param("record_type"))
     if model is None:
         raise NotFound(_l("There is no such record, or you may not see it."))
-    return get_for_user(ctx.db, ctx.acting, model, ctx.int_param("record_id"), action)
+    return get_for_user(ctx.db, ctx.acting, model, ctx.int_param("record_id"))
+
+
+def _shareable(ctx: Ctx) -> Base:
+    record = _record(ctx)
+    require_share(ctx.db, ctx.acting, record)
+    return record
 
 
 def _access_panel(
     ctx: Ctx, record: Base, *, errors: dict[str, str] | None = None, status: int = 200
 ) -> Response:
-    may_share = can(ctx.db, ctx.acting, record, "edit")
+    sharer = may_share(ctx.db, ctx.acting, record)
     return ctx.render(
         "access/panel.html",
         block="panel",
@@ -40,9 +53,9 @@ def _access_panel(
         record_type=ctx.param("record_type"),
         reasons=explain(ctx.db, ctx.acting, record),
         shares=shares.list_shares(ctx.db, record),
-        may_share=may_share,
-        users=list_users(ctx.db, active=True, limit=1000) if may_share else [],
-        teams=[team for team, _n in list_teams(ctx.db)] if may_share else [],
+        may_share=sharer,
+        users=list_users(ctx.db, active=True, limit=1000) if sharer else [],
+        teams=[team for team, _n in list_teams(ctx.db)] if sharer else [],
         errors=errors or {},
         status_code=status,
     )
@@ -55,7 +68,7 @@ def access_panel(ctx: Ctx) -> Response:
 
 @page()
 def share_add(ctx: Ctx) -> Response:
-    record = _record(ctx, "edit")
+    record = _shareable(ctx)
     form = ctx.form_dict()
     grantee = str(form.get("grantee", ""))
     kind, _sep, ident = grantee.partition(":")
@@ -83,7 +96,7 @@ def share_add(ctx: Ctx) -> Response:
 
 @page()
 def share_remove(ctx: Ctx) -> Response:
-    record = _record(ctx, "edit")
+    record = _shareable(ctx)
     try:
         shares.unshare(ctx.db, record, ctx.int_param("share_id"))
     except Invalid as exc:

@@ -139,7 +139,8 @@ class Grant(Base):
     __table_args__ = (
         UniqueConstraint("role_id", "module", "action", "scope"),
         CheckConstraint(
-            "action IN ('view', 'create', 'edit', 'delete', 'export', 'admin')", name="action"
+            "action IN ('view', 'create', 'edit', 'delete', 'export', 'share', 'admin')",
+            name="action",
         ),
         CheckConstraint("scope IN ('own', 'team', 'territory', 'all')", name="scope"),
     )

@@ -31,15 +31,16 @@ BUILTIN_LABELS: dict[str, Any] = {
 # action -> scopes, for every module that has records
 _TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
     "admin": {action: ("all",) for action in ACTIONS},
-    "manager": {a: ("team",) for a in ("view", "create", "edit", "delete", "export")},
+    "manager": {a: ("team",) for a in ("view", "create", "edit", "delete", "export", "share")},
     "sales": {
         "view": ("own", "territory"),
         "create": ("own",),
         "edit": ("own", "territory"),
         "delete": ("own",),
         "export": ("own", "territory"),
+        "share": ("own", "territory"),
     },
-    "staff": {a: ("own",) for a in ("view", "create", "edit", "delete")},
+    "staff": {a: ("own",) for a in ("view", "create", "edit", "delete", "share")},
 }
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from groupware.access.policy import require_share
 from groupware.accounts.models import User
 from groupware.api import Api, Call, PageQuery, page_of
 from groupware.crm import partners as service
@@ -288,6 +289,7 @@ def delete_partner(call: Call) -> None:
 def set_partner_reps(call: Call) -> PartnerOut:
     data: RepsIn = call.body
     partner = service.get_partner_for_user(call.db, call.who, call.int_param("partner_id"), "edit")
+    require_share(call.db, call.who, partner)
     service.set_reps(
         call.db, partner, owner_id=data.owner_id, rep_ids=data.rep_ids, automatic=data.automatic
     )

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from groupware.access.models import Share
-from groupware.access.policy import Who, can, visible
+from groupware.access.policy import Who, can, may_share, visible
 from groupware.accounts.models import User
 from groupware.app import NavItem
 from groupware.crm import merge as merging
@@ -223,6 +223,7 @@ def partner(ctx: Ctx) -> Response:
         merged_into=(row.merged_into_id, into.get(row.merged_into_id or 0)),
         may_edit=not merged and can(db, who, row, "edit"),
         may_delete=can(db, who, row, "delete"),
+        may_share=not merged and may_share(db, who, row),
         sections=[(s, s.load(ctx, row)) for s in SECTIONS],
         **_documents(ctx, row),
     )

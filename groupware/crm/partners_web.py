@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from groupware.access.policy import Who, can, require
+from groupware.access.policy import Who, can, require, require_share
 from groupware.accounts.models import User
 from groupware.app import NavItem
 from groupware.crm import partners as service
@@ -470,6 +470,7 @@ def _reps_page(
 @page()
 def partner_reps(ctx: Ctx) -> Response:
     partner = service.get_partner_for_user(ctx.db, ctx.acting, ctx.int_param("partner_id"), "edit")
+    require_share(ctx.db, ctx.acting, partner)
     form = {"owner_id": partner.owner_id, "rep_ids": [r.user_id for r in partner.reps]}
     return _reps_page(ctx, partner, form, {})
 
@@ -477,6 +478,7 @@ def partner_reps(ctx: Ctx) -> Response:
 @page()
 def partner_reps_save(ctx: Ctx) -> Response:
     partner = service.get_partner_for_user(ctx.db, ctx.acting, ctx.int_param("partner_id"), "edit")
+    require_share(ctx.db, ctx.acting, partner)
     form = ctx.form_dict(lists=("rep_ids",))
     try:
         if form.get("automatic"):

@@ -18,7 +18,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from groupware.access.policy import Who, get_for_user, require
+from groupware.access.policy import Who, get_for_user, may_share, require
 from groupware.accounts.models import User
 from groupware.crm.documents import CURRENCIES
 from groupware.crm.models import Document, Partner, Person
@@ -135,8 +135,11 @@ def _deal_type(session: Session, type_id: int, direction: str) -> ProcessType:
     return type_
 
 
-def _check_people(session: Session, who: Who, data: DealIn) -> None:
-    get_for_user(session, who, Partner, data.partner_id, "view")
+def _check_people(session: Session, who: Who, data: DealIn, deal: Deal | None = None) -> None:
+    # A deal shared with someone who may not see its partner stays editable by them, as
+    # long as they leave the partner as it is.
+    if deal is None or data.partner_id != deal.partner_id:
+        get_for_user(session, who, Partner, data.partner_id, "view")
     if data.person_id is not None:
         person = session.get(Person, data.person_id)
         if person is None or person.partner_id != data.partner_id:
@@ -148,6 +151,19 @@ def _check_people(session: Session, who: Who, data: DealIn) -> None:
             raise Invalid({"owner_id": _l("Choose an active user.")})
         if set(data.member_ids) - active:
             raise Invalid({"member_ids": _l("Choose active users.")})
+
+
+def _check_sharing(session: Session, who: Who, deal: Deal, data: DealIn) -> None:
+    """The responsible rep and the further people are whom a deal is shared with:
+    only its owner, an administrator or a right to share changes them (write access
+    to the deal is not enough)."""
+    owner_changed = data.owner_id is not None and data.owner_id != deal.owner_id
+    members_changed = set(data.member_ids) != {m.user_id for m in deal.members}
+    if (owner_changed or members_changed) and not may_share(session, who, deal):
+        field = "owner_id" if owner_changed else "member_ids"
+        raise Invalid(
+            {field: _l("Only the deal's owner or someone with the right to share changes this.")}
+        )
 
 
 def _sync_phase(deal: Deal, phases: list[Phase]) -> None:
@@ -180,13 +196,14 @@ def create_deal(session: Session, who: Who, data: DealIn) -> Deal:
 
 def update_deal(session: Session, who: Who, deal_id: int, data: DealIn) -> Deal:
     deal = get_deal_for_user(session, who, deal_id, "edit")
-    _check_people(session, who, data)
+    _check_people(session, who, data, deal)
     new_type = data.type_id != deal.type_id
     type_ = _deal_type(session, data.type_id, data.direction) if new_type else deal.type
     if not new_type and type_.direction not in (None, data.direction):
         raise Invalid({"direction": _l("This deal's type is not for this direction.")})
     if new_type and deal.status != "open":
         raise Invalid({"type_id": _l("Reopen the deal before you change its type.")})
+    _check_sharing(session, who, deal, data)
     values = data.model_dump(exclude={"member_ids", "lines", "started_on", "owner_id"})
     for name, value in values.items():
         setattr(deal, name, value)

@@ -383,3 +383,22 @@ def test_it_searches_filters_and_pages_announcements(api: Api) -> None:
     ]
     pages = walk(api("alice"), "/announcements", limit=1)
     assert [[row["id"] for row in page] for page in pages] == [[i] for i in reversed(ids)]
+
+
+def test_a_write_share_does_not_let_its_holder_change_whom_the_record_is_shared_with(
+    api: Api,
+) -> None:
+    """Changing the shares takes the owner, an administrator or the right to share:
+    bob, who may write, neither re-shares nor removes alice's shares (he once could)."""
+    cast = api.cast
+    draft = create(api)
+    [bobs] = share(api, draft["id"], user_id=cast.bob.id, permission="write")
+    shares_path = f"/records/announcements/{draft['id']}/shares"
+    refused = api("bob").post(shares_path, json={"user_id": cast.charlie.id, "permission": "write"})
+    assert "owner" in error_of(refused, 403)["message"]
+    error_of(api("bob").delete(f"{shares_path}/{bobs['id']}"), 403)
+    assert [s["user_id"] for s in api("bob").get(shares_path).json()["items"]] == [cast.bob.id]
+    error_of(api("charlie").get(f"/announcements/{draft['id']}"), 404)
+    # The owner and an administrator may.
+    share(api, draft["id"], "root", user_id=cast.charlie.id)
+    assert api("alice").delete(f"{shares_path}/{bobs['id']}").status_code == 204

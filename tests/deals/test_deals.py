@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from groupware.access import shares
 from groupware.access.policy import get_for_user
 from groupware.crm.documents import DocumentIn, upsert_document
 from groupware.deals.models import Deal
@@ -177,6 +178,29 @@ def test_reps_see_their_own_shared_and_territory_deals_only(db: Session, setup: 
     assert get_deal_for_user(db, charlie, deal.id).id == deal.id
     add_activity(db, charlie, deal.id, ActivityIn(kind="call", text="Called the buyer"))
     assert get_for_user(db, charlie, Deal, deal.id, "edit").id == deal.id
+
+
+def test_a_write_share_edits_a_deal_but_does_not_change_whom_it_is_shared_with(
+    db: Session, setup: Setup
+) -> None:
+    cast = setup.cast
+    deal = new_deal(db, setup, cast.charlie, partner_id=setup.split_partner.id, title="Split")
+    shares.share(db, deal, by_user_id=cast.charlie.id, user_id=cast.bob.id, permission="write")
+    bob = cast.who(db, cast.bob)
+    kept = deal_data(setup, partner_id=setup.split_partner.id, title="Split, revised")
+    assert update_deal(db, bob, deal.id, kept).title == "Split, revised"
+    for change in ({"member_ids": [cast.alice.id]}, {"owner_id": cast.bob.id}):
+        data = deal_data(setup, partner_id=setup.split_partner.id, title="Split", **change)
+        with pytest.raises(Invalid) as refused:
+            update_deal(db, bob, deal.id, data)
+        assert set(refused.value.errors) == set(change)
+    assert deal.owner_id == cast.charlie.id and deal.members == []
+    # charlie owns it: he may.
+    charlie = cast.who(db, cast.charlie)
+    with_alice = deal_data(setup, partner_id=setup.split_partner.id, member_ids=[cast.alice.id])
+    assert [m.user_id for m in update_deal(db, charlie, deal.id, with_alice).members] == [
+        cast.alice.id
+    ]
 
 
 def test_types_are_edited_by_admins_and_keep_deals_under_way(db: Session, setup: Setup) -> None:

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from groupware.access.policy import visible
 from groupware.caldav import store
 from groupware.caldav.models import CalendarItem
 from groupware.errors import Forbidden, Invalid, NotFound
@@ -167,3 +168,37 @@ def test_an_overdue_task_raises_one_alert_to_its_owner(db: Session, cast: factor
     assert "Task Kasni is overdue" in _notes(db, cast.alice.id)
     assert not any("Gotovo" in t for t in _notes(db, cast.alice.id))
     assert late.id != done.id
+
+
+def test_making_or_handing_on_one_task_shows_that_task_and_no_other(
+    db: Session, cast: factories.Cast
+) -> None:
+    """The "made or handed on" rule is tied to the task it checks: having made, handed
+    on or waiting team tasks does not open every other task (it once did, for a sales
+    rep: the rule was probed row by row and never compared with the row)."""
+    rep = factories.make_user(db, "erik", roles=("sales",), teams=(cast.south,))
+    alice, bob, charlie = (cast.who(db, u) for u in (cast.alice, cast.bob, rep))
+    made_by_charlie = service.create_task(
+        db, charlie, validate(service.TaskIn, {"title": "For bob", "assignee_id": bob.id})
+    )
+    handed_on = service.create_task(db, charlie, validate(service.TaskIn, {"title": "Mine"}))
+    service.delegate_task(
+        db, charlie, handed_on.id, validate(service.DelegateIn, {"assignee_id": alice.id})
+    )
+    south_waiting = service.create_task(
+        db, charlie, validate(service.TaskIn, {"title": "South", "team_id": cast.south.id})
+    )
+    bobs_own = service.create_task(db, bob, validate(service.TaskIn, {"title": "Bob's"}))
+    alices_own = service.create_task(db, alice, validate(service.TaskIn, {"title": "Alice's"}))
+    # charlie sees what he made or handed on and his team's waiting task, not bob's or
+    # alice's own tasks.
+    seen = set(db.scalars(select(Task.id).where(visible(Task, charlie))))
+    assert {made_by_charlie.id, handed_on.id, south_waiting.id} <= seen
+    assert not {bobs_own.id, alices_own.id} & seen
+    for task in (bobs_own, alices_own):
+        with pytest.raises(NotFound):
+            service.get_task_for_user(db, charlie, task.id)
+        with pytest.raises(NotFound):
+            service.set_progress(
+                db, charlie, task.id, validate(service.ProgressIn, {"progress": 50})
+            )

@@ -342,3 +342,27 @@ def test_boosted_navigation_gets_whole_pages(alice: httpx.Client) -> None:
     assert "<html" in boosted.text and "topbar" in boosted.text
     fragment = alice.get("/announcements", headers={"HX-Request": "true", "HX-Target": "results"})
     assert "<html" not in fragment.text
+
+
+def test_a_write_share_may_change_the_record_but_not_its_sharing(
+    alice: httpx.Client, committed: Cast, database: Database, login_as: LoginAs
+) -> None:
+    draft = create_draft(alice)
+    alice.post(
+        f"/records/announcements/{draft}/shares",
+        data={"grantee": f"user:{committed.bob.id}", "permission": "write"},
+    )
+    bob = login_as("bob")
+    panel = bob.get(f"/records/announcements/{draft}/access")
+    assert panel.status_code == 200 and "Stop sharing" not in panel.text
+    assert 'name="grantee"' not in panel.text
+    resharing = bob.post(
+        f"/records/announcements/{draft}/shares",
+        data={"grantee": f"user:{committed.charlie.id}", "permission": "write"},
+    )
+    assert resharing.status_code == 403
+    with database.transaction(actor_id=None, channel="cli", write=False) as session:
+        share_id = session.scalar(select(Share.id))
+    assert bob.post(f"/records/announcements/{draft}/shares/{share_id}/remove").status_code == 403
+    assert login_as("charlie").get(f"/announcements/{draft}").status_code == 404
+    assert "Stop sharing" in alice.get(f"/records/announcements/{draft}/access").text
