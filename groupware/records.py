@@ -16,6 +16,11 @@ class RecordType:
     label: Any
     url: str = ""  # with {id}; empty when the record has no page
     fields: dict[str, Any] = field(default_factory=dict)
+    # Where every record of this type a user may see is listed: a page and an API
+    # collection (empty when there is none). The differential access test holds each
+    # against the access policy's per-record answer.
+    list_url: str = ""
+    api_url: str = ""
 
 
 RECORD_TYPES: dict[str, RecordType] = {}

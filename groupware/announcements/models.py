@@ -39,6 +39,8 @@ register_record_type(
             "published_at": _l("Published"),
             "expires_on": _l("Show until"),
         },
+        list_url="/announcements",
+        api_url="/api/v1/announcements",
     )
 )
 

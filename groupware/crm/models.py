@@ -556,9 +556,13 @@ register_record_type(
             "tag": _l("Tag"),
             "merge": _l("Merged duplicate"),
         },
+        list_url="/partners",
+        api_url="/api/v1/partners",
     )
 )
-register_record_type(RecordType("branches", _l("Branch"), "/branches/{id}"))
+register_record_type(
+    RecordType("branches", _l("Branch"), "/branches/{id}", api_url="/api/v1/branches")
+)
 register_record_type(
     RecordType(
         "persons",
@@ -571,6 +575,8 @@ register_record_type(
             "mailing_consent": _l("Agrees to mailings"),
             "opted_out_at": _l("Opted out"),
         },
+        list_url="/persons",
+        api_url="/api/v1/persons",
     )
 )
 register_record_type(
@@ -579,6 +585,8 @@ register_record_type(
         _l("ERP document"),
         "/documents/{id}",
         {"number": _l("Number"), "net_amount": _l("Net"), "gross_amount": _l("Gross")},
+        list_url="/documents",
+        api_url="/api/v1/documents",
     )
 )
 register_record_type(RecordType("partner_groups", _l("Partner group"), "/partner-groups"))

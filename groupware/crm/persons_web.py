@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 from starlette.responses import Response
 from starlette.routing import Route
 
-from groupware.access.policy import can, require
+from groupware.access.policy import can
 from groupware.app import NavItem
 from groupware.crm import persons as service
 from groupware.crm.models import Branch, Partner, Person
@@ -55,7 +55,7 @@ BRANCH_FIELDS = (
 
 @page()
 def persons(ctx: Ctx) -> Response:
-    require(ctx.acting, "partners", "view")
+    # No module right needed: a user without one sees the persons shared with them.
     offset = min(ctx.query_id("offset") or 0, 1_000_000)
     q = ctx.query("q")[:100]
     query = (

@@ -228,6 +228,8 @@ register_record_type(
             "line": _l("Line"),
             "activity": _l("Activity"),
         },
+        list_url="/deals",
+        api_url="/api/v1/deals",
     )
 )
 register_record_type(RecordType("process_types", _l("Deal type"), "/admin/deal-types/{id}"))

@@ -22,7 +22,7 @@ api = Api("tasks")
 
 
 class TaskQuery(PageQuery):
-    view: Literal["mine", "delegated", "team"] = "mine"
+    view: Literal["mine", "delegated", "team", "all"] = "mine"
     closed: bool = False
 
 

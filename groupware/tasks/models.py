@@ -164,5 +164,7 @@ register_record_type(
             "completed_at": _l("Completed"),
             "delegation": _l("Delegation"),
         },
+        list_url="/tasks?view=all",
+        api_url="/api/v1/tasks?view=all",
     )
 )

@@ -29,7 +29,7 @@ from groupware.validation import OptionalId, OptionalLocalDateTime, Schema, fail
 
 MODULE = "tasks"
 Priority = Literal["low", "normal", "high", "urgent"]
-View = Literal["mine", "delegated", "team"]
+View = Literal["mine", "delegated", "team", "all"]
 
 
 class TaskIn(Schema):
@@ -355,7 +355,8 @@ def cancel_task(session: Session, who: Who, task_id: int, *, push: bool = True) 
 
 def tasks_query(who: Who, view: View, *, closed: bool = False) -> Select[Any]:
     """The tasks of a list: ``mine`` (I am responsible), ``delegated`` (I handed them
-    on or made them for others), ``team`` (my teams' people and waiting team tasks)."""
+    on or made them for others), ``team`` (my teams' people and waiting team tasks),
+    ``all`` (every task I may see, shared ones too)."""
     query = select(Task).where(visible(Task, who, "view"))
     statuses = ("done", "cancelled") if closed else ("open", "in_progress")
     query = query.where(Task.status.in_(statuses))
@@ -367,7 +368,7 @@ def tasks_query(who: Who, view: View, *, closed: bool = False) -> Select[Any]:
             or_(Task.created_by_id == who.id, Task.id.in_(handed)),
             or_(Task.owner_id.is_(None), Task.owner_id != who.id),
         )
-    else:
+    elif view == "team":
         members = select(TeamMember.user_id).where(TeamMember.team_id.in_(who.team_ids))
         query = query.where(
             or_(Task.team_id.in_(who.team_ids), Task.owner_id.in_(members)),

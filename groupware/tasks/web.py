@@ -29,6 +29,7 @@ VIEWS: dict[str, Any] = {
     "mine": _l("My tasks"),
     "delegated": _l("Delegated by me"),
     "team": _l("My team"),
+    "all": _l("All I may see"),
 }
 LABELS: dict[str, dict[str, Any]] = {
     "status": {
@@ -69,7 +70,7 @@ def _people(ctx: Ctx) -> dict[str, Any]:
 @page()
 def tasks(ctx: Ctx) -> Response:
     view: service.View = "mine"
-    for name in ("delegated", "team"):
+    for name in ("delegated", "team", "all"):
         if ctx.query("view") == name:
             view = name
     closed = ctx.query("closed") == "1"
