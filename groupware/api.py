@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from groupware.access.policy import Who, load_who, require
+from groupware.access.policy import Who, get_for_user, load_who, record_models, require
 from groupware.accounts import credentials
 from groupware.accounts.models import User
 from groupware.db import bind_actor
@@ -234,6 +234,22 @@ def _check_path_ids(request: Request) -> None:
             raise NotFound(_("There is no such record, or you may not see it."))
 
 
+def _check_path_records(call: Call) -> None:
+    """A record the path names (``{deal_id}``, ``{record_type}/{record_id}``) that the
+    user may not see answers 404 before anything else is looked at: a wrong body or
+    query would otherwise answer 422 and tell that the record exists."""
+    models = record_models()
+    by_param = {model.__name__.lower() + "_id": model for model in models.values()}
+    params = call.request.path_params
+    for name, value in params.items():
+        if name == "record_id":
+            model = models.get(str(params.get("record_type")))
+        else:
+            model = by_param.get(name)
+        if model is not None:
+            get_for_user(call.db, call.who, model, value)
+
+
 def _run(
     request: Request, gw: Groupware, db: Session, op: Operation, raw_body: Any, language: str | None
 ) -> Response:
@@ -268,6 +284,7 @@ def _handle(
         call = Call(request, gw, db, user, load_who(db, user))
         if op.admin:
             require(call.who, "system", "admin")
+        _check_path_records(call)
         call.query = _validate(op.query, dict(request.query_params), location="query")
         call.body = _validate(op.body, raw_body, location="body")
         return _respond(op, op.handler(call))

@@ -11,6 +11,7 @@ from pydantic import Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from groupware.access.policy import Who, visible
 from groupware.crm.models import AssignmentRule, Partner, PartnerGroup
 from groupware.db import holder_of
 from groupware.errors import Invalid, NotFound
@@ -30,11 +31,12 @@ def get_group(session: Session, group_id: int) -> PartnerGroup:
     return group
 
 
-def list_groups(session: Session) -> list[tuple[PartnerGroup, int]]:
-    """Every group by name, with the number of its partners (merged ones left out)."""
+def list_groups(session: Session, who: Who) -> list[tuple[PartnerGroup, int]]:
+    """Every group by name, with the number of its partners ``who`` may see (merged
+    ones left out): a count of partners out of sight would tell about them."""
     counts = (
         select(Partner.group_id, func.count().label("n"))
-        .where(Partner.group_id.is_not(None), Partner.status != "merged")
+        .where(Partner.group_id.is_not(None), Partner.status != "merged", visible(Partner, who))
         .group_by(Partner.group_id)
         .subquery()
     )

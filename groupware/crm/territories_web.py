@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from groupware.access.policy import require, visible
+from groupware.access.policy import Who, require, visible
 from groupware.accounts.models import User
 from groupware.accounts.users import list_users
 from groupware.app import NavItem
@@ -86,10 +86,11 @@ def _described(ctx: Ctx, territories: Iterable[Territory]) -> dict[int, list[str
     return {t.id: [describe_area(a, countries, counties) for a in t.areas] for t in territories}
 
 
-def _partner_counts(session: Session) -> dict[int, int]:
+def _partner_counts(session: Session, who: Who) -> dict[int, int]:
+    """Partners per territory, of those ``who`` may see."""
     rows = session.execute(
         select(Partner.territory_id, func.count())
-        .where(Partner.territory_id.is_not(None), Partner.status != "merged")
+        .where(Partner.territory_id.is_not(None), Partner.status != "merged", visible(Partner, who))
         .group_by(Partner.territory_id)
     )
     return {territory_id: count for territory_id, count in rows if territory_id is not None}
@@ -109,7 +110,7 @@ def territories(ctx: Ctx) -> Response:
         "crm/territories.html",
         territories=rows,
         areas=_described(ctx, rows),
-        counts=_partner_counts(ctx.db),
+        counts=_partner_counts(ctx.db, ctx.acting),
         rules=service.list_rules(ctx.db),
         unassigned=_unassigned(ctx),
         may_edit=_may_edit(ctx),
@@ -129,7 +130,7 @@ def _territory_page(
         "crm/territory.html",
         territory=territory,
         areas=_described(ctx, [territory])[territory.id],
-        count=_partner_counts(ctx.db).get(territory.id, 0),
+        count=_partner_counts(ctx.db, ctx.acting).get(territory.id, 0),
         rules=[r for r in service.list_rules(ctx.db) if r.territory_id == territory.id],
         may_edit=_may_edit(ctx),
         errors=errors or {},
@@ -315,7 +316,7 @@ def _rule_form(
         rep_values=(reps + [""] * count)[:count],
         user_options=sorted(users.values(), key=lambda u: u.full_name.casefold()),
         territory_options=[(t.id, t.name) for t in service.list_territories(ctx.db)],
-        group_options=[(g.id, g.name) for g, _n in group_service.list_groups(ctx.db)],
+        group_options=[(g.id, g.name) for g, _n in group_service.list_groups(ctx.db, ctx.acting)],
         status_code=status,
     )
 
@@ -434,7 +435,7 @@ def reassign_apply(ctx: Ctx) -> Response:
 
 
 def _groups_page(ctx: Ctx, form: Form, errors: Form, status: int = 200) -> Response:
-    groups = group_service.list_groups(ctx.db)
+    groups = group_service.list_groups(ctx.db, ctx.acting)
     return ctx.render(
         "crm/groups.html",
         groups=groups,
@@ -466,7 +467,9 @@ def group_create(ctx: Ctx) -> Response:
 def _group_form(
     ctx: Ctx, group: PartnerGroup, form: Form | None, errors: Form, status: int = 200
 ) -> Response:
-    count = dict((g.id, n) for g, n in group_service.list_groups(ctx.db)).get(group.id, 0)
+    count = dict((g.id, n) for g, n in group_service.list_groups(ctx.db, ctx.acting)).get(
+        group.id, 0
+    )
     form = form if form is not None else {"name": group.name, "description": group.description}
     return ctx.render(
         "crm/groups_form.html",

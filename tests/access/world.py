@@ -21,6 +21,7 @@ import datetime as dt
 import decimal
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from groupware.access import shares
@@ -30,11 +31,15 @@ from groupware.accounts.teams import TeamIn, create_team
 from groupware.announcements.service import AnnouncementIn, create_announcement, publish
 from groupware.caldav import store
 from groupware.crm.documents import DocumentIn, upsert_document
+from groupware.crm.groups import GroupIn, create_group
 from groupware.crm.partners import set_reps
 from groupware.crm.persons import BranchIn, PersonIn, save_branch, save_person
 from groupware.db import Base
 from groupware.deals.service import DealIn, create_deal
 from groupware.deals.types import StepIn, TypeIn, save_type
+from groupware.mail import compose
+from groupware.mail.models import MailEntry
+from groupware.settings import Settings
 from groupware.tasks import service as tasks
 from groupware.validation import validate
 from tests.factories import make_partner, make_rule, make_territory, make_user
@@ -48,6 +53,8 @@ class World:
     teams: dict[str, Team]
     # record type -> record id -> the token in its name
     tokens: dict[str, dict[int, str]] = field(default_factory=dict)
+    # user name -> a message in their mailbox (to file on a record)
+    mail: dict[str, int] = field(default_factory=dict)
 
     def who(self, session: Session, name: str) -> Who:
         return load_who(session, session.get(User, self.users[name].id))  # type: ignore[arg-type]
@@ -62,7 +69,7 @@ def _token(counter: list[int]) -> str:
     return f"Zq{counter[0]}p7"
 
 
-def build_world(session: Session) -> World:
+def build_world(session: Session, settings: Settings) -> World:
     north = create_team(session, TeamIn(name="North"))
     south = create_team(session, TeamIn(name="South"))
     users = {
@@ -94,10 +101,16 @@ def build_world(session: Session) -> World:
         "pula": ("Pula", "52100"),  # frank's, shared with erin and team South
         "zadar": ("Zadar", "23000"),  # nobody's at all
     }
-    for key, (city, postal_code) in places.items():
+    groups = [create_group(session, GroupIn(name=n)) for n in ("Retail", "Wholesale")]
+    for number, (key, (city, postal_code)) in enumerate(places.items()):
         token = _token(counter)
         partner = make_partner(
-            session, SYSTEM, f"Partner {token}", city=city, postal_code=postal_code
+            session,
+            SYSTEM,
+            f"Partner {token}",
+            city=city,
+            postal_code=postal_code,
+            group_id=groups[number % 2].id,
         )
         partners[key] = partner
         world.add(partner, token)
@@ -241,5 +254,17 @@ def build_world(session: Session) -> World:
     shared_draft = create_announcement(session, whos["erin"], AnnouncementIn(title=f"S {token}"))
     shares.share(session, shared_draft, by_user_id=u["erin"], user_id=u["frank"])
     world.add(shared_draft, token)
+
+    # -- a note to self in everyone's mailbox ------------------------------------------
+    for name in PEOPLE:
+        note = compose.MailIn(to=users[name].email, subject="Note", text="To file.")
+        message = compose.send(session, users[name], note, settings)
+        entry = session.scalar(
+            select(MailEntry.id).where(
+                MailEntry.message_id == message.id, MailEntry.user_id == users[name].id
+            )
+        )
+        assert entry is not None
+        world.mail[name] = entry
     session.flush()
     return world
