@@ -13,6 +13,7 @@ import datetime as dt
 import decimal
 import functools
 import io
+import re
 import zoneinfo
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -197,9 +198,24 @@ def parse_datetime(text: str) -> dt.datetime:
     return local.astimezone(dt.UTC)
 
 
+# What a person types for a number: ASCII digits, a sign, the two separators, and spaces
+# between groups of three. Babel alone would also take "NaN", "Infinity" and "1E+5".
+_NUMBER_TEXT = re.compile(r"[+-]?[0-9.,]+")
+_GROUP_SPACE = re.compile(r"(?<=[0-9])[ \u00a0\u202f](?=[0-9]{3}(?![0-9]))")
+
+
 def parse_decimal(text: str) -> decimal.Decimal:
-    """Read a number typed the local way: ``1.234,56`` in Croatian, ``1,234.56`` in English."""
+    """Read a number typed the local way: ``12.500,50`` or ``12500,50`` in Croatian,
+    ``12,500.50`` or ``12500.50`` in English; a space may group thousands in either.
+
+    Strict: a separator in the wrong place (``12.50`` in Croatian, ``12500,50`` in
+    English) is an error rather than a guess, as its two readings differ a hundredfold.
+    Raises ValueError.
+    """
+    cleaned = _GROUP_SPACE.sub("", text.strip())
+    if not _NUMBER_TEXT.fullmatch(cleaned):
+        raise ValueError(text)
     try:
-        return numbers.parse_decimal(text.strip(), locale=_locale(), strict=True)
+        return numbers.parse_decimal(cleaned, locale=_locale(), strict=True)
     except numbers.NumberFormatError:
         raise ValueError(text) from None

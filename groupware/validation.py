@@ -3,20 +3,34 @@
 Schemas are pydantic models; :func:`validate` turns their errors into
 :class:`groupware.errors.Invalid` with one translated message per field, so a form and
 an API call with the same mistake get the same answer.
+
+Numbers are the one difference: a person types them the way their language writes
+them (``12.500,50`` in Croatian), a program sends JSON numbers or dot decimals. Every
+number field of a schema is a :data:`LocalDecimal` or :data:`LocalWhole`; :func:`validate`
+(forms, the command line) reads their text in the user's language, while the API
+validates its JSON without that (``groupware.api``) and so keeps machine numbers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+)
 from pydantic_core import PydanticCustomError
 
 from groupware.errors import Invalid
-from groupware.i18n import _l, gettext, parse_date, parse_datetime
+from groupware.i18n import _l, format_number, gettext, parse_date, parse_datetime, parse_decimal
 
 S = TypeVar("S", bound=BaseModel)
 
@@ -71,6 +85,46 @@ def _local_datetime(value: Any) -> Any:
 OptionalLocalDateTime = Annotated[dt.datetime | None, BeforeValidator(_local_datetime)]
 
 
+# The validation context key of input typed by a person (see the module's docstring).
+_BY_PERSON = "typed_by_person"
+_EXAMPLE = decimal.Decimal("12500.50")
+
+
+def _typed(value: Any, info: ValidationInfo) -> str | None:
+    """The text of a number a person typed; None for anything else (a JSON number, a
+    string sent to the API, a blank left to the field's default or "required")."""
+    by_person = bool(info.context and info.context.get(_BY_PERSON))
+    return value if by_person and isinstance(value, str) and value.strip() else None
+
+
+def _local_number(value: Any, info: ValidationInfo) -> Any:
+    text = _typed(value, info)
+    if text is None:
+        return value
+    try:
+        return parse_decimal(text)
+    except ValueError:
+        example = format_number(_EXAMPLE, 2)
+        raise fail(gettext("Enter a number such as %(example)s.", example=example)) from None
+
+
+def _local_whole(value: Any, info: ValidationInfo) -> Any:
+    text = _typed(value, info)
+    if text is None:
+        return value
+    try:
+        number = parse_decimal(text)
+    except ValueError:
+        number = None
+    if number is None or number != number.to_integral_value():
+        raise fail(gettext("Enter a whole number such as %(example)s.", example=25))
+    return int(number)
+
+
+LocalDecimal = Annotated[decimal.Decimal, BeforeValidator(_local_number)]
+LocalWhole = Annotated[int, BeforeValidator(_local_whole)]
+
+
 def _blank_to_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
@@ -100,6 +154,10 @@ _MESSAGES: dict[str, Any] = {
     "int_type": _l("Enter a whole number."),
     "float_parsing": _l("Enter a number."),
     "decimal_parsing": _l("Enter a number."),
+    "finite_number": _l("Enter a number."),
+    "decimal_max_places": _l("At most %(decimal_places)s decimal places."),
+    "decimal_max_digits": _l("This number is too large."),
+    "decimal_whole_digits": _l("This number is too large."),
     "bool_parsing": _l("Choose yes or no."),
     "bool_type": _l("Choose yes or no."),
     "date_parsing": _l("Enter a date as dd.mm.yyyy."),
@@ -145,8 +203,9 @@ def errors_of(exc: ValidationError) -> dict[str, str]:
 
 
 def validate(schema: type[S], data: Mapping[str, Any]) -> S:
-    """Validate ``data`` or raise :class:`Invalid` with a message per field."""
+    """Validate what a person typed (numbers in their language) or raise :class:`Invalid`
+    with a message per field. Values that are already numbers pass as they are."""
     try:
-        return schema.model_validate(dict(data))
+        return schema.model_validate(dict(data), context={_BY_PERSON: True})
     except ValidationError as exc:
         raise Invalid(errors_of(exc)) from None

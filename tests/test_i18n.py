@@ -116,3 +116,43 @@ def test_accept_language_picks_our_language() -> None:
     assert pick_language("de-DE,de;q=0.9,hr;q=0.8,en;q=0.7") == "hr"
     assert pick_language("en-GB,en;q=0.9") == "en"
     assert pick_language("fr") is None
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "number"),
+    [
+        ("hr", "12500,50", "12500.50"),
+        ("hr", "12.500,50", "12500.50"),
+        ("hr", "12 500,50", "12500.50"),
+        ("hr", "1\u00a0234\u00a0567,8", "1234567.8"),
+        ("hr", "-0,5", "-0.5"),
+        ("hr", "1.000", "1000"),
+        ("en", "12,500.50", "12500.50"),
+        ("en", "12500.50", "12500.50"),
+        ("en", "12 500.50", "12500.50"),
+    ],
+)
+def test_numbers_typed_the_local_way_are_understood(language: str, text: str, number: str) -> None:
+    with use_language(language):
+        assert parse_decimal(text) == decimal.Decimal(number)
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("hr", "12.50"),  # 12,50 or 1.250? Not guessed.
+        ("hr", "12,500.50"),
+        ("en", "12500,50"),
+        ("en", "12.500,50"),
+        ("hr", "NaN"),
+        ("en", "Infinity"),
+        ("en", "1e5"),
+        ("hr", "12 €"),
+        ("hr", "1 2,5"),
+        ("hr", "١٢"),  # digits of another script
+        ("en", ""),
+    ],
+)
+def test_numbers_not_written_the_local_way_are_refused(language: str, text: str) -> None:
+    with use_language(language), pytest.raises(ValueError):
+        parse_decimal(text)

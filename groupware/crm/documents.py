@@ -21,7 +21,7 @@ from groupware.access.policy import Who, get_for_user, visible
 from groupware.crm.models import Document, Partner
 from groupware.errors import Invalid
 from groupware.i18n import _l
-from groupware.validation import Id, OptionalLocalDate, Schema, fail
+from groupware.validation import Id, LocalDecimal, OptionalLocalDate, Schema, fail
 
 CURRENCIES = ("EUR", "USD", "GBP", "CHF", "HRK", "BAM", "RSD", "HUF")
 Kind = Literal["offer", "order", "invoice", "delivery_note"]
@@ -33,13 +33,11 @@ class DocumentIn(Schema):
     date: dt.date
     due_date: OptionalLocalDate = None
     partner_id: Id
-    net_amount: decimal.Decimal = Field(max_digits=14, decimal_places=2)
-    gross_amount: decimal.Decimal = Field(max_digits=14, decimal_places=2)
+    net_amount: LocalDecimal = Field(max_digits=14, decimal_places=2)
+    gross_amount: LocalDecimal = Field(max_digits=14, decimal_places=2)
     currency: str = Field(default="EUR", min_length=3, max_length=3)
     status: Literal["draft", "open", "closed", "cancelled"] = "open"
-    open_amount: decimal.Decimal = Field(
-        default=decimal.Decimal(0), max_digits=14, decimal_places=2
-    )
+    open_amount: LocalDecimal = Field(default=decimal.Decimal(0), max_digits=14, decimal_places=2)
 
     @model_validator(mode="after")
     def _amounts(self) -> DocumentIn:

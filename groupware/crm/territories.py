@@ -45,7 +45,7 @@ from groupware.db import holder_of, utcnow
 from groupware.errors import Invalid, NotFound
 from groupware.history.recorder import record
 from groupware.i18n import _l
-from groupware.validation import Id, OptionalId, Schema, fail
+from groupware.validation import Id, LocalWhole, OptionalId, Schema, fail
 
 # -- schemas ------------------------------------------------------------------------
 
@@ -76,7 +76,7 @@ class TerritoryIn(Schema):
 class RuleIn(Schema):
     territory_id: Id
     group_id: OptionalId = None
-    priority: int = Field(default=100, ge=0, le=100000)
+    priority: LocalWhole = Field(default=100, ge=0, le=100000)
     rep_ids: list[Id] = Field(min_length=1)
     is_active: bool = True
     note: str = Field(default="", max_length=300)

@@ -28,7 +28,15 @@ from groupware.errors import Invalid
 from groupware.i18n import _l, today
 from groupware.phases import engine
 from groupware.phases.models import Phase, ProcessType
-from groupware.validation import Id, OptionalId, OptionalLocalDate, Schema, fail
+from groupware.validation import (
+    Id,
+    LocalDecimal,
+    LocalWhole,
+    OptionalId,
+    OptionalLocalDate,
+    Schema,
+    fail,
+)
 
 MODULE = "deals"
 RECORD = "deals"
@@ -37,8 +45,8 @@ Money = decimal.Decimal
 
 class LineIn(Schema):
     description: str = Field(min_length=1, max_length=300)
-    quantity: decimal.Decimal = Field(default=Money(1), gt=0, max_digits=12, decimal_places=3)
-    unit_price: decimal.Decimal = Field(default=Money(0), ge=0, max_digits=14, decimal_places=2)
+    quantity: LocalDecimal = Field(default=Money(1), gt=0, max_digits=12, decimal_places=3)
+    unit_price: LocalDecimal = Field(default=Money(0), ge=0, max_digits=14, decimal_places=2)
 
 
 class DealIn(Schema):
@@ -53,9 +61,9 @@ class DealIn(Schema):
     ] = "other"
     owner_id: OptionalId = None
     member_ids: list[Id] = Field(default_factory=list, max_length=50)
-    amount: decimal.Decimal = Field(default=Money(0), max_digits=14, decimal_places=2)
+    amount: LocalDecimal = Field(default=Money(0), max_digits=14, decimal_places=2)
     currency: str = Field(default="EUR", min_length=3, max_length=3)
-    probability: int = Field(default=10, ge=0, le=100)
+    probability: LocalWhole = Field(default=10, ge=0, le=100)
     started_on: OptionalLocalDate = None
     expected_close: OptionalLocalDate = None
     description: str = Field(default="", max_length=20_000)

@@ -16,12 +16,12 @@ from groupware.db import holder_of
 from groupware.errors import Forbidden, Invalid, NotFound
 from groupware.i18n import _l
 from groupware.phases.models import ProcessType, TypePhase
-from groupware.validation import Schema, fail
+from groupware.validation import LocalWhole, Schema, fail
 
 
 class StepIn(Schema):
     name: str = Field(min_length=1, max_length=100)
-    planned_days: int = Field(default=7, ge=0, le=3650)
+    planned_days: LocalWhole = Field(default=7, ge=0, le=3650)
 
 
 class TypeIn(Schema):

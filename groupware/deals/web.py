@@ -32,8 +32,9 @@ from groupware.db import escape_like
 from groupware.deals import service, types
 from groupware.deals.models import PRIORITIES, SOURCES, Deal
 from groupware.errors import Invalid
-from groupware.i18n import _, _l, today
+from groupware.i18n import _, _l, format_number, today
 from groupware.phases import engine
+from groupware.phases.models import ProcessType
 from groupware.validation import parse_id, validate
 from groupware.web import Ctx, acted, page
 
@@ -401,10 +402,21 @@ def _form(
         priority_options=[(p, LABELS["priority"][p]) for p in PRIORITIES],
         source_options=[(s, LABELS["source"][s]) for s in SOURCES],
         currency_options=[(c, c) for c in CURRENCIES],
+        deal_types=_form_types(ctx, deal),
         lines=_form_lines(form),
         status_code=status,
         **_choices(ctx),
     )
+
+
+def _form_types(ctx: Ctx, deal: Deal | None) -> list[ProcessType]:
+    """The types a deal may take: those in use, and the deal's own even if retired. The
+    form offers those of the chosen direction (``/static/deal_form.js`` follows a change)."""
+    return [
+        t
+        for t in types.list_types(ctx.db)
+        if t.is_active or (deal is not None and t.id == deal.type_id)
+    ]
 
 
 LINE_FIELDS = ("line_description", "line_quantity", "line_price")
@@ -469,10 +481,12 @@ def deal_create(ctx: Ctx) -> Response:
 def deal_edit(ctx: Ctx) -> Response:
     row = service.get_deal_for_user(ctx.db, ctx.acting, ctx.int_param("deal_id"), "edit")
     values: dict[str, Any] = {name: getattr(row, name) for name in FORM_FIELDS}
+    # Shown the way the user types them back (12.500,50 in Croatian).
+    values["amount"] = format_number(row.amount, 2)
     values["member_ids"] = [m.user_id for m in row.members]
     values["line_description"] = [x.description for x in row.lines]
-    values["line_quantity"] = [format(x.quantity.normalize(), "f") for x in row.lines]
-    values["line_price"] = [str(x.unit_price) for x in row.lines]
+    values["line_quantity"] = [format_number(x.quantity) for x in row.lines]
+    values["line_price"] = [format_number(x.unit_price, 2) for x in row.lines]
     return _form(ctx, row, values, {})
 
 

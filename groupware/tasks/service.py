@@ -25,7 +25,7 @@ from groupware.errors import Forbidden, Invalid
 from groupware.i18n import _, _l
 from groupware.notifications.service import notify
 from groupware.tasks.models import Task, TaskDelegation
-from groupware.validation import OptionalId, OptionalLocalDateTime, Schema, fail
+from groupware.validation import LocalWhole, OptionalId, OptionalLocalDateTime, Schema, fail
 
 MODULE = "tasks"
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -95,7 +95,7 @@ class AnswerIn(Schema):
 
 
 class ProgressIn(Schema):
-    progress: int = Field(ge=0, le=100)
+    progress: LocalWhole = Field(ge=0, le=100)
     status: Literal["open", "in_progress", "done"] | None = None
 
 
