@@ -1,0 +1,148 @@
+"""History pages through the real server, in English and Croatian: a deal's, a task's and
+a partner's history, the dashboard's recent changes, /history and the API's history."""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+
+import httpx
+import pytest
+
+from groupware.db import Database
+from tests.api.helpers import Api
+from tests.conftest import LoginAs
+from tests.history.conftest import World
+
+
+def text_of(page: str) -> str:
+    """What a person reads: the page without tags, entities or runs of spaces."""
+    inline = re.sub(r"</?(?:a|span|strong|em)\b[^>]*>", "", page)
+    # Runs of ASCII white space only: the non-breaking spaces of "40 %" are what we read.
+    return re.sub(r"[ \t\r\n]+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", inline))).strip()
+
+
+def speaking(client: httpx.Client, language: str) -> httpx.Client:
+    """The user switches the UI to ``language``, as the menu does."""
+    answer = client.post("/language", data={"language": language, "next": "/"})
+    assert answer.status_code == 303
+    return client
+
+
+def recent_changes(client: httpx.Client) -> str:
+    page = client.get("/").text
+    return text_of(page.split('<section class="card">')[-1])
+
+
+DEAL_PANEL = {
+    "en": [
+        "Changed by Root",
+        "Partner Konzum d.d. → hidden",
+        "Status open → won",
+        "Probability 40% → 100%",
+        "Phase Qualify → Offer",
+        "Created by Alice",
+        "Partner Konzum d.d. Type Retail Amount €12,500.50 Responsible Alice"
+        " Expected close 30/04/2026",
+    ],
+    "hr": [
+        "Izmjena: Root",
+        "Partner Konzum d.d. → skriveno",
+        "Status otvoreno → dobiven",
+        "Vjerojatnost 40\xa0% → 100\xa0%",
+        "Faza Qualify → Offer",
+        "Unos: Alice",
+        "Partner Konzum d.d. Vrsta Retail Iznos 12.500,50\xa0€ Odgovorna osoba Alice"
+        " Očekivano zatvaranje 30.04.2026.",
+    ],
+}
+
+
+@pytest.mark.parametrize("language", ["en", "hr"])
+def test_a_deals_history_panel_names_records_and_says_values_in_the_readers_language(
+    committed_world: World, login_as: LoginAs, language: str
+) -> None:
+    world = committed_world
+    alice = speaking(login_as("alice"), language)
+    page = alice.get(f"/records/deals/{world.deal}/history")
+    assert page.status_code == 200
+    text = text_of(page.text)
+    for expected in DEAL_PANEL[language]:
+        assert expected in text, text[text.find("Vjer") :][:80]
+    assert f'href="/partners/{world.konzum}"' in page.text
+    # The partner alice may not see: neither its name nor its page nor its number.
+    assert "Studenac" not in page.text and f"/partners/{world.studenac}" not in page.text
+    assert f"→ {world.studenac}" not in text
+    # Only the key fields of the new deal, not each of its sixteen.
+    assert "Source" not in text and "Izvor" not in text and "Currency" not in text
+
+
+@pytest.mark.parametrize(
+    ("language", "hidden", "expected"),
+    [
+        ("en", "Due 04/05/2026 09:30 Partner hidden", "Charlie created Task “Inventura”"),
+        (
+            "hr",
+            "Dospijeće 04.05.2026. 09:30 Partner skriveno",
+            "Charlie: unos – Zadatak „Inventura“",
+        ),
+    ],
+)
+def test_a_tasks_history_says_hidden_for_a_partner_the_reader_may_not_see(
+    committed_world: World, login_as: LoginAs, language: str, hidden: str, expected: str
+) -> None:
+    world = committed_world
+    alice = speaking(login_as("alice"), language)
+    page = alice.get("/history", params={"type": "tasks", "id": world.task})
+    text = text_of(page.text)
+    assert expected in text and hidden in text
+    assert "Studenac" not in page.text and f"/partners/{world.studenac}" not in page.text
+    charlie = speaking(login_as("charlie"), language)
+    theirs = charlie.get("/history", params={"type": "tasks", "id": world.task}).text
+    assert f'<a href="/partners/{world.studenac}">Studenac d.o.o.</a>' in theirs
+
+
+def test_a_partners_history_opens_with_a_short_summary_of_the_new_partner(
+    committed_world: World, login_as: LoginAs
+) -> None:
+    alice = login_as("alice")
+    text = text_of(alice.get(f"/records/partners/{committed_world.konzum}/history").text)
+    assert "Created by Alice web Kind company City Zagreb" in text
+    for every_other_field in ("Postal code", "Country", "Street", "Status"):
+        assert every_other_field not in text
+
+
+def test_switching_the_language_does_not_fill_recent_changes(
+    committed_world: World, login_as: LoginAs, api: Api, database: Database
+) -> None:
+    alice = login_as("alice")
+    before_en = recent_changes(alice)
+    assert "Alice changed Deal “Blagajne”" in before_en
+    assert "Alice created Partner “Konzum d.d.”" in before_en
+    history_before = text_of(alice.get("/history").text)
+    hr = recent_changes(speaking(alice, "hr"))
+    assert "Alice: izmjena – Posao „Blagajne“" in hr
+    assert "Korisnik" not in hr and hr.count("Alice:") == before_en.count("Alice ")
+    assert recent_changes(speaking(alice, "en")) == before_en
+    assert text_of(alice.get("/history").text) == history_before
+    mine = api("alice").get("/history", params={"actor_id": api.cast.alice.id}).json()["items"]
+    assert not any("language" in c["changes"] for c in mine)
+
+
+def test_the_api_keeps_raw_values_and_adds_words_that_hide_what_the_caller_may_not_see(
+    committed_world: World, api: Api
+) -> None:
+    world = committed_world
+    params = {"record_type": "deals", "record_id": world.deal}
+    moved = api("alice").get("/history", params=params).json()["items"][0]
+    assert moved["changes"] == {"partner_id": [world.konzum, world.studenac]}
+    assert moved["text"] == "Root changed Deal “Blagajne”"
+    assert moved["details"] == [
+        {"field": "partner_id", "label": "Partner", "old": "Konzum d.d.", "new": "hidden"}
+    ]
+    croatian = api.client(api.token("alice"), **{"Accept-Language": "hr"})
+    [said] = croatian.get("/history", params={**params, "limit": 1}).json()["items"]
+    assert said["text"] == "Root: izmjena – Posao „Blagajne“"
+    assert said["details"][0]["new"] == "skriveno"
+    by_root = api("root").get("/history", params=params).json()["items"][0]
+    assert by_root["details"][0]["new"] == "Studenac d.o.o."
