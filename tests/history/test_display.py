@@ -14,7 +14,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from groupware.access.policy import Who, load_who
-from groupware.accounts.users import UserUpdate, update_user
 from groupware.app import collect_routes
 from groupware.db import Base, bind_actor
 from groupware.history.display import ChangeView, describe
@@ -22,7 +21,7 @@ from groupware.history.service import list_changes, record_changes
 from groupware.i18n import use_language
 from groupware.records import RECORD_TYPES, field_label, field_show
 from groupware.tasks.models import Task
-from tests.factories import MAIL_DOMAIN, Cast, make_partner
+from tests.factories import Cast, make_partner
 from tests.history.conftest import World
 
 
@@ -187,19 +186,6 @@ def test_a_page_costs_a_few_queries_however_many_records_it_names(db: Session, c
         partners = [f.new.text for v in views for f in v.fields if f.label == "Partner"]
         assert len(partners) == size and partners.count("hidden") == size // 2
     assert costs[50] == costs[5] <= 6, costs
-
-
-def test_switching_the_language_is_not_history(db: Session, cast: Cast) -> None:
-    bind_actor(db, actor_id=cast.alice.id, channel="web")
-    before = list_changes(db, load_who(db, cast.alice), actor_id=cast.alice.id)
-    cast.alice.language = "hr"
-    db.flush()
-    update_user(db, cast.alice, UserUpdate(language="en"), mail_domain=MAIL_DOMAIN)
-    after = list_changes(db, load_who(db, cast.alice), actor_id=cast.alice.id)
-    assert [c.id for c in after] == [c.id for c in before]
-    update_user(db, cast.alice, UserUpdate(full_name="Alice Horvat"), mail_domain=MAIL_DOMAIN)
-    [renamed] = list_changes(db, load_who(db, cast.alice), actor_id=cast.alice.id, limit=1)
-    assert renamed.changes["full_name"] == ["Alice", "Alice Horvat"]  # a name is history
 
 
 def _tracked_records() -> list[tuple[str, type[Base]]]:
