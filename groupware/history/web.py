@@ -15,6 +15,7 @@ from groupware.db import CHANNELS
 from groupware.history.display import describe
 from groupware.history.service import ACTIONS, list_changes
 from groupware.i18n import _l, parse_date
+from groupware.records import RECORD_TYPES, record_label
 from groupware.validation import parse_id
 from groupware.web import Ctx, page
 
@@ -69,6 +70,9 @@ def history(ctx: Ctx) -> Response:
         older_url=older_url,
         filters=filters,
         people=list_users(ctx.db, limit=1000),
+        record_types=sorted(
+            ((name, record_label(name)) for name in RECORD_TYPES), key=lambda pair: pair[1]
+        ),
         channels=CHANNELS,
         actions=ACTIONS,
     )
