@@ -160,10 +160,12 @@ class _Names:
             # (users, teams, phases, territories) are named, their pages are for admins.
             url = record_url(record_type, key) if guarded else ""
             self.found[(record_type, key)] = Value(str(row), url)
-        rest = [i for i in ids if (record_type, i) not in self.found]
-        if guarded and rest:
-            for key in self.session.scalars(select(pk).where(pk.in_(rest))):
-                self.found[(record_type, key)] = _hidden()
+        # A record with access rules that is not found is hidden, whether it exists or
+        # not: telling "deleted" from "hidden" would tell what became of a record the
+        # reader may not see. Reference data without rules can only be gone.
+        missing = _hidden() if guarded else _deleted()
+        for key in ids:
+            self.found.setdefault((record_type, key), missing)
 
     def get(self, record_type: str, value: Any) -> Value:
         if not isinstance(value, int) or isinstance(value, bool):

@@ -21,6 +21,7 @@ from groupware.history.service import list_changes, record_changes
 from groupware.i18n import use_language
 from groupware.records import RECORD_TYPES, field_label, field_show
 from groupware.tasks.models import Task
+from groupware.tasks.service import TaskIn, create_task
 from tests.factories import Cast, make_partner
 from tests.history.conftest import World
 
@@ -124,6 +125,32 @@ def test_a_task_about_a_partner_the_reader_may_not_see_says_hidden(
     assert got == expected
     assert not any("Studenac" in line for line in got)
     assert "Studenac d.o.o." in charlie[-1]
+
+
+def test_a_linked_record_reads_hidden_whether_it_is_gone_or_only_out_of_sight(
+    db: Session, cast: Cast
+) -> None:
+    """Saying "deleted" would tell alice what became of partners she may not see."""
+    charlie = load_who(db, cast.charlie)
+    bind_actor(db, actor_id=cast.charlie.id, channel="web")
+    for title, name in (("First", "Tommy d.o.o."), ("Second", "Plodine d.d.")):
+        partner = make_partner(db, charlie, name, postal_code="21000", city="Split")
+        data = TaskIn(title=title, partner_id=partner.id, assignee_id=cast.alice.id)
+        create_task(db, charlie, data, push=False)
+    db.delete(partner)  # Plodine
+    db.flush()
+
+    def partners_seen_by(user: Any) -> dict[str, list[str]]:
+        who = load_who(db, user)
+        changes = list_changes(db, who, record_type="tasks", action="create")
+        with use_language("en"):
+            views = describe(db, who, changes)
+        return {
+            v.record.text: [f.new.text for f in v.fields if f.label == "Partner"] for v in views
+        }
+
+    assert partners_seen_by(cast.alice) == {"First": ["hidden"], "Second": ["hidden"]}
+    assert partners_seen_by(cast.charlie) == {"First": ["Tommy d.o.o."], "Second": ["hidden"]}
 
 
 def test_a_new_record_shows_its_key_fields_not_every_field(
