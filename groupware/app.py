@@ -33,7 +33,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from groupware import i18n, records
 from groupware.db import Database
-from groupware.history.service import display_value
 from groupware.notifications.service import unread_count
 from groupware.settings import Settings
 from groupware.web import Ctx
@@ -176,7 +175,6 @@ def make_templates() -> Environment:
         record_label=records.record_label,
         record_url=records.record_url,
         field_label=records.field_label,
-        history_value=display_value,
     )
     return env
 

@@ -1,13 +1,57 @@
-"""What the UI needs to know about each kind of record: a name, a page and labels for
-its fields. Areas register their record types; history, notifications and search use
-this to show "Announcement: Holiday hours" with a link instead of a table name."""
+"""What the UI needs to know about each kind of record: a name, a page, labels for its
+fields and how to show their values. Areas register their record types; history,
+notifications and search use this to show "Deal: Blagajne" with a link instead of a
+table name, and "Partner: Konzum d.d." instead of ``partner_id: 3121``.
+
+A record type is data: labels, a URL pattern and, per field, a :class:`Show` saying
+what kind of value the field holds (a reference to another record type, a code with
+labels, a date, an amount). Whoever shows a value reads the declaration; nothing here
+formats or queries.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from groupware.i18n import _l
+from groupware.i18n import LANGUAGE_NAMES, _l
+
+# The kinds of value a field may hold (see Show).
+KINDS = ("text", "number", "money", "percent", "date", "datetime", "yes_no", "ref", "choice")
+
+
+@dataclass(frozen=True)
+class Show:
+    """How one field's value reads to a person.
+
+    ``kind`` is one of :data:`KINDS`. A ``ref`` field holds the id of a record of the
+    type named in ``ref`` (a table name): it is shown by that record's name, as a link
+    when the reader may open it, and as "hidden" when they may not see it. A
+    ``choice`` field holds a code that ``choices`` puts in words. ``money`` is shown
+    in the currency of the record's ``currency`` field when the change names it.
+    """
+
+    kind: str = "text"
+    ref: str = ""
+    choices: Mapping[str, Any] = field(default_factory=dict)
+
+
+def ref(record_type: str) -> Show:
+    return Show("ref", ref=record_type)
+
+
+def choice(labels: Mapping[str, Any]) -> Show:
+    return Show("choice", choices=labels)
+
+
+TEXT = Show("text")
+NUMBER = Show("number")
+MONEY = Show("money")
+PERCENT = Show("percent")
+DATE = Show("date")
+DATETIME = Show("datetime")
+YES_NO = Show("yes_no")
 
 
 @dataclass(frozen=True)
@@ -21,6 +65,13 @@ class RecordType:
     # against the access policy's per-record answer.
     list_url: str = ""
     api_url: str = ""
+    # How values are shown, per field; a field not named here is shown by COMMON_VALUES
+    # or by its JSON type (yes/no, ISO dates, text). Parts filed on the record (a deal's
+    # line) may be named "part.field" ("delegation.response").
+    values: dict[str, Show] = field(default_factory=dict)
+    # The few fields that say what a new record is, shown when it is created (history
+    # shows "created Deal «X»" with these, not every field).
+    summary: tuple[str, ...] = ()
 
 
 RECORD_TYPES: dict[str, RecordType] = {}
@@ -31,10 +82,36 @@ COMMON_FIELDS: dict[str, Any] = {
     "name": _l("Name"),
     "description": _l("Description"),
     "status": _l("Status"),
+    "priority": _l("Priority"),
     "owner_id": _l("Owner"),
     "team_id": _l("Team"),
     "user_id": _l("User"),
+    "created_by_id": _l("Created by"),
+    "partner_id": _l("Partner"),
+    "deal_id": _l("Deal"),
+    "is_active": _l("Active"),
+    "street": _l("Street"),
+    "postal_code": _l("Postal code"),
+    "city": _l("City"),
+    "county_id": _l("County"),
+    "country": _l("Country"),
+    "phones": _l("Phones"),
+    "email": _l("E-mail"),
+    "notes": _l("Notes"),
+    "note": _l("Note"),
+    "currency": _l("Currency"),
+    "external_id": _l("External id"),
     "share": _l("Shared with"),
+}
+
+COMMON_VALUES: dict[str, Show] = {
+    "owner_id": ref("users"),
+    "user_id": ref("users"),
+    "created_by_id": ref("users"),
+    "team_id": ref("teams"),
+    "partner_id": ref("partners"),
+    "deal_id": ref("deals"),
+    "county_id": ref("counties"),
 }
 
 
@@ -53,10 +130,29 @@ def record_url(name: str, record_id: int) -> str:
     return known.url.format(id=record_id) if known and known.url else ""
 
 
-def field_label(name: str, field_name: str) -> str:
-    known = RECORD_TYPES.get(name)
-    label = (known.fields.get(field_name) if known else None) or COMMON_FIELDS.get(field_name)
+def field_label(name: str, field_name: str, part: str = "") -> str:
+    """The label of a field of a record type (or of a part filed on it)."""
+    fields = known.fields if (known := RECORD_TYPES.get(name)) else {}
+    label = (
+        (fields.get(f"{part}.{field_name}") if part else None)
+        or fields.get(field_name)
+        or COMMON_FIELDS.get(field_name)
+    )
     return str(label) if label is not None else field_name
+
+
+def field_show(name: str, field_name: str, part: str = "") -> Show | None:
+    """How a field of a record type (or of a part filed on it) is shown, if declared."""
+    known = RECORD_TYPES.get(name)
+    values = known.values if known else {}
+    if part and f"{part}.{field_name}" in values:
+        return values[f"{part}.{field_name}"]
+    return values.get(field_name) or COMMON_VALUES.get(field_name)
+
+
+def record_summary(name: str) -> tuple[str, ...]:
+    known = RECORD_TYPES.get(name)
+    return known.summary if known else ()
 
 
 register_record_type(
@@ -73,6 +169,8 @@ register_record_type(
             "role": _l("Role"),
             "credential": _l("Token or app password"),
         },
+        values={"language": choice(LANGUAGE_NAMES)},
+        summary=("username", "email"),
     )
 )
 register_record_type(RecordType("teams", _l("Team"), "/admin/teams/{id}", {"member": _l("Member")}))

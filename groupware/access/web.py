@@ -23,7 +23,8 @@ from groupware.accounts.teams import list_teams
 from groupware.accounts.users import list_users
 from groupware.db import Base
 from groupware.errors import Forbidden, Invalid, NotFound
-from groupware.history.service import record_changes, user_names
+from groupware.history.display import describe
+from groupware.history.service import record_changes
 from groupware.i18n import _, _l
 from groupware.validation import parse_id
 from groupware.web import Ctx, page
@@ -116,8 +117,7 @@ def history_panel(ctx: Ctx) -> Response:
         block="panel",
         record=record,
         record_type=ctx.param("record_type"),
-        changes=changes,
-        names=user_names(ctx.db, changes),
+        changes=describe(ctx.db, ctx.acting, changes),
     )
 
 

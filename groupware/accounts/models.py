@@ -39,7 +39,9 @@ def user_name_of(row: Any) -> str:
 class User(Base):
     __tablename__ = "users"
     __tracked__ = True
-    __history_exclude__ = frozenset({"password_hash", "last_login_at"})
+    # The language is a person's own setting, not a business change: switching it
+    # must not fill everyone's "recent changes" (nor the history API).
+    __history_exclude__ = frozenset({"password_hash", "last_login_at", "language"})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)

@@ -16,6 +16,7 @@ from groupware.accounts.users import UserUpdate, set_password, update_user
 from groupware.announcements.service import feed
 from groupware.app import NavItem
 from groupware.errors import Invalid
+from groupware.history.display import describe
 from groupware.history.service import list_changes
 from groupware.i18n import _, _l, ngettext
 from groupware.notifications.service import list_for
@@ -120,7 +121,9 @@ def dashboard(ctx: Ctx) -> Response:
         "dashboard.html",
         announcements=feed(ctx.db, ctx.acting),
         notifications=list_for(ctx.db, ctx.me.id, unread_only=True, limit=5),
-        my_changes=list_changes(ctx.db, ctx.acting, actor_id=ctx.me.id, limit=8),
+        my_changes=describe(
+            ctx.db, ctx.acting, list_changes(ctx.db, ctx.acting, actor_id=ctx.me.id, limit=8)
+        ),
     )
 
 

@@ -36,7 +36,16 @@ from groupware.access.policy import Module, RecordAccess, Who, register_module
 from groupware.accounts.models import User, user_name_of
 from groupware.db import Base, utcnow
 from groupware.i18n import _l
-from groupware.records import RecordType, register_record_type
+from groupware.records import (
+    DATE,
+    DATETIME,
+    MONEY,
+    NUMBER,
+    RecordType,
+    choice,
+    ref,
+    register_record_type,
+)
 
 register_module(Module("partners", _l("Partners")))
 register_module(Module("documents", _l("ERP documents")))
@@ -555,13 +564,39 @@ register_record_type(
             "rep": _l("Rep"),
             "tag": _l("Tag"),
             "merge": _l("Merged duplicate"),
+            "rep.source": _l("Chosen"),
         },
+        values={
+            "kind": choice({"company": _l("company"), "person": _l("private person")}),
+            "status": choice(
+                {
+                    "prospect": _l("prospect"),
+                    "active": _l("active"),
+                    "inactive": _l("inactive"),
+                    "merged": _l("merged"),
+                }
+            ),
+            "group_id": ref("partner_groups"),
+            "territory_id": ref("territories"),
+            "assignment_rule_id": ref("assignment_rules"),
+            "merged_into_id": ref("partners"),
+            "rep.source": choice(
+                {"rule": _l("by the assignment table"), "manual": _l("chosen by hand")}
+            ),
+        },
+        summary=("kind", "oib", "city", "owner_id", "territory_id"),
         list_url="/partners",
         api_url="/api/v1/partners",
     )
 )
 register_record_type(
-    RecordType("branches", _l("Branch"), "/branches/{id}", api_url="/api/v1/branches")
+    RecordType(
+        "branches",
+        _l("Branch"),
+        "/branches/{id}",
+        summary=("partner_id", "city"),
+        api_url="/api/v1/branches",
+    )
 )
 register_record_type(
     RecordType(
@@ -572,9 +607,12 @@ register_record_type(
             "first_name": _l("First name"),
             "last_name": _l("Last name"),
             "function": _l("Function"),
+            "branch_id": _l("Branch"),
             "mailing_consent": _l("Agrees to mailings"),
             "opted_out_at": _l("Opted out"),
         },
+        values={"branch_id": ref("branches"), "opted_out_at": DATETIME},
+        summary=("partner_id", "function", "email"),
         list_url="/persons",
         api_url="/api/v1/persons",
     )
@@ -584,11 +622,58 @@ register_record_type(
         "documents",
         _l("ERP document"),
         "/documents/{id}",
-        {"number": _l("Number"), "net_amount": _l("Net"), "gross_amount": _l("Gross")},
+        {
+            "kind": _l("Kind"),
+            "number": _l("Number"),
+            "date": _l("Date"),
+            "due_date": _l("Due"),
+            "net_amount": _l("Net"),
+            "gross_amount": _l("Gross"),
+            "open_amount": _l("Open amount"),
+        },
+        values={
+            "kind": choice(
+                {
+                    "offer": _l("offer"),
+                    "order": _l("order"),
+                    "invoice": _l("invoice"),
+                    "delivery_note": _l("delivery note"),
+                }
+            ),
+            "status": choice(
+                {
+                    "draft": _l("draft"),
+                    "open": _l("open"),
+                    "closed": _l("closed"),
+                    "cancelled": _l("cancelled"),
+                }
+            ),
+            "date": DATE,
+            "due_date": DATE,
+            "net_amount": MONEY,
+            "gross_amount": MONEY,
+            "open_amount": MONEY,
+        },
+        summary=("kind", "partner_id", "date", "gross_amount"),
         list_url="/documents",
         api_url="/api/v1/documents",
     )
 )
 register_record_type(RecordType("partner_groups", _l("Partner group"), "/partner-groups"))
-register_record_type(RecordType("territories", _l("Territory"), "/territories/{id}"))
-register_record_type(RecordType("assignment_rules", _l("Assignment rule"), "/territories/rules"))
+register_record_type(
+    RecordType("territories", _l("Territory"), "/territories/{id}", {"area": _l("Area")})
+)
+register_record_type(
+    RecordType(
+        "assignment_rules",
+        _l("Assignment rule"),
+        "/territories/rules",
+        {"territory_id": _l("Territory"), "group_id": _l("Group"), "rep": _l("Rep")},
+        values={
+            "territory_id": ref("territories"),
+            "group_id": ref("partner_groups"),
+            "priority": NUMBER,
+        },
+        summary=("territory_id", "group_id", "priority"),
+    )
+)

@@ -36,7 +36,17 @@ from groupware.crm.models import Partner, Person, territories_covered_by
 from groupware.db import Base, utcnow
 from groupware.i18n import _l
 from groupware.phases.models import Phase, ProcessType
-from groupware.records import RecordType, register_record_type
+from groupware.records import (
+    DATE,
+    DATETIME,
+    MONEY,
+    NUMBER,
+    PERCENT,
+    RecordType,
+    choice,
+    ref,
+    register_record_type,
+)
 
 register_module(Module("deals", _l("Sales and purchases")))
 
@@ -227,9 +237,73 @@ register_record_type(
             "member": _l("Shared with"),
             "line": _l("Line"),
             "activity": _l("Activity"),
+            "line.quantity": _l("Quantity"),
+            "line.unit_price": _l("Unit price"),
+            "activity.kind": _l("Kind"),
+            "activity.text": _l("Text"),
+            "activity.at": _l("When"),
         },
+        values={
+            "direction": choice({"sale": _l("sale"), "purchase": _l("purchase")}),
+            "person_id": ref("persons"),
+            "type_id": ref("process_types"),
+            "phase_id": ref("phases"),
+            "phase_due": DATE,
+            "status": choice(
+                {
+                    "open": _l("open"),
+                    "won": _l("won"),
+                    "lost": _l("lost"),
+                    "cancelled": _l("cancelled"),
+                }
+            ),
+            "priority": choice(
+                {
+                    "low": _l("low"),
+                    "normal": _l("normal"),
+                    "high": _l("high"),
+                    "urgent": _l("urgent"),
+                }
+            ),
+            "source": choice(
+                {
+                    "campaign": _l("campaign"),
+                    "website": _l("website"),
+                    "referral": _l("referral"),
+                    "phone": _l("phone"),
+                    "email": _l("e-mail"),
+                    "fair": _l("fair"),
+                    "existing": _l("existing customer"),
+                    "other": _l("other"),
+                }
+            ),
+            "amount": MONEY,
+            "probability": PERCENT,
+            "started_on": DATE,
+            "expected_close": DATE,
+            "closed_on": DATE,
+            "line.quantity": NUMBER,
+            "line.unit_price": MONEY,
+            "activity.kind": choice(
+                {"note": _l("note"), "call": _l("call"), "meeting": _l("meeting")}
+            ),
+            "activity.at": DATETIME,
+        },
+        summary=("direction", "partner_id", "type_id", "amount", "owner_id", "expected_close"),
         list_url="/deals",
         api_url="/api/v1/deals",
     )
 )
-register_record_type(RecordType("process_types", _l("Deal type"), "/admin/deal-types/{id}"))
+register_record_type(
+    RecordType(
+        "process_types",
+        _l("Deal type"),
+        "/admin/deal-types/{id}",
+        {"process": _l("Process"), "direction": _l("Direction"), "phase": _l("Phase")},
+        values={
+            "process": choice({"deal": _l("Deal")}),
+            "direction": choice({"sale": _l("sale"), "purchase": _l("purchase")}),
+        },
+        summary=("direction",),
+    )
+)

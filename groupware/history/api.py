@@ -5,14 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from groupware.api import Api, Call, PageQuery, page_of
-from groupware.history.models import Change
+from groupware.history.display import ChangeView, describe
 from groupware.history.service import list_changes
 from groupware.validation import Id
 
 api = Api("history")
+
+
+class FieldChangeOut(BaseModel):
+    field: str = Field(description="The key in `changes`.")
+    label: str
+    old: str = Field(description="The old value as a person reads it.")
+    new: str = Field(description="The new value as a person reads it.")
 
 
 class ChangeOut(BaseModel):
@@ -25,7 +32,17 @@ class ChangeOut(BaseModel):
     record_type: str
     record_id: int
     label: str
-    changes: dict[str, list[Any]]
+    changes: dict[str, list[Any]] = Field(
+        description="Field name to [old, new], as stored (ids, codes, ISO dates)."
+    )
+    text: str = Field(
+        description="What happened, in the caller's language, with linked records by name "
+        "(or 'hidden' where the caller may not see them)."
+    )
+    details: list[FieldChangeOut] = Field(
+        description="What changed (an update) or the key fields of a new record (a "
+        "creation), in words."
+    )
 
 
 class HistoryQuery(PageQuery):
@@ -38,7 +55,8 @@ class HistoryQuery(PageQuery):
     until: dt.datetime | None = None
 
 
-def change_out(change: Change) -> ChangeOut:
+def change_out(view: ChangeView) -> ChangeOut:
+    change = view.change
     return ChangeOut(
         id=change.id,
         at=change.at,
@@ -50,6 +68,11 @@ def change_out(change: Change) -> ChangeOut:
         record_id=change.record_id,
         label=change.label,
         changes=change.changes,
+        text=view.text(),
+        details=[
+            FieldChangeOut(field=f.field, label=f.label, old=f.old.text, new=f.new.text)
+            for f in view.fields
+        ],
     )
 
 
@@ -83,4 +106,4 @@ def get_history(call: Call) -> tuple[list[ChangeOut], str | None]:
         limit=q.limit + 1,
     )
     page, cursor = page_of(rows, q.limit)
-    return [change_out(c) for c in page], cursor
+    return [change_out(v) for v in describe(call.db, call.who, page)], cursor

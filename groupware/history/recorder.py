@@ -124,6 +124,8 @@ def _actor(session: Session) -> tuple[int | None, str]:
 
 
 def _label(obj: Base) -> str:
+    if type(obj).__str__ is object.__str__:
+        return ""  # Python's "<... object at 0x...>" names nothing a person knows
     return str(obj)[:300]
 
 

@@ -9,16 +9,13 @@ the history of their own account.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session, joinedload
 
 from groupware.access.policy import Who, access_spec, pk_column, record_models, visible
-from groupware.accounts.models import User
 from groupware.history.models import Change
-from groupware.i18n import format_date, format_datetime, gettext
 
 ACTIONS = ("create", "update", "delete")
 
@@ -89,37 +86,3 @@ def record_changes(
             .limit(limit)
         )
     )
-
-
-def user_names(session: Session, changes: Iterable[Change]) -> dict[int, str]:
-    """Names of users that changes refer to in ``*_id`` fields that point at users."""
-    ids: set[int] = set()
-    for change in changes:
-        for key, pair in change.changes.items():
-            if key in USER_FIELDS:
-                ids.update(v for v in pair if isinstance(v, int))
-    if not ids:
-        return {}
-    rows = session.execute(select(User.id, User.full_name).where(User.id.in_(ids)))
-    return {uid: name for uid, name in rows}
-
-
-USER_FIELDS = frozenset({"owner_id", "user_id", "created_by_id", "assignee_id", "rep_id"})
-
-
-def display_value(field: str, value: Any, names: dict[int, str]) -> str:
-    """A history value as a person reads it: names for user ids, local dates, yes/no."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return gettext("yes") if value else gettext("no")
-    if field in USER_FIELDS and isinstance(value, int):
-        return names.get(value, f"#{value}")
-    if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and value[7:8] == "-":
-        try:
-            if len(value) == 10:
-                return format_date(dt.date.fromisoformat(value))
-            return format_datetime(dt.datetime.fromisoformat(value))
-        except ValueError:
-            return value
-    return str(value)

@@ -12,8 +12,10 @@ from starlette.routing import Route
 from groupware.accounts.users import list_users
 from groupware.app import NavItem
 from groupware.db import CHANNELS
-from groupware.history.service import ACTIONS, list_changes, user_names
+from groupware.history.display import describe
+from groupware.history.service import ACTIONS, list_changes
 from groupware.i18n import _l, parse_date
+from groupware.records import RECORD_TYPES, record_label
 from groupware.validation import parse_id
 from groupware.web import Ctx, page
 
@@ -63,12 +65,14 @@ def history(ctx: Ctx) -> Response:
     return ctx.render(
         "history/list.html",
         block="results",
-        changes=changes,
+        changes=describe(ctx.db, ctx.acting, changes),
         more=more,
         older_url=older_url,
         filters=filters,
-        names=user_names(ctx.db, changes),
         people=list_users(ctx.db, limit=1000),
+        record_types=sorted(
+            ((name, record_label(name)) for name in RECORD_TYPES), key=lambda pair: pair[1]
+        ),
         channels=CHANNELS,
         actions=ACTIONS,
     )

@@ -32,6 +32,7 @@ register_record_type(
         _l("Mail address"),
         "",
         {"local_part": _l("Address"), "user_id": _l("User"), "team_id": _l("Team")},
+        summary=("user_id", "team_id"),
     )
 )
 

@@ -28,13 +28,14 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
+from sqlalchemy.orm.util import identity_key
 
 from groupware.access.policy import Module, RecordAccess, Who, register_module
 from groupware.accounts.models import Team, TeamMember, User
 from groupware.db import Base, utcnow
 from groupware.i18n import _l
-from groupware.records import RecordType, register_record_type
+from groupware.records import DATETIME, PERCENT, RecordType, choice, register_record_type
 
 register_module(Module("tasks", _l("Tasks")))
 
@@ -147,6 +148,22 @@ class TaskDelegation(Base):
         CheckConstraint("response != 'rejected' OR reason != ''", name="reason"),
     )
 
+    def __str__(self) -> str:
+        """Whom the task went to, for history ("Delegation: — → Ivana Babić"). This runs
+        in the middle of a flush: read the loaded relationship or the session, no query."""
+        session = object_session(self)
+        for attr, model, key in (
+            ("to_user", User, self.to_user_id),
+            ("to_team", Team, self.to_team_id),
+        ):
+            if key is None:
+                continue
+            found = self.__dict__.get(attr)
+            if found is None and session is not None:
+                found = session.identity_map.get(identity_key(model, key))
+            return str(found) if found is not None else f"#{key}"
+        return ""
+
 
 register_record_type(
     RecordType(
@@ -163,7 +180,40 @@ register_record_type(
             "deal_id": _l("Deal"),
             "completed_at": _l("Completed"),
             "delegation": _l("Delegation"),
+            "delegation.reason": _l("Reason"),
+            "delegation.responded_at": _l("Answered"),
         },
+        values={
+            "status": choice(
+                {
+                    "open": _l("open"),
+                    "in_progress": _l("in progress"),
+                    "done": _l("done"),
+                    "cancelled": _l("cancelled"),
+                }
+            ),
+            "response": choice(
+                {
+                    "pending": _l("waiting for an answer"),
+                    "accepted": _l("accepted"),
+                    "rejected": _l("rejected"),
+                }
+            ),
+            "priority": choice(
+                {
+                    "low": _l("low"),
+                    "normal": _l("normal"),
+                    "high": _l("high"),
+                    "urgent": _l("urgent"),
+                }
+            ),
+            "progress": PERCENT,
+            "starts_at": DATETIME,
+            "due_at": DATETIME,
+            "completed_at": DATETIME,
+            "delegation.responded_at": DATETIME,
+        },
+        summary=("priority", "due_at", "partner_id", "deal_id"),
         list_url="/tasks?view=all",
         api_url="/api/v1/tasks?view=all",
     )

@@ -221,6 +221,8 @@ def test_its_contract_check_catches_an_answer_that_does_not_match(
         "record_id": 1,
         "label": "Alice",
         "changes": {"username": [None, "alice"]},
+        "text": "System created User “Alice”",
+        "details": [{"field": "username", "label": "Username", "old": "—", "new": "alice"}],
     }
     page.validate({"items": [change], "next_cursor": None})
     for wrong_page in (

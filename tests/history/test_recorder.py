@@ -5,11 +5,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from groupware.access import shares
+from groupware.access.policy import load_who
 from groupware.accounts.users import UserUpdate, update_user
 from groupware.db import bind_actor
 from groupware.history.models import Change
 from groupware.history.service import list_changes
-from tests.factories import Cast, make_announcement
+from tests.factories import MAIL_DOMAIN, Cast, make_announcement
 
 
 def changes_of(db: Session, record_type: str, record_id: int) -> list[Change]:
@@ -142,3 +143,16 @@ def test_ids_of_deleted_records_are_never_reused(db: Session, cast: Cast) -> Non
     db.flush()
     second = make_announcement(db, cast.charlie, title="Lunch")
     assert second.id != gone
+
+
+def test_switching_the_language_is_not_history(db: Session, cast: Cast) -> None:
+    bind_actor(db, actor_id=cast.alice.id, channel="web")
+    before = list_changes(db, load_who(db, cast.alice), actor_id=cast.alice.id)
+    cast.alice.language = "hr"
+    db.flush()
+    update_user(db, cast.alice, UserUpdate(language="en"), mail_domain=MAIL_DOMAIN)
+    after = list_changes(db, load_who(db, cast.alice), actor_id=cast.alice.id)
+    assert [c.id for c in after] == [c.id for c in before]
+    update_user(db, cast.alice, UserUpdate(full_name="Alice Horvat"), mail_domain=MAIL_DOMAIN)
+    [renamed] = list_changes(db, load_who(db, cast.alice), actor_id=cast.alice.id, limit=1)
+    assert renamed.changes["full_name"] == ["Alice", "Alice Horvat"]  # a name is history
