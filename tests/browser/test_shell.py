@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import chromium
+from tests.browser.conftest import BrowserProblems, browser_problems, chromium
 from tests.conftest import LiveServer
 from tests.factories import PASSWORD, Cast
 
 pytestmark = pytest.mark.browser
-__all__ = ["chromium"]  # the watched browser, for modules that import it from here
+__all__ = ["browser_problems", "chromium"]  # the fixtures, for modules that import them here
 
 
 def _log_in(page: Page, live: LiveServer, username: str) -> None:
@@ -79,3 +79,24 @@ def test_the_shell_fits_a_phone(chromium: Browser, live: LiveServer, committed: 
     page.click("nav.mainnav >> text=Administracija")
     expect(page).to_have_url(f"{live.url}/admin/users")
     context.close()
+
+
+def test_the_watch_reports_csp_violations_script_errors_and_failed_loads(
+    chromium: Browser, live: LiveServer, committed: Cast, browser_problems: BrowserProblems
+) -> None:
+    """What the ``chromium`` fixture fails a test for, provoked here and then allowed."""
+    page = chromium.new_context(locale="en-GB").new_page()
+    _log_in(page, live, "alice")
+    with page.expect_console_message(lambda m: "CSP violation: style-src-attr" in m.text):
+        page.evaluate("document.querySelector('main').setAttribute('style', 'color: red')")
+    with page.expect_event("pageerror"):
+        page.evaluate("setTimeout(() => { throw new Error('a script broke') }, 0)")
+    page.goto(f"{live.url}/no-such-page")
+    expect(page.locator("h1")).to_have_text("There is no such page.")
+    found = "\n".join(browser_problems.found)
+    assert "CSP violation: style-src-attr blocked inline" in found
+    assert "script error on" in found and "a script broke" in found
+    assert "status of 404" in found
+    for expected in ("style-src-attr", "inline style", "a script broke", "status of 404"):
+        browser_problems.allow(expected)
+    assert browser_problems.unexpected() == []
