@@ -3,8 +3,10 @@
 Every context a test opens through the ``chromium`` fixture reports console errors,
 uncaught script errors and Content-Security-Policy violations of every page in it, and
 the test fails on any that it did not announce with ``browser_problems.allow(...)``
-(a test that provokes a 404 on purpose, say). So a page that logs an error fails every
-browser test that passes through it, not only the one written to look.
+or ``browser_problems.allow_status(422)`` (a test that sends a form with a mistake on
+purpose: Chromium logs every 4xx answer as a console error, htmx too). So a page that
+logs an error fails every browser test that passes through it, not only the one
+written to look.
 
 Tests elsewhere use the same fixture by importing ``chromium`` (from here or, as older
 modules do, from ``tests.browser.test_shell``); it depends on no other fixture so that
@@ -63,6 +65,11 @@ class BrowserProblems:
     def allow(self, pattern: str) -> None:
         """Expect console errors matching ``pattern`` (a regular expression)."""
         self.allowed.append(re.compile(pattern))
+
+    def allow_status(self, status: int) -> None:
+        """Expect answers with this HTTP status (a form sent back with its problems is
+        422): Chromium logs each such load, and htmx each it swaps in, as an error."""
+        self.allow(rf"status of {status} |Response Status Error Code {status} ")
 
     def watch(self, context: BrowserContext) -> None:
         context.add_init_script(script=REPORT_CSP)
