@@ -114,7 +114,7 @@ def _launched(request: pytest.FixtureRequest) -> Browser:
 
 
 @pytest.fixture
-def chromium(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
+def chromium(request: pytest.FixtureRequest) -> Iterator[Browser]:
     """The browser; the test fails on any problem in a page of a context made with
     ``chromium.new_context``."""
     browser = _launched(request)
@@ -128,12 +128,15 @@ def chromium(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
         opened.append(context)
         return context
 
-    # Playwright has no event for a new context: wrap the one way tests make them.
-    monkeypatch.setattr(browser, "new_context", watched_new_context)
-    yield browser
-    monkeypatch.undo()
-    for context in opened:
-        context.close()  # also what a failed test left open; closing twice is harmless
+    # Playwright has no event for a new context: wrap the one way tests make them, on
+    # this object for this test (deleting the attribute brings the method back).
+    browser.new_context = watched_new_context  # type: ignore[method-assign]
+    try:
+        yield browser
+    finally:
+        del browser.new_context
+        for context in opened:
+            context.close()  # also what a failed test left open; closing twice is harmless
     unexpected = problems.unexpected()
     if unexpected:
         pytest.fail("the browser reported problems:\n" + "\n".join(unexpected), pytrace=False)
