@@ -148,6 +148,11 @@ def _date_text(value: dt.date, language: str) -> str:
     return babel_dates.format_date(value, _DATE_PATTERNS[language], locale=_LOCALES[language])
 
 
+def format_day_month(value: dt.date) -> str:
+    """A date without the year (``07. 12.``, ``07/12``), where space is short."""
+    return babel_dates.format_skeleton("dM", value, locale=_locale())
+
+
 def format_datetime(value: dt.datetime | None) -> str:
     if value is None:
         return ""

@@ -79,6 +79,10 @@ class Ctx:
         return self.request.headers.get("HX-Request") == "true"
 
     @property
+    def _boosted_get(self) -> bool:
+        return self.request.method == "GET" and self.request.headers.get("HX-Boosted") == "true"
+
+    @property
     def wants_fragment(self) -> bool:
         """An htmx request for part of a page; a boosted link or form (htmx swapping in
         a whole page) and a history restore get the whole page."""
@@ -149,6 +153,13 @@ class Ctx:
         **context: Any,
     ) -> HTMLResponse:
         """Render a page; with ``block``, only that block when htmx asks for it."""
+        if headers and "Content-Security-Policy" in headers and self._boosted_get:
+            # A page with a policy of its own (a mail with its styles) swapped into
+            # another page would live under that page's policy: the browser refuses
+            # what the page needs. Have htmx load it as a document of its own.
+            url = self.request.url
+            here = url.path + (f"?{url.query}" if url.query else "")
+            return HTMLResponse("", status_code=204, headers={"HX-Redirect": here})
         partial = block is not None and self.wants_fragment
         values = self._template_context(context, full=not partial)
         env = self.gw.templates

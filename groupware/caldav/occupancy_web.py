@@ -24,10 +24,16 @@ HOURS = range(7, 20)  # the hours a day view shows
 MAX_PEOPLE = 30
 
 
+@dataclass(frozen=True)
+class Chip:
+    busy: occupancy.Busy
+    time: str  # from–to in the company's time zone, "…" where it goes on past the day
+
+
 @dataclass
 class Row:
     user: User
-    cells: list[list[occupancy.Busy]]  # per column (hour or day), what overlaps it
+    cells: list[list[Chip]]  # per column (hour or day), what overlaps it
 
 
 def _teams(ctx: Ctx) -> list[Team]:
@@ -35,6 +41,31 @@ def _teams(ctx: Ctx) -> list[Team]:
     if not ctx.acting.is_admin:
         query = query.where(Team.id.in_(ctx.acting.team_ids))
     return list(ctx.db.scalars(query))
+
+
+def _own_team(ctx: Ctx, teams: list[Team]) -> int | None:
+    """The team the page opens on: one the user leads, else one they are in, else (an
+    administrator in no team) the first."""
+    led = set(
+        ctx.db.scalars(
+            select(TeamMember.team_id).where(TeamMember.user_id == ctx.me.id, TeamMember.is_lead)
+        )
+    )
+    for wanted in (led, ctx.acting.team_ids):
+        for team in teams:
+            if team.id in wanted:
+                return team.id
+    return teams[0].id if teams else None
+
+
+def _chip(busy: occupancy.Busy, day_start: dt.datetime, day_end: dt.datetime) -> Chip:
+    """A busy time as its day's column shows it: 09:00–10:30, or …–10:30 and 15:00–…
+    where it began the day before or goes on to the next, or "all day"."""
+    if busy.start <= day_start and busy.end >= day_end:
+        return Chip(busy, _("all day"))
+    begins = "…" if busy.start < day_start else f"{local_time(busy.start):%H:%M}"
+    ends = "…" if busy.end > day_end else f"{local_time(busy.end):%H:%M}"
+    return Chip(busy, f"{begins}–{ends}")
 
 
 def _people(ctx: Ctx, team_id: int | None) -> list[User]:
@@ -58,48 +89,58 @@ def _day(ctx: Ctx) -> dt.date:
         raise Invalid({"day": _("Enter a date as dd.mm.yyyy.")}) from None
 
 
+Span = tuple[dt.datetime, dt.datetime]
+
+
+def _columns(day: dt.date, week: bool, zone: zoneinfo.ZoneInfo) -> tuple[list[Span], list[Span]]:
+    """The columns (the week's days, or the day's hours) and the day each belongs to,
+    which bounds the times its chips show."""
+
+    def midnight(n: int) -> dt.datetime:
+        return dt.datetime.combine(day + dt.timedelta(days=n), dt.time(), tzinfo=zone)
+
+    if week:
+        days = [(midnight(n), midnight(n + 1)) for n in range(-day.weekday(), 7 - day.weekday())]
+        return days, days
+    hours = [
+        (midnight(0) + dt.timedelta(hours=h), midnight(0) + dt.timedelta(hours=h + 1))
+        for h in HOURS
+    ]
+    return hours, [(midnight(0), midnight(1))] * len(hours)
+
+
+def _rows(
+    people: list[User], times: list[occupancy.Busy], columns: list[Span], days: list[Span]
+) -> list[Row]:
+    return [
+        Row(
+            p,
+            [
+                [
+                    _chip(b, *bounds)
+                    for b in times
+                    if b.user_id == p.id and b.start < end and b.end > start
+                ]
+                for (start, end), bounds in zip(columns, days, strict=True)
+            ],
+        )
+        for p in people
+    ]
+
+
 @page()
 def occupancy_page(ctx: Ctx) -> Response:
     teams = _teams(ctx)
     team_id = ctx.query_id("team_id")
     if team_id is not None and team_id not in {t.id for t in teams}:
         team_id = None
-    if team_id is None and teams:
-        team_id = teams[0].id
+    if team_id is None:
+        team_id = _own_team(ctx, teams)
     week = ctx.query("view") == "week"
     day = _day(ctx)
-    zone = zoneinfo.ZoneInfo(ctx.gw.settings.timezone)
-    if week:
-        first = day - dt.timedelta(days=day.weekday())
-        columns = [
-            (
-                dt.datetime.combine(first + dt.timedelta(days=n), dt.time(), tzinfo=zone),
-                dt.datetime.combine(first + dt.timedelta(days=n + 1), dt.time(), tzinfo=zone),
-            )
-            for n in range(7)
-        ]
-    else:
-        first = day
-        columns = [
-            (
-                dt.datetime.combine(day, dt.time(h), tzinfo=zone),
-                dt.datetime.combine(day, dt.time(h), tzinfo=zone) + dt.timedelta(hours=1),
-            )
-            for h in HOURS
-        ]
+    columns, days = _columns(day, week, zoneinfo.ZoneInfo(ctx.gw.settings.timezone))
     people = _people(ctx, team_id)
-    start, end = columns[0][0], columns[-1][1]
-    times = occupancy.busy(ctx.db, ctx.me.id, [p.id for p in people], start, end)
-    rows = [
-        Row(
-            p,
-            [
-                [b for b in times if b.user_id == p.id and b.start < e and b.end > s]
-                for s, e in columns
-            ],
-        )
-        for p in people
-    ]
+    times = occupancy.busy(ctx.db, ctx.me.id, [p.id for p in people], columns[0][0], columns[-1][1])
     step = dt.timedelta(days=7 if week else 1)
     return ctx.render(
         "occupancy/team.html",
@@ -107,12 +148,11 @@ def occupancy_page(ctx: Ctx) -> Response:
         team_id=team_id,
         week=week,
         day=day,
-        first=first,
+        first=columns[0][0].date(),
         columns=[local_time(s) for s, _e in columns],
-        rows=rows,
+        rows=_rows(people, times, columns, days),
         previous=(day - step).isoformat(),
         following=(day + step).isoformat(),
-        local_time=local_time,
     )
 
 

@@ -23,7 +23,7 @@ from groupware.caldav import event_form, events, store
 from groupware.caldav.event_form import KEEP, REPEAT_LABELS, EventIn
 from groupware.caldav.events import DAY, SeenCalendar
 from groupware.errors import Invalid, NotFound
-from groupware.i18n import _, _l, current_language, today
+from groupware.i18n import _, _l, current_language, format_day_month, local_time, today
 from groupware.web import Ctx, page
 
 nav = [NavItem(_l("Calendar"), "calendar")]
@@ -55,6 +55,23 @@ def _day(text: str) -> dt.date:
     return day if FIRST_YEAR <= day.year <= LAST_YEAR else today()
 
 
+def _day_in_view(first: dt.date, last: dt.date) -> dt.date:
+    """The day a page showing ``first``..``last`` is about, as calendar apps choose it
+    for "new event" and for switching to the week: today when the page shows today,
+    else the first working day it shows."""
+    if first <= today() <= last:
+        return today()
+    while first.weekday() >= 5 and first < last:
+        first += DAY
+    return first
+
+
+def _next_full_hour() -> dt.datetime:
+    """The next full hour of the company's clock (naive, as the form shows it)."""
+    now = local_time(dt.datetime.now(dt.UTC)).replace(tzinfo=None)
+    return now.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+
+
 def _weekdays() -> list[str]:
     names = babel_dates.get_day_names("abbreviated", locale=current_language())
     return [names[i] for i in range(7)]
@@ -76,6 +93,7 @@ def calendar(ctx: Ctx) -> Response:
     shown = events.events_between(ctx.db, calendars, grid_first, grid_last)
     days = [grid_first + i * DAY for i in range((grid_last - grid_first).days + 1)]
     weeks = [days[i : i + 7] for i in range(0, len(days), 7)]
+    focus = _day_in_view(first, last)
     return ctx.render(
         "calendar/month.html",
         title=babel_dates.format_date(first, "LLLL y", locale=current_language()),
@@ -86,7 +104,8 @@ def calendar(ctx: Ctx) -> Response:
         today=today(),
         prev_url=f"/calendar?month={_add_months(first, -1):%Y-%m}",
         next_url=f"/calendar?month={_add_months(first, 1):%Y-%m}",
-        week_url=f"/calendar/week?week={first.isoformat()}",
+        week_url=f"/calendar/week?week={focus.isoformat()}",
+        new_url=f"/calendar/new?date={focus.isoformat()}",
     )
 
 
@@ -98,6 +117,8 @@ def calendar_week(ctx: Ctx) -> Response:
     calendars = _calendars(ctx)
     shown = events.events_between(ctx.db, calendars, days[0], days[-1])
     by_day = [events.entries_on(shown, d) for d in days]
+    # Today's month when the week holds today, else the month of most of the week.
+    month = today() if days[0] <= today() <= days[-1] else days[3]
     timed = [[e for e in entries if e.label not in ("", "…")] for entries in by_day]
     hours_used = [e.event.start.hour for entries in timed for e in entries]
     hours = range(min([8, *hours_used]), max([18, *hours_used]) + 1)
@@ -105,13 +126,15 @@ def calendar_week(ctx: Ctx) -> Response:
         "calendar/week.html",
         days=days,
         weekdays=_weekdays(),
+        short_dates=[format_day_month(d) for d in days],
         all_day=[[e for e in entries if e.label in ("", "…")] for entries in by_day],
         hours=[(h, [[e for e in t if e.event.start.hour == h] for t in timed]) for h in hours],
         calendar_legend=events.legend(calendars),
         today=today(),
         prev_url=f"/calendar/week?week={(first - 7 * DAY).isoformat()}",
         next_url=f"/calendar/week?week={(first + 7 * DAY).isoformat()}",
-        month_url=f"/calendar?month={first:%Y-%m}",
+        month_url=f"/calendar?month={month:%Y-%m}",
+        new_url=f"/calendar/new?date={_day_in_view(first, days[-1]).isoformat()}",
     )
 
 
@@ -159,7 +182,9 @@ def event_new(ctx: Ctx) -> Response:
     if not writable:
         raise NotFound(_("None of your calendars takes events."))
     chosen = next((s for s in writable if s.calendar.kind == "personal" and not s.owner), None)
-    start = dt.datetime.combine(_day(ctx.query("date")), dt.time(9, 0))
+    day = _day(ctx.query("date"))
+    # Today: the next full hour, not a morning already gone; another day: 9:00.
+    start = _next_full_hour() if day == today() else dt.datetime.combine(day, dt.time(9, 0))
     end = start + dt.timedelta(hours=1)
     data = EventIn("", (chosen or writable[0]).id, False, start, end, "", "", "", None)
     return _form(ctx, event_form.form_values(data), {}, action="/calendar/new")

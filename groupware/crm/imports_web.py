@@ -293,7 +293,7 @@ def import_progress(ctx: Ctx) -> Response:
     reload the page to show the outcome."""
     job = imports.get_job_for_user(ctx.db, ctx.acting, ctx.int_param("import_id"))
     url = ctx.url("import_job", import_id=job.id)
-    if not ctx.is_htmx:
+    if not ctx.wants_fragment:  # typed in or boosted: the page it belongs to
         return ctx.redirect(url)
     headers = {"HX-Refresh": "true"} if job.status not in RUNNING else None
     return ctx.render(

@@ -420,7 +420,7 @@ def partner_check_duplicates(ctx: Ctx) -> Response:
 @page()
 def partner_counties(ctx: Ctx) -> Response:
     """The county select for the chosen country (the form asks when the country changes)."""
-    if not ctx.is_htmx:
+    if not ctx.wants_fragment:  # an address typed or boosted: the form it belongs to
         return ctx.redirect(ctx.url("partner_new"))
     country = ctx.query("country", "HR").upper()[:2]
     return ctx.render(

@@ -12,7 +12,6 @@ from playwright.sync_api import Browser, Page, Route, expect
 
 from groupware.db import Database
 from groupware.settings import Settings
-from tests.browser.test_shell import chromium  # noqa: F401 - the browser fixture
 from tests.conftest import LiveServer
 from tests.factories import PASSWORD, Cast
 from tests.mail.test_web import mail
@@ -36,7 +35,7 @@ def _errors(page: Page) -> list[str]:
 
 
 def test_a_colleagues_message_is_read_and_answered_in_its_thread(
-    chromium: Browser,  # noqa: F811 - the fixture
+    chromium: Browser,
     live: LiveServer,
     committed: Cast,
     database: Database,
@@ -75,7 +74,7 @@ def test_a_colleagues_message_is_read_and_answered_in_its_thread(
 
 
 def test_html_mail_runs_no_script_and_loads_remote_images_only_when_asked(
-    chromium: Browser,  # noqa: F811 - the fixture
+    chromium: Browser,
     live: LiveServer,
     committed: Cast,
     database: Database,
@@ -115,7 +114,7 @@ def test_html_mail_runs_no_script_and_loads_remote_images_only_when_asked(
 
 
 def test_a_message_with_an_attachment_is_written_with_address_completion(
-    chromium: Browser,  # noqa: F811 - the fixture
+    chromium: Browser,
     live: LiveServer,
     committed: Cast,
 ) -> None:
@@ -153,7 +152,7 @@ def test_a_message_with_an_attachment_is_written_with_address_completion(
 
 
 def test_the_list_is_searched_as_one_types(
-    chromium: Browser,  # noqa: F811 - the fixture
+    chromium: Browser,
     live: LiveServer,
     committed: Cast,
     database: Database,
@@ -178,7 +177,7 @@ def test_the_list_is_searched_as_one_types(
 
 
 def test_an_address_typed_before_the_completion_script_ran_is_completed(
-    chromium: Browser,  # noqa: F811 - the fixture
+    chromium: Browser,
     live: LiveServer,
     committed: Cast,
 ) -> None:

@@ -3,38 +3,15 @@ language and sees the dashboard, on a laptop and on a phone."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
+from tests.browser.conftest import BrowserProblems, browser_problems, chromium
 from tests.conftest import LiveServer
 from tests.factories import PASSWORD, Cast
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail("Debian's chromium is not installed: run `make chromium` (make test does)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()
+__all__ = ["browser_problems", "chromium"]  # the fixtures, for modules that import them here
 
 
 def _log_in(page: Page, live: LiveServer, username: str) -> None:
@@ -51,8 +28,6 @@ def test_log_in_switch_language_and_see_the_dashboard(
 ) -> None:
     context = chromium.new_context(locale="en-GB")
     page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     _log_in(page, live, "alice")
     page.click("a.brand")
     expect(page.locator("h1")).to_have_text("Hello, Alice")
@@ -63,7 +38,6 @@ def test_log_in_switch_language_and_see_the_dashboard(
     expect(page.locator("html")).to_have_attribute("lang", "hr")
     page.click("button[name=language][value=en]")
     expect(page.locator("h1")).to_have_text("Hello, Alice")
-    assert errors == []  # no CSP violations, no script errors
     context.close()
 
 
@@ -105,3 +79,26 @@ def test_the_shell_fits_a_phone(chromium: Browser, live: LiveServer, committed: 
     page.click("nav.mainnav >> text=Administracija")
     expect(page).to_have_url(f"{live.url}/admin/users")
     context.close()
+
+
+def test_the_watch_reports_csp_violations_script_errors_and_failed_loads(
+    chromium: Browser, live: LiveServer, committed: Cast, browser_problems: BrowserProblems
+) -> None:
+    """What the ``chromium`` fixture fails a test for, provoked here and then allowed."""
+    page = chromium.new_context(locale="en-GB").new_page()
+    _log_in(page, live, "alice")
+    with page.expect_console_message(lambda m: "CSP violation: style-src-attr" in m.text):
+        page.evaluate("document.querySelector('main').setAttribute('style', 'color: red')")
+    with page.expect_event("pageerror"):
+        page.evaluate("setTimeout(() => { throw new Error('a script broke') }, 0)")
+    page.goto(f"{live.url}/no-such-page")
+    expect(page.locator("h1")).to_have_text("There is no such page.")
+    found = "\n".join(browser_problems.found)
+    assert "CSP violation: style-src-attr blocked inline" in found
+    assert "script error on" in found and "a script broke" in found
+    assert "status of 404" in found
+    for expected in ("style-src-attr", "inline style", "a script broke"):
+        browser_problems.allow(expected)
+    assert browser_problems.unexpected() != []
+    browser_problems.allow_status(404)
+    assert browser_problems.unexpected() == []
