@@ -71,8 +71,8 @@ class PageQuery(BaseModel):
     cursor: str | None = None
 
     def after_id(self) -> int | None:
-        if self.cursor is None:
-            return None
+        if self.cursor is None or not self.cursor.strip():
+            return None  # ``?cursor=``: a client's template with no cursor yet
         # Only ASCII digits: str.isdigit() also accepts "²", which int() refuses.
         if not re.fullmatch(r"[0-9]{1,10}", self.cursor) or int(self.cursor) > MAX_ID:
             raise Invalid({"cursor": _("This cursor is not valid.")})
@@ -355,6 +355,17 @@ def openapi_document() -> dict[str, Any]:
 
 
 def _operation_doc(op: Operation, ref: str | None, refs: dict[Any, Any]) -> dict[str, Any]:
+    errors = [
+        (400, "Bad request"),
+        (401, "No valid token"),
+        (403, "Not allowed"),
+        (404, "Not found"),
+        (422, "Invalid input"),
+    ]
+    if op.method != "GET":  # reads run in a read-only transaction and never clash
+        errors.append((409, "Clashes with the state of a record or a change made at once"))
+    if op.body is not None:
+        errors += [(413, "The body is too large"), (415, "The body is not sent as JSON")]
     error = {"$ref": "#/components/schemas/ErrorOut"}
     doc: dict[str, Any] = {
         "operationId": op.operation_id,
@@ -363,20 +374,9 @@ def _operation_doc(op: Operation, ref: str | None, refs: dict[Any, Any]) -> dict
         "parameters": _parameters(op),
         "responses": {
             str(code): {"description": text, "content": {"application/json": {"schema": error}}}
-            for code, text in (
-                (400, "Bad request"),
-                (401, "No valid token"),
-                (403, "Not allowed"),
-                (404, "Not found"),
-                (422, "Invalid input"),
-            )
+            for code, text in sorted(errors)
         },
     }
-    if op.body is not None:
-        doc["responses"]["415"] = {
-            "description": "The body is not JSON",
-            "content": {"application/json": {"schema": error}},
-        }
     if op.status == 204:
         doc["responses"]["204"] = {"description": "Done"}
     else:

@@ -258,7 +258,10 @@ def _plain_error(request: Request, status: int, detail: str) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return _plain_error(request, exc.status_code, exc.detail)
+    response = _plain_error(request, exc.status_code, exc.detail)
+    # Starlette's own headers: ``Allow`` on a 405 (RFC 9110 requires it).
+    response.headers.update(exc.headers or {})
+    return response
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:

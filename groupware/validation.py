@@ -81,6 +81,9 @@ def _blank_to_none(value: Any) -> Any:
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 OptionalId = Annotated[Id | None, BeforeValidator(_blank_to_none)]
+# Any other whole number an input accepts (a position, a part number) is bounded too;
+# tests/api/test_api_errors.py fails on an input model with an unbounded integer.
+WholeNumber = Annotated[int, Field(ge=0, le=MAX_ID)]
 _DIGITS = re.compile(r"[0-9]{1,10}")
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from pydantic import BaseModel, TypeAdapter
 
+from groupware.api import ALL_APIS
+from groupware.app import collect_routes
+from groupware.validation import Id, Schema
 from tests.api.helpers import MAX_ID, Api, error_of, fields_of
 
 if TYPE_CHECKING:
@@ -119,10 +124,15 @@ def test_it_answers_an_unknown_route_with_a_json_404(api: Api, path: str) -> Non
         assert response.json()["error"]["status"] == 404
 
 
-def test_it_answers_a_method_a_route_does_not_have_with_a_json_405(api: Api) -> None:
+def test_it_answers_a_method_a_route_does_not_have_with_a_json_405_naming_the_allowed(
+    api: Api,
+) -> None:
     response = api("alice").delete("/me")
     assert response.status_code == 405
     assert response.json()["error"]["status"] == 405
+    assert sorted(response.headers["Allow"].split(", ")) == ["GET", "HEAD", "PATCH"]
+    response = api("alice").put("/announcements")
+    assert sorted(response.headers["Allow"].split(", ")) == ["GET", "HEAD", "POST"]
 
 
 def test_it_answers_ids_the_database_cannot_hold_with_404_or_422(api: Api) -> None:
@@ -163,6 +173,61 @@ def test_it_answers_ids_the_database_cannot_hold_with_404_or_422(api: Api) -> No
     assert list(fields_of(api("root").post("/users", json=body))) == ["role_ids.1"]
     body = {"team_ids": [too_big]}
     assert list(fields_of(api("root").patch(f"/users/{cast.bob.id}", json=body))) == ["team_ids.0"]
+
+
+def test_it_answers_a_reply_to_a_message_id_the_database_cannot_hold_with_422(api: Api) -> None:
+    """PostgreSQL refused 99999999999 with "integer out of range" (500)."""
+    for too_big in (MAX_ID + 1, 99_999_999_999):
+        body = {"to": ["bob@example.com"], "subject": "Re", "in_reply_to": too_big}
+        assert list(fields_of(api("alice").post("/messages", json=body))) == ["in_reply_to"]
+    body = {"to": ["bob@example.com"], "subject": "Re", "in_reply_to": MAX_ID}
+    error_of(api("alice").post("/messages", json=body), 404)
+
+
+def _unbounded_integers(schema: dict[str, Any], defs: dict[str, Any], where: str) -> list[str]:
+    """The places in a JSON schema where an integer has no lower or no upper bound."""
+    if "$ref" in schema:
+        return _unbounded_integers(defs[schema["$ref"].split("/")[-1]], defs, where)
+    found = []
+    if schema.get("type") == "integer" and not (
+        {"minimum", "exclusiveMinimum"} & schema.keys()
+        and {"maximum", "exclusiveMaximum"} & schema.keys()
+    ):
+        found.append(where)
+    for part in ("anyOf", "oneOf", "allOf"):
+        for option in schema.get(part, []):
+            found += _unbounded_integers(option, defs, where)
+    for name, prop in schema.get("properties", {}).items():
+        found += _unbounded_integers(prop, defs, f"{where}.{name}")
+    for part in ("items", "additionalProperties"):
+        if isinstance(schema.get(part), dict):
+            found += _unbounded_integers(schema[part], defs, f"{where}[]")
+    return found
+
+
+def _subclasses(cls: type[BaseModel]) -> Iterator[type[BaseModel]]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def test_every_integer_an_input_accepts_is_bounded_so_the_database_never_overflows() -> None:
+    """Every input model of the API and the forms (their pydantic schemas) bounds each
+    integer it accepts (``Id``, or ``ge``/``le``), so that no number reaches a database
+    integer column, or a query on one, outside its range."""
+    collect_routes()  # imports every area
+    models = {m for m in _subclasses(Schema) if m.__module__.startswith("groupware.")}
+    for area in ALL_APIS:
+        models |= {m for op in area.operations for m in (op.body, op.query) if m is not None}
+    assert len(models) > 40
+    unbounded = []
+    for model in models:
+        schema = model.model_json_schema(mode="validation")
+        name = f"{model.__module__}.{model.__name__}"
+        unbounded += _unbounded_integers(schema, schema.get("$defs", {}), name)
+    assert sorted(unbounded) == []
+    # The bounds are the database's: a record id is a 32-bit integer.
+    assert TypeAdapter(Id).json_schema() == {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
 
 def test_it_answers_head_like_get_without_a_body(api: Api) -> None:
