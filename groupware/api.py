@@ -34,7 +34,7 @@ from groupware.accounts.models import User
 from groupware.db import bind_actor
 from groupware.errors import CONFLICT_MESSAGE, GroupwareError, Invalid, NotFound
 from groupware.i18n import _, _l, pick_language, use_language
-from groupware.validation import MAX_ID, errors_of
+from groupware.validation import MAX_ID, errors_of, unstorable_text
 
 if TYPE_CHECKING:
     from groupware.app import Groupware
@@ -284,6 +284,8 @@ def _validate(schema: type[BaseModel] | None, data: Any, *, location: str) -> An
         return None
     if location == "body" and not isinstance(data, dict):
         raise Invalid({"": _("The body must be a JSON object.")})
+    if unstorable := unstorable_text(data):
+        raise Invalid(unstorable)
     try:
         return schema.model_validate(data)
     except ValidationError as exc:

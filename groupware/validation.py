@@ -96,6 +96,32 @@ def parse_id(text: str | None) -> int | None:
     return value if 0 < value <= MAX_ID else None
 
 
+# PostgreSQL text cannot hold NUL (psycopg refuses to send it: a 500), and no request
+# needs one; half of a UTF-16 pair (JSON's "\ud800") pydantic refuses itself.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_MESSAGE = _l("This text contains a character that cannot be stored.")
+
+
+def unstorable_text(data: Any, path: str = "") -> dict[str, str]:
+    """The places in request data (a form, a JSON body, a query) whose text holds a
+    character no database can store, keyed by field path as :func:`errors_of` names
+    them (a key holding one is named with U+FFFD in its place)."""
+    found: dict[str, str] = {}
+    if isinstance(data, str):
+        if _UNSTORABLE.search(data):
+            found[path] = str(UNSTORABLE_MESSAGE)
+    elif isinstance(data, list | tuple):
+        for index, item in enumerate(data):
+            found |= unstorable_text(item, f"{path}.{index}" if path else str(index))
+    elif isinstance(data, Mapping):
+        for key, item in data.items():
+            name = _UNSTORABLE.sub("\ufffd", str(key))
+            where = f"{path}.{name}" if path else name
+            found |= {where: str(UNSTORABLE_MESSAGE)} if name != key else {}
+            found |= unstorable_text(item, where)
+    return found
+
+
 _MESSAGES: dict[str, Any] = {
     "missing": _l("This field is required."),
     "string_too_short": _l("This field is required."),
@@ -112,6 +138,7 @@ _MESSAGES: dict[str, Any] = {
     "enum": _l("Choose one of the offered values."),
     "extra_forbidden": _l("This field is not expected."),
     "string_type": _l("Enter text."),
+    "string_unicode": UNSTORABLE_MESSAGE,
     "string_pattern_mismatch": _l("This value has the wrong form."),
     "value_error": _l("This value is not valid."),
     "greater_than_equal": _l("Enter a number of at least %(ge)s."),
@@ -149,6 +176,8 @@ def errors_of(exc: ValidationError) -> dict[str, str]:
 
 def validate(schema: type[S], data: Mapping[str, Any]) -> S:
     """Validate ``data`` or raise :class:`Invalid` with a message per field."""
+    if unstorable := unstorable_text(data):
+        raise Invalid(unstorable)
     try:
         return schema.model_validate(dict(data))
     except ValidationError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -182,6 +183,35 @@ def test_it_answers_a_reply_to_a_message_id_the_database_cannot_hold_with_422(ap
         assert list(fields_of(api("alice").post("/messages", json=body))) == ["in_reply_to"]
     body = {"to": ["bob@example.com"], "subject": "Re", "in_reply_to": MAX_ID}
     error_of(api("alice").post("/messages", json=body), 404)
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "a\ud800b"], ids=["nul", "lone-surrogate"])
+def test_it_answers_text_no_database_can_store_with_422_naming_the_field(
+    api: Api, bad: str
+) -> None:
+    """PostgreSQL text cannot hold NUL, and half a UTF-16 pair (JSON's ``\\ud800``) is no
+    character: both were 500s (the fuzz test found them) and are field errors now."""
+
+    def post(path: str, body: dict[str, Any]) -> httpx.Response:
+        content = json.dumps(body).encode()  # ASCII: escapes what UTF-8 cannot carry
+        return api("root").post(path, content=content, headers={"Content-Type": "application/json"})
+
+    response = post("/teams", {"name": "East", "description": bad})
+    assert list(fields_of(response)) == ["description"]
+    body = {"name": "Sale", "phases": [{"name": "Offer"}, {"name": bad}]}
+    assert list(fields_of(post("/deal-types", body))) == ["phases.1.name"]
+    # A field named so is refused too, and the answer can still be sent.
+    assert list(fields_of(post("/teams", {"name": "East", bad: "x"}))) == ["a\ufffdb"]
+    assert [t["name"] for t in api("root").get("/teams").json()["items"]] == ["North", "South"]
+
+
+def test_it_answers_a_nul_in_the_address_with_400(api: Api) -> None:
+    """PostgreSQL cannot compare text holding NUL: a search for one was a 500."""
+    for path in ("/users", "/partners", "/messages", "/announcements"):
+        response = api("root").get(path, params={"q": "a\x00b"})
+        assert error_of(response, 400)["message"] == "Adresa sadrži znak koji nije dopušten."
+    response = api("root").get("/records/a%00b/1/shares")
+    assert error_of(response, 400)["message"] == "Adresa sadrži znak koji nije dopušten."
 
 
 def _unbounded_integers(schema: dict[str, Any], defs: dict[str, Any], where: str) -> list[str]:
