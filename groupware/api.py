@@ -111,6 +111,8 @@ class Operation:
     status: int = 200
     paginated: bool = False
     admin: bool = False
+    # A body that is not JSON (a file) and that the handler reads itself: its media types.
+    upload: tuple[str, ...] = ()
 
     @property
     def operation_id(self) -> str:
@@ -139,6 +141,7 @@ class Api:
         status: int = 200,
         paginated: bool = False,
         admin: bool = False,
+        upload: tuple[str, ...] = (),
     ) -> Callable[[Callable[[Call], Any]], Callable[[Call], Any]]:
         """Declare an operation; ``admin`` ones are refused (403) to non-administrators
         before their input is even read."""
@@ -157,6 +160,7 @@ class Api:
                     status,
                     paginated,
                     admin,
+                    upload,
                 )
             )
             return handler
@@ -366,8 +370,8 @@ def _operation_doc(op: Operation, ref: str | None, refs: dict[Any, Any]) -> dict
     ]
     if op.method != "GET":  # reads run in a read-only transaction and never clash
         errors.append((409, "Clashes with the state of a record or a change made at once"))
-    if op.body is not None:
-        errors += [(413, "The body is too large"), (415, "The body is not sent as JSON")]
+    if op.body is not None or op.upload:
+        errors += [(413, "The body is too large"), (415, "The body is not of a type it takes")]
     error = {"$ref": "#/components/schemas/ErrorOut"}
     doc: dict[str, Any] = {
         "operationId": op.operation_id,
@@ -401,6 +405,9 @@ def _operation_doc(op: Operation, ref: str | None, refs: dict[Any, Any]) -> dict
             "required": True,
             "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
         }
+    elif op.upload:
+        file = {"schema": {"type": "string"}}
+        doc["requestBody"] = {"required": True, "content": dict.fromkeys(op.upload, file)}
     return doc
 
 

@@ -158,9 +158,11 @@ def test_it_documents_every_registered_operation_once(document: dict[str, Any]) 
         assert str(op.status) in operation["responses"], key
         params = {p["name"] for p in operation["parameters"] if p["in"] == "path"}
         assert params == set(re.findall(r"\{(\w+)\}", op.path)), key
-        if op.body is not None:
+        if op.body is not None or op.upload:
             assert "requestBody" in operation, key
             assert {"413", "415"} <= set(operation["responses"]), key
+        else:
+            assert "requestBody" not in operation, key
         # A write may clash with another one (409); a read never does.
         assert ("409" in operation["responses"]) == (op.method != "GET"), key
         if op.query is not None:
