@@ -113,6 +113,8 @@ class Operation:
     admin: bool = False
     # A body that is not JSON (a file) and that the handler reads itself: its media types.
     upload: tuple[str, ...] = ()
+    # Other successes, answered with the same body (an upsert's 201 beside its 200).
+    also: tuple[int, ...] = ()
 
     @property
     def operation_id(self) -> str:
@@ -142,6 +144,7 @@ class Api:
         paginated: bool = False,
         admin: bool = False,
         upload: tuple[str, ...] = (),
+        also: tuple[int, ...] = (),
     ) -> Callable[[Callable[[Call], Any]], Callable[[Call], Any]]:
         """Declare an operation; ``admin`` ones are refused (403) to non-administrators
         before their input is even read."""
@@ -161,6 +164,7 @@ class Api:
                     paginated,
                     admin,
                     upload,
+                    also,
                 )
             )
             return handler
@@ -396,10 +400,11 @@ def _operation_doc(op: Operation, ref: str | None, refs: dict[Any, Any]) -> dict
                     "next_cursor": {"anyOf": [{"type": "string"}, {"type": "null"}]},
                 },
             }
-        doc["responses"][str(op.status)] = {
-            "description": "Success",
-            "content": {"application/json": {"schema": schema}},
-        }
+        for status in (op.status, *op.also):
+            doc["responses"][str(status)] = {
+                "description": "Success",
+                "content": {"application/json": {"schema": schema}},
+            }
     if op.body is not None:
         doc["requestBody"] = {
             "required": True,
@@ -417,7 +422,11 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": "integer" if _is_id(name) else "string"},
+            "schema": (
+                {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+                if _is_id(name)
+                else {"type": "string"}
+            ),
         }
         for name in re.findall(r"\{(\w+)\}", op.path)
     ]

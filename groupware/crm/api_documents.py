@@ -129,6 +129,7 @@ def get_document(call: Call) -> DocumentOut:
     summary="Create or update the document with this kind and number (201 when new)",
     response=DocumentOut,
     body=service.DocumentIn,
+    also=(201,),
 )
 def put_document(call: Call) -> JSONResponse:
     row, created = service.upsert_document(call.db, call.who, call.body)

@@ -132,6 +132,17 @@ def test_the_mapping_is_corrected_through_the_api_and_problems_are_listed(
     assert (done["status"], done["committed"]["created"], done["skipped"]) == ("done", 3, 1)
 
 
+def test_a_nul_byte_in_the_file_is_a_problem_of_its_row_not_a_server_error(
+    api: Api, sales: Sales, contract: Contract, tmp_path: Path
+) -> None:
+    """PostgreSQL cannot store NUL: an upload with one in its first row was a 500."""
+    source = tmp_path / "nul.csv"
+    source.write_bytes(b"Naziv;Mj\x00esto\r\nKonzum;Zagreb\r\n")
+    job = send_file(api("alice"), contract, source)
+    assert job.status_code == 201, job.text
+    assert job.json()["columns"] == ["Naziv", "Mj\ufffdesto"]
+
+
 def test_wrong_uploads_are_refused_and_imports_are_private(
     api: Api, sales: Sales, contract: Contract, tmp_path: Path
 ) -> None:
