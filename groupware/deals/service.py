@@ -33,6 +33,7 @@ from groupware.validation import Id, OptionalId, OptionalLocalDate, Schema, fail
 MODULE = "deals"
 RECORD = "deals"
 Money = decimal.Decimal
+MAX_AMOUNT = Money("999999999999.99")  # numeric(14, 2)
 
 
 class LineIn(Schema):
@@ -67,6 +68,15 @@ class DealIn(Schema):
         if value.upper() not in CURRENCIES:
             raise fail(_l("Unknown currency."))
         return value.upper()
+
+    @field_validator("lines")
+    @classmethod
+    def _lines_fit(cls, lines: list[LineIn]) -> list[LineIn]:
+        # Their sum becomes the amount, a numeric(14, 2) column like ``amount`` itself.
+        total = sum((line_amount(x.quantity, x.unit_price) for x in lines), Money(0))
+        if total > MAX_AMOUNT:
+            raise fail(_l("The lines add up to more than an amount can hold."))
+        return lines
 
     @field_validator("amount")
     @classmethod
