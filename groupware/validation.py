@@ -12,7 +12,14 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 from pydantic_core import PydanticCustomError
 
 from groupware.errors import Invalid
@@ -32,6 +39,23 @@ def fail(message: Any) -> PydanticCustomError:
     return PydanticCustomError("groupware", "{message}", {"message": message})
 
 
+# Dates an input takes: wide enough for any business record, narrow enough that date
+# arithmetic (a deal's planned phases, a time zone, a report's months) cannot leave
+# Python's calendar (years 1-9999; year 9999 and year 1 were 500s).
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+_OUTSIDE = _l("Enter a date between the years 1900 and 2999.")
+
+
+def _in_calendar(value: Any) -> Any:
+    if isinstance(value, dt.date) and not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise fail(_OUTSIDE)
+    return value
+
+
+# On every date and time field of an input (tests/api/test_api_errors.py checks it).
+IN_CALENDAR = AfterValidator(_in_calendar)
+
+
 def _local_date(value: Any) -> Any:
     if isinstance(value, str):
         if not value.strip():
@@ -43,8 +67,8 @@ def _local_date(value: Any) -> Any:
     return value
 
 
-LocalDate = Annotated[dt.date, BeforeValidator(_local_date)]
-OptionalLocalDate = Annotated[dt.date | None, BeforeValidator(_local_date)]
+LocalDate = Annotated[dt.date, BeforeValidator(_local_date), IN_CALENDAR]
+OptionalLocalDate = Annotated[dt.date | None, BeforeValidator(_local_date), IN_CALENDAR]
 
 
 def _local_datetime(value: Any) -> Any:
@@ -58,9 +82,11 @@ def _local_datetime(value: Any) -> Any:
         except ValueError:
             zoned = None
         if zoned is not None and zoned.tzinfo is not None:
-            return zoned.astimezone(dt.UTC)
+            return _in_calendar(zoned).astimezone(dt.UTC)
         try:
             return parse_datetime(value)
+        except OverflowError:  # the shift to UTC left the calendar
+            raise fail(_OUTSIDE) from None
         except ValueError:
             raise fail(_l("Enter a date and time as dd.mm.yyyy. hh:mm.")) from None
     if isinstance(value, dt.datetime) and value.tzinfo is None:
@@ -68,7 +94,10 @@ def _local_datetime(value: Any) -> Any:
     return value
 
 
-OptionalLocalDateTime = Annotated[dt.datetime | None, BeforeValidator(_local_datetime)]
+OptionalLocalDateTime = Annotated[dt.datetime | None, BeforeValidator(_local_datetime), IN_CALENDAR]
+# An ISO 8601 time as pydantic reads it (the API's query parameters).
+Moment = Annotated[dt.datetime, IN_CALENDAR]
+OptionalMoment = Annotated[dt.datetime | None, IN_CALENDAR]
 
 
 def _blank_to_none(value: Any) -> Any:

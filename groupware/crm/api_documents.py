@@ -22,7 +22,7 @@ from groupware.crm.api import Ref, api
 from groupware.crm.models import Document
 from groupware.errors import GroupwareError, Invalid
 from groupware.i18n import _, _l
-from groupware.validation import OptionalId, Schema, fail
+from groupware.validation import OptionalId, OptionalLocalDate, Schema, fail
 
 BATCH_LIMIT = 1000
 
@@ -31,8 +31,8 @@ class DocumentQuery(PageQuery):
     partner_id: OptionalId = None
     kind: service.Kind | None = None
     status: Literal["draft", "open", "closed", "cancelled"] | None = None
-    date_from: dt.date | None = Field(default=None, description="Documents of this day or later")
-    date_to: dt.date | None = Field(default=None, description="Documents of this day or earlier")
+    date_from: OptionalLocalDate = Field(default=None, description="Documents of this day or later")
+    date_to: OptionalLocalDate = Field(default=None, description="Documents of this day or earlier")
 
 
 class DocumentOut(BaseModel):

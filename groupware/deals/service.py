@@ -28,7 +28,7 @@ from groupware.errors import Invalid
 from groupware.i18n import _l, today
 from groupware.phases import engine
 from groupware.phases.models import Phase, ProcessType
-from groupware.validation import Id, OptionalId, OptionalLocalDate, Schema, fail
+from groupware.validation import Id, OptionalId, OptionalLocalDate, OptionalMoment, Schema, fail
 
 MODULE = "deals"
 RECORD = "deals"
@@ -116,7 +116,7 @@ class CloseIn(Schema):
 class ActivityIn(Schema):
     kind: Literal["note", "call", "meeting"] = "note"
     text: str = Field(min_length=1, max_length=20_000)
-    at: dt.datetime | None = None
+    at: OptionalMoment = None
 
 
 def line_amount(quantity: decimal.Decimal, unit_price: decimal.Decimal) -> decimal.Decimal:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import httpx
 import pytest
@@ -12,7 +13,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from groupware.api import ALL_APIS
 from groupware.app import collect_routes
-from groupware.validation import Id, Schema
+from groupware.validation import IN_CALENDAR, Id, Schema
 from tests.api.helpers import MAX_ID, Api, error_of, fields_of
 
 if TYPE_CHECKING:
@@ -205,6 +206,40 @@ def test_it_answers_text_no_database_can_store_with_422_naming_the_field(
     assert [t["name"] for t in api("root").get("/teams").json()["items"]] == ["North", "South"]
 
 
+def test_it_answers_dates_outside_the_calendar_it_keeps_with_422(api: Api) -> None:
+    """Dates at the edges of Python's calendar (year 1, year 9999) overflowed in date
+    arithmetic (a deal's planned phases, a time zone shift): 500s. Every date and time
+    an input takes lies within the years 1900-2999."""
+    cast, root = api.cast, api("root")
+    kind = {"name": "Sale", "phases": [{"name": "Offer", "planned_days": 30}]}
+    kind_id = root.post("/deal-types", json=kind).json()["id"]
+    partner = root.post("/partners", json={"name": "Konzum d.d."}).json()["id"]
+    deal = {"title": "D", "partner_id": partner, "type_id": kind_id}
+    for field, value in (("started_on", "9999-12-30"), ("expected_close", "1899-12-31")):
+        response = root.post("/deals", json={**deal, field: value})
+        assert list(fields_of(response)) == [field], response.text
+    for field, value in (
+        ("due_at", "9999-12-31T23:59:00-05:00"),
+        ("starts_at", "0001-01-01T00:00"),
+    ):
+        response = root.post("/tasks", json={"title": "T", field: value})
+        assert list(fields_of(response)) == [field], response.text
+    document = {"kind": "offer", "number": "1", "partner_id": partner, "net_amount": 1}
+    response = root.put("/documents", json={**document, "gross_amount": 1, "date": "0001-01-01"})
+    assert list(fields_of(response)) == ["date"]
+    week = {"user_ids": str(cast.alice.id), "start": "9999-12-31T00:00:00Z"}
+    response = root.get("/freebusy", params={**week, "end": "9999-12-31T23:00:00-05:00"})
+    assert set(fields_of(response)) == {"start", "end"}
+    for path, params in (
+        ("/history", {"until": "0001-01-01T00:00:00+01:00"}),
+        ("/documents", {"date_from": "0001-01-01"}),
+        ("/reports/forecast", {"from": "9999-12-01"}),
+    ):
+        assert list(fields_of(root.get(path, params=params))) == list(params), path
+    made = root.post("/deals", json={**deal, "started_on": "2999-12-31"})
+    assert made.status_code == 201, made.text
+
+
 def test_it_answers_a_nul_in_the_address_with_400(api: Api) -> None:
     """PostgreSQL cannot compare text holding NUL: a search for one was a 500."""
     for path in ("/users", "/partners", "/messages", "/announcements"):
@@ -258,6 +293,20 @@ def test_every_integer_an_input_accepts_is_bounded_so_the_database_never_overflo
     assert sorted(unbounded) == []
     # The bounds are the database's: a record id is a 32-bit integer.
     assert TypeAdapter(Id).json_schema() == {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+    # Dates and times are kept within years that date arithmetic cannot overflow.
+    unchecked = [
+        f"{model.__module__}.{model.__name__}.{name}"
+        for model in models
+        for name, info in model.model_fields.items()
+        if _holds_a_date(info.annotation) and IN_CALENDAR not in info.metadata
+    ]
+    assert sorted(unchecked) == []
+
+
+def _holds_a_date(annotation: Any) -> bool:
+    if annotation in (dt.date, dt.datetime):
+        return True
+    return any(_holds_a_date(arg) for arg in get_args(annotation))
 
 
 def test_it_answers_head_like_get_without_a_body(api: Api) -> None:
