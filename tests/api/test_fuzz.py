@@ -40,10 +40,12 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy import select
 
 from groupware.access.policy import record_models
 from groupware.api import ALL_APIS
 from groupware.app import collect_routes
+from groupware.crm.models import ImportJob
 from groupware.db import Database
 from tests import factories
 from tests.api.helpers import API
@@ -100,6 +102,7 @@ def run(live_server: LiveServer, database: Database) -> Iterator[Run]:
     schema = schemathesis.openapi.from_dict(_strict(document))
     fuzz = Run(live_server.url, schema, tokens, ids)
     yield fuzz
+    _wait_for_imports(database)
     factories.reset_database(database)
     seconds = time.monotonic() - fuzz.started
     answered = Counter(status for seen in fuzz.statuses.values() for status in seen)
@@ -110,6 +113,19 @@ def run(live_server: LiveServer, database: Database) -> Iterator[Run]:
         f"{reached} of {len(fuzz.statuses)} (user, operation) answered 2xx at least once; "
         f"statuses {sorted(answered.items())}"
     )
+
+
+def _wait_for_imports(database: Database) -> None:
+    """Until no import the run started is still checked or committed in the background
+    (it would write into the next test's database)."""
+    running = select(ImportJob.id).where(ImportJob.status.in_(("validating", "committing")))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with database.transaction(actor_id=None, channel="cli", write=False) as session:
+            if session.scalar(running) is None:
+                return
+        time.sleep(0.2)
+    raise AssertionError("an import started by the fuzz run did not finish within 60 s")
 
 
 def _strict(document: dict[str, Any]) -> dict[str, Any]:
