@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run install install-test test test-sqlite test-postgresql chromium bench lint messages clean
+.PHONY: run install install-test test test-sqlite test-postgresql fuzz chromium bench lint messages clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,17 @@ test-sqlite: install-test
 
 test-postgresql: install-test
 	GROUPWARE_TEST_DB=postgresql GROUPWARE_TEST_PG="$(PG_URL)" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## fuzz: a longer run of the API fuzz test (the suite sends 6 valid requests per operation
+## and user; FUZZ_EXAMPLES=30 by default here), on SQLite and on PostgreSQL when reachable
+FUZZ_EXAMPLES ?= 30
+fuzz: install-test
+	GROUPWARE_TEST_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) GROUPWARE_TEST_DB=sqlite \
+		$(BIN)/python -m pytest -s tests/api/test_fuzz.py $(PYTEST_ARGS)
+	@if $(BIN)/python tools/pg_ready.py "$(PG_URL)"; then \
+		GROUPWARE_TEST_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) GROUPWARE_TEST_DB=postgresql \
+		GROUPWARE_TEST_PG="$(PG_URL)" $(BIN)/python -m pytest -s tests/api/test_fuzz.py $(PYTEST_ARGS); \
+	fi
 
 ## chromium: Debian's chromium for the Playwright tests (apt-get, as root or with sudo)
 chromium:

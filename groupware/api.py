@@ -34,7 +34,7 @@ from groupware.accounts.models import User
 from groupware.db import bind_actor
 from groupware.errors import CONFLICT_MESSAGE, GroupwareError, Invalid, NotFound
 from groupware.i18n import _, _l, pick_language, use_language
-from groupware.validation import MAX_ID, errors_of
+from groupware.validation import MAX_ID, errors_of, unstorable_text
 
 if TYPE_CHECKING:
     from groupware.app import Groupware
@@ -71,8 +71,8 @@ class PageQuery(BaseModel):
     cursor: str | None = None
 
     def after_id(self) -> int | None:
-        if self.cursor is None:
-            return None
+        if self.cursor is None or not self.cursor.strip():
+            return None  # ``?cursor=``: a client's template with no cursor yet
         # Only ASCII digits: str.isdigit() also accepts "²", which int() refuses.
         if not re.fullmatch(r"[0-9]{1,10}", self.cursor) or int(self.cursor) > MAX_ID:
             raise Invalid({"cursor": _("This cursor is not valid.")})
@@ -111,6 +111,10 @@ class Operation:
     status: int = 200
     paginated: bool = False
     admin: bool = False
+    # A body that is not JSON (a file) and that the handler reads itself: its media types.
+    upload: tuple[str, ...] = ()
+    # Other successes, answered with the same body (an upsert's 201 beside its 200).
+    also: tuple[int, ...] = ()
 
     @property
     def operation_id(self) -> str:
@@ -139,6 +143,8 @@ class Api:
         status: int = 200,
         paginated: bool = False,
         admin: bool = False,
+        upload: tuple[str, ...] = (),
+        also: tuple[int, ...] = (),
     ) -> Callable[[Callable[[Call], Any]], Callable[[Call], Any]]:
         """Declare an operation; ``admin`` ones are refused (403) to non-administrators
         before their input is even read."""
@@ -157,6 +163,8 @@ class Api:
                     status,
                     paginated,
                     admin,
+                    upload,
+                    also,
                 )
             )
             return handler
@@ -301,6 +309,8 @@ def _validate(schema: type[BaseModel] | None, data: Any, *, location: str) -> An
         return None
     if location == "body" and not isinstance(data, dict):
         raise Invalid({"": _("The body must be a JSON object.")})
+    if unstorable := unstorable_text(data):
+        raise Invalid(unstorable)
     try:
         return schema.model_validate(data)
     except ValidationError as exc:
@@ -372,6 +382,17 @@ def openapi_document() -> dict[str, Any]:
 
 
 def _operation_doc(op: Operation, ref: str | None, refs: dict[Any, Any]) -> dict[str, Any]:
+    errors = [
+        (400, "Bad request"),
+        (401, "No valid token"),
+        (403, "Not allowed"),
+        (404, "Not found"),
+        (422, "Invalid input"),
+    ]
+    if op.method != "GET":  # reads run in a read-only transaction and never clash
+        errors.append((409, "Clashes with the state of a record or a change made at once"))
+    if op.body is not None or op.upload:
+        errors += [(413, "The body is too large"), (415, "The body is not of a type it takes")]
     error = {"$ref": "#/components/schemas/ErrorOut"}
     doc: dict[str, Any] = {
         "operationId": op.operation_id,
@@ -380,20 +401,9 @@ def _operation_doc(op: Operation, ref: str | None, refs: dict[Any, Any]) -> dict
         "parameters": _parameters(op),
         "responses": {
             str(code): {"description": text, "content": {"application/json": {"schema": error}}}
-            for code, text in (
-                (400, "Bad request"),
-                (401, "No valid token"),
-                (403, "Not allowed"),
-                (404, "Not found"),
-                (422, "Invalid input"),
-            )
+            for code, text in sorted(errors)
         },
     }
-    if op.body is not None:
-        doc["responses"]["415"] = {
-            "description": "The body is not JSON",
-            "content": {"application/json": {"schema": error}},
-        }
     if op.status == 204:
         doc["responses"]["204"] = {"description": "Done"}
     else:
@@ -407,15 +417,19 @@ def _operation_doc(op: Operation, ref: str | None, refs: dict[Any, Any]) -> dict
                     "next_cursor": {"anyOf": [{"type": "string"}, {"type": "null"}]},
                 },
             }
-        doc["responses"][str(op.status)] = {
-            "description": "Success",
-            "content": {"application/json": {"schema": schema}},
-        }
+        for status in (op.status, *op.also):
+            doc["responses"][str(status)] = {
+                "description": "Success",
+                "content": {"application/json": {"schema": schema}},
+            }
     if op.body is not None:
         doc["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
         }
+    elif op.upload:
+        file = {"schema": {"type": "string"}}
+        doc["requestBody"] = {"required": True, "content": dict.fromkeys(op.upload, file)}
     return doc
 
 
@@ -425,7 +439,11 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": "integer" if _is_id(name) else "string"},
+            "schema": (
+                {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+                if _is_id(name)
+                else {"type": "string"}
+            ),
         }
         for name in re.findall(r"\{(\w+)\}", op.path)
     ]

@@ -201,6 +201,22 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class RefuseNul:
+    """Answers 400 to an address with a NUL in it (``%00``): no page or operation takes
+    one, and PostgreSQL cannot store or even compare text holding it (it was a 500 on
+    every search). Bodies are checked where they are read (``validation``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (b"%00" in scope["query_string"] or "\x00" in scope["path"]):
+            message = i18n.lazy_gettext("The address contains a character that is not allowed.")
+            await _plain_error(Request(scope), 400, message)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 class BodyLimit:
     """Refuses request bodies over the limit with our own 413 page or JSON: at once when
     Content-Length says so, or as soon as a streamed body grows past it."""
@@ -231,7 +247,7 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
-def _plain_error(request: Request, status: int, detail: str) -> Response:
+def _plain_error(request: Request, status: int, detail: Any) -> Response:
     """Errors raised before a handler runs (no route, wrong method, body too large) and
     unexpected failures: JSON under /api, a page elsewhere, in the visitor's language."""
     language = i18n.pick_language(request.headers.get("Accept-Language"))
@@ -242,7 +258,7 @@ def _plain_error(request: Request, status: int, detail: str) -> Response:
             413: i18n.gettext("The upload is too large."),
             500: i18n.gettext("Something went wrong on our side; it has been logged."),
         }
-        message = messages.get(status, detail)
+        message = str(messages.get(status, detail))  # a lazy detail in this language
         if request.url.path.startswith("/api/"):
             body = {"error": {"status": status, "message": message, "fields": {}}}
             return JSONResponse(body, status_code=status)
@@ -256,7 +272,10 @@ def _plain_error(request: Request, status: int, detail: str) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return _plain_error(request, exc.status_code, exc.detail)
+    response = _plain_error(request, exc.status_code, exc.detail)
+    # Starlette's own headers: ``Allow`` on a 405 (RFC 9110 requires it).
+    response.headers.update(exc.headers or {})
+    return response
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
@@ -403,5 +422,6 @@ def create_app(
     )
     app.state.gw = gw
     app.add_middleware(BodyLimit, limit=gw.max_part_size)
+    app.add_middleware(RefuseNul)
     app.add_middleware(SecurityHeaders)
     return app

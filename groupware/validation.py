@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -46,6 +47,23 @@ def fail(message: Any) -> PydanticCustomError:
     return PydanticCustomError("groupware", "{message}", {"message": message})
 
 
+# Dates an input takes: wide enough for any business record, narrow enough that date
+# arithmetic (a deal's planned phases, a time zone, a report's months) cannot leave
+# Python's calendar (years 1-9999; year 9999 and year 1 were 500s).
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+_OUTSIDE = _l("Enter a date between the years 1900 and 2999.")
+
+
+def _in_calendar(value: Any) -> Any:
+    if isinstance(value, dt.date) and not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise fail(_OUTSIDE)
+    return value
+
+
+# On every date and time field of an input (tests/api/test_api_errors.py checks it).
+IN_CALENDAR = AfterValidator(_in_calendar)
+
+
 def _local_date(value: Any) -> Any:
     if isinstance(value, str):
         if not value.strip():
@@ -57,8 +75,8 @@ def _local_date(value: Any) -> Any:
     return value
 
 
-LocalDate = Annotated[dt.date, BeforeValidator(_local_date)]
-OptionalLocalDate = Annotated[dt.date | None, BeforeValidator(_local_date)]
+LocalDate = Annotated[dt.date, BeforeValidator(_local_date), IN_CALENDAR]
+OptionalLocalDate = Annotated[dt.date | None, BeforeValidator(_local_date), IN_CALENDAR]
 
 
 def _local_datetime(value: Any) -> Any:
@@ -72,9 +90,11 @@ def _local_datetime(value: Any) -> Any:
         except ValueError:
             zoned = None
         if zoned is not None and zoned.tzinfo is not None:
-            return zoned.astimezone(dt.UTC)
+            return _in_calendar(zoned).astimezone(dt.UTC)
         try:
             return parse_datetime(value)
+        except OverflowError:  # the shift to UTC left the calendar
+            raise fail(_OUTSIDE) from None
         except ValueError:
             raise fail(_l("Enter a date and time as dd.mm.yyyy. hh:mm.")) from None
     if isinstance(value, dt.datetime) and value.tzinfo is None:
@@ -82,7 +102,10 @@ def _local_datetime(value: Any) -> Any:
     return value
 
 
-OptionalLocalDateTime = Annotated[dt.datetime | None, BeforeValidator(_local_datetime)]
+OptionalLocalDateTime = Annotated[dt.datetime | None, BeforeValidator(_local_datetime), IN_CALENDAR]
+# An ISO 8601 time as pydantic reads it (the API's query parameters).
+Moment = Annotated[dt.datetime, IN_CALENDAR]
+OptionalMoment = Annotated[dt.datetime | None, IN_CALENDAR]
 
 
 # The validation context key of input typed by a person (see the module's docstring).
@@ -135,6 +158,9 @@ def _blank_to_none(value: Any) -> Any:
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 OptionalId = Annotated[Id | None, BeforeValidator(_blank_to_none)]
+# Any other whole number an input accepts (a position, a part number) is bounded too;
+# tests/api/test_api_errors.py fails on an input model with an unbounded integer.
+WholeNumber = Annotated[int, Field(ge=0, le=MAX_ID)]
 _DIGITS = re.compile(r"[0-9]{1,10}")
 
 
@@ -145,6 +171,32 @@ def parse_id(text: str | None) -> int | None:
         return None
     value = int(text)
     return value if 0 < value <= MAX_ID else None
+
+
+# PostgreSQL text cannot hold NUL (psycopg refuses to send it: a 500), and no request
+# needs one; half of a UTF-16 pair (JSON's "\ud800") pydantic refuses itself.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_MESSAGE = _l("This text contains a character that cannot be stored.")
+
+
+def unstorable_text(data: Any, path: str = "") -> dict[str, str]:
+    """The places in request data (a form, a JSON body, a query) whose text holds a
+    character no database can store, keyed by field path as :func:`errors_of` names
+    them (a key holding one is named with U+FFFD in its place)."""
+    found: dict[str, str] = {}
+    if isinstance(data, str):
+        if _UNSTORABLE.search(data):
+            found[path] = str(UNSTORABLE_MESSAGE)
+    elif isinstance(data, list | tuple):
+        for index, item in enumerate(data):
+            found |= unstorable_text(item, f"{path}.{index}" if path else str(index))
+    elif isinstance(data, Mapping):
+        for key, item in data.items():
+            name = _UNSTORABLE.sub("\ufffd", str(key))
+            where = f"{path}.{name}" if path else name
+            found |= {where: str(UNSTORABLE_MESSAGE)} if name != key else {}
+            found |= unstorable_text(item, where)
+    return found
 
 
 _MESSAGES: dict[str, Any] = {
@@ -167,6 +219,7 @@ _MESSAGES: dict[str, Any] = {
     "enum": _l("Choose one of the offered values."),
     "extra_forbidden": _l("This field is not expected."),
     "string_type": _l("Enter text."),
+    "string_unicode": UNSTORABLE_MESSAGE,
     "string_pattern_mismatch": _l("This value has the wrong form."),
     "value_error": _l("This value is not valid."),
     "greater_than_equal": _l("Enter a number of at least %(ge)s."),
@@ -205,6 +258,8 @@ def errors_of(exc: ValidationError) -> dict[str, str]:
 def validate(schema: type[S], data: Mapping[str, Any]) -> S:
     """Validate what a person typed (numbers in their language) or raise :class:`Invalid`
     with a message per field. Values that are already numbers pass as they are."""
+    if unstorable := unstorable_text(data):
+        raise Invalid(unstorable)
     try:
         return schema.model_validate(dict(data), context={_BY_PERSON: True})
     except ValidationError as exc:

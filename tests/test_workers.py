@@ -67,18 +67,29 @@ def test_a_slot_of_a_process_that_exited_is_ignored_and_taken_again(board: Board
         fresh.close()
 
 
+def _status_of_login(port: int) -> int | None:
+    """The status of one ``GET /login`` on a fresh connection, or None when there is no
+    answer yet; the connection is closed either way (a socket left open is a
+    ResourceWarning, an error under ``filterwarnings = error``)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", "/login")
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    except OSError:  # refused while starting, or no answer within the timeout
+        return None
+    finally:
+        conn.close()
+
+
 def _wait_until_serving(port: int, server: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         assert server.poll() is None, "groupware serve exited"
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/login")
-            if conn.getresponse().status == 200:
-                conn.close()
-                return
-        except OSError:
-            time.sleep(0.2)
+        if _status_of_login(port) == 200:
+            return
+        time.sleep(0.2)
     raise AssertionError("groupware serve did not answer within 60 s")
 
 
@@ -133,12 +144,12 @@ def test_serve_with_two_processes_spreads_connections_evenly_and_stops_cleanly(
         _wait_until_serving(port, server)
         _wait_for_both(tmp_path)
         for _ in range(12):  # keep-alive clients, as browsers and the benchmark hold them
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            clients.append(conn)  # closed in the end even when a request fails
             conn.request("GET", "/login")
             response = conn.getresponse()
             response.read()
             assert response.status == 200
-            clients.append(conn)
         counts = _connections_per_worker(server.pid, port)
         assert len(counts) == 2, counts
         assert sum(counts) == 12

@@ -22,7 +22,7 @@ from groupware.crm.api import Ref, api
 from groupware.crm.models import Document
 from groupware.errors import GroupwareError, Invalid
 from groupware.i18n import _, _l
-from groupware.validation import OptionalId, Schema, fail
+from groupware.validation import OptionalId, OptionalLocalDate, Schema, fail
 
 BATCH_LIMIT = 1000
 
@@ -31,8 +31,8 @@ class DocumentQuery(PageQuery):
     partner_id: OptionalId = None
     kind: service.Kind | None = None
     status: Literal["draft", "open", "closed", "cancelled"] | None = None
-    date_from: dt.date | None = Field(default=None, description="Documents of this day or later")
-    date_to: dt.date | None = Field(default=None, description="Documents of this day or earlier")
+    date_from: OptionalLocalDate = Field(default=None, description="Documents of this day or later")
+    date_to: OptionalLocalDate = Field(default=None, description="Documents of this day or earlier")
 
 
 class DocumentOut(BaseModel):
@@ -129,6 +129,7 @@ def get_document(call: Call) -> DocumentOut:
     summary="Create or update the document with this kind and number (201 when new)",
     response=DocumentOut,
     body=service.DocumentIn,
+    also=(201,),
 )
 def put_document(call: Call) -> JSONResponse:
     row, created = service.upsert_document(call.db, call.who, call.body)

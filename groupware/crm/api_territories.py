@@ -73,7 +73,7 @@ class RuleOut(BaseModel):
 class RulePatch(Schema):
     territory_id: OptionalId = None
     group_id: OptionalId = None
-    priority: int | None = None
+    priority: int | None = Field(default=None, ge=0, le=100000)
     rep_ids: list[Id] | None = None
     is_active: bool | None = None
     note: str | None = None

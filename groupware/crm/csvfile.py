@@ -169,8 +169,9 @@ def _cp1250_or_latin2(sample: bytes) -> str:
 
 def _decode_sample(sample: bytes, encoding: str, complete: bool) -> str:
     codec, bom = _codec(encoding, sample[:4])
-    # Replace, not fail: rows() reports a bad byte with its row number.
-    return codecs.getincrementaldecoder(codec)("replace").decode(sample[bom:], complete)
+    # Replace, not fail: rows() reports a bad byte (or a NUL) with its row number.
+    text = codecs.getincrementaldecoder(codec)("replace").decode(sample[bom:], complete)
+    return text.replace("\x00", "\ufffd")
 
 
 def _sample_records(text: str, delimiter: str, complete: bool) -> list[list[str]]:
@@ -337,6 +338,11 @@ def _chunks(
             cut = max(text.rfind("\n"), text.rfind("\r")) + 1
             yield io.StringIO(text[:cut], newline="")
             raise _Undecodable(exc.object[exc.start : exc.end], text[cut:]) from None
+        nul = text.find("\x00")
+        if nul >= 0:  # no text holds NUL (PostgreSQL cannot store it): UTF-16 read as 8-bit?
+            cut = max(text.rfind("\n", 0, nul), text.rfind("\r", 0, nul)) + 1
+            yield io.StringIO(text[:cut], newline="")
+            raise _Undecodable(b"\x00", text[cut:nul])
         if not data:
             yield io.StringIO(text, newline="")
             return

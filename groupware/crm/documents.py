@@ -21,7 +21,7 @@ from groupware.access.policy import Who, get_for_user, visible
 from groupware.crm.models import Document, Partner
 from groupware.errors import Invalid
 from groupware.i18n import _l
-from groupware.validation import Id, LocalDecimal, OptionalLocalDate, Schema, fail
+from groupware.validation import Id, LocalDate, LocalDecimal, OptionalLocalDate, Schema, fail
 
 CURRENCIES = ("EUR", "USD", "GBP", "CHF", "HRK", "BAM", "RSD", "HUF")
 Kind = Literal["offer", "order", "invoice", "delivery_note"]
@@ -30,7 +30,7 @@ Kind = Literal["offer", "order", "invoice", "delivery_note"]
 class DocumentIn(Schema):
     kind: Kind
     number: str = Field(min_length=1, max_length=64)
-    date: dt.date
+    date: LocalDate
     due_date: OptionalLocalDate = None
     partner_id: Id
     net_amount: LocalDecimal = Field(max_digits=14, decimal_places=2)

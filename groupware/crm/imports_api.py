@@ -312,6 +312,7 @@ def list_imports(call: Call) -> tuple[list[ImportOut], str | None]:
     query=UploadQuery,
     response=ImportOut,
     status=201,
+    upload=CSV_TYPES,
 )
 def create_import(call: Call) -> ImportOut:
     content_type = call.request.headers.get("Content-Type", "").split(";")[0].strip().lower()

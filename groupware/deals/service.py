@@ -34,6 +34,7 @@ from groupware.validation import (
     LocalWhole,
     OptionalId,
     OptionalLocalDate,
+    OptionalMoment,
     Schema,
     fail,
 )
@@ -41,6 +42,7 @@ from groupware.validation import (
 MODULE = "deals"
 RECORD = "deals"
 Money = decimal.Decimal
+MAX_AMOUNT = Money("999999999999.99")  # numeric(14, 2)
 
 
 class LineIn(Schema):
@@ -75,6 +77,15 @@ class DealIn(Schema):
         if value.upper() not in CURRENCIES:
             raise fail(_l("Unknown currency."))
         return value.upper()
+
+    @field_validator("lines")
+    @classmethod
+    def _lines_fit(cls, lines: list[LineIn]) -> list[LineIn]:
+        # Their sum becomes the amount, a numeric(14, 2) column like ``amount`` itself.
+        total = sum((line_amount(x.quantity, x.unit_price) for x in lines), Money(0))
+        if total > MAX_AMOUNT:
+            raise fail(_l("The lines add up to more than an amount can hold."))
+        return lines
 
     @field_validator("amount")
     @classmethod
@@ -114,7 +125,7 @@ class CloseIn(Schema):
 class ActivityIn(Schema):
     kind: Literal["note", "call", "meeting"] = "note"
     text: str = Field(min_length=1, max_length=20_000)
-    at: dt.datetime | None = None
+    at: OptionalMoment = None
 
 
 def line_amount(quantity: decimal.Decimal, unit_price: decimal.Decimal) -> decimal.Decimal:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from groupware.api import Api, Call, PageQuery, page_of
 from groupware.history.display import ChangeView, describe
 from groupware.history.service import list_changes
-from groupware.validation import Id
+from groupware.validation import Id, OptionalMoment
 
 api = Api("history")
 
@@ -51,8 +51,8 @@ class HistoryQuery(PageQuery):
     actor_id: Id | None = None
     channel: Literal["web", "api", "cli", "dav", "smtp", "job"] | None = None
     action: Literal["create", "update", "delete"] | None = None
-    since: dt.datetime | None = None
-    until: dt.datetime | None = None
+    since: OptionalMoment = None
+    until: OptionalMoment = None
 
 
 def change_out(view: ChangeView) -> ChangeOut:

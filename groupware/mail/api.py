@@ -14,7 +14,7 @@ from sqlalchemy import select
 from groupware.api import Api, Call, PageQuery, page_of
 from groupware.mail import compose, mailbox, sanitize
 from groupware.mail.models import MailEntry
-from groupware.validation import Schema
+from groupware.validation import OptionalId, Schema
 
 api = Api("mail")
 Folder = Literal["inbox", "sent", "drafts", "archive", "trash"]
@@ -88,7 +88,7 @@ class SendIn(Schema):
     bcc: list[str] = Field(default_factory=list, max_length=compose.MAX_ADDRESSES)
     subject: str = Field(default="", max_length=900)
     text: str = Field(default="", max_length=1_000_000)
-    in_reply_to: int | None = Field(
+    in_reply_to: OptionalId = Field(
         default=None, description="the id of one of your messages this answers"
     )
 

@@ -32,7 +32,7 @@ from groupware.i18n import _, format_datetime
 from groupware.mail import delivery, mailbox, parsing, routing, sanitize
 from groupware.mail.models import MailEntry, MailMessage
 from groupware.settings import Settings
-from groupware.validation import OptionalId, Schema
+from groupware.validation import OptionalId, Schema, WholeNumber
 
 MAX_ADDRESSES = 100
 ADDRESS = re.compile(r"[^@\s<>(),;:\"\[\]\\]+@[^@\s<>(),;:\"\[\]\\]+")
@@ -57,7 +57,7 @@ class MailIn(Schema):
     # The entry whose attachments may be sent along (a forwarded message, the draft),
     # and which of its parts are.
     source_id: OptionalId = None
-    keep: list[int] = Field(default_factory=list, max_length=200)
+    keep: list[WholeNumber] = Field(default_factory=list, max_length=200)
     draft_id: OptionalId = None
 
 

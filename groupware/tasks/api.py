@@ -16,7 +16,7 @@ from groupware.errors import Invalid
 from groupware.i18n import _l
 from groupware.tasks import service
 from groupware.tasks.models import Task
-from groupware.validation import Schema
+from groupware.validation import Moment, Schema
 
 api = Api("tasks")
 
@@ -186,8 +186,8 @@ def cancel_task(call: Call) -> TaskOut:
 
 class FreeBusyQuery(Schema):
     user_ids: str = Field(min_length=1, max_length=400, description="comma-separated user ids")
-    start: dt.datetime
-    end: dt.datetime
+    start: Moment
+    end: Moment
 
 
 class BusyOut(BaseModel):

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from groupware.access.policy import load_who
 from groupware.accounts.models import User
-from groupware.caldav import store
+from groupware.caldav import parameters, store
 from groupware.caldav.models import Calendar
 from groupware.errors import GroupwareError
 from groupware.tasks import service
@@ -69,10 +69,10 @@ def vtodo(task: Task, base_url: str = "") -> str:
     ):
         organizer = todo.add("organizer")
         organizer.value = f"mailto:{task.created_by.email}"
-        organizer.params["CN"] = [task.created_by.full_name]
+        parameters.set_text(organizer, "CN", task.created_by.full_name)
         attendee = todo.add("attendee")
         attendee.value = f"mailto:{task.owner.email}"
-        attendee.params["CN"] = [task.owner.full_name]
+        parameters.set_text(attendee, "CN", task.owner.full_name)
         attendee.params["PARTSTAT"] = [PARTSTAT_OUT[task.response]]
     todo.add("url").value = f"{base_url}/tasks/{task.id}"
     return str(cal.serialize())

@@ -144,6 +144,15 @@ def test_it_walks_through_all_users_with_a_cursor(api: Api) -> None:
     assert ids == [user["id"] for user in everyone]
 
 
+def test_it_takes_an_empty_cursor_as_the_first_page(api: Api) -> None:
+    """``?cursor=``, as a client fills a template with no cursor yet."""
+    first = api("alice").get("/users", params={"limit": 2}).json()
+    for cursor in ("", " "):
+        response = api("alice").get("/users", params={"limit": 2, "cursor": cursor})
+        assert response.status_code == 200, response.text
+        assert response.json() == first
+
+
 def test_it_ends_the_walk_without_an_empty_page(api: Api) -> None:
     pages = walk(api("alice"), "/users", limit=5)
     assert [len(page) for page in pages] == [5]

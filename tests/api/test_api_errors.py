@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import datetime as dt
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, get_args
 
 import httpx
 import pytest
+from pydantic import BaseModel, TypeAdapter
 
+from groupware.api import ALL_APIS
+from groupware.app import collect_routes
+from groupware.validation import IN_CALENDAR, Id, Schema
 from tests.api.helpers import MAX_ID, Api, error_of, fields_of
 
 if TYPE_CHECKING:
@@ -119,10 +126,15 @@ def test_it_answers_an_unknown_route_with_a_json_404(api: Api, path: str) -> Non
         assert response.json()["error"]["status"] == 404
 
 
-def test_it_answers_a_method_a_route_does_not_have_with_a_json_405(api: Api) -> None:
+def test_it_answers_a_method_a_route_does_not_have_with_a_json_405_naming_the_allowed(
+    api: Api,
+) -> None:
     response = api("alice").delete("/me")
     assert response.status_code == 405
     assert response.json()["error"]["status"] == 405
+    assert sorted(response.headers["Allow"].split(", ")) == ["GET", "HEAD", "PATCH"]
+    response = api("alice").put("/announcements")
+    assert sorted(response.headers["Allow"].split(", ")) == ["GET", "HEAD", "POST"]
 
 
 def test_it_answers_ids_the_database_cannot_hold_with_404_or_422(api: Api) -> None:
@@ -163,6 +175,138 @@ def test_it_answers_ids_the_database_cannot_hold_with_404_or_422(api: Api) -> No
     assert list(fields_of(api("root").post("/users", json=body))) == ["role_ids.1"]
     body = {"team_ids": [too_big]}
     assert list(fields_of(api("root").patch(f"/users/{cast.bob.id}", json=body))) == ["team_ids.0"]
+
+
+def test_it_answers_a_reply_to_a_message_id_the_database_cannot_hold_with_422(api: Api) -> None:
+    """PostgreSQL refused 99999999999 with "integer out of range" (500)."""
+    for too_big in (MAX_ID + 1, 99_999_999_999):
+        body = {"to": ["bob@example.com"], "subject": "Re", "in_reply_to": too_big}
+        assert list(fields_of(api("alice").post("/messages", json=body))) == ["in_reply_to"]
+    body = {"to": ["bob@example.com"], "subject": "Re", "in_reply_to": MAX_ID}
+    error_of(api("alice").post("/messages", json=body), 404)
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "a\ud800b"], ids=["nul", "lone-surrogate"])
+def test_it_answers_text_no_database_can_store_with_422_naming_the_field(
+    api: Api, bad: str
+) -> None:
+    """PostgreSQL text cannot hold NUL, and half a UTF-16 pair (JSON's ``\\ud800``) is no
+    character: both were 500s (the fuzz test found them) and are field errors now."""
+
+    def post(path: str, body: dict[str, Any]) -> httpx.Response:
+        content = json.dumps(body).encode()  # ASCII: escapes what UTF-8 cannot carry
+        return api("root").post(path, content=content, headers={"Content-Type": "application/json"})
+
+    response = post("/teams", {"name": "East", "description": bad})
+    assert list(fields_of(response)) == ["description"]
+    body = {"name": "Sale", "phases": [{"name": "Offer"}, {"name": bad}]}
+    assert list(fields_of(post("/deal-types", body))) == ["phases.1.name"]
+    # A field named so is refused too, and the answer can still be sent.
+    assert list(fields_of(post("/teams", {"name": "East", bad: "x"}))) == ["a\ufffdb"]
+    assert [t["name"] for t in api("root").get("/teams").json()["items"]] == ["North", "South"]
+
+
+def test_it_answers_dates_outside_the_calendar_it_keeps_with_422(api: Api) -> None:
+    """Dates at the edges of Python's calendar (year 1, year 9999) overflowed in date
+    arithmetic (a deal's planned phases, a time zone shift): 500s. Every date and time
+    an input takes lies within the years 1900-2999."""
+    cast, root = api.cast, api("root")
+    kind = {"name": "Sale", "phases": [{"name": "Offer", "planned_days": 30}]}
+    kind_id = root.post("/deal-types", json=kind).json()["id"]
+    partner = root.post("/partners", json={"name": "Konzum d.d."}).json()["id"]
+    deal = {"title": "D", "partner_id": partner, "type_id": kind_id}
+    for field, value in (("started_on", "9999-12-30"), ("expected_close", "1899-12-31")):
+        response = root.post("/deals", json={**deal, field: value})
+        assert list(fields_of(response)) == [field], response.text
+    for field, value in (
+        ("due_at", "9999-12-31T23:59:00-05:00"),
+        ("starts_at", "0001-01-01T00:00"),
+    ):
+        response = root.post("/tasks", json={"title": "T", field: value})
+        assert list(fields_of(response)) == [field], response.text
+    document = {"kind": "offer", "number": "1", "partner_id": partner, "net_amount": 1}
+    response = root.put("/documents", json={**document, "gross_amount": 1, "date": "0001-01-01"})
+    assert list(fields_of(response)) == ["date"]
+    week = {"user_ids": str(cast.alice.id), "start": "9999-12-31T00:00:00Z"}
+    response = root.get("/freebusy", params={**week, "end": "9999-12-31T23:00:00-05:00"})
+    assert set(fields_of(response)) == {"start", "end"}
+    for path, params in (
+        ("/history", {"until": "0001-01-01T00:00:00+01:00"}),
+        ("/documents", {"date_from": "0001-01-01"}),
+        ("/reports/forecast", {"from": "9999-12-01"}),
+    ):
+        assert list(fields_of(root.get(path, params=params))) == list(params), path
+    made = root.post("/deals", json={**deal, "started_on": "2999-12-31"})
+    assert made.status_code == 201, made.text
+
+
+def test_it_answers_a_nul_in_the_address_with_400(api: Api) -> None:
+    """PostgreSQL cannot compare text holding NUL: a search for one was a 500."""
+    for path in ("/users", "/partners", "/messages", "/announcements"):
+        response = api("root").get(path, params={"q": "a\x00b"})
+        assert error_of(response, 400)["message"] == "Adresa sadrži znak koji nije dopušten."
+    response = api("root").get("/records/a%00b/1/shares")
+    assert error_of(response, 400)["message"] == "Adresa sadrži znak koji nije dopušten."
+
+
+def _unbounded_integers(schema: dict[str, Any], defs: dict[str, Any], where: str) -> list[str]:
+    """The places in a JSON schema where an integer has no lower or no upper bound."""
+    if "$ref" in schema:
+        return _unbounded_integers(defs[schema["$ref"].split("/")[-1]], defs, where)
+    found = []
+    if schema.get("type") == "integer" and not (
+        {"minimum", "exclusiveMinimum"} & schema.keys()
+        and {"maximum", "exclusiveMaximum"} & schema.keys()
+    ):
+        found.append(where)
+    for part in ("anyOf", "oneOf", "allOf"):
+        for option in schema.get(part, []):
+            found += _unbounded_integers(option, defs, where)
+    for name, prop in schema.get("properties", {}).items():
+        found += _unbounded_integers(prop, defs, f"{where}.{name}")
+    for part in ("items", "additionalProperties"):
+        if isinstance(schema.get(part), dict):
+            found += _unbounded_integers(schema[part], defs, f"{where}[]")
+    return found
+
+
+def _subclasses(cls: type[BaseModel]) -> Iterator[type[BaseModel]]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def test_every_integer_an_input_accepts_is_bounded_so_the_database_never_overflows() -> None:
+    """Every input model of the API and the forms (their pydantic schemas) bounds each
+    integer it accepts (``Id``, or ``ge``/``le``), so that no number reaches a database
+    integer column, or a query on one, outside its range."""
+    collect_routes()  # imports every area
+    models = {m for m in _subclasses(Schema) if m.__module__.startswith("groupware.")}
+    for area in ALL_APIS:
+        models |= {m for op in area.operations for m in (op.body, op.query) if m is not None}
+    assert len(models) > 40
+    unbounded = []
+    for model in models:
+        schema = model.model_json_schema(mode="validation")
+        name = f"{model.__module__}.{model.__name__}"
+        unbounded += _unbounded_integers(schema, schema.get("$defs", {}), name)
+    assert sorted(unbounded) == []
+    # The bounds are the database's: a record id is a 32-bit integer.
+    assert TypeAdapter(Id).json_schema() == {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+    # Dates and times are kept within years that date arithmetic cannot overflow.
+    unchecked = [
+        f"{model.__module__}.{model.__name__}.{name}"
+        for model in models
+        for name, info in model.model_fields.items()
+        if _holds_a_date(info.annotation) and IN_CALENDAR not in info.metadata
+    ]
+    assert sorted(unchecked) == []
+
+
+def _holds_a_date(annotation: Any) -> bool:
+    if annotation in (dt.date, dt.datetime):
+        return True
+    return any(_holds_a_date(arg) for arg in get_args(annotation))
 
 
 def test_it_answers_head_like_get_without_a_body(api: Api) -> None:

@@ -158,9 +158,13 @@ def test_it_documents_every_registered_operation_once(document: dict[str, Any]) 
         assert str(op.status) in operation["responses"], key
         params = {p["name"] for p in operation["parameters"] if p["in"] == "path"}
         assert params == set(re.findall(r"\{(\w+)\}", op.path)), key
-        if op.body is not None:
+        if op.body is not None or op.upload:
             assert "requestBody" in operation, key
-            assert "415" in operation["responses"], key
+            assert {"413", "415"} <= set(operation["responses"]), key
+        else:
+            assert "requestBody" not in operation, key
+        # A write may clash with another one (409); a read never does.
+        assert ("409" in operation["responses"]) == (op.method != "GET"), key
         if op.query is not None:
             query = {p["name"] for p in operation["parameters"] if p["in"] == "query"}
             fields = op.query.model_fields.items()
@@ -262,6 +266,10 @@ def test_it_answers_as_the_document_says(
     member = {"team_id": east["id"], "user_id": eve["id"]}
     call(root, "PUT", "/teams/{team_id}/members/{user_id}", **member, json={}, expect=200)
     call(root, "DELETE", "/teams/{team_id}/members/{user_id}", **member, expect=204)
+    held = {"title": "East", "team_id": east["id"]}
+    held = call(root, "POST", "/announcements", json=held, expect=201)
+    call(root, "DELETE", "/teams/{team_id}", team_id=east["id"], expect=409)
+    call(root, "DELETE", "/announcements/{announcement_id}", announcement_id=held["id"], expect=204)
     call(root, "DELETE", "/teams/{team_id}", team_id=east["id"], expect=204)
 
     # Announcements and their shares.
@@ -302,7 +310,7 @@ def test_it_answers_as_the_document_says(
     call(alice, "POST", "/notifications/{notification_id}/read", **read, expect=200)
     call(alice, "POST", "/notifications/read-all", expect=200)
 
-    # Errors: 400, 401, 403, 404, 415, 422.
+    # Errors: 400, 401, 403, 404, 415, 422 (and 409 above).
     malformed = alice.post(
         "/announcements", content=b"{", headers={"Content-Type": "application/json"}
     )
@@ -327,4 +335,4 @@ def test_it_answers_as_the_document_says(
     }
     assert gets <= {template for template, method, status in contract.checked if status == 200}
     statuses = {status for _t, _m, status in contract.checked}
-    assert statuses >= {200, 201, 204, 400, 401, 403, 404, 415, 422}
+    assert statuses >= {200, 201, 204, 400, 401, 403, 404, 409, 415, 422}

@@ -244,6 +244,30 @@ def test_a_byte_the_encoding_cannot_read_stops_at_its_row(tmp_path: Path) -> Non
         count_rows(path, dialect)
 
 
+def test_a_nul_byte_stops_at_its_row_and_never_reaches_the_header(tmp_path: Path) -> None:
+    """No text may hold NUL (PostgreSQL cannot store it: an upload with one in its first
+    row was a 500); read as a byte no encoding reads, it names its row."""
+    data = b"Naziv;Mjesto\r\nKonzum;Zagreb\r\nPlodine;Ri\x00jeka\r\nRab;Rab\r\n"
+    path = write_bytes(tmp_path / "a.csv", data)
+    dialect = detect(path)
+    read: list[int] = []
+
+    with pytest.raises(CsvError) as raised:
+        for number, _ in rows(path, dialect):
+            read.append(number)
+
+    assert read == [2]
+    assert (raised.value.row, raised.value.code) == (3, "encoding")
+    assert raised.value.message.startswith('byte 00 after "Plodine;Ri" is not UTF-8 text')
+    with pytest.raises(CsvError):
+        count_rows(path, dialect)
+    header = write_bytes(tmp_path / "b.csv", b"Naziv;Mj\x00esto\r\nKonzum;Zagreb\r\n")
+    assert detect(header).header == ["Naziv", "Mj\ufffdesto"]
+    with pytest.raises(CsvError) as raised:
+        list(rows(header, detect(header)))
+    assert raised.value.row == 1
+
+
 def test_a_bad_byte_after_the_sniffed_sample_is_reported_with_its_row(tmp_path: Path) -> None:
     # A UTF-8 file with one row pasted in from a Windows-1250 file, far after 64 KB.
     lines = [f"Čakovečki mlinovi {n};Čakovec;{n}\r\n".encode() for n in range(2, 3002)]

@@ -85,3 +85,23 @@ def test_a_rep_starts_moves_and_closes_a_deal_through_the_api(
     assert [t["name"] for t in kinds["items"]] == ["Retail sale"]
     bad = api("alice").get("/reports/forecast", params={"from": "2026-05-01", "to": "2026-01-01"})
     assert bad.status_code == 422
+
+
+def test_lines_adding_up_to_more_than_an_amount_holds_are_refused(
+    api: Api, sales: Sales, contract: Contract, database: Database
+) -> None:
+    """A deal's amount is the sum of its lines: one past the database's numeric(14, 2)
+    was a 500 on PostgreSQL ("numeric field overflow")."""
+    with database.transaction(actor_id=None, channel="cli") as session:
+        partner = make_partner(session, SYSTEM, "Konzum d.d.", postal_code="10000").id
+    kind = {"name": "Sale", "direction": "sale", "phases": [{"name": "Offer"}]}
+    made_type = contract.call(api("root"), "POST", "/deal-types", json=kind, expect=201)
+    most = {"description": "Polica", "quantity": "1", "unit_price": "999999999999.99"}
+    body = {"title": "Veliki", "partner_id": partner, "type_id": made_type["id"]}
+    for lines in ([{**most, "quantity": "999999999.999"}], [most, {**most, "unit_price": "0.01"}]):
+        refused = contract.call(
+            api("alice"), "POST", "/deals", json={**body, "lines": lines}, expect=422
+        )
+        assert list(refused["error"]["fields"]) == ["lines"]
+    deal = contract.call(api("alice"), "POST", "/deals", json={**body, "lines": [most]}, expect=201)
+    assert deal["amount"] == "999999999999.99"

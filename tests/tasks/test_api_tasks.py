@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from groupware.accounts.models import User
 from tests.api.helpers import Api, fields_of
 from tests.api.test_openapi import Contract
+from tests.caldav.test_caldav import client
+from tests.conftest import LiveServer
 
 
 @pytest.fixture
@@ -69,3 +72,29 @@ def test_free_busy_through_the_api(api: Api, contract: Contract) -> None:
     assert [(b["user_id"], b["title"]) for b in theirs["busy"]] == [(cast.alice.id, None)]
     too_long = api("bob").get("/freebusy", params={**params, "end": "2027-06-01T00:00:00Z"})
     assert "end" in fields_of(too_long)
+
+
+def test_a_task_between_people_with_quotes_in_their_names_works_and_reaches_the_client(
+    api: Api, contract: Contract, live: LiveServer
+) -> None:
+    """A double quote may not stand in an iCalendar parameter (the CN of the VTODO's
+    organizer and attendee): written as RFC 6868 says, a client reads the names back."""
+    names = {"alice": 'Tomislav "Tomo" Novak', "dave": 'Ana "^_^" Horvat'}
+    with api.database.transaction(actor_id=None, channel="cli") as session:
+        for username, full_name in names.items():
+            user = session.get(User, api.user(username).id)
+            assert user is not None
+            user.full_name = full_name
+    body = {"title": "Ponuda", "assignee_id": api.cast.alice.id}
+    task = contract.call(api("dave"), "POST", "/tasks", json=body, expect=201)
+    one = {"task_id": task["id"]}
+    contract.call(api("alice"), "GET", "/tasks/{task_id}", **one, expect=200)
+    edit = {"title": "Ponuda za Konzum", "priority": "high"}
+    contract.call(api("dave"), "PUT", "/tasks/{task_id}", **one, json=edit, expect=200)
+    with client(live, "alice") as dav:
+        crm = next(c for c in dav.principal().calendars() if c.get_display_name() == "CRM tasks")
+        (todo,) = crm.todos()
+    component = todo.icalendar_component
+    assert component["summary"] == "Ponuda za Konzum"
+    assert component["attendee"].params["CN"] == names["alice"]
+    assert component["organizer"].params["CN"] == names["dave"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import icalendar
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,7 +15,7 @@ from groupware.caldav import store
 from groupware.caldav.models import CalendarItem
 from groupware.errors import Forbidden, Invalid, NotFound
 from groupware.notifications.models import Notification
-from groupware.tasks import service
+from groupware.tasks import calendar, service
 from groupware.tasks.models import Task
 from groupware.validation import validate
 from tests import factories
@@ -202,3 +203,15 @@ def test_making_or_handing_on_one_task_shows_that_task_and_no_other(
             service.set_progress(
                 db, charlie, task.id, validate(service.ProgressIn, {"progress": 50})
             )
+
+
+def test_names_in_the_vtodo_keep_quotes_and_line_breaks_and_lose_control_characters(
+    db: Session, cast: factories.Cast
+) -> None:
+    cast.alice.full_name = 'Tomislav "Tomo"\nNovak\x07'
+    cast.dave.full_name = 'Ana ^ Horvat; "Ana", d.o.o.'
+    dave = cast.who(db, cast.dave)
+    task = service.create_task(db, dave, service.TaskIn(title="Nazvati", assignee_id=cast.alice.id))
+    todo = icalendar.Calendar.from_ical(calendar.vtodo(task)).walk("VTODO")[0]
+    assert todo["attendee"].params["CN"] == 'Tomislav "Tomo"\nNovak'
+    assert todo["organizer"].params["CN"] == 'Ana ^ Horvat; "Ana", d.o.o.'

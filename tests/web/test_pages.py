@@ -145,6 +145,24 @@ def test_invalid_form_shows_messages_and_saves_nothing(
         assert session.scalars(select(Announcement)).all() == []
 
 
+def test_a_nul_in_the_address_or_a_form_is_refused_not_a_server_error(
+    alice: httpx.Client, database: Database
+) -> None:
+    """PostgreSQL cannot store or compare text holding NUL (it was a 500 on searches)."""
+    for path in ("/announcements", "/partners", "/persons", "/deals", "/mail", "/history"):
+        response = alice.get(path, params={"q": "a\x00b"})
+        assert response.status_code == 400, (path, response.text[:300])
+        assert "The address contains a character that is not allowed." in response.text
+    response = alice.post(
+        "/announcements/new",
+        data={"title": "Plan\x00", "audience": "company", "team_id": "", "expires_on": ""},
+    )
+    assert response.status_code == 422
+    assert "This text contains a character that cannot be stored." in response.text
+    with database.transaction(actor_id=None, channel="cli", write=False) as session:
+        assert session.scalars(select(Announcement)).all() == []
+
+
 def test_local_date_formats_are_accepted_and_shown(
     alice: httpx.Client, live: LiveServer, login_as: LoginAs
 ) -> None:
