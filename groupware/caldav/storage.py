@@ -519,14 +519,14 @@ class Storage(BaseStorage):
         client gets an error, and repeating the upload finishes it.
 
         Radicale's hooks are off, so the items replaced are not handed back."""
-        prepared = self._prepare_upload(items)
+        with self.database.session() as session, session.begin():
+            known = store.hrefs_by_uid(session, username, slug)
+        prepared = self._prepare_upload(list(items), known)
         calendar_id, _held = self._write(
             lambda session: self._calendar_for(session, username, slug, props).id
         )
         self._in_chunks(prepared, calendar_id)
         with self.database.session() as session, session.begin():
-            calendar = session.get(Calendar, calendar_id)
-            assert calendar is not None
             gone = sorted(store.live_hrefs(session, calendar_id) - {p.href for p in prepared})
         for start in range(0, len(gone), UPLOAD_MAX_CHUNK):
             chunk = gone[start : start + UPLOAD_MAX_CHUNK]
@@ -536,11 +536,16 @@ class Storage(BaseStorage):
         collection = Collection(self, f"{username}/{slug}", snapshot, self._viewer)
         return collection, {}, [p.href for p in prepared]
 
-    def _prepare_upload(self, items: Iterable[radicale_item.Item]) -> list[store.Prepared]:
+    def _prepare_upload(
+        self, items: Sequence[radicale_item.Item], known: Mapping[str, str]
+    ) -> list[store.Prepared]:
+        """Check and index every item; an item whose UID the calendar holds keeps its
+        name (a client's, or a CRM record's), a new one is named by its UID."""
+        names = {item.uid: known[item.uid] for item in items if item.uid in known}
+        taken = set(names.values())
         prepared: list[store.Prepared] = []
-        taken: set[str] = set()
         for item in items:
-            href = _href_for(item, taken)
+            href = names.get(item.uid) or _href_for(item, taken)
             taken.add(href)
             try:
                 prepared.append(store.prepare_item(href, item, limits=self.limits))

@@ -416,18 +416,26 @@ def put_many(session: Session, calendar: Calendar, prepared: Sequence[Prepared])
         session.execute(delete(CalendarOccurrence).where(CalendarOccurrence.item_id.in_(old)))
     recurring = [p for p in plain if p.recurring]
     if recurring:
-        ids = dict(
-            session.execute(
-                select(table.c.href, table.c.id).where(
-                    table.c.calendar_id == calendar.id,
-                    table.c.href.in_([p.href for p in recurring]),
-                )
-            ).tuples()
+        query = select(table.c.href, table.c.id).where(
+            table.c.calendar_id == calendar.id,
+            table.c.href.in_([p.href for p in recurring]),
         )
+        ids = {href: item_id for href, item_id in session.execute(query)}
         _add_occurrences(session, [(ids[p.href], p) for p in recurring])
     for p in prepared:
         if p.href in from_records:
             put_item(session, calendar, p.href, p.item)
+
+
+def hrefs_by_uid(session: Session, username: str, slug: str) -> dict[str, str]:
+    """The names of the items of ``username``'s calendar ``slug``, by UID."""
+    query = (
+        select(CalendarItem.uid, CalendarItem.href)
+        .join(Calendar, Calendar.id == CalendarItem.calendar_id)
+        .join(User, User.id == Calendar.owner_id)
+        .where(User.username == username, Calendar.slug == slug, CalendarItem.ics.is_not(None))
+    )
+    return {uid: href for uid, href in session.execute(query)}
 
 
 def live_hrefs(session: Session, calendar_id: int) -> set[str]:
