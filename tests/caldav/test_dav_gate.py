@@ -181,3 +181,21 @@ def test_a_whole_calendar_with_an_item_too_large_changes_nothing_and_says_why(
     assert response.status_code == 413 and "max-resource-size" in response.text
     assert httpx.get(url + "kept.ics", auth=AUTH).status_code == 200
     assert httpx.get(url + "small.ics", auth=AUTH).status_code == 404
+
+
+def test_calendars_tell_clients_the_size_limit_they_are_held_to(
+    live: LiveServer, committed: factories.Cast
+) -> None:
+    body = (
+        '<propfind xmlns="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+        "<prop><C:max-resource-size/></prop></propfind>"
+    )
+    httpx.request("PROPFIND", live.url + "/dav/alice/", auth=AUTH)  # the home is made
+    answer = httpx.request(
+        "PROPFIND",
+        live.url + "/dav/alice/calendar/",
+        content=body,
+        auth=AUTH,
+        headers={"Depth": "0"},
+    )
+    assert answer.status_code == 207 and "max-resource-size>1048576<" in answer.text
