@@ -103,7 +103,7 @@ def serve(args: argparse.Namespace) -> None:
         load_settings(environment), smtp_host=HOST, smtp_port=args.smtp_port
     )
     # Each write transaction of an upload is logged with how long it held the lock.
-    held = logging.getLogger("groupware.caldav.storage")
+    held = logging.getLogger("groupware.caldav.upload")
     held.setLevel(logging.DEBUG)
     held.addHandler(logging.StreamHandler())
     app = create_app(settings, run_smtp=True)

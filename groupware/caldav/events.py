@@ -11,7 +11,7 @@ colleague's calendar shows as busy times only (:mod:`groupware.caldav.occupancy`
 What is shown comes from the calendar rows: the range index finds the items of the
 visible days, and each one's iCalendar text gives its title and occurrences (Radicale's
 own expansion, so excluded dates and moved occurrences show as a client shows them).
-A private event (``CLASS`` other than PUBLIC, :func:`store.is_private`) in someone
+A private event (``CLASS`` other than PUBLIC, :func:`privacy.is_private`) in someone
 else's calendar shows as "Busy" with no link, and its form is not found: only its
 owner sees and changes what it says, as over CalDAV.
 Times are shown in the time zone of :mod:`groupware.i18n`; all-day events and floating
@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from groupware.access.models import Share
 from groupware.access.policy import Who, record_type
 from groupware.accounts.models import User
-from groupware.caldav import store
+from groupware.caldav import privacy, store
 from groupware.caldav.models import Calendar, CalendarItem
 from groupware.errors import Forbidden, NotFound
 from groupware.i18n import _, local_time
@@ -171,7 +171,7 @@ def get_event_for_user(
             CalendarItem.ics.is_not(None),
         )
     )
-    if row is None or (seen.owner is not None and store.is_private(row.ics)):
+    if row is None or (seen.owner is not None and privacy.is_private(row.ics)):
         raise NotFound(_("There is no such event, or you may not see it."))
     if write:
         _check_write(seen)
@@ -257,7 +257,7 @@ def events_between(
     found: list[Shown] = []
     for seen in calendars:
         for row, _certain in store.in_range(session, seen.id, "VEVENT", start, end):
-            hidden = seen.owner is not None and store.is_private(row.ics)
+            hidden = seen.owner is not None and privacy.is_private(row.ics)
             url = event_url(seen.id, row.href) if seen.may_write and not hidden else None
             for shown in _occurrences(row, url, color[seen.id], start, end, hidden=hidden):
                 if shown.first_day <= last and shown.last_day >= first:

@@ -4,7 +4,7 @@
 or by expanding it beyond the list), leaves out transparent and cancelled events and
 closed tasks, and says what each busy time is only to those who may read it (its owner,
 and those its calendar is shared with, unless the event is private:
-:func:`store.is_private`): others get "busy" (free/busy), as in CalDAV.
+:func:`privacy.is_private`): others get "busy" (free/busy), as in CalDAV.
 :func:`free_slots` finds times when all of a set of people are free within working
 hours; :func:`vfreebusy` writes a VFREEBUSY for Outlook's free/busy URL.
 """
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from groupware.access.models import Share
 from groupware.accounts.models import TeamMember
-from groupware.caldav import store
+from groupware.caldav import privacy, store
 from groupware.caldav.models import Calendar, CalendarItem, CalendarOccurrence
 from groupware.tasks.models import Task
 
@@ -137,7 +137,7 @@ def busy(
             if not _counts(row.ics or ""):
                 continue
             shown = calendar_id in readable and (
-                owner_id == viewer_id or not store.is_private(row.ics)
+                owner_id == viewer_id or not privacy.is_private(row.ics)
             )
             title = (_property(row.ics or "", "SUMMARY") or "") if shown else None
             for s, e in _occurrences(session, row, lo, hi):

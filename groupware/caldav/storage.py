@@ -15,28 +15,24 @@ What a collection shows depends on who looks (the viewer, the user of the reques
 * a calendar's owner sees all of it;
 * those it is shared with see its items, but a private one (``CLASS`` other than
   PUBLIC) only as a copy with its times and a neutral title
-  (:func:`store.private_copy`), and they may not change, move or delete it: writing
+  (:func:`privacy.private_copy`), and they may not change, move or delete it: writing
   the copy back would lose what it hides;
 * a colleague without a share sees only what free/busy needs: the calendar's
   address, its kind and its owner's name, no title, colour, description, ctag or
   sync token that would tell what is in it or when it changed.
 
 A PUT of a whole calendar (``/<user>/<slug>/``) does not hold the write lock for the
-whole upload: its lock is a read transaction, every item is checked and indexed before
-anything is written (a bad item changes nothing), and the items are then written in
-chunks, each in a short write transaction of its own (see :meth:`Storage._upload`).
+whole upload: its lock is a read transaction, and the items are written in short
+transactions of their own (:mod:`groupware.caldav.upload`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import email.utils
-import functools
-import logging
 import threading
-import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -49,28 +45,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from groupware.accounts.models import User
-from groupware.caldav import store
+from groupware.caldav import privacy, store, upload
 from groupware.caldav.models import Calendar, CalendarItem
 from groupware.db import Database, bind_actor
-from groupware.errors import Forbidden, GroupwareError, Invalid
+from groupware.errors import Forbidden, GroupwareError
 from groupware.i18n import _, use_language
-
-log = logging.getLogger(__name__)
 
 SYNC_PREFIX = "urn:x-groupware:sync:"
 # All a free/busy viewer learns of a calendar's changes.
 FREEBUSY_TOKEN = "urn:x-groupware:free-busy"  # noqa: S105 - not a secret
-
-# A whole-calendar upload writes in chunks sized so that each write transaction lasts
-# about UPLOAD_HOLD_SECONDS (measured on the chunk before), within these bounds.
-UPLOAD_HOLD_SECONDS = 0.2
-UPLOAD_FIRST_CHUNK = 200
-UPLOAD_MIN_CHUNK = 20
-UPLOAD_MAX_CHUNK = 1000
-UPLOAD_CHUNK_BYTES = 4 * 1024 * 1024
-# On SQLite, between two chunks: a writer waiting for the lock sleeps in SQLite's busy
-# handler for up to 100 ms at a time, so a shorter pause could let it miss every gap.
-UPLOAD_PAUSE_SECONDS = 0.11
 
 
 @dataclass(frozen=True)
@@ -148,7 +131,7 @@ class Collection(BaseCollection):
         snapshot = self._snapshot
         if snapshot is None or self._owned:
             return False
-        return snapshot.free_busy or store.is_private(text)
+        return snapshot.free_busy or privacy.is_private(text)
 
     # -- properties ----------------------------------------------------------------
 
@@ -184,7 +167,7 @@ class Collection(BaseCollection):
         if text and self._hides(text):
             language = self._viewer.language if self._viewer else "hr"
             with use_language(language):
-                text = store.private_copy(text, _("Busy"))
+                text = privacy.private_copy(text, _("Busy"))
             etag = radicale_item.get_etag(text)
         return radicale_item.Item(
             collection=self,
@@ -275,7 +258,7 @@ class Collection(BaseCollection):
     def check_may_change(self, row: CalendarItem) -> None:
         """A private item is changed, moved or deleted by its owner only: others see
         (and would write back) a copy without what it hides."""
-        if not self._owned and store.is_private(row.ics):
+        if not self._owned and privacy.is_private(row.ics):
             raise Forbidden(
                 _("This item is private: only the owner of the calendar may change it.")
             )
@@ -415,7 +398,7 @@ class Storage(BaseStorage):
             calendar = store.calendar_by_slug(session, user.id, parts[1])
             if calendar is None:
                 return
-            access = store.access_of(session, viewer.id, [calendar])[calendar.id]
+            access = privacy.access_of(session, viewer.id, [calendar])[calendar.id]
             collection = Collection(
                 self, f"{user.username}/{calendar.slug}", _snapshot(calendar, access, user), viewer
             )
@@ -448,7 +431,7 @@ class Storage(BaseStorage):
             for shared, owner in store.shared_with(session, user.id):
                 yield Collection(self, f"{owner}/{shared.slug}", Snapshot.of(shared), viewer)
             return
-        access = store.access_of(session, viewer.id, calendars)
+        access = privacy.access_of(session, viewer.id, calendars)
         for calendar in calendars:
             if access[calendar.id] == "freebusy" and "VEVENT" not in calendar.components:
                 continue  # nothing of it counts towards free/busy
@@ -506,97 +489,28 @@ class Storage(BaseStorage):
         items: Iterable[radicale_item.Item],
         props: Mapping[str, str] | None,
     ) -> tuple[Collection, dict[str, radicale_item.Item], list[str]]:
-        """Replace a calendar's items with ``items`` (a PUT of a whole calendar).
-
-        Every item is checked and indexed first, outside any transaction: a bad one
-        refuses the upload and nothing changes. Then the items are written in chunks,
-        new and changed ones first and the deletions of those no longer there last,
-        each chunk in a short write transaction of its own with a sync revision of its
-        own; on SQLite a pause between chunks lets other writers (mail, a colleague's
-        PUT) in. Syncing clients see the calendar change chunk by chunk. If the server
-        or database fails midway, the calendar holds everything it held before plus
-        the new items written so far (a deletion comes only after every write), the
-        client gets an error, and repeating the upload finishes it.
-
-        Radicale's hooks are off, so the items replaced are not handed back."""
+        """Replace a calendar's items with ``items`` (a PUT of a whole calendar), in
+        short transactions of their own (:mod:`groupware.caldav.upload`). Radicale's
+        hooks are off, so the items replaced are not handed back."""
+        if not getattr(self._local, "upload", False):  # the lock would be held throughout
+            raise ValueError("a whole calendar is uploaded by a PUT to its address")
         with self.database.session() as session, session.begin():
             known = store.hrefs_by_uid(session, username, slug)
-        prepared = self._prepare_upload(list(items), known)
-        calendar_id, _held = self._write(
-            lambda session: self._calendar_for(session, username, slug, props).id
-        )
-        self._in_chunks(prepared, calendar_id)
+        with self.refusals():
+            prepared = upload.prepare(list(items), known, self.limits)
+        transactions = upload.Transactions(self.database, getattr(self._local, "actor", None))
+        with self.refusals():
+            calendar_id, _held = transactions.run(
+                lambda session: self._calendar_for(session, username, slug, props).id
+            )
+            upload.write(transactions, calendar_id, prepared)
         with self.database.session() as session, session.begin():
-            gone = sorted(store.live_hrefs(session, calendar_id) - {p.href for p in prepared})
-        for start in range(0, len(gone), UPLOAD_MAX_CHUNK):
-            chunk = gone[start : start + UPLOAD_MAX_CHUNK]
-            self._write(functools.partial(_delete_many, calendar_id, chunk), len(chunk))
-        with self.database.session() as session, session.begin():
-            snapshot = Snapshot.of(_get(session, calendar_id))
+            calendar = session.get(Calendar, calendar_id)
+            if calendar is None:
+                raise ValueError("the calendar is gone")
+            snapshot = Snapshot.of(calendar)
         collection = Collection(self, f"{username}/{slug}", snapshot, self._viewer)
         return collection, {}, [p.href for p in prepared]
-
-    def _prepare_upload(
-        self, items: Sequence[radicale_item.Item], known: Mapping[str, str]
-    ) -> list[store.Prepared]:
-        """Check and index every item; an item whose UID the calendar holds keeps its
-        name (a client's, or a CRM record's), a new one is named by its UID."""
-        names = {item.uid: known[item.uid] for item in items if item.uid in known}
-        taken = set(names.values())
-        prepared: list[store.Prepared] = []
-        for item in items:
-            href = names.get(item.uid) or _href_for(item, taken)
-            taken.add(href)
-            try:
-                prepared.append(store.prepare_item(href, item, limits=self.limits))
-            except Invalid as exc:
-                reason = "; ".join(str(m) for m in exc.errors.values())
-                refusal = type(exc)({"ics": _("%(uid)s: %(reason)s", uid=item.uid, reason=reason)})
-                with self.refusals():
-                    raise refusal from exc
-        return prepared
-
-    def _in_chunks(self, prepared: Sequence[store.Prepared], calendar_id: int) -> None:
-        """Write ``prepared`` in chunks of about UPLOAD_HOLD_SECONDS each."""
-        size = UPLOAD_FIRST_CHUNK
-        start = 0
-        while start < len(prepared):
-            end, volume = start, 0
-            while end < len(prepared) and end - start < size and volume < UPLOAD_CHUNK_BYTES:
-                volume += prepared[end].size
-                end += 1
-            chunk = prepared[start:end]
-            _result, held = self._write(
-                functools.partial(_put_many, calendar_id, chunk), len(chunk)
-            )
-            size = int(size * UPLOAD_HOLD_SECONDS / max(held, 0.001))
-            size = max(UPLOAD_MIN_CHUNK, min(UPLOAD_MAX_CHUNK, size))
-            start = end
-
-    def _write(self, work: Callable[[Session], Any], count: int = 0) -> tuple[Any, float]:
-        """Run ``work`` in a short write transaction of its own (during an upload) or
-        in the lock's (otherwise): its result, and how long it held the write lock.
-        An upload's transactions are logged with that time, and on SQLite followed by
-        a pause (see UPLOAD_PAUSE_SECONDS)."""
-        if not getattr(self._local, "upload", False):
-            with self.session() as session:
-                return work(session), 0.0
-        session = self.database.session(write=True)
-        with session:
-            with session.begin():
-                bind_actor(session, actor_id=getattr(self._local, "actor", None), channel="dav")
-                session.connection()  # BEGIN (IMMEDIATE on SQLite): the lock is ours
-                began = time.perf_counter()
-                with self.refusals():
-                    result = work(session)
-            held = time.perf_counter() - began
-        log.debug(
-            "calendar upload: %d items in a transaction that held the write lock %.3f s",
-            count, held, extra={"upload_items": count, "upload_held_seconds": held},
-        )  # fmt: skip
-        if self.database.is_sqlite:
-            time.sleep(UPLOAD_PAUSE_SECONDS)
-        return result, held
 
     def move(self, item: radicale_item.Item, to_collection: BaseCollection, to_href: str) -> None:
         source = item.collection
@@ -621,33 +535,7 @@ def _depth(lock_arguments: Mapping[str, Any]) -> int:
     return len(path.split("/")) if path else 0
 
 
-def _get(session: Session, calendar_id: int) -> Calendar:
-    calendar = session.get(Calendar, calendar_id)
-    if calendar is None:
-        raise ValueError("the calendar is gone")
-    return calendar
-
-
-def _put_many(calendar_id: int, chunk: Sequence[store.Prepared], session: Session) -> None:
-    store.put_many(session, _get(session, calendar_id), chunk)
-
-
-def _delete_many(calendar_id: int, hrefs: Sequence[str], session: Session) -> None:
-    store.delete_many(session, _get(session, calendar_id), hrefs)
-
-
 def _snapshot(calendar: Calendar, access: str, owner: User) -> Snapshot:
     if access == "freebusy":
         return Snapshot.for_free_busy(calendar, owner.full_name or owner.username)
     return Snapshot.of(calendar)
-
-
-def _href_for(item: radicale_item.Item, taken: set[str] | None = None) -> str:
-    """An item's name in a whole-calendar upload: its UID where that is a safe name,
-    else (or when another UID came to the same name) a digest of the UID."""
-    uid = item.uid
-    safe = "".join(c for c in uid if c.isalnum() or c in "-_.@")[:200]
-    href = f"{safe}.ics"
-    if not safe or (taken is not None and href in taken):
-        href = f"{radicale_item.get_etag(uid).strip(chr(34))[:32]}.ics"
-    return href

@@ -17,6 +17,7 @@ from tests.conftest import LiveServer
 from tests.factories import PASSWORD
 
 AUTH = ("alice", PASSWORD)
+ENGLISH = {"Accept-Language": "en"}  # the reasons are in the client's language
 ENTITIES = "".join(f'<!ENTITY l{n} "{f"&l{n - 1};" * 10 if n else "lol"}">' for n in range(10))
 LAUGHS = (
     f'<?xml version="1.0"?><!DOCTYPE d [{ENTITIES}]>'
@@ -46,7 +47,11 @@ def test_hostile_xml_is_refused_with_400_and_the_reason(
     live: LiveServer, committed: factories.Cast, method: str, body: str, reason: str
 ) -> None:
     response = httpx.request(
-        method, live.url + TARGETS[method], content=body, auth=AUTH, headers={"Depth": "0"}
+        method,
+        live.url + TARGETS[method],
+        content=body,
+        auth=AUTH,
+        headers={"Depth": "0", **ENGLISH},
     )
     assert response.status_code == 400, response.text
     assert reason in response.text and "root:" not in response.text
@@ -56,20 +61,21 @@ def test_hostile_xml_is_refused_with_400_and_the_reason(
     assert "new-one" not in calendars.text and "new-two" not in calendars.text
 
 
-def test_malformed_xml_is_refused_with_the_reason(
+def test_malformed_xml_is_refused_with_the_reason_in_the_clients_language(
     live: LiveServer, committed: factories.Cast
 ) -> None:
-    response = httpx.request(
-        "REPORT", live.url + "/dav/alice/calendar/", content="<a><b></a>", auth=AUTH
-    )
-    assert response.status_code == 400 and "well-formed" in response.text
+    url = live.url + "/dav/alice/calendar/"
+    for language, reason in (("en", "not well-formed"), ("hr", "nije ispravno oblikovan")):
+        headers = {"Accept-Language": language}
+        response = httpx.request("REPORT", url, content="<a><b></a>", auth=AUTH, headers=headers)
+        assert response.status_code == 400 and reason in response.text
 
 
 def test_deleting_ones_own_home_is_refused_and_keeps_it(
     live: LiveServer, committed: factories.Cast
 ) -> None:
     httpx.request("PROPFIND", live.url + "/dav/alice/", auth=AUTH)  # the home is made
-    response = httpx.request("DELETE", live.url + "/dav/alice/", auth=AUTH)
+    response = httpx.request("DELETE", live.url + "/dav/alice/", auth=AUTH, headers=ENGLISH)
     assert response.status_code == 403 and "home" in response.text
     listed = httpx.request("PROPFIND", live.url + "/dav/alice/", auth=AUTH, headers={"Depth": "1"})
     assert listed.status_code == 207 and "/dav/alice/calendar/" in listed.text

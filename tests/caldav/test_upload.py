@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from groupware.accounts.models import User
-from groupware.caldav import storage
+from groupware.caldav import upload
 from groupware.db import Database
 from groupware.settings import Settings
 from groupware.tasks import service as tasks
@@ -187,7 +187,7 @@ class Transactions(logging.Handler):
 @pytest.fixture
 def transactions() -> Iterator[Transactions]:
     handler = Transactions()
-    logger = logging.getLogger(storage.__name__)
+    logger = logging.getLogger(upload.__name__)
     level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
