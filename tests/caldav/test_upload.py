@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 from groupware.accounts.models import User
-from groupware.caldav import upload
 from groupware.db import Database
 from groupware.settings import Settings
 from groupware.tasks import service as tasks
@@ -187,7 +186,7 @@ class Transactions(logging.Handler):
 @pytest.fixture
 def transactions() -> Iterator[Transactions]:
     handler = Transactions()
-    logger = logging.getLogger(upload.__name__)
+    logger = logging.getLogger("groupware.caldav.upload")
     level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
