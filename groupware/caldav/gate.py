@@ -176,7 +176,8 @@ class DavGate:
         limit = self.limits.max_item_bytes if method == "PUT" and depth == 3 else None
         if limit is not None and declared and declared.isdigit() and int(declared) > limit:
             return self._too_large(), None
-        if method not in XML_METHODS and (declared is not None or method not in ("PUT",)):
+        # Read here: XML to check it, and a PUT without a length (Radicale would read none).
+        if method not in XML_METHODS and not (method == "PUT" and declared is None):
             return None, None
         body = await _read(receive, limit)
         if body is None:
