@@ -8,7 +8,8 @@ Rights, as Radicale's letters: ``R``/``W`` read/write a principal (a calendar ho
 ``r``/``w`` a calendar, ``f`` its free/busy only. Your own home and calendars: all of
 them. A colleague's home: ``R`` (so a client can find their calendars); a colleague's
 calendar: ``f``, or ``r``/``rw`` when it is shared with you or one of your teams to
-read or to write. Nothing for anyone else, and nothing without a login.
+read or to write (never to delete the calendar or replace it whole: ``d``, ``o``).
+Nothing for anyone else, and nothing without a login.
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ class Rights(BaseRights):
         if len(parts) == 1:
             return "R"
         shared = self._shared(user, parts[0], parts[1])
-        return {"write": "rw", "read": "r"}.get(shared or "", "f")
+        # Radicale's "d" and "o" deny deleting the calendar and replacing it whole (a
+        # PUT of a calendar): a share opens up its items, the calendar stays its owner's.
+        return {"write": "rwdo", "read": "r"}.get(shared or "", "f")
 
     def _shared(self, user: str, owner: str, slug: str) -> str | None:
         """How ``owner``'s calendar ``slug`` is shared with ``user`` (or their teams)."""

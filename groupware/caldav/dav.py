@@ -1,13 +1,11 @@
 """CalDAV at ``/dav/``: Radicale with our storage, auth and rights, mounted in the app.
 
 Radicale is a WSGI app; a2wsgi runs it in a thread pool of its own. In front of it,
-:class:`DavGate` drops the headers with which a client could steer Radicale
-(``X-Script-Name`` sets the prefix of every href Radicale returns, ``X-Remote-Addr``
-the address logins are throttled by), sets the client address as the web app sees it
-(behind ``GROUPWARE_TRUSTED_PROXIES``, the forwarded one), and refuses a changing
-request that a browser says another site sent (a browser may replay cached Basic
-credentials). Clients find the server from its root: ``/.well-known/caldav`` redirects
-to ``/dav/``.
+:class:`~groupware.caldav.gate.DavGate` checks what Radicale should not see (steering
+headers, cross-site writes, oversized items, hostile XML) and around it
+:class:`~groupware.caldav.gate.Reasons` says why a request was refused: every
+override of Radicale's own answers lives in :mod:`groupware.caldav.gate`. Clients find
+the server from its root: ``/.well-known/caldav`` redirects to ``/dav/``.
 """
 
 from __future__ import annotations
@@ -26,28 +24,22 @@ from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from groupware.accounts.models import User
 from groupware.caldav import occupancy, store
 from groupware.caldav.access import Auth, Rights
+from groupware.caldav.gate import DavGate, Reasons
 from groupware.caldav.storage import Storage
 from groupware.db import Database
 from groupware.settings import Settings
-from groupware.web import client_address
-
-STEERING_HEADERS = frozenset({b"x-script-name", b"x-remote-addr"})
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND", "REPORT"})
 
 
 def radicale_app(settings: Settings, database: Database, auth: Auth) -> Any:
     if settings.log_level != "debug":  # Radicale tells every setting it read at INFO
         logging.getLogger("radicale").setLevel(logging.WARNING)
     configuration = radicale.config.load()
-    limits = store.Limits(
-        max_item_bytes=settings.dav_max_item_kb * 1024,
-        max_calendars=settings.dav_max_calendars,
-    )
+    limits = _limits(settings)
     configuration.update(
         {
             "auth": {
@@ -58,7 +50,9 @@ def radicale_app(settings: Settings, database: Database, auth: Auth) -> Any:
             "storage": {"type": lambda conf: Storage(conf, database, limits)},
             # Radicale sleeps a thread for a second after a 5xx: that holds a DAV thread
             # from everyone else while helping no one (the error is logged).
-            "server": {"delay_on_error": "0"},
+            # The largest item, as PROPFIND tells clients (C:max-resource-size); a body
+            # over it is refused by the gate before Radicale reads it.
+            "server": {"delay_on_error": "0", "max_resource_size": str(limits.max_item_bytes)},
             "web": {"type": "none"},
             "hook": {"type": "none"},
             "logging": {"level": "warning", "mask_passwords": "True"},
@@ -69,29 +63,11 @@ def radicale_app(settings: Settings, database: Database, auth: Auth) -> Any:
     return radicale.Application(configuration)  # type: ignore[attr-defined]
 
 
-class DavGate:
-    """The ASGI app in front of Radicale (see the module docstring)."""
-
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
-        self.settings = settings
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope)
-        if (
-            request.method not in SAFE_METHODS
-            and request.headers.get("Sec-Fetch-Site") == "cross-site"
-        ):
-            response: Response = PlainTextResponse("Cross-site requests are refused.", 403)
-            await response(scope, receive, send)
-            return
-        address = client_address(request, self.settings.trusted_proxies)
-        client = scope.get("client") or ("", 0)
-        headers = [(k, v) for k, v in scope["headers"] if k not in STEERING_HEADERS]
-        await self.app({**scope, "headers": headers, "client": (address, client[1])}, receive, send)
+def _limits(settings: Settings) -> store.Limits:
+    return store.Limits(
+        max_item_bytes=settings.dav_max_item_kb * 1024,
+        max_calendars=settings.dav_max_calendars,
+    )
 
 
 class AtDavRoot:
@@ -166,7 +142,9 @@ def _ask_to_log_in() -> Response:
 
 def routes(settings: Settings, database: Database) -> list[BaseRoute]:
     auth = Auth(radicale.config.load(), database, settings)
-    wsgi = WSGIMiddleware(radicale_app(settings, database, auth), workers=settings.dav_threads)
+    limits = _limits(settings)
+    app = Reasons(radicale_app(settings, database, auth), limits)
+    wsgi = WSGIMiddleware(app, workers=settings.dav_threads)  # type: ignore[arg-type]
     gate = DavGate(wsgi, settings)  # type: ignore[arg-type]
     return [
         Route("/.well-known/caldav", _well_known, methods=["GET", "HEAD", "PROPFIND", "OPTIONS"]),

@@ -11,6 +11,9 @@ colleague's calendar shows as busy times only (:mod:`groupware.caldav.occupancy`
 What is shown comes from the calendar rows: the range index finds the items of the
 visible days, and each one's iCalendar text gives its title and occurrences (Radicale's
 own expansion, so excluded dates and moved occurrences show as a client shows them).
+A private event (``CLASS`` other than PUBLIC, :func:`privacy.is_private`) in someone
+else's calendar shows as "Busy" with no link, and its form is not found: only its
+owner sees and changes what it says, as over CalDAV.
 Times are shown in the time zone of :mod:`groupware.i18n`; all-day events and floating
 times are wall-clock dates and times wherever one is.
 """
@@ -34,7 +37,7 @@ from sqlalchemy.orm import Session
 from groupware.access.models import Share
 from groupware.access.policy import Who, record_type
 from groupware.accounts.models import User
-from groupware.caldav import store
+from groupware.caldav import privacy, store
 from groupware.caldav.models import Calendar, CalendarItem
 from groupware.errors import Forbidden, NotFound
 from groupware.i18n import _, local_time
@@ -168,7 +171,7 @@ def get_event_for_user(
             CalendarItem.ics.is_not(None),
         )
     )
-    if row is None:
+    if row is None or (seen.owner is not None and privacy.is_private(row.ics)):
         raise NotFound(_("There is no such event, or you may not see it."))
     if write:
         _check_write(seen)
@@ -254,17 +257,19 @@ def events_between(
     found: list[Shown] = []
     for seen in calendars:
         for row, _certain in store.in_range(session, seen.id, "VEVENT", start, end):
-            url = event_url(seen.id, row.href) if seen.may_write else None
-            for shown in _occurrences(row, url, color[seen.id], start, end):
+            hidden = seen.owner is not None and privacy.is_private(row.ics)
+            url = event_url(seen.id, row.href) if seen.may_write and not hidden else None
+            for shown in _occurrences(row, url, color[seen.id], start, end, hidden=hidden):
                 if shown.first_day <= last and shown.last_day >= first:
                     found.append(shown)
     return sorted(found, key=lambda s: (not s.all_day, s.start, s.title))
 
 
 def _occurrences(
-    row: CalendarItem, url: str | None, color: str, since: int, until: int
+    row: CalendarItem, url: str | None, color: str, since: int, until: int, *, hidden: bool
 ) -> Iterator[Shown]:
-    """The item's occurrences that meet ``[since, until)`` (Unix seconds)."""
+    """The item's occurrences that meet ``[since, until)`` (Unix seconds); ``hidden``:
+    titled "Busy" whatever they say."""
     try:
         vcal = vobject.readOne(row.ics)
     except Exception:  # stored items passed Radicale's check; never fail a page on one
@@ -307,7 +312,7 @@ def _occurrences(
             finish = local_time(finish).replace(tzinfo=None)
         title = str(vevent.summary.value) if "summary" in vevent.contents else ""
         yield Shown(
-            title=title or _("(no title)"),
+            title=_("Busy") if hidden else (title or _("(no title)")),
             url=url,
             color=color,
             all_day=not isinstance(value, dt.datetime),

@@ -3,7 +3,8 @@
 :func:`busy` reads the time-range index (a recurring event's occurrences from its list,
 or by expanding it beyond the list), leaves out transparent and cancelled events and
 closed tasks, and says what each busy time is only to those who may read it (its owner,
-and those its calendar is shared with): others get "busy" (free/busy), as in CalDAV.
+and those its calendar is shared with, unless the event is private:
+:func:`privacy.is_private`): others get "busy" (free/busy), as in CalDAV.
 :func:`free_slots` finds times when all of a set of people are free within working
 hours; :func:`vfreebusy` writes a VFREEBUSY for Outlook's free/busy URL.
 """
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from groupware.access.models import Share
 from groupware.accounts.models import TeamMember
-from groupware.caldav import store
+from groupware.caldav import privacy, store
 from groupware.caldav.models import Calendar, CalendarItem, CalendarOccurrence
 from groupware.tasks.models import Task
 
@@ -121,7 +122,8 @@ def busy(
     end: dt.datetime,
 ) -> list[Busy]:
     """Busy times of ``user_ids`` in ``[start, end)``, in order; titles only where the
-    viewer may read them (their own calendars and tasks, calendars shared with them)."""
+    viewer may read them (their own calendars and tasks, calendars shared with them,
+    but a private event's only in their own)."""
     if end <= start or end - start > dt.timedelta(days=MAX_DAYS):
         raise ValueError("the range must be positive and at most two months long")
     lo, hi = _ts(start), _ts(end)
@@ -134,7 +136,10 @@ def busy(
         for row, _certain in store.in_range(session, calendar_id, "VEVENT", lo, hi):
             if not _counts(row.ics or ""):
                 continue
-            title = (_property(row.ics or "", "SUMMARY") or "") if calendar_id in readable else None
+            shown = calendar_id in readable and (
+                owner_id == viewer_id or not privacy.is_private(row.ics)
+            )
+            title = (_property(row.ics or "", "SUMMARY") or "") if shown else None
             for s, e in _occurrences(session, row, lo, hi):
                 if s < hi and e > lo:
                     found.append(Busy(owner_id, _at(s), _at(e), title, "event"))

@@ -13,10 +13,11 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from radicale import item as radicale_item
 from radicale.item import filter as radicale_filter
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from groupware.accounts.models import User
@@ -170,6 +171,8 @@ def set_meta(calendar: Calendar, props: Mapping[str, str]) -> None:
     calendar.props = rest
 
 
+_ITEMS = cast(Table, CalendarItem.__table__)  # for statements over many rows
+
 _COLUMN_PROPS = frozenset({NAME_PROP, COLOR_PROP, DESCRIPTION_PROP, COMPONENTS_PROP})
 
 
@@ -191,6 +194,64 @@ def check_href(href: str) -> None:
         raise Invalid({"href": _("This is not a valid name for a calendar item.")})
 
 
+class ItemTooLarge(Invalid):
+    """An item over :attr:`Limits.max_item_bytes` (CalDAV's ``max-resource-size``)."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An item checked and indexed, ready to be written: everything the database needs
+    of it, worked out before any transaction begins (parsing and expanding a rule take
+    longer than writing the row)."""
+
+    href: str
+    item: radicale_item.Item
+    uid: str
+    component: str
+    etag: str
+    ics: str
+    starts: int
+    ends: int
+    recurring: bool
+    known_until: int
+    occurrences: tuple[tuple[int, int], ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.ics)
+
+
+def too_large_message(limits: Limits) -> str:
+    return _("A calendar item may be at most %(num)d KB.", num=limits.max_item_bytes // 1024)
+
+
+def prepare_item(href: str, item: radicale_item.Item, *, limits: Limits = Limits()) -> Prepared:
+    """Check ``item`` (its name, size and kind) and work out its time range and, when it
+    recurs, its occurrences; no database work."""
+    check_href(href)
+    text = item.serialize()
+    if len(text.encode()) > limits.max_item_bytes:
+        raise ItemTooLarge({"ics": too_large_message(limits)})
+    component = item.component_name
+    if component not in COMPONENTS:
+        raise Invalid({"ics": _("Only events, to-dos and journal entries can be stored.")})
+    starts, ends = item.time_range
+    recurring, known_until, occurrences = _occurrences_of(item, component)
+    return Prepared(
+        href=href,
+        item=item,
+        uid=item.uid[:255],
+        component=component,
+        etag=item.etag,
+        ics=text,
+        starts=max(int(starts), -FOREVER),
+        ends=min(int(ends), FOREVER),
+        recurring=recurring,
+        known_until=known_until,
+        occurrences=occurrences,
+    )
+
+
 def put_item(
     session: Session,
     calendar: Calendar,
@@ -201,20 +262,7 @@ def put_item(
     limits: Limits = Limits(),
 ) -> CalendarItem:
     """Store ``item`` at ``href`` (new or replacing what was there)."""
-    check_href(href)
-    text = item.serialize()
-    if len(text.encode()) > limits.max_item_bytes:
-        raise Invalid(
-            {
-                "ics": _(
-                    "A calendar item may be at most %(num)d KB.", num=limits.max_item_bytes // 1024
-                )
-            }
-        )
-    component = item.component_name
-    if component not in COMPONENTS:
-        raise Invalid({"ics": _("Only events, to-dos and journal entries can be stored.")})
-    starts, ends = item.time_range
+    prepared = prepare_item(href, item, limits=limits)
     revision = _next_revision(session, calendar)
     row = session.scalar(
         select(CalendarItem).where(
@@ -225,17 +273,20 @@ def put_item(
         row = CalendarItem(calendar_id=calendar.id, href=href)
         session.add(row)
     from_record = row.source if source is None and row.ics is not None else None
-    row.uid = item.uid[:255]
-    row.component = component
-    row.etag = item.etag
-    row.ics = text
-    row.starts = max(int(starts), -FOREVER)
-    row.ends = min(int(ends), FOREVER)
+    row.uid = prepared.uid
+    row.component = prepared.component
+    row.etag = prepared.etag
+    row.ics = prepared.ics
+    row.starts = prepared.starts
+    row.ends = prepared.ends
     row.revision = revision
+    row.recurring = prepared.recurring
+    row.known_until = prepared.known_until
     if source is not None:
         row.source = source
     session.flush()
-    _index_occurrences(session, row, item)
+    session.execute(delete(CalendarOccurrence).where(CalendarOccurrence.item_id == row.id))
+    _add_occurrences(session, [(row.id, prepared)])
     if from_record:  # a client changed what a CRM record put here
         prefix, _sep, ident = from_record.partition(":")
         handler = _SOURCE_HANDLERS.get(prefix)
@@ -250,18 +301,18 @@ def item_by_source(session: Session, source: str) -> list[CalendarItem]:
     return list(session.scalars(query))
 
 
-def _index_occurrences(session: Session, row: CalendarItem, item: radicale_item.Item) -> None:
-    """List the occurrences of a recurring item (see :mod:`groupware.caldav.models`)."""
-    session.execute(delete(CalendarOccurrence).where(CalendarOccurrence.item_id == row.id))
+def _occurrences_of(
+    item: radicale_item.Item, component: str
+) -> tuple[bool, int, tuple[tuple[int, int], ...]]:
+    """Whether the item recurs, how far its list of occurrences is complete, and the
+    list (see :mod:`groupware.caldav.models`)."""
     recurring = any(
         "rrule" in child.contents or "rdate" in child.contents
         for child in item.vobject_item.getChildren()
-        if child.name == row.component
+        if child.name == component
     )
-    row.recurring = recurring
-    row.known_until = FOREVER
     if not recurring:
-        return
+        return False, FOREVER, ()
     horizon = dt.datetime.now(dt.UTC) + dt.timedelta(days=365 * HORIZON_YEARS)
     found: list[tuple[int, int]] = []
     cut: list[int] = []
@@ -276,10 +327,18 @@ def _index_occurrences(session: Session, row: CalendarItem, item: radicale_item.
     def endless(_start: dt.datetime) -> bool:
         return False  # go on, occurrence() stops at the horizon
 
-    radicale_filter.visit_time_ranges(item.vobject_item, row.component, occurrence, endless)
-    row.known_until = cut[0] if cut else FOREVER
-    session.add_all(CalendarOccurrence(item_id=row.id, starts=s, ends=e) for s, e in found)
-    session.flush()
+    radicale_filter.visit_time_ranges(item.vobject_item, component, occurrence, endless)
+    return True, (cut[0] if cut else FOREVER), tuple(found)
+
+
+def _add_occurrences(session: Session, items: Iterable[tuple[int, Prepared]]) -> None:
+    rows = [
+        {"item_id": item_id, "starts": s, "ends": e}
+        for item_id, prepared in items
+        for s, e in prepared.occurrences
+    ]
+    if rows:
+        session.execute(insert(CalendarOccurrence), rows)
 
 
 def delete_item(session: Session, calendar: Calendar, href: str) -> None:
@@ -299,6 +358,118 @@ def delete_item(session: Session, calendar: Calendar, href: str) -> None:
     row.recurring = False
     session.execute(delete(CalendarOccurrence).where(CalendarOccurrence.item_id == row.id))
     session.flush()
+
+
+# -- many items at once (a whole-calendar upload) ---------------------------------------
+
+
+def put_many(session: Session, calendar: Calendar, prepared: Sequence[Prepared]) -> None:
+    """Store many prepared items in one statement per kind of change: one revision for
+    them all, new rows inserted and existing ones updated by executemany, their
+    occurrence lists replaced in bulk. Items a CRM record put here go one by one through
+    :func:`put_item`, so that the record hears of the change."""
+    if not prepared:
+        return
+    table = _ITEMS
+    found = {
+        href: (item_id, source, live)
+        for item_id, href, source, live in session.execute(
+            select(table.c.id, table.c.href, table.c.source, table.c.ics.is_not(None)).where(
+                table.c.calendar_id == calendar.id,
+                table.c.href.in_([p.href for p in prepared]),
+            )
+        )
+    }
+    # Items a CRM record put here (a task's to-do) that the upload replaces.
+    from_records = {h for h, (_id, source, live) in found.items() if source and live}
+    plain = [p for p in prepared if p.href not in from_records]
+    revision = _next_revision(session, calendar)
+    now = dt.datetime.now(dt.UTC)
+    values = [
+        {
+            "uid": p.uid, "component": p.component, "etag": p.etag, "ics": p.ics,
+            "starts": p.starts, "ends": p.ends, "revision": revision,
+            "recurring": p.recurring, "known_until": p.known_until, "updated_at": now,
+        }
+        for p in plain
+    ]  # fmt: skip
+    new = [
+        {**v, "calendar_id": calendar.id, "href": p.href}
+        for p, v in zip(plain, values, strict=True)
+        if p.href not in found
+    ]
+    changed = [
+        {**{f"new_{k}": x for k, x in v.items()}, "row_id": found[p.href][0]}
+        for p, v in zip(plain, values, strict=True)
+        if p.href in found
+    ]
+    if new:
+        session.execute(insert(table), new)
+    if changed:  # bound as new_<column>: a bind may not share its column's name
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values({k: bindparam(f"new_{k}") for k in values[0]}),
+            changed,
+        )
+        old = [c["row_id"] for c in changed]
+        session.execute(delete(CalendarOccurrence).where(CalendarOccurrence.item_id.in_(old)))
+    recurring = [p for p in plain if p.recurring]
+    if recurring:
+        query = select(table.c.href, table.c.id).where(
+            table.c.calendar_id == calendar.id,
+            table.c.href.in_([p.href for p in recurring]),
+        )
+        ids = {href: item_id for href, item_id in session.execute(query)}
+        _add_occurrences(session, [(ids[p.href], p) for p in recurring])
+    for p in prepared:
+        if p.href in from_records:
+            put_item(session, calendar, p.href, p.item)
+
+
+def hrefs_by_uid(session: Session, username: str, slug: str) -> dict[str, str]:
+    """The names of the items of ``username``'s calendar ``slug``, by UID."""
+    query = (
+        select(CalendarItem.uid, CalendarItem.href)
+        .join(Calendar, Calendar.id == CalendarItem.calendar_id)
+        .join(User, User.id == Calendar.owner_id)
+        .where(User.username == username, Calendar.slug == slug, CalendarItem.ics.is_not(None))
+    )
+    return {uid: href for uid, href in session.execute(query)}
+
+
+def live_hrefs(session: Session, calendar_id: int) -> set[str]:
+    query = select(CalendarItem.href).where(
+        CalendarItem.calendar_id == calendar_id, CalendarItem.ics.is_not(None)
+    )
+    return set(session.scalars(query))
+
+
+def delete_many(session: Session, calendar: Calendar, hrefs: Sequence[str]) -> None:
+    """Delete the items at ``hrefs`` (those still there), leaving tombstones: one
+    revision and one statement for them all."""
+    table = _ITEMS
+    ids = list(
+        session.scalars(
+            select(table.c.id).where(
+                table.c.calendar_id == calendar.id,
+                table.c.href.in_(list(hrefs)),
+                table.c.ics.is_not(None),
+            )
+        )
+    )
+    if not ids:
+        return
+    revision = _next_revision(session, calendar)
+    session.execute(
+        update(table)
+        .where(table.c.id.in_(ids))
+        .values(
+            ics=None, etag="", recurring=False, revision=revision,
+            updated_at=dt.datetime.now(dt.UTC),
+        )
+    )  # fmt: skip
+    session.execute(delete(CalendarOccurrence).where(CalendarOccurrence.item_id.in_(ids)))
 
 
 def delete_calendar(session: Session, calendar: Calendar) -> None:
