@@ -111,7 +111,8 @@ class RecordAccess:
     public_reason: Any = None
     parent: tuple[str, type[Base]] | None = None
     # A person's own record (a calendar): a team lead's "team" scope does not reach it;
-    # only its owner, those it is shared with, and administrators ("all") do.
+    # only its owner (whatever their roles), those it is shared with, and roles that
+    # reach every record ("all": administrators) do.
     personal: bool = False
 
 
@@ -303,7 +304,8 @@ def scope_clauses(
         return _child_clauses(model, spec, who, action, public, whole)
     clauses: dict[str, Any] = {}
     owner = _column(model, spec.owner)
-    if "own" in scopes and owner is not None and who.id is not None:
+    # A personal record (a calendar) is always its owner's, whatever their roles grant.
+    if ("own" in scopes or spec.personal) and owner is not None and who.id is not None:
         own = owner == who.id
         co_owned = spec.co_owners(model, who) if spec.co_owners else None
         clauses["own"] = or_(own, member(model, co_owned)) if co_owned is not None else own
@@ -332,7 +334,7 @@ def _narrow(model: type[Base], who: Who, action: str, public: bool) -> ColumnEle
     pk = pk_column(model)
     sets: list[Select[Any]] = []
     owner = _column(model, spec.owner)
-    if "own" in scopes and owner is not None and who.id is not None:
+    if ("own" in scopes or spec.personal) and owner is not None and who.id is not None:
         sets.append(select(pk).where(owner == who.id))
         if spec.co_owners is not None:
             sets.append(spec.co_owners(model, who))

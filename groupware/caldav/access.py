@@ -19,11 +19,11 @@ from typing import Any
 from radicale import pathutils
 from radicale.auth import AuthContext, BaseAuth
 from radicale.rights import BaseRights
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
-from groupware.access.models import Share
-from groupware.accounts.models import TeamMember, User
+from groupware.accounts.models import User
 from groupware.accounts.protocol_login import ProtocolLogins
+from groupware.caldav import privacy
 from groupware.caldav.models import Calendar
 from groupware.db import Database
 from groupware.settings import Settings
@@ -69,22 +69,16 @@ class Rights(BaseRights):
         return {"write": "rwdo", "read": "r"}.get(shared or "", "f")
 
     def _shared(self, user: str, owner: str, slug: str) -> str | None:
-        """How ``owner``'s calendar ``slug`` is shared with ``user`` (or their teams)."""
+        """How ``user`` may use ``owner``'s calendar ``slug``: "write", "read" or None
+        (free/busy only), as the access policy answers (:func:`privacy.access_of`)."""
         with self.database.session() as session, session.begin():
-            viewer = session.scalar(select(User).where(User.username == user))
-            if viewer is None:
-                return None
-            teams = select(TeamMember.team_id).where(TeamMember.user_id == viewer.id)
-            query = (
-                select(Share.permission)
-                .join(Calendar, Calendar.id == Share.record_id)
+            viewer = session.scalar(select(User.id).where(User.username == user))
+            calendar = session.scalar(
+                select(Calendar)
                 .join(User, User.id == Calendar.owner_id)
-                .where(
-                    Share.record_type == "calendars",
-                    User.username == owner,
-                    Calendar.slug == slug,
-                    or_(Share.user_id == viewer.id, Share.team_id.in_(teams)),
-                )
+                .where(User.username == owner, Calendar.slug == slug)
             )
-            found = set(session.scalars(query))
-        return "write" if "write" in found else ("read" if found else None)
+            if viewer is None or calendar is None:
+                return None
+            access = privacy.access_of(session, viewer, [calendar])[calendar.id]
+        return access if access in ("read", "write") else None

@@ -126,18 +126,21 @@ def calendars_for_user(session: Session, who: Who) -> list[SeenCalendar]:
         .where(Calendar.id.in_(list(shared)), Calendar.owner_id != who.id)
         .order_by(Calendar.id)
     ).all()
-    others = [SeenCalendar(c, shared[c.id] == "write", str(owner)) for c, owner in rows]
+    access = privacy.access_of(session, who.id, [c for c, _owner in rows])
+    others = [SeenCalendar(c, access[c.id] == "write", str(owner)) for c, owner in rows]
     return own + sorted(others, key=lambda s: (s.owner or "").casefold())
 
 
 def _seen(session: Session, who: Who, calendar_id: int | None) -> SeenCalendar:
+    """A calendar as ``who`` may use it, by the access policy (its owner; a share; a
+    role reaching every calendar); 404 when only its free/busy is theirs."""
     row = session.get(Calendar, calendar_id) if calendar_id is not None else None
-    if row is not None and row.owner_id == who.id:
-        return SeenCalendar(row, True)
-    permission = _shared(session, who, [row.id]).get(row.id) if row is not None else None
-    if row is None or permission is None:
+    access = privacy.access_of(session, who.id, [row])[row.id] if row is not None else ""
+    if row is None or access in ("", "freebusy"):
         raise NotFound(_("There is no such calendar, or you may not see it."))
-    return SeenCalendar(row, permission == "write", str(session.get(User, row.owner_id)))
+    if access == "owner":
+        return SeenCalendar(row, True)
+    return SeenCalendar(row, access == "write", str(session.get(User, row.owner_id)))
 
 
 def _check_write(seen: SeenCalendar) -> None:

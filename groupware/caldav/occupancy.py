@@ -20,11 +20,9 @@ from dataclasses import dataclass
 import vobject  # type: ignore[import-untyped]
 from dateutil import tz  # type: ignore[import-untyped]
 from radicale.item import filter as radicale_filter
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from groupware.access.models import Share
-from groupware.accounts.models import TeamMember
 from groupware.caldav import privacy, store
 from groupware.caldav.models import Calendar, CalendarItem, CalendarOccurrence
 from groupware.tasks.models import Task
@@ -97,23 +95,6 @@ def _occurrences(
     return found
 
 
-def _readable(session: Session, viewer_id: int | None, calendar_ids: Sequence[int]) -> set[int]:
-    """Which of these calendars ``viewer_id`` may read: their own, and those shared
-    with them or one of their teams."""
-    if viewer_id is None or not calendar_ids:
-        return set()
-    own = select(Calendar.id).where(
-        Calendar.id.in_(list(calendar_ids)), Calendar.owner_id == viewer_id
-    )
-    teams = select(TeamMember.team_id).where(TeamMember.user_id == viewer_id)
-    shared = select(Share.record_id).where(
-        Share.record_type == "calendars",
-        Share.record_id.in_(list(calendar_ids)),
-        or_(Share.user_id == viewer_id, Share.team_id.in_(teams)),
-    )
-    return set(session.scalars(own)) | set(session.scalars(shared))
-
-
 def busy(
     session: Session,
     viewer_id: int | None,
@@ -128,11 +109,10 @@ def busy(
         raise ValueError("the range must be positive and at most two months long")
     lo, hi = _ts(start), _ts(end)
     found: list[Busy] = []
-    calendars = session.execute(
-        select(Calendar.id, Calendar.owner_id).where(Calendar.owner_id.in_(list(user_ids)))
-    ).all()
-    readable = _readable(session, viewer_id, [c for c, _o in calendars])
-    for calendar_id, owner_id in calendars:
+    rows = list(session.scalars(select(Calendar).where(Calendar.owner_id.in_(list(user_ids)))))
+    access = privacy.access_of(session, viewer_id, rows)
+    readable = {calendar_id for calendar_id, kind in access.items() if kind != "freebusy"}
+    for calendar_id, owner_id in ((c.id, c.owner_id) for c in rows):
         for row, _certain in store.in_range(session, calendar_id, "VEVENT", lo, hi):
             if not _counts(row.ics or ""):
                 continue

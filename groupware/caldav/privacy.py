@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from groupware.access.models import Share
-from groupware.accounts.models import TeamMember
+from groupware.access.policy import load_who, visible
+from groupware.accounts.models import User
 from groupware.caldav.models import COMPONENTS, Calendar
 
 # What a copy of a private item keeps for those who are not its owner: when it takes
@@ -130,20 +130,18 @@ def _folded(line: str) -> str:
 def access_of(
     session: Session, viewer_id: int | None, calendars: Sequence[Calendar]
 ) -> dict[int, str]:
-    """What ``viewer_id`` may do with each calendar: "owner", "write" or "read" (shared
-    with them or one of their teams), or "freebusy" (a colleague's: when they are
-    busy, nothing else)."""
+    """What ``viewer_id`` may do with each calendar: "owner", "write" or "read" (as the
+    access policy answers for it: shared with them or one of their teams, or a role
+    reaching every calendar), or "freebusy" (a colleague's: when they are busy, nothing
+    else). The one answer the web calendar, occupancy and CalDAV all ask."""
     found = {c.id: "owner" if c.owner_id == viewer_id else "freebusy" for c in calendars}
     others = [cid for cid, kind in found.items() if kind != "owner"]
-    if viewer_id is None or not others:
+    viewer = session.get(User, viewer_id) if viewer_id is not None else None
+    if viewer is None or not viewer.is_active or not others:
         return found
-    teams = select(TeamMember.team_id).where(TeamMember.user_id == viewer_id)
-    query = select(Share.record_id, Share.permission).where(
-        Share.record_type == "calendars",
-        Share.record_id.in_(others),
-        or_(Share.user_id == viewer_id, Share.team_id.in_(teams)),
-    )
-    for calendar_id, permission in session.execute(query):
-        if found[calendar_id] != "write":
-            found[calendar_id] = "write" if permission == "write" else "read"
+    who = load_who(session, viewer)
+    for action, kind in (("view", "read"), ("edit", "write")):
+        allowed = select(Calendar.id).where(Calendar.id.in_(others), visible(Calendar, who, action))
+        for calendar_id in session.scalars(allowed):
+            found[calendar_id] = kind
     return found

@@ -362,3 +362,43 @@ def test_the_history_shows_only_records_in_sight(
         if leaked:
             wrong.append(f"{name} /history?record_type={rtype}: links {leaked}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_caldav_shows_a_calendar_exactly_where_the_policy_allows(
+    world: World, database: Database, live_server: LiveServer
+) -> None:
+    """Over CalDAV a colleague's calendar is there for free/busy, but its name, items
+    and changes only for those the policy lets see it (a share, a role reaching every
+    calendar); and only those it lets change it may write to it."""
+    from groupware.caldav.models import Calendar
+
+    with database.transaction(actor_id=None, channel="cli", write=False) as session:
+        calendars = {c.id: (c.owner.username, c.slug) for c in session.scalars(select(Calendar))}
+    wrong: list[str] = []
+    for name in PEOPLE:
+        readable = allowed(database, world, name, "calendars")
+        writable = allowed(database, world, name, "calendars", "edit")
+        with httpx.Client(
+            base_url=live_server.url, auth=(name, factories.PASSWORD), timeout=20
+        ) as dav:
+            for calendar_id, (owner, slug) in sorted(calendars.items()):
+                url = f"/dav/{owner}/{slug}/"
+                found = dav.request("PROPFIND", url, headers={"Depth": "0"})
+                token = world.tokens["calendars"][calendar_id]
+                if (token in found.text) != (calendar_id in readable):
+                    wrong.append(f"{name} PROPFIND {url}: {found.status_code}, name shown: "
+                                 f"{token in found.text}")  # fmt: skip
+                event = _event(f"{name}-{calendar_id}")
+                put = dav.put(f"{url}{name}-{calendar_id}.ics", content=event,
+                              headers={"Content-Type": "text/calendar"})  # fmt: skip
+                if (put.status_code in (200, 201, 204)) != (calendar_id in writable):
+                    wrong.append(f"{name} PUT into {url}: {put.status_code}")
+    assert not wrong, "\n".join(wrong)
+
+
+def _event(uid: str) -> str:
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
+        f"UID:{uid}\r\nDTSTAMP:20261201T090000Z\r\nDTSTART:20261210T090000Z\r\n"
+        "DTEND:20261210T100000Z\r\nSUMMARY:Check\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
