@@ -6,7 +6,9 @@ mailboxes.
   logins of :mod:`groupware.accounts.protocol_login` (throttled, never sleeping).
 * **No open relay**: without a login a client may deliver only to local addresses, and
   only from ``GROUPWARE_SMTP_TRUSTED_NETWORKS``; a logged-in sender may use only their
-  own addresses, aliases and team addresses (plus parts allowed). Outside recipients
+  own addresses, aliases and team addresses (plus parts allowed), in ``MAIL FROM`` and
+  in the message's ``From:`` and ``Sender:`` (refused at the end of DATA with 550
+  5.7.1, :mod:`.senders`). Outside recipients
   are queued for the smarthost (:mod:`groupware.mail.relay`); with none configured
   they are refused at RCPT with a reply that says so.
 * **Delivery**: 550 at RCPT for an unknown local address; the message is filed in one
@@ -37,7 +39,7 @@ from sqlalchemy.orm import Session as DbSession
 from groupware.accounts.models import User
 from groupware.accounts.protocol_login import ProtocolLogins
 from groupware.db import Database
-from groupware.mail import delivery, routing
+from groupware.mail import delivery, routing, senders
 from groupware.mail.fastfile import FastFiler
 from groupware.mail.tls import server_context
 from groupware.mail.writer import Writer
@@ -120,24 +122,26 @@ class Handler:
 
     # -- the envelope --------------------------------------------------------------
 
-    def _may_send_as(self, session: Session, address: str) -> bool:
+    def _sendable(self, session: Session) -> list[str]:
+        """The addresses the logged-in user may send as (:mod:`.senders`)."""
         if session.auth_data is None:
-            return False
+            return []
         login = session.auth_data.login.decode()
         with self.database.session() as db, db.begin():
             from groupware.accounts.users import find_user
 
             user = find_user(db, login)
-            return user is not None and delivery.may_send_as(
-                db, user, address, self.settings.mail_domain
-            )
+            return [] if user is None else senders.sendable(db, user, self.settings.mail_domain)
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         if session.authenticated:
-            if not await asyncio.to_thread(self._may_send_as, session, address):
+            own = await asyncio.to_thread(self._sendable, session)
+            if not senders.may_send_as(own, address):
                 return "553 5.7.1 You may send only from your own addresses"
+            # the message's From: and Sender: are held to the same addresses at DATA
+            envelope.sendable = own  # type: ignore[attr-defined]
         elif not self._trusted(session):
             return "530 5.7.0 Log in first (AUTH after STARTTLS)"
         envelope.mail_from = address
@@ -257,8 +261,12 @@ class Handler:
         return filed is not None
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        if session.authenticated:  # before either way of filing (fast or general)
+            foreign = senders.foreign_senders(getattr(envelope, "sendable", ()), raw)
+            if foreign:
+                return senders.smtp_refusal(foreign)
         try:
-            raw = envelope.original_content or b""
             small = len(raw) <= INLINE_BYTES and b"text/calendar" not in raw
             if small and await self._file_fast(session, envelope, raw):
                 return "250 2.0.0 Delivered"

@@ -15,13 +15,13 @@ from sqlalchemy import delete, select
 
 from groupware.access.policy import SYSTEM
 from groupware.accounts.credentials import create_credential
-from groupware.accounts.models import User
+from groupware.accounts.models import Team, User
 from groupware.caldav import store
 from groupware.crm.models import Partner
 from groupware.db import Database
 from groupware.deals.models import Deal
 from groupware.deals.service import timeline
-from groupware.mail import smtp
+from groupware.mail import addresses, smtp
 from groupware.mail.models import MailEntry, MailLink, MailMessage
 from groupware.settings import Settings
 from tests import factories
@@ -81,6 +81,47 @@ def test_no_open_relay_and_no_spoofing(
         assert relay.value.recipients["kupac@example.com"][0] == 554
         client.send_message(message("skener@example.com", bob.email, "Sken"))
     assert inbox(database, bob) == ["Sken"]
+
+
+def test_a_logged_in_sender_may_put_only_their_own_addresses_in_from_and_sender(
+    server: Server, committed: factories.Cast, database: Database
+) -> None:
+    """MAIL FROM is alice's, the header says bob: refused at the end of DATA, whichever
+    way the message would be filed (a plain one goes the fast way on PostgreSQL, one
+    with a deal tag the general way), and nothing is kept."""
+    alice, bob, domain = committed.alice, committed.bob, server.settings.mail_domain
+    with database.transaction(actor_id=None, channel="cli") as session:
+        addresses.add_team_address(session, session.get_one(Team, committed.north.id),
+                                   "sjever", mail_domain=domain)  # fmt: skip
+        partner: Partner = make_partner(session, SYSTEM, "Konzum d.d.")
+        deal_id = make_deal(session, committed.alice, partner.id).id
+    forged = [
+        message(f"Bob <{bob.email}>", committed.charlie.email, "Kao Bob"),
+        message(bob.email, committed.charlie.email, f"Kao Bob [D-{deal_id}]"),
+        message(bob.email, f"deal-{deal_id}@{domain}", "Kao Bob, na posao"),
+    ]
+    with_sender = message(alice.email, committed.charlie.email, "Sender")
+    with_sender["Sender"] = bob.email
+    with logged_in(server, "alice") as client:
+        for mail in [*forged, with_sender]:
+            with pytest.raises(smtplib.SMTPDataError) as refused:
+                client.send_message(mail, from_addr=alice.email)
+            assert refused.value.smtp_code == 550
+            reason = refused.value.smtp_error.decode()
+            assert reason.startswith("5.7.1 The ") and bob.email in reason, reason
+            assert "not one of your addresses" in reason
+        # its own address, the team's and a plus part go through on the same connection
+        client.send_message(message(f"Sjever <sjever@{domain}>", committed.charlie.email, "Tim"))
+        client.send_message(message(f"alice+x@{domain}", committed.charlie.email, "Plus"))
+    assert inbox(database, committed.charlie) == ["Tim", "Plus"]
+    with database.transaction(actor_id=None, channel="cli") as session:
+        kept = session.scalars(select(MailMessage.from_address).order_by(MailMessage.id))
+        assert list(kept) == [f"sjever@{domain}", f"alice+x@{domain}"]
+    # Without a login, from the trusted network (a scanner, another company server):
+    # today's rule, local delivery of whatever the header says.
+    with smtplib.SMTP("127.0.0.1", server.port, timeout=10) as client:
+        client.send_message(message(bob.email, committed.charlie.email, "Sken"))
+    assert inbox(database, committed.charlie) == ["Tim", "Plus", "Sken"]
 
 
 def test_unauthenticated_clients_outside_the_trusted_networks_must_log_in(
