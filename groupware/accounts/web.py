@@ -45,21 +45,14 @@ def login_submit(ctx: Ctx) -> Response:
     username = str(form.get("username", "")).strip()[:254]
     target = _safe_next(str(form.get("next", "")))
     address = client_address(ctx.request, ctx.gw.settings.trusted_proxies)
-    check = auth.check_password(
-        ctx.db,
-        ctx.gw.settings,
-        username=username,
-        password=str(form.get("password", "")),
-        address=address,
-    )
+    # Counted before the password is checked, and committed: parallel tries count one
+    # after the other (groupware.accounts.throttle).
+    with ctx.gw.database.transaction(actor_id=None, channel="web") as session:
+        attempt = auth.begin(session, ctx.gw.settings, username=username, address=address)
+    check = auth.check_password(ctx.db, attempt, str(form.get("password", "")))
     if check.retry_after:
-        minutes = max(1, (check.retry_after + 59) // 60)
-        error = ngettext(
-            "Too many failed logins. Try again in %(num)d minute.",
-            "Too many failed logins. Try again in %(num)d minutes.",
-            minutes,
-        )
-        return _login_failed(ctx, target, username, error, 429, str(check.retry_after))
+        return _login_failed(ctx, target, username, _throttled(check.retry_after), 429,
+                             str(check.retry_after))  # fmt: skip
     # The outcome is written in a short transaction of its own: the password check took
     # a while (no write lock held meanwhile), and a failure counts though this fails.
     token = None
@@ -76,6 +69,21 @@ def login_submit(ctx: Ctx) -> Response:
         return _login_failed(ctx, target, username, _("Wrong username or password."), 401)
     ctx.cookies.append((SESSION_COOKIE, token, None))
     return ctx.redirect(target)
+
+
+def _throttled(seconds: int) -> str:
+    if seconds < 60:
+        return ngettext(
+            "Too many failed logins. Try again in %(num)d second.",
+            "Too many failed logins. Try again in %(num)d seconds.",
+            seconds,
+        )
+    minutes = (seconds + 59) // 60
+    return ngettext(
+        "Too many failed logins. Try again in %(num)d minute.",
+        "Too many failed logins. Try again in %(num)d minutes.",
+        minutes,
+    )
 
 
 def _login_failed(

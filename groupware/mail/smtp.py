@@ -3,7 +3,10 @@ mailboxes.
 
 * **Logging in**: AUTH PLAIN and LOGIN after STARTTLS (or on the implicit-TLS port), with
   the account password or an app password, checked off the event loop by the protocol
-  logins of :mod:`groupware.accounts.protocol_login` (throttled, never sleeping).
+  logins of :mod:`groupware.accounts.protocol_login` (throttled, never sleeping). A
+  throttled login is answered ``454 4.7.0`` (try later), not 535, so a mail program
+  does not ask for a password that is right; a connection is closed after three
+  failed logins.
 * **No open relay**: without a login a client may deliver only to local addresses, and
   only from ``GROUPWARE_SMTP_TRUSTED_NETWORKS``; a logged-in sender may use only their
   own addresses, aliases and team addresses (plus parts allowed), in ``MAIL FROM`` and
@@ -37,7 +40,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session as DbSession
 
 from groupware.accounts.models import User
-from groupware.accounts.protocol_login import ProtocolLogins
+from groupware.accounts.protocol_login import Outcome, ProtocolLogins
 from groupware.db import Database
 from groupware.mail import delivery, routing, senders
 from groupware.mail.fastfile import FastFiler
@@ -51,6 +54,7 @@ INLINE_BYTES = 256 * 1024  # a message this small is quick to file (see mail/wri
 DATA_PIECE = 1 << 20  # bytes read at most before DATA looks for its end again
 ROUTE_SECONDS = 10.0  # how long a recipient lookup is remembered
 ROUTES_KEPT = 10_000
+MAX_FAILED_LOGINS = 3  # failed AUTHs before a connection is closed
 
 
 class Handler:
@@ -111,14 +115,25 @@ class Handler:
                 self.logins.login, login.decode(), password.decode(), address
             )
         except UnicodeDecodeError:
-            found = None
+            found = Outcome()
         except OperationalError:
             return AuthResult(
                 success=False, handled=False, message="454 4.7.0 Temporary authentication failure"
             )
-        if found is None:  # aiosmtpd answers 535
-            return AuthResult(success=False, handled=False)
-        return AuthResult(success=True, auth_data=LoginPassword(login, b""))
+        if found.user_id is not None:
+            return AuthResult(success=True, auth_data=LoginPassword(login, b""))
+        session: Any = server.session
+        session.groupware_failed_logins = getattr(session, "groupware_failed_logins", 0) + 1
+        if found.retry_after:
+            # temporary: the password may well be right, so the mail program must not
+            # ask for another one (535 would make it)
+            return AuthResult(
+                success=False,
+                handled=False,
+                message="454 4.7.0 Too many failed logins from your address; "
+                f"try again in {found.retry_after} seconds",
+            )
+        return AuthResult(success=False, handled=False)  # aiosmtpd answers 535
 
     # -- the envelope --------------------------------------------------------------
 
@@ -315,6 +330,17 @@ class GroupwareSMTP(SMTP):
         if self.local_part_limit and len(address.rpartition("@")[0]) > self.local_part_limit:
             return None, None
         return address, rest
+
+    async def smtp_AUTH(self, arg: str) -> None:
+        """aiosmtpd's AUTH; after :data:`MAX_FAILED_LOGINS` failed logins on one
+        connection it is closed (a guesser reconnects, and pays for it)."""
+        await super().smtp_AUTH(arg)
+        session: Any = self.session
+        if getattr(session, "groupware_failed_logins", 0) >= MAX_FAILED_LOGINS:
+            await self.push("421 4.7.0 Too many failed logins; closing the connection")
+            assert self._handler_coroutine is not None and self.transport is not None
+            self._handler_coroutine.cancel()
+            self.transport.close()
 
     async def smtp_DATA(self, arg: str) -> None:
         """aiosmtpd's DATA, with the message read in large pieces instead of line by
