@@ -5,10 +5,13 @@ down (delivered after a retry)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import smtplib
 import threading
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import delete, select
@@ -26,8 +29,8 @@ from groupware.mail.models import MailEntry, MailLink, MailMessage
 from groupware.settings import Settings
 from tests import factories
 from tests.conftest import _free_port
-from tests.factories import make_partner
-from tests.mail.conftest import Server, inbox, logged_in, make_deal, message
+from tests.factories import PASSWORD, make_partner
+from tests.mail.conftest import Server, inbox, logged_in, make_deal, message, tls
 
 
 def test_starttls_auth_and_local_delivery(
@@ -58,6 +61,71 @@ def test_auth_needs_tls_and_a_good_password_and_takes_app_passwords(
         )
     with logged_in(server, "alice", secret) as client:
         assert client.noop()[0] == 250
+
+
+def _auth_plain(client: smtplib.SMTP, username: str, password: str) -> tuple[int, bytes]:
+    """One AUTH PLAIN (smtplib's ``login`` tries every mechanism in turn)."""
+    blob = base64.b64encode(f"\0{username}\0{password}".encode()).decode()
+    return client.docmd("AUTH", f"PLAIN {blob}")
+
+
+def _connected(server: Server, source: str = "127.0.0.1") -> smtplib.SMTP:
+    client = smtplib.SMTP("127.0.0.1", server.port, timeout=20, source_address=(source, 0))
+    client.starttls(context=tls())
+    client.ehlo()
+    return client
+
+
+@pytest.fixture
+def slow(database: Database, settings: Settings, committed: factories.Cast) -> Iterator[Server]:
+    """An SMTP server whose login throttle waits ten minutes at first (no test outlasts
+    a wait)."""
+    running = Server(database, dataclasses.replace(settings, login_first_delay_seconds=600))
+    yield running
+    running.stop()
+
+
+def test_a_connection_is_closed_after_three_failed_logins(slow: Server) -> None:
+    with _connected(slow) as client:
+        assert _auth_plain(client, "alice", "one")[0] == 535
+        assert _auth_plain(client, "alice", "two")[0] == 535
+        code, text = _auth_plain(client, "alice", "three")
+        assert (code, text) == (535, b"5.7.8 Authentication credentials invalid")
+        assert client.getreply() == (421, b"4.7.0 Too many failed logins; closing the connection")
+        with pytest.raises(smtplib.SMTPServerDisconnected):
+            client.noop()
+
+
+def test_a_throttled_login_is_answered_454_and_elsewhere_the_account_works(
+    slow: Server, settings: Settings
+) -> None:
+    """While throttled the password is not checked, and the reply is temporary: a mail
+    program must not take it for a wrong password and ask for another one."""
+    for _ in range(settings.login_free_failures):
+        with _connected(slow) as client:
+            assert _auth_plain(client, "bob", "stara lozinka")[0] == 535
+    with _connected(slow) as client:
+        code, text = _auth_plain(client, "bob", PASSWORD)
+        assert code == 454
+        assert text.startswith(b"4.7.0 Too many failed logins from your address; try again in ")
+    with _connected(slow, "127.0.0.2") as client:  # bob from another address
+        assert _auth_plain(client, "bob", PASSWORD)[0] == 235
+
+
+def test_parallel_wrong_logins_check_no_more_passwords_than_the_free_failures(
+    slow: Server, settings: Settings
+) -> None:
+    start = threading.Barrier(20)
+
+    def wrong(_n: int) -> int:
+        with _connected(slow) as client:
+            start.wait(30)
+            return _auth_plain(client, "charlie", "nope")[0]
+
+    with ThreadPoolExecutor(20) as pool:
+        codes = sorted(pool.map(wrong, range(20)))
+    free = settings.login_free_failures
+    assert codes == [454] * (20 - free) + [535] * free
 
 
 def test_no_open_relay_and_no_spoofing(
