@@ -10,8 +10,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from groupware.accounts import auth, credentials, sessions
-from groupware.accounts.models import User
-from groupware.accounts.passwords import verify_password
 from groupware.accounts.users import UserUpdate, set_password, update_user
 from groupware.announcements.service import feed
 from groupware.app import NavItem
@@ -189,14 +187,24 @@ def profile_save(ctx: Ctx) -> Response:
 def password_save(ctx: Ctx) -> Response:
     try:
         data = validate(PasswordIn, ctx.form_dict())
-        if not verify_password(ctx.me.password_hash, data.current_password):
-            raise Invalid({"current_password": _("This is not your current password.")})
         if data.new_password != data.confirm_password:
             raise Invalid({"confirm_password": _("The two new passwords differ.")})
+        # Throttled like a login: whoever holds a session must not learn the password
+        # (for SMTP and CalDAV too) by guessing here.
+        address = client_address(ctx.request, ctx.gw.settings.trusted_proxies)
+        with ctx.gw.database.transaction(actor_id=ctx.me.id, channel="web") as session:
+            attempt = auth.begin(
+                session, ctx.gw.settings, username=ctx.me.username, address=address
+            )
+        check = auth.check_password(ctx.db, attempt, data.current_password)
+        if check.retry_after:
+            raise Invalid({"current_password": _throttled(check.retry_after)})
+        if not check.ok:
+            raise Invalid({"current_password": _("This is not your current password.")})
         keep = ctx.web_session.id if ctx.web_session else None
         # Verifying took a while; the change is a short write transaction of its own.
         with ctx.gw.database.transaction(actor_id=ctx.me.id, channel="web") as session:
-            me = session.get(User, ctx.me.id)
+            me = auth.record(session, check)
             assert me is not None
             set_password(session, me, data.new_password, keep_session=keep)
     except Invalid as exc:

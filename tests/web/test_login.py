@@ -115,6 +115,29 @@ def test_an_address_full_of_failures_holds_up_new_logins_there_but_not_proven_on
     assert try_login(slow, "alice", PASSWORD, HOME).status_code == 303
 
 
+def test_guessing_the_current_password_on_the_profile_is_throttled_like_a_login(
+    slow: LiveServer, settings: Settings
+) -> None:
+    """Whoever holds a session must not find out the password (good for SMTP and
+    CalDAV too) by trying current passwords on the password form."""
+    with browser(slow.url) as client:
+        client.headers["X-Forwarded-For"] = HOME
+        token = login(client, "alice")
+
+        def change(current: str) -> httpx.Response:
+            form = {"current_password": current, "new_password": "nova lozinka 1",
+                    "confirm_password": "nova lozinka 1", "csrf_token": token}  # fmt: skip
+            return client.post("/profile/password", data=form)
+
+        for n in range(settings.login_free_failures):
+            wrong = change(f"pokušaj {n}")
+            assert wrong.status_code == 422 and "This is not your current password." in wrong.text
+        waiting = change(PASSWORD)
+        assert waiting.status_code == 422
+        assert "Too many failed logins. Try again in 10 minutes." in waiting.text
+    assert try_login(slow, "alice", PASSWORD, OFFICE).status_code == 303  # unchanged
+
+
 def test_parallel_wrong_logins_check_no_more_passwords_than_the_free_failures(
     slow: LiveServer, settings: Settings
 ) -> None:
