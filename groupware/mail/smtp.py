@@ -50,7 +50,7 @@ from groupware.settings import Settings
 
 log = logging.getLogger("groupware.smtp")
 
-INLINE_BYTES = 256 * 1024  # a message this small is quick to file (see mail/writer.py)
+INLINE_BYTES = 256 * 1024  # a message this small is quick to file (see mail/fastfile.py)
 DATA_PIECE = 1 << 20  # bytes read at most before DATA looks for its end again
 ROUTE_SECONDS = 10.0  # how long a recipient lookup is remembered
 ROUTES_KEPT = 10_000
@@ -285,7 +285,7 @@ class Handler:
             small = len(raw) <= INLINE_BYTES and b"text/calendar" not in raw
             if small and await self._file_fast(session, envelope, raw):
                 return "250 2.0.0 Delivered"
-            await self.writer.file(self._filing(session, envelope), small=small)
+            await self.writer.file(self._filing(session, envelope))
         except psycopg.OperationalError as exc:
             log.warning("delivery deferred, the database is not reachable: %s", exc)
             return "451 4.3.0 The mailbox database is not reachable; try again later"

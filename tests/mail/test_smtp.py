@@ -391,8 +391,8 @@ def test_a_line_over_1000_characters_is_refused(
 def test_a_message_waits_for_another_writer_s_lock_and_is_delivered(
     server: Server, committed: factories.Cast, database: Database
 ) -> None:
-    """On SQLite a small message is filed on the event loop unless another connection
-    holds the write lock: then the writer thread waits for it (no 451, nothing lost)."""
+    """On SQLite, while another connection holds the write lock, the writer thread
+    waits for it (no 451, nothing lost)."""
     if not database.is_sqlite:
         pytest.skip(
             "PostgreSQL has no database-wide write lock to wait for (it locks rows); "
@@ -415,24 +415,6 @@ def test_a_message_waits_for_another_writer_s_lock_and_is_delivered(
     with smtplib.SMTP("127.0.0.1", server.port, timeout=20) as client:
         client.send_message(message("skener@example.com", bob.email, "Slobodno"))
     assert inbox(database, bob) == ["Zaključano", "Slobodno"]
-
-
-def test_messages_filed_on_the_event_loop_are_checkpointed_by_the_thread(
-    server: Server,
-    committed: factories.Cast,
-    database: Database,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    from groupware.mail import writer
-
-    monkeypatch.setattr(writer, "CHECKPOINT_EVERY", 2)
-    bob = committed.bob
-    with smtplib.SMTP("127.0.0.1", server.port, timeout=20) as client:
-        for n in range(5):
-            client.send_message(message("skener@example.com", bob.email, f"Poruka {n}"))
-    assert inbox(database, bob) == [f"Poruka {n}" for n in range(5)]
-    assert "could not be checkpointed" not in caplog.text
 
 
 def test_a_recipient_removed_between_rcpt_and_data_defers_the_message(

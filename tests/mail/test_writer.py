@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy.orm import Session
 
+from groupware.accounts.models import User
 from groupware.db import Database
+from groupware.mail import delivery
+from groupware.mail.writer import Writer
 from tests import factories
 from tests.mail.conftest import Server, inbox, message
 
@@ -25,23 +29,22 @@ def test_filed_mail_is_committed_with_synchronous_full_on_sqlite(
 ) -> None:
     """250 is answered after the commit, so the commit must survive an OS crash: in
     WAL mode SQLite syncs the log at every commit only with ``synchronous=FULL``
-    (NORMAL may lose the last commits). Both ways a message is filed are asked, from
-    inside a filing transaction, on the connection that commits it."""
+    (NORMAL may lose the last commits). Asked from inside a filing transaction, on the
+    connection that commits it, before and after real mail is filed on it."""
     if not database.is_sqlite:
         pytest.skip("PostgreSQL commits are durable by its own settings (synchronous_commit)")
     writer = server.listening.handlers[0].writer
 
-    async def probe(small: bool) -> int:
-        return int(await writer.file(_synchronous, small=small))
+    def probe() -> int:
+        return int(
+            asyncio.run_coroutine_threadsafe(writer.file(_synchronous), server.loop).result(10)
+        )
 
-    on_loop = asyncio.run_coroutine_threadsafe(probe(True), server.loop).result(10)
-    in_thread = asyncio.run_coroutine_threadsafe(probe(False), server.loop).result(10)
-    assert (on_loop, in_thread) == (FULL, FULL)
-    # and the same writer still files real mail over SMTP on those connections
+    assert probe() == FULL
     with smtplib.SMTP("127.0.0.1", server.port, timeout=20) as client:
         client.send_message(message("skener@example.com", committed.bob.email, "Trajno"))
     assert inbox(database, committed.bob) == ["Trajno"]
-    assert asyncio.run_coroutine_threadsafe(probe(True), server.loop).result(10) == FULL
+    assert probe() == FULL
 
 
 def test_every_sqlite_connection_commits_with_synchronous_full(database: Database) -> None:
@@ -50,3 +53,36 @@ def test_every_sqlite_connection_commits_with_synchronous_full(database: Databas
         pytest.skip("a SQLite pragma")
     with database.transaction(actor_id=None, channel="cli") as session:
         assert _synchronous(session) == FULL
+
+
+def test_a_bad_message_never_costs_the_others_their_delivery(
+    live: object, committed: factories.Cast, database: Database
+) -> None:
+    """Messages filed together (also those that arrive while a batch is under way) are
+    committed together; one that fails is filed alone, and only it fails."""
+    bob = committed.bob
+
+    def filing(n: int) -> Callable[[Session], int]:
+        def file(session: Session) -> int:
+            if n == 3:
+                raise ValueError("a message the filing cannot take")
+            raw = bytes(message("skener@example.com", bob.email, f"Poruka {n}"))
+            user = session.get_one(User, bob.id)
+            return delivery.store(
+                session, raw, envelope_from="skener@example.com", envelope_to=[bob.email],
+                recipients=[user], sender=None, mail_domain="groupware.local",
+            )  # fmt: skip
+
+        return file
+
+    async def send_all() -> list[object]:
+        writer = Writer(database)
+        try:
+            jobs = [writer.file(filing(n)) for n in range(8)]
+            return await asyncio.gather(*jobs, return_exceptions=True)
+        finally:
+            writer.stop()
+
+    results = asyncio.run(send_all())
+    assert [type(r).__name__ for r in results] == ["int"] * 3 + ["RuntimeError"] + ["int"] * 4
+    assert sorted(inbox(database, bob)) == sorted(f"Poruka {n}" for n in range(8) if n != 3)
