@@ -19,7 +19,12 @@ and the figure is the median of those ratios.
 
 Run from the repository root::
 
-    .venv/bin/python bench/smtp_ingest.py [--db sqlite|postgresql|both] [--seconds 5] [--rounds 7]
+    .venv/bin/python bench/smtp_ingest.py [--db sqlite|postgresql|both|sqlite-normal] \
+        [--seconds 5] [--rounds 7]
+
+``--db sqlite-normal`` runs SQLite as shipped (every commit synced, ``synchronous=FULL``)
+and, in the same rounds, with ``synchronous=NORMAL`` (the setting before 2026-12, which
+may lose the last commits on an OS crash): what durability costs.
 """
 
 from __future__ import annotations
