@@ -19,7 +19,12 @@ and the figure is the median of those ratios.
 
 Run from the repository root::
 
-    .venv/bin/python bench/smtp_ingest.py [--db sqlite|postgresql|both] [--seconds 5] [--rounds 7]
+    .venv/bin/python bench/smtp_ingest.py [--db sqlite|postgresql|both|sqlite-normal] \
+        [--seconds 5] [--rounds 7]
+
+``--db sqlite-normal`` runs SQLite as shipped (every commit synced, ``synchronous=FULL``)
+and, in the same rounds, with ``synchronous=NORMAL`` (the setting before 2026-12, which
+may lose the last commits on an OS crash): what durability costs.
 """
 
 from __future__ import annotations
@@ -124,7 +129,7 @@ def run_baseline(port: int) -> None:
     asyncio.run(main())
 
 
-def run_ours(url: str, data_dir: str, port: int) -> None:
+def run_ours(url: str, data_dir: str, synchronous: str, port: int) -> None:
     from groupware.db import Database
     from groupware.mail import smtp
     from groupware.settings import load_settings
@@ -132,6 +137,12 @@ def run_ours(url: str, data_dir: str, port: int) -> None:
     settings = load_settings(environment(url, Path(data_dir)))
     settings = dataclasses.replace(settings, smtp_host=HOST, smtp_port=port)
     database = Database(settings)
+    if synchronous:  # the comparison only: the server itself commits with FULL
+        sa.event.listen(
+            database.engine,
+            "connect",
+            lambda dbapi, _record: dbapi.execute(f"PRAGMA synchronous={synchronous}"),
+        )
 
     async def main() -> None:
         await smtp.start(database, settings)
@@ -198,7 +209,7 @@ def database(name: str, args: argparse.Namespace) -> Iterator[tuple[str, Path]]:
     data_dir = Path(tempfile.mkdtemp(prefix=f"bench-smtp-{name}-"))
     admin = None
     try:
-        if name == "sqlite":
+        if name.startswith("sqlite"):
             url = f"sqlite:///{data_dir / 'groupware.db'}"
         else:
             base = sa.make_url(args.pg_url).set(drivername="postgresql+psycopg")
@@ -248,14 +259,23 @@ def count_delivered(url: str, data_dir: Path) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument(
+        "--db",
+        choices=["sqlite", "postgresql", "both", "sqlite-normal"],
+        default="both",
+        help="sqlite-normal: SQLite as shipped (synchronous=FULL) and, in the same "
+        "rounds, with synchronous=NORMAL (the setting before 2026-12, for comparison)",
+    )
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", PG_DEFAULT_URL))
     parser.add_argument(
         "--rounds", type=int, default=7, help="baseline and ours in turn, this many times"
     )
     args = parser.parse_args(argv)
-    names = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    names = {
+        "both": ["sqlite", "postgresql"],
+        "sqlite-normal": ["sqlite", "sqlite-normal"],
+    }.get(args.db, [args.db])
     # rates per server, measured in turns (baseline, then each database) so that a
     # slow spell of a shared machine falls on both sides of a ratio
     rates: dict[str, list[float]] = {"baseline": [], **{name: [] for name in names}}
@@ -266,7 +286,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             rates["baseline"].append(load(port, args.seconds))
         for name in names:
             with database(name, args) as (url, data_dir):
-                with serving(run_ours, url, str(data_dir)) as port, stolen(steal[name]):
+                synchronous = "NORMAL" if name == "sqlite-normal" else ""
+                with (
+                    serving(run_ours, url, str(data_dir), synchronous) as port,
+                    stolen(steal[name]),
+                ):
                     rates[name].append(load(port, args.seconds))
                 kept[name] = kept.get(name, 0) + count_delivered(url, data_dir)
     print(

@@ -258,7 +258,11 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # FULL: in WAL mode the log is synced at every commit. With NORMAL an OS crash
+        # or power cut may lose the last commits, and every commit here is answered as
+        # kept: 250 to a mail server, "saved", 201 to a CalDAV client (measured cost:
+        # bench/README.md, smtp_ingest).
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()

@@ -14,7 +14,7 @@ from groupware.access.models import Share
 from groupware.accounts.models import (
     Credential,
     Grant,
-    LoginAttempt,
+    LoginCounter,
     Role,
     Team,
     TeamMember,
@@ -72,7 +72,7 @@ __all__ = [
     "Grant",
     "ImportJob",
     "ImportRowError",
-    "LoginAttempt",
+    "LoginCounter",
     "MailEntry",
     "MailLink",
     "MailMessage",

@@ -147,20 +147,32 @@ class Settings:
     session_absolute_hours: int = _setting(
         12, "A web session ends this many hours after login, active or not.", parse=int
     )
-    login_max_failures_per_account: int = _setting(
+    login_free_failures: int = _setting(
         5,
-        "Failed logins of one account within the throttle window before it is locked for "
-        "the rest of the window.",
+        "Failed logins of one account from one address before each further try from "
+        "there waits (`GROUPWARE_LOGIN_FIRST_DELAY_SECONDS`, doubling up to "
+        "`GROUPWARE_LOGIN_MAX_DELAY_MINUTES`); the account is never locked elsewhere "
+        "(see [Login throttling](#login-throttling)).",
         parse=int,
     )
-    login_max_failures_per_address: int = _setting(
+    login_free_failures_per_address: int = _setting(
         20,
-        "Failed logins from one IP address within the throttle window before it is "
-        "refused for the rest of the window.",
+        "Failed logins from one address (each account counting at most "
+        "`GROUPWARE_LOGIN_FREE_FAILURES`) before new logins from there wait likewise; "
+        "accounts that logged in from that address within 30 days are not held up.",
         parse=int,
+    )
+    login_first_delay_seconds: int = _setting(
+        1,
+        "Wait before the next login try once the free failures are used up; it doubles "
+        "with every further failure.",
+        parse=int,
+    )
+    login_max_delay_minutes: int = _setting(
+        15, "Longest wait between two login tries once they are throttled.", parse=int
     )
     login_throttle_minutes: int = _setting(
-        15, "Length of the failed-login throttle window, in minutes.", parse=int
+        60, "Failed logins are forgotten this many minutes after the last one.", parse=int
     )
     secure_cookies: bool = _setting(
         False,
@@ -327,8 +339,10 @@ def _validate(s: Settings) -> None:
     positive = (
         "session_idle_minutes",
         "session_absolute_hours",
-        "login_max_failures_per_account",
-        "login_max_failures_per_address",
+        "login_free_failures",
+        "login_free_failures_per_address",
+        "login_first_delay_seconds",
+        "login_max_delay_minutes",
         "login_throttle_minutes",
         "max_request_mb",
         "web_workers",

@@ -222,17 +222,25 @@ class Credential(Base):
         return f"{kind} {self.name} ({self.prefix}){revoked}"
 
 
-class LoginAttempt(Base):
-    """Failed logins, counted per account and per address to throttle guessing."""
+class LoginCounter(Base):
+    """What login throttling knows (:mod:`groupware.accounts.throttle`): the failures of
+    one account from one address (``kind`` "account"), of one address whatever the
+    account ("address", ``username`` empty), or that an account logged in from an
+    address ("proven"). One row per key, changed in place under its row lock, so
+    parallel logins count one after the other."""
 
-    __tablename__ = "login_attempts"
+    __tablename__ = "login_counters"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(8))
     username: Mapped[str] = mapped_column(String(254))
     address: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    # the next login is checked no earlier than this (None: at once)
+    next_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    last_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
 
     __table_args__ = (
-        Index("ix_login_attempts_username_at", "username", "at"),
-        Index("ix_login_attempts_address_at", "address", "at"),
+        UniqueConstraint("kind", "username", "address"),
+        CheckConstraint("kind IN ('account', 'address', 'proven')", name="kind"),
     )

@@ -8,8 +8,10 @@ keyed hash of (login, password), with what it was proven against; each use check
 one indexed read that the account is still active and its password (or app password)
 unchanged, so a changed password or a revoked app password stops working at once.
 Failures are never remembered. A throttled login is refused at once (no sleeping
-thread), and a remembered login is served before any throttle: one user's wrong
-passwords, even from the same office address, never hold up or lock out anyone else.
+thread) with the seconds to wait, so a server can answer "try again later" rather
+than "wrong password"; a remembered login is served before any throttle: one user's
+wrong passwords, even from the same office address, never hold up or lock out anyone
+else.
 """
 
 from __future__ import annotations
@@ -28,6 +30,16 @@ from groupware.settings import Settings
 
 REMEMBER_SECONDS = 15 * 60
 REMEMBERED_MAX = 10_000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a protocol login came to: the user, or nobody (wrong login), or nobody for
+    now (throttled: ``retry_after`` seconds)."""
+
+    username: str = ""
+    user_id: int | None = None
+    retry_after: int = 0
 
 
 @dataclass(frozen=True)
@@ -51,25 +63,25 @@ class ProtocolLogins:
         self._remembered: dict[bytes, Remembered] = {}
         self._lock = threading.Lock()
 
-    def login(self, login: str, password: str, address: str) -> tuple[str, int] | None:
-        """(user name, user id) for a good login, None otherwise. Blocks: call it off
-        the event loop."""
+    def login(self, login: str, password: str, address: str) -> Outcome:
+        """The outcome of a login: the user, or why not. Blocks: call it off the event
+        loop."""
         if not login or not password or len(login) > 254 or len(password) > 1024:
-            return None
+            return Outcome()
         digest = hmac.new(self._key, f"{login}\0{password}".encode(), hashlib.sha256).digest()
         now = time.monotonic()
         with self._lock:
             remembered = self._remembered.get(digest)
         if remembered is not None and remembered.until > now and self._still_good(remembered):
-            return remembered.username, remembered.user_id
+            return Outcome(remembered.username, remembered.user_id)
         proven = self._check(login, password, address)
-        if proven is None:
-            return None
+        if not isinstance(proven, tuple):
+            return proven
         with self._lock:
             if len(self._remembered) >= REMEMBERED_MAX:
                 self._remembered = {k: v for k, v in self._remembered.items() if v.until > now}
             self._remembered[digest] = Remembered(*proven, until=now + REMEMBER_SECONDS)
-        return proven[0], proven[1]
+        return Outcome(proven[0], proven[1])
 
     def _still_good(self, remembered: Remembered) -> bool:
         """One indexed read instead of argon2: the account is active and its password
@@ -83,22 +95,18 @@ class ProtocolLogins:
                 return credential is not None and credential.revoked_at is None
             return user.password_hash == remembered.proof
 
-    def _check(self, login: str, password: str, address: str) -> tuple[str, int, str] | None:
+    def _check(self, login: str, password: str, address: str) -> tuple[str, int, str] | Outcome:
+        """(user name, id, proof) of a good login, else the outcome to answer."""
+        with self.database.transaction(actor_id=None, channel=self.channel) as session:
+            attempt = accounts_auth.begin(session, self.settings, username=login, address=address)
+        if attempt.retry_after:
+            return Outcome(retry_after=attempt.retry_after)
         with self.database.session() as session, session.begin():
-            check = accounts_auth.check_password(
-                session,
-                self.settings,
-                username=login,
-                password=password,
-                address=address,
-                app_passwords=True,
-            )
-        if check.retry_after:
-            return None
+            check = accounts_auth.check_password(session, attempt, password, app_passwords=True)
         with self.database.transaction(actor_id=check.user_id, channel=self.channel) as session:
             user: User | None = accounts_auth.record(session, check)
             if user is None:
-                return None
+                return Outcome()
             app = credentials.app_password(session, user, password)
             proof = f"app:{app.id}" if app is not None else (user.password_hash or "")
             return user.username, user.id, proof

@@ -10,8 +10,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from groupware.accounts import auth, credentials, sessions
-from groupware.accounts.models import User
-from groupware.accounts.passwords import verify_password
 from groupware.accounts.users import UserUpdate, set_password, update_user
 from groupware.announcements.service import feed
 from groupware.app import NavItem
@@ -46,21 +44,14 @@ def login_submit(ctx: Ctx) -> Response:
     username = str(form.get("username", "")).strip()[:254]
     target = _safe_next(str(form.get("next", "")))
     address = client_address(ctx.request, ctx.gw.settings.trusted_proxies)
-    check = auth.check_password(
-        ctx.db,
-        ctx.gw.settings,
-        username=username,
-        password=str(form.get("password", "")),
-        address=address,
-    )
+    # Counted before the password is checked, and committed: parallel tries count one
+    # after the other (groupware.accounts.throttle).
+    with ctx.gw.database.transaction(actor_id=None, channel="web") as session:
+        attempt = auth.begin(session, ctx.gw.settings, username=username, address=address)
+    check = auth.check_password(ctx.db, attempt, str(form.get("password", "")))
     if check.retry_after:
-        minutes = max(1, (check.retry_after + 59) // 60)
-        error = ngettext(
-            "Too many failed logins. Try again in %(num)d minute.",
-            "Too many failed logins. Try again in %(num)d minutes.",
-            minutes,
-        )
-        return _login_failed(ctx, target, username, error, 429, str(check.retry_after))
+        return _login_failed(ctx, target, username, _throttled(check.retry_after), 429,
+                             str(check.retry_after))  # fmt: skip
     # The outcome is written in a short transaction of its own: the password check took
     # a while (no write lock held meanwhile), and a failure counts though this fails.
     token = None
@@ -77,6 +68,21 @@ def login_submit(ctx: Ctx) -> Response:
         return _login_failed(ctx, target, username, _("Wrong username or password."), 401)
     ctx.cookies.append((SESSION_COOKIE, token, None))
     return ctx.redirect(target)
+
+
+def _throttled(seconds: int) -> str:
+    if seconds < 60:
+        return ngettext(
+            "Too many failed logins. Try again in %(num)d second.",
+            "Too many failed logins. Try again in %(num)d seconds.",
+            seconds,
+        )
+    minutes = (seconds + 59) // 60
+    return ngettext(
+        "Too many failed logins. Try again in %(num)d minute.",
+        "Too many failed logins. Try again in %(num)d minutes.",
+        minutes,
+    )
 
 
 def _login_failed(
@@ -184,14 +190,24 @@ def profile_save(ctx: Ctx) -> Response:
 def password_save(ctx: Ctx) -> Response:
     try:
         data = validate(PasswordIn, ctx.form_dict())
-        if not verify_password(ctx.me.password_hash, data.current_password):
-            raise Invalid({"current_password": _("This is not your current password.")})
         if data.new_password != data.confirm_password:
             raise Invalid({"confirm_password": _("The two new passwords differ.")})
+        # Throttled like a login: whoever holds a session must not learn the password
+        # (for SMTP and CalDAV too) by guessing here.
+        address = client_address(ctx.request, ctx.gw.settings.trusted_proxies)
+        with ctx.gw.database.transaction(actor_id=ctx.me.id, channel="web") as session:
+            attempt = auth.begin(
+                session, ctx.gw.settings, username=ctx.me.username, address=address
+            )
+        check = auth.check_password(ctx.db, attempt, data.current_password)
+        if check.retry_after:
+            raise Invalid({"current_password": _throttled(check.retry_after)})
+        if not check.ok:
+            raise Invalid({"current_password": _("This is not your current password.")})
         keep = ctx.web_session.id if ctx.web_session else None
         # Verifying took a while; the change is a short write transaction of its own.
         with ctx.gw.database.transaction(actor_id=ctx.me.id, channel="web") as session:
-            me = session.get(User, ctx.me.id)
+            me = auth.record(session, check)
             assert me is not None
             set_password(session, me, data.new_password, keep_session=keep)
     except Invalid as exc:

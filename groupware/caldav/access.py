@@ -14,6 +14,7 @@ Nothing for anyone else, and nothing without a login.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from radicale import pathutils
@@ -33,6 +34,7 @@ class Auth(BaseAuth):
     def __init__(self, configuration: Any, database: Database, settings: Settings) -> None:
         super().__init__(configuration)
         self.logins = ProtocolLogins(database, settings, "dav")
+        self._waits = threading.local()  # each request runs on one thread
 
     # Radicale marks login() final: its own sleeps after a failure to even out timing,
     # holding a thread. Ours refuses throttled logins at once and times the password
@@ -40,8 +42,16 @@ class Auth(BaseAuth):
     def login(  # type: ignore[misc]
         self, login: str, password: str, context: AuthContext
     ) -> tuple[str, str, set[str]]:
-        proven = self.logins.login(login, password, context.remote_addr or "")
-        return (proven[0] if proven else ""), "groupware", set()
+        found = self.logins.login(login, password, context.remote_addr or "")
+        self._waits.seconds = found.retry_after
+        return found.username, "groupware", set()
+
+    def throttled(self) -> int:
+        """Seconds the last login on this thread must wait (0: it was not throttled);
+        read once (see ``dav.answer_throttled``)."""
+        seconds: int = getattr(self._waits, "seconds", 0)
+        self._waits.seconds = 0
+        return seconds
 
     def _login(self, login: str, password: str) -> str:  # pragma: no cover - login() rules
         return ""

@@ -33,6 +33,7 @@ from groupware.caldav.gate import DavGate, Reasons
 from groupware.caldav.storage import Storage
 from groupware.db import Database
 from groupware.settings import Settings
+from groupware.web import client_address
 
 
 def radicale_app(settings: Settings, database: Database, auth: Auth) -> Any:
@@ -70,6 +71,40 @@ def _limits(settings: Settings) -> store.Limits:
     )
 
 
+def answer_throttled(app: Any, auth: Auth) -> Any:
+    """Radicale answers every refused login 401, on which a client asks for the
+    password again; a throttled login (not checked at all) is answered 429 with
+    ``Retry-After`` instead."""
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        auth.throttled()  # nothing left over from this thread's last request
+        started: list[tuple[Any, ...]] = []
+        answers = app(environ, lambda *args: started.append(args))
+        wait = auth.throttled()
+        if wait and started and str(started[0][0]).startswith("401"):
+            if hasattr(answers, "close"):
+                answers.close()
+            body = f"Too many failed logins; try again in {wait} seconds.\n".encode()
+            start_response(
+                "429 Too Many Requests",
+                [
+                    ("Content-Type", "text/plain; charset=utf-8"),
+                    ("Content-Length", str(len(body))),
+                    ("Retry-After", str(wait)),
+                ],
+            )
+            return [body]
+        start_response(*started[0])
+        return answers
+
+    return wsgi
+
+
+def _too_many(wait: int) -> Response:
+    text = f"Too many failed logins; try again in {wait} seconds."
+    return PlainTextResponse(text, 429, headers={"Retry-After": str(wait)})
+
+
 class AtDavRoot:
     """A DAV request to the server's root answered as one to ``/dav/``: a client set up
     with only the server's address asks the root who the user is (its principal), and
@@ -94,7 +129,7 @@ def _well_known(request: Request) -> Response:
 FREEBUSY_WEEKS = 8
 
 
-def _free_busy_url(database: Database, auth: Auth) -> Any:
+def _free_busy_url(database: Database, settings: Settings, auth: Auth) -> Any:
     """``/freebusy/<email>.ifb``: a colleague's busy times for the next weeks, as
     Outlook reads them; for any logged-in user (Basic auth), like CalDAV's free/busy."""
 
@@ -102,7 +137,8 @@ def _free_busy_url(database: Database, auth: Auth) -> Any:
         context = AuthContext()  # type: ignore[no-untyped-call]
         context.remote_addr = address
         if not auth.login(login, password, context)[0]:
-            return _ask_to_log_in()
+            wait = auth.throttled()
+            return _too_many(wait) if wait else _ask_to_log_in()
         with database.session() as session, session.begin():
             user = session.scalar(select(User).where(func.lower(User.email) == email.lower()))
             if user is None or not user.is_active:
@@ -118,7 +154,7 @@ def _free_busy_url(database: Database, auth: Auth) -> Any:
         if credentials is None:
             return _ask_to_log_in()
         email = request.path_params["email"]
-        address = request.client.host if request.client else ""
+        address = client_address(request, settings.trusted_proxies)
         return await anyio.to_thread.run_sync(answer, email, *credentials, address)
 
     return endpoint
@@ -143,12 +179,16 @@ def _ask_to_log_in() -> Response:
 def routes(settings: Settings, database: Database) -> list[BaseRoute]:
     auth = Auth(radicale.config.load(), database, settings)
     limits = _limits(settings)
-    app = Reasons(radicale_app(settings, database, auth), limits)
+    app = Reasons(answer_throttled(radicale_app(settings, database, auth), auth), limits)
     wsgi = WSGIMiddleware(app, workers=settings.dav_threads)  # type: ignore[arg-type]
     gate = DavGate(wsgi, settings)  # type: ignore[arg-type]
     return [
         Route("/.well-known/caldav", _well_known, methods=["GET", "HEAD", "PROPFIND", "OPTIONS"]),
         Route("/", AtDavRoot(gate), methods=DAV_METHODS),
         Mount("/dav", app=gate),
-        Route("/freebusy/{email}.ifb", _free_busy_url(database, auth), methods=["GET", "HEAD"]),
+        Route(
+            "/freebusy/{email}.ifb",
+            _free_busy_url(database, settings, auth),
+            methods=["GET", "HEAD"],
+        ),
     ]

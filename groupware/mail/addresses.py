@@ -3,7 +3,7 @@
 An address is only its local part (``prodaja``); the domain is always the company's
 (``settings.mail_domain``). Mail to a user's alias reaches that user, mail to a team's
 address every active member, and each of them may send from it
-(:func:`groupware.mail.delivery.resolve` and ``may_send_as``).
+(:func:`groupware.mail.delivery.resolve` and :mod:`groupware.mail.senders`).
 
 A local part is refused when something else already answers to it: another extra
 address, a user's username or the local part of a user's e-mail in the mail domain

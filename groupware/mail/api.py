@@ -83,6 +83,11 @@ class MessagePatch(Schema):
 
 
 class SendIn(Schema):
+    from_address: str = Field(
+        default="",
+        max_length=320,
+        description="your own address, an alias of yours or your team's; empty: your own",
+    )
     to: list[str] = Field(default_factory=list, max_length=compose.MAX_ADDRESSES)
     cc: list[str] = Field(default_factory=list, max_length=compose.MAX_ADDRESSES)
     bcc: list[str] = Field(default_factory=list, max_length=compose.MAX_ADDRESSES)
@@ -228,6 +233,7 @@ def send_message(call: Call) -> MessageDetailOut:
         references = mailbox.header(original.message, "References")
         form = {"in_reply_to": original.message.message_id, "references": references}
     data = compose.MailIn(
+        from_address=body.from_address,
         to=_addresses(body.to, "to"),
         cc=_addresses(body.cc, "cc"),
         bcc=_addresses(body.bcc, "bcc"),

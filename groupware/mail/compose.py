@@ -29,7 +29,7 @@ from groupware.accounts.models import User
 from groupware.db import escape_like
 from groupware.errors import Invalid
 from groupware.i18n import _, format_datetime
-from groupware.mail import delivery, mailbox, parsing, routing, sanitize
+from groupware.mail import mailbox, parsing, routing, sanitize, senders
 from groupware.mail.models import MailEntry, MailMessage
 from groupware.settings import Settings
 from groupware.validation import OptionalId, Schema, WholeNumber
@@ -47,6 +47,9 @@ class MailIn(Schema):
     # The text keeps its leading spaces and blank lines.
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
+    from_address: str = Field(
+        default="", max_length=320, description="one of your addresses; empty: your own"
+    )
     to: str = Field(default="", max_length=20_000)
     cc: str = Field(default="", max_length=20_000)
     bcc: str = Field(default="", max_length=20_000)
@@ -92,6 +95,21 @@ def parse_addresses(value: str, field: str) -> list[Address]:
     return found
 
 
+def _from(sender: User, chosen: str) -> Address:
+    """The From header: the address chosen in the form (checked against the sender's
+    own when the message is sent, :mod:`.senders`), or the sender's own."""
+    address = chosen.strip() or sender.email
+    if not ADDRESS.fullmatch(address):
+        raise Invalid({"from_address": _("%(address)s is not an e-mail address.", address=address)})
+    local, _sep, domain = address.rpartition("@")
+    try:
+        return Address(display_name=sender.full_name, username=local, domain=domain)
+    except (ValueError, TypeError):
+        raise Invalid(
+            {"from_address": _("%(address)s is not an e-mail address.", address=address)}
+        ) from None
+
+
 def _one_line(value: str) -> str:
     return " ".join(value.split())
 
@@ -107,7 +125,7 @@ def build(
     """The message the form describes; Bcc is only in it for a draft (``keep_bcc``):
     sent, it is in the envelope alone."""
     message = EmailMessage()
-    message["From"] = Address(display_name=sender.full_name, addr_spec=sender.email)
+    message["From"] = _from(sender, data.from_address)
     for name, field in (("To", "to"), ("Cc", "cc"), ("Bcc", "bcc")):
         addresses = parse_addresses(getattr(data, field), field)
         if addresses and (name != "Bcc" or keep_bcc):
@@ -272,7 +290,7 @@ def prefill(
     message = entry.message
     if kind == "draft":
         return _draft_form(entry)
-    own = delivery.own_addresses(session, user, settings.mail_domain)
+    own = set(senders.sendable(session, user, settings.mail_domain))
     references = " ".join([*mailbox.header(message, "References").split(), message.message_id])
     threading = {"in_reply_to": message.message_id, "references": references.strip()}
     if kind == "forward":
@@ -283,6 +301,9 @@ def prefill(
             "keep": [p.number for p in mailbox.attachments(message)],
         }
     mine = message.from_address.lower() in own
+    # a reply goes out from the address it came to (a team's, an alias)
+    came_to = _addresses([mailbox.header(message, "To"), mailbox.header(message, "Cc")])
+    answer_as = next((a for a in came_to if a.lower() in own), "")
     reply_to = mailbox.header(message, "Reply-To")
     if mine:  # answering one's own message goes to its recipients again
         to = _unique([mailbox.header(message, "To")], set())
@@ -294,6 +315,7 @@ def prefill(
         to = _unique([*to, *others], own)
         cc = _unique([mailbox.header(message, "Cc")], own | {a.lower() for a in _addresses(to)})
     return {
+        "from_address": "" if mine else answer_as.lower(),
         "to": ", ".join(to),
         "cc": ", ".join(cc),
         "subject": reply_subject(message.subject),
@@ -311,6 +333,7 @@ def _draft_form(entry: MailEntry) -> dict[str, Any]:
         raise Invalid({"draft_id": _("This message is not a draft.")})
     message = entry.message
     return {
+        "from_address": message.from_address,
         "to": mailbox.header(message, "To"),
         "cc": mailbox.header(message, "Cc"),
         "bcc": mailbox.header(message, "Bcc"),

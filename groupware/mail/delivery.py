@@ -120,24 +120,6 @@ def record_exists(session: Session, target: tuple[str, int]) -> bool:
     return session.get(model, target[1]) is not None
 
 
-def own_addresses(session: Session, user: User, mail_domain: str) -> set[str]:
-    """The addresses ``user`` may send as: their own, their aliases and their teams'."""
-    domain = mail_domain.lower()
-    found = {user.email.lower(), f"{user.username}@{domain}".lower()}
-    teams = select(TeamMember.team_id).where(TeamMember.user_id == user.id)
-    extra = select(MailAddress.local_part).where(
-        (MailAddress.user_id == user.id) | MailAddress.team_id.in_(teams)
-    )
-    found.update(f"{local}@{domain}" for local in session.scalars(extra))
-    return found
-
-
-def may_send_as(session: Session, user: User, address: str, mail_domain: str) -> bool:
-    local, domain = split_address(address)
-    base = f"{local.split('+', 1)[0]}@{domain}".lower()
-    return base in own_addresses(session, user, mail_domain)
-
-
 def deliver(
     session: Session,
     raw: bytes,

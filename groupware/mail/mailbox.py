@@ -26,7 +26,7 @@ from groupware.access.policy import Who, visible
 from groupware.db import escape_like
 from groupware.errors import Invalid, NotFound
 from groupware.i18n import _l
-from groupware.mail import delivery, parsing
+from groupware.mail import parsing, senders
 from groupware.mail.models import FOLDERS, MailEntry, MailLink, MailMessage, MailOutbox
 
 PAGE_SIZE = 50
@@ -203,7 +203,7 @@ def home_folder(session: Session, who: Who, entry: MailEntry, mail_domain: str) 
     user = session.get(User, who.id)
     if user is None:
         return "inbox"
-    own = delivery.own_addresses(session, user, mail_domain)
+    own = senders.sendable(session, user, mail_domain)
     return "sent" if entry.message.from_address.lower() in own else "inbox"
 
 

@@ -103,7 +103,7 @@ def _address_list(values: list[str]) -> list[str]:
     return found
 
 
-def _sender(value: str) -> tuple[str, str]:
+def sender_of(value: str) -> tuple[str, str]:
     """The From header's name and address (``a@b`` and ``Name <a@b>`` read directly)."""
     value = _unfold(value)
     if not _NEEDS_PARSER.search(value) and "," not in value:
@@ -126,12 +126,24 @@ _CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\";\s]+)", re.IGNORECASE)
 def _split(raw: bytes) -> tuple[dict[str, list[str]], bytes]:
     end = _HEAD_END.search(raw)
     head, body = (raw[: end.start()], raw[end.end() :]) if end else (raw, b"")
+    return _fields(head), body
+
+
+def _fields(head: bytes) -> dict[str, list[str]]:
     headers: dict[str, list[str]] = {}
     for line in _LINE.split(head.decode("ascii", "surrogateescape")):
         name, colon, value = line.partition(":")
         if colon and name and " " not in name:
             headers.setdefault(name.lower(), []).append(value)
-    return headers, body
+    return headers
+
+
+def header_values(raw: bytes, names: tuple[str, ...]) -> dict[str, list[str]]:
+    """Every value of each header in ``names`` (lower case), unfolded, as :func:`parse`
+    reads the header block."""
+    end = _HEAD_END.search(raw)
+    fields = _fields(raw[: end.start()] if end else raw)
+    return {name: [_unfold(v) for v in fields.get(name, [])] for name in names}
 
 
 def _decoded(body: bytes, encoding: str) -> bytes | None:
@@ -233,7 +245,7 @@ def parse(raw: bytes) -> Parsed:
     )
     parsed.thread = thread_key(parsed.message_id, parsed.in_reply_to, one("references"))
     if "from" in headers:
-        name, address = _sender(headers["from"][0])
+        name, address = sender_of(headers["from"][0])
         parsed.from_name, parsed.from_address = name[:300], address[:320]
     try:
         when = email.utils.parsedate_to_datetime(one("date"))

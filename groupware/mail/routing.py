@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from groupware.accounts.models import User
 from groupware.errors import Invalid
 from groupware.i18n import _
-from groupware.mail import delivery
+from groupware.mail import delivery, senders
 from groupware.mail.models import MailMessage
 from groupware.settings import Settings
 
@@ -88,7 +88,11 @@ def submit(
     envelope_from: str | None = None,
 ) -> MailMessage:
     """Send ``raw`` from ``sender`` (logged in) to ``recipients``: raises :class:`Invalid`
-    naming every address that cannot be reached, before anything is kept."""
+    naming every address that cannot be reached, or a ``From:``/``Sender:`` that is not
+    the sender's (:mod:`.senders`, as for SMTP), before anything is kept."""
+    foreign = senders.foreign_senders(senders.sendable(session, sender, settings.mail_domain), raw)
+    if foreign:
+        raise Invalid({"from_address": sender_refusal(foreign[0])})
     envelope = Envelope()
     problems: list[str] = []
     for address in recipients:
@@ -118,4 +122,15 @@ def submit(
         filed=sorted(envelope.filed),
         outside=envelope.outside,
         mail_domain=settings.mail_domain,
+    )
+
+
+def sender_refusal(foreign: senders.Foreign) -> str:
+    """Why a message may not go out with this ``From:`` or ``Sender:``."""
+    if not foreign.address:
+        return _("The message has no sender (From).")
+    return _(
+        "You may not send as %(address)s: use your own address, an alias of yours or "
+        "your team's address.",
+        address=foreign.address,
     )

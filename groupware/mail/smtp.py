@@ -3,10 +3,15 @@ mailboxes.
 
 * **Logging in**: AUTH PLAIN and LOGIN after STARTTLS (or on the implicit-TLS port), with
   the account password or an app password, checked off the event loop by the protocol
-  logins of :mod:`groupware.accounts.protocol_login` (throttled, never sleeping).
+  logins of :mod:`groupware.accounts.protocol_login` (throttled, never sleeping). A
+  throttled login is answered ``454 4.7.0`` (try later), not 535, so a mail program
+  does not ask for a password that is right; a connection is closed after three
+  failed logins.
 * **No open relay**: without a login a client may deliver only to local addresses, and
   only from ``GROUPWARE_SMTP_TRUSTED_NETWORKS``; a logged-in sender may use only their
-  own addresses, aliases and team addresses (plus parts allowed). Outside recipients
+  own addresses, aliases and team addresses (plus parts allowed), in ``MAIL FROM`` and
+  in the message's ``From:`` and ``Sender:`` (refused at the end of DATA with 550
+  5.7.1, :mod:`.senders`). Outside recipients
   are queued for the smarthost (:mod:`groupware.mail.relay`); with none configured
   they are refused at RCPT with a reply that says so.
 * **Delivery**: 550 at RCPT for an unknown local address; the message is filed in one
@@ -35,9 +40,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session as DbSession
 
 from groupware.accounts.models import User
-from groupware.accounts.protocol_login import ProtocolLogins
+from groupware.accounts.protocol_login import Outcome, ProtocolLogins
 from groupware.db import Database
-from groupware.mail import delivery, routing
+from groupware.mail import delivery, routing, senders
 from groupware.mail.fastfile import FastFiler
 from groupware.mail.tls import server_context
 from groupware.mail.writer import Writer
@@ -45,10 +50,11 @@ from groupware.settings import Settings
 
 log = logging.getLogger("groupware.smtp")
 
-INLINE_BYTES = 256 * 1024  # a message this small is quick to file (see mail/writer.py)
+INLINE_BYTES = 256 * 1024  # a message this small is quick to file (see mail/fastfile.py)
 DATA_PIECE = 1 << 20  # bytes read at most before DATA looks for its end again
 ROUTE_SECONDS = 10.0  # how long a recipient lookup is remembered
 ROUTES_KEPT = 10_000
+MAX_FAILED_LOGINS = 3  # failed AUTHs before a connection is closed
 
 
 class Handler:
@@ -109,35 +115,48 @@ class Handler:
                 self.logins.login, login.decode(), password.decode(), address
             )
         except UnicodeDecodeError:
-            found = None
+            found = Outcome()
         except OperationalError:
             return AuthResult(
                 success=False, handled=False, message="454 4.7.0 Temporary authentication failure"
             )
-        if found is None:  # aiosmtpd answers 535
-            return AuthResult(success=False, handled=False)
-        return AuthResult(success=True, auth_data=LoginPassword(login, b""))
+        if found.user_id is not None:
+            return AuthResult(success=True, auth_data=LoginPassword(login, b""))
+        session: Any = server.session
+        session.groupware_failed_logins = getattr(session, "groupware_failed_logins", 0) + 1
+        if found.retry_after:
+            # temporary: the password may well be right, so the mail program must not
+            # ask for another one (535 would make it)
+            return AuthResult(
+                success=False,
+                handled=False,
+                message="454 4.7.0 Too many failed logins from your address; "
+                f"try again in {found.retry_after} seconds",
+            )
+        return AuthResult(success=False, handled=False)  # aiosmtpd answers 535
 
     # -- the envelope --------------------------------------------------------------
 
-    def _may_send_as(self, session: Session, address: str) -> bool:
+    def _sendable(self, session: Session) -> list[str]:
+        """The addresses the logged-in user may send as (:mod:`.senders`)."""
         if session.auth_data is None:
-            return False
+            return []
         login = session.auth_data.login.decode()
         with self.database.session() as db, db.begin():
             from groupware.accounts.users import find_user
 
             user = find_user(db, login)
-            return user is not None and delivery.may_send_as(
-                db, user, address, self.settings.mail_domain
-            )
+            return [] if user is None else senders.sendable(db, user, self.settings.mail_domain)
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         if session.authenticated:
-            if not await asyncio.to_thread(self._may_send_as, session, address):
+            own = await asyncio.to_thread(self._sendable, session)
+            if not senders.may_send_as(own, address):
                 return "553 5.7.1 You may send only from your own addresses"
+            # the message's From: and Sender: are held to the same addresses at DATA
+            envelope.sendable = own  # type: ignore[attr-defined]
         elif not self._trusted(session):
             return "530 5.7.0 Log in first (AUTH after STARTTLS)"
         envelope.mail_from = address
@@ -257,12 +276,16 @@ class Handler:
         return filed is not None
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        if session.authenticated:  # before either way of filing (fast or general)
+            foreign = senders.foreign_senders(getattr(envelope, "sendable", ()), raw)
+            if foreign:
+                return senders.smtp_refusal(foreign)
         try:
-            raw = envelope.original_content or b""
             small = len(raw) <= INLINE_BYTES and b"text/calendar" not in raw
             if small and await self._file_fast(session, envelope, raw):
                 return "250 2.0.0 Delivered"
-            await self.writer.file(self._filing(session, envelope), small=small)
+            await self.writer.file(self._filing(session, envelope))
         except psycopg.OperationalError as exc:
             log.warning("delivery deferred, the database is not reachable: %s", exc)
             return "451 4.3.0 The mailbox database is not reachable; try again later"
@@ -307,6 +330,17 @@ class GroupwareSMTP(SMTP):
         if self.local_part_limit and len(address.rpartition("@")[0]) > self.local_part_limit:
             return None, None
         return address, rest
+
+    async def smtp_AUTH(self, arg: str) -> None:
+        """aiosmtpd's AUTH; after :data:`MAX_FAILED_LOGINS` failed logins on one
+        connection it is closed (a guesser reconnects, and pays for it)."""
+        await super().smtp_AUTH(arg)
+        session: Any = self.session
+        if getattr(session, "groupware_failed_logins", 0) >= MAX_FAILED_LOGINS:
+            await self.push("421 4.7.0 Too many failed logins; closing the connection")
+            assert self._handler_coroutine is not None and self.transport is not None
+            self._handler_coroutine.cancel()
+            self.transport.close()
 
     async def smtp_DATA(self, arg: str) -> None:
         """aiosmtpd's DATA, with the message read in large pieces instead of line by

@@ -21,7 +21,7 @@ from starlette.routing import Route
 from groupware.app import NavItem
 from groupware.errors import Invalid
 from groupware.i18n import _, _l
-from groupware.mail import compose, mailbox, sanitize
+from groupware.mail import compose, mailbox, sanitize, senders
 from groupware.mail.models import FOLDERS, MailEntry
 from groupware.validation import parse_id, validate
 from groupware.web import Ctx, acted, page
@@ -284,7 +284,7 @@ def message_part(ctx: Ctx) -> Response:
 # -- compose ------------------------------------------------------------------------------
 
 COMPOSE_KINDS = ("reply", "reply_all", "forward", "draft")
-FORM_FIELDS = ("to", "cc", "bcc", "subject", "text", "in_reply_to", "references")
+FORM_FIELDS = ("from_address", "to", "cc", "bcc", "subject", "text", "in_reply_to", "references")
 
 
 def _compose_page(
@@ -303,6 +303,7 @@ def _compose_page(
         status_code=status,
         source=source,
         keep=keep,
+        sendable=[(a, a) for a in senders.sendable(ctx.db, ctx.me, ctx.gw.settings.mail_domain)],
     )
 
 

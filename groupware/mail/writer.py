@@ -9,14 +9,13 @@ write lock (SQLite's busy handler sleeps in steps of milliseconds). If one messa
 batch fails for a reason of its own, the batch is rolled back and each message is filed
 in a transaction of its own, so one bad message never costs another its delivery.
 
-On SQLite a small message is filed on the event loop itself when nothing else is
-waiting to be filed and no other connection holds the write lock (its own connection
-never waits for the lock: ``busy_timeout`` 0). Handing it to the thread and back cost
-more than the filing (bench/smtp_ingest.py: 0.76 → 0.87 of the baseline); when the lock
-is taken, the thread waits for it instead. That connection never checkpoints the
-write-ahead log on commit (which writes to the disk and syncs it); the thread does it
-every ``CHECKPOINT_EVERY`` messages filed on the loop, with the passive kind that
-never blocks a writer.
+Every commit waits for the disk (SQLite commits with ``synchronous=FULL``, see
+``groupware.db``; PostgreSQL with ``synchronous_commit``), and the wait is the larger
+part of a message's filing: so every message goes through the thread, where the
+messages that arrive while one batch is being synced are committed together by the
+next (bench/README.md, smtp_ingest). Until 2026-12 a small message was filed on the
+event loop itself when nothing waited (the hop to the thread cost more than a commit
+that did not sync); with the sync on the event loop, every connection waited for it.
 """
 
 from __future__ import annotations
@@ -39,14 +38,8 @@ from groupware.db import Database, bind_actor
 log = logging.getLogger("groupware.smtp")
 
 BATCH = 64  # messages filed in one transaction at most
-CHECKPOINT_EVERY = 200  # messages filed on the event loop between checkpoints
 
 Filing = Callable[[Session], Any]
-CHECKPOINT = object()  # a job for the thread: checkpoint SQLite's write-ahead log
-
-
-class _Busy(Exception):
-    """Another connection holds SQLite's write lock."""
 
 
 @dataclass
@@ -61,61 +54,20 @@ class Writer:
 
     def __init__(self, database: Database) -> None:
         self.database = database
-        self._jobs: queue.SimpleQueue[_Job | object | None] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._connection: Connection | None = None
         self._fresh = True
-        self._inline: Connection | None = None  # SQLite: filing on the event loop
-        self._waiting = 0  # jobs handed to the thread and not answered yet
-        self._since_checkpoint = 0
 
-    async def file(self, filing: Filing, *, small: bool = False) -> Any:
+    async def file(self, filing: Filing) -> Any:
         """Run ``filing(session)`` in the writer's next transaction; returns its result
-        once committed, or raises its exception (OperationalError: the database).
-        ``small``: quick to file (see the module docstring)."""
-        if small and self.database.is_sqlite and not self._waiting:
-            try:
-                return self._file_here(filing)
-            except _Busy:
-                pass  # another writer holds the lock: the thread waits for it
+        once committed, or raises its exception (OperationalError: the database)."""
         self._start()
-        self._waiting += 1
-        try:
-            return await self._file_there(filing)
-        finally:
-            self._waiting -= 1
-
-    async def _file_there(self, filing: Filing) -> Any:
         loop = asyncio.get_running_loop()
         job = _Job(filing, loop, loop.create_future())
         self._jobs.put(job)
         return await job.done
-
-    def _file_here(self, filing: Filing) -> Any:
-        if self._inline is None:
-            engine = self.database.engine.execution_options(sqlite_immediate=True)
-            self._inline = engine.connect()
-            driver: Any = self._inline.connection.driver_connection
-            driver.execute("PRAGMA busy_timeout=0")
-            driver.execute("PRAGMA wal_autocheckpoint=0")
-        try:
-            (result,) = _in_one_transaction(self._inline, [filing])
-        except OperationalError as exc:
-            if "locked" in str(exc.orig) or "busy" in str(exc.orig):
-                raise _Busy from exc
-            self._inline.invalidate()
-            self._inline = None
-            raise
-        except Exception:
-            log.exception("a message could not be filed")
-            raise RuntimeError("the message could not be filed") from None
-        self._since_checkpoint += 1
-        if self._since_checkpoint >= CHECKPOINT_EVERY:
-            self._since_checkpoint = 0
-            self._start()
-            self._jobs.put(CHECKPOINT)
-        return result
 
     def stop(self) -> None:
         if self._thread is not None:
@@ -123,11 +75,6 @@ class Writer:
             self._thread.join(10)
             self._thread = None
         self._drop()
-        if self._inline is not None:  # its pragmas are for it alone: not back to the pool
-            with contextlib.suppress(Exception):
-                self._inline.invalidate()
-                self._inline.close()
-            self._inline = None
 
     def _start(self) -> None:
         with self._lock:
@@ -140,16 +87,13 @@ class Writer:
             first = self._jobs.get()
             if first is None:
                 return
-            if not isinstance(first, _Job):
-                self._checkpoint()
-                continue
             jobs = [first]
             while len(jobs) < BATCH:
                 try:
                     job = self._jobs.get_nowait()
                 except queue.Empty:
                     break
-                if not isinstance(job, _Job):  # stop or checkpoint: after this batch
+                if job is None:  # stop: after this batch
                     self._jobs.put(job)
                     break
                 jobs.append(job)
@@ -172,17 +116,6 @@ class Writer:
             return
         _settle_all(jobs, results)
 
-    def _checkpoint(self) -> None:
-        try:
-            if self._connection is None:
-                engine = self.database.engine.execution_options(sqlite_immediate=True)
-                self._connection = engine.connect()
-            driver: Any = self._connection.connection.driver_connection
-            driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        except Exception:  # a checkpoint missed is taken the next time
-            log.exception("the write-ahead log could not be checkpointed")
-            self._drop()
-
     def _transaction(self, jobs: list[_Job]) -> list[Any]:
         try:
             return self._commit(jobs)
@@ -200,10 +133,25 @@ class Writer:
             engine = self.database.engine.execution_options(sqlite_immediate=True)
             self._connection = engine.connect()
         try:
-            return _in_one_transaction(self._connection, [job.filing for job in jobs])
+            return _in_one_transaction(self._connection, jobs, self._arrived)
         except OperationalError:
             self._drop()
             raise
+
+    def _arrived(self, room: int) -> list[_Job]:
+        """Up to ``room`` jobs that arrived while a batch was being filed: committed
+        with it, they share its wait for the disk."""
+        found: list[_Job] = []
+        while len(found) < room:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is None:  # stop: after this batch
+                self._jobs.put(job)
+                break
+            found.append(job)
+        return found
 
     def _drop(self) -> None:
         if self._connection is not None:
@@ -213,14 +161,21 @@ class Writer:
             self._connection = None
 
 
-def _in_one_transaction(connection: Connection, filings: list[Filing]) -> list[Any]:
-    """Run ``filings`` in one transaction on ``connection``, committed at the end."""
+def _in_one_transaction(
+    connection: Connection, jobs: list[_Job], arrived: Callable[[int], list[_Job]]
+) -> list[Any]:
+    """Run the jobs' filings in one transaction on ``connection``, committed at the
+    end; ``jobs`` grows by what ``arrived`` hands over before the commit."""
     with (
         Session(bind=connection, expire_on_commit=False) as session,
         connection.begin(),
     ):
         bind_actor(session, actor_id=None, channel="smtp")
-        results = [filing(session) for filing in filings]
+        results: list[Any] = []
+        while len(results) < len(jobs):
+            results.append(jobs[len(results)].filing(session))
+            if len(results) == len(jobs):
+                jobs.extend(arrived(BATCH - len(jobs)))
         session.flush()
     return results
 

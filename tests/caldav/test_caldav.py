@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 
@@ -16,6 +17,7 @@ from groupware.accounts.models import User
 from groupware.accounts.passwords import hash_password
 from groupware.caldav import store
 from groupware.db import Database
+from groupware.settings import Settings
 from groupware.tasks import service as tasks
 from groupware.tasks.models import Task
 from tests import factories
@@ -297,15 +299,35 @@ def test_a_calendar_shared_to_read_or_write_opens_up_to_that(
 
 
 def test_wrong_passwords_from_the_same_address_never_lock_out_a_proven_login(
-    live: LiveServer, committed: factories.Cast, alice: caldav.Principal
+    committed: factories.Cast, database: Database, settings: Settings
 ) -> None:
-    assert alice.calendars()  # alice's login is proven
-    for n in range(25):  # more than the per-address limit, from the same address
-        with client(live, f"mallory{n}", "guess") as dav, pytest.raises(error.AuthorizationError):
-            dav.principal()
-    assert alice.calendars()  # alice goes on working
-    with client(live, "bob") as dav, pytest.raises(error.AuthorizationError):
-        dav.principal()  # a new login from that address waits out the throttle
+    """Guessing from one address holds up new logins from there with 429 and
+    ``Retry-After`` (not 401, on which a client asks for the password again), never
+    a login already proven, nor an account that logged in from there before."""
+    slow = LiveServer(dataclasses.replace(settings, login_first_delay_seconds=600), database)
+    slow.start()
+    try:
+        with client(slow, "alice") as dav:
+            assert dav.principal().calendars()  # alice's login is proven
+            free = settings.login_free_failures_per_address
+            for n in range(free + 2):  # then the address is full: the client is told to wait
+                refusal = error.AuthorizationError if n < free else error.RateLimitError
+                with client(slow, f"mallory{n}", "guess") as guess, pytest.raises(refusal):
+                    guess.principal()
+            assert dav.principal().calendars()  # alice goes on working
+        for url in (f"{slow.url}/dav/", f"{slow.url}/freebusy/{committed.alice.email}.ifb"):
+            method = "PROPFIND" if url.endswith("/dav/") else "GET"
+            waiting = httpx.request(method, url, auth=("bob", PASSWORD))  # new from there
+            assert waiting.status_code == 429, url
+            assert 590 <= int(waiting.headers["retry-after"]) <= 600
+            assert waiting.text.startswith("Too many failed logins; try again in ")
+        with database.transaction(actor_id=None, channel="cli") as session:
+            user = session.get_one(User, committed.alice.id)
+            secret, _row = create_credential(session, user, kind="app_password", name="DAVx5")
+        with client(slow, "alice", secret) as dav:  # a new login, from where alice logs in
+            assert dav.principal().calendars()
+    finally:
+        slow.stop()
 
 
 def test_a_revoked_app_password_or_a_changed_password_stops_at_once(

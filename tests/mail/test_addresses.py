@@ -15,7 +15,7 @@ from groupware.accounts.models import Team, User
 from groupware.db import Database, bind_actor
 from groupware.errors import Invalid, NotFound
 from groupware.history.models import Change
-from groupware.mail import addresses, delivery
+from groupware.mail import addresses, delivery, senders
 from groupware.mail.models import MailAddress
 from tests.conftest import LiveServer
 from tests.factories import MAIL_DOMAIN, Cast, browser, login, make_user
@@ -121,8 +121,10 @@ def test_an_alias_reaches_its_user_and_a_team_address_the_active_members(
     assert delivery.resolve(db, f"juzni.charlie@{MAIL_DOMAIN}", MAIL_DOMAIN) == [cast.charlie]
     reached = delivery.resolve(db, f"Sjever@{MAIL_DOMAIN}", MAIL_DOMAIN)
     assert reached == [cast.alice, cast.bob]
-    assert delivery.may_send_as(db, cast.bob, f"sjever@{MAIL_DOMAIN}", MAIL_DOMAIN)
-    assert not delivery.may_send_as(db, cast.charlie, f"sjever@{MAIL_DOMAIN}", MAIL_DOMAIN)
+    bobs = senders.sendable(db, cast.bob, MAIL_DOMAIN)
+    assert senders.may_send_as(bobs, f"sjever@{MAIL_DOMAIN}")
+    charlies = senders.sendable(db, cast.charlie, MAIL_DOMAIN)
+    assert not senders.may_send_as(charlies, f"sjever@{MAIL_DOMAIN}")
 
 
 def test_removing_an_address_and_adding_it_are_in_history(db: Session, cast: Cast) -> None:

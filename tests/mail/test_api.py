@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from groupware.accounts.models import Team
 from groupware.db import Database
+from groupware.mail import addresses
 from groupware.settings import Settings
 from tests.api.helpers import Api, fields_of
 from tests.api.test_openapi import Contract
@@ -113,3 +115,29 @@ def test_messages_are_paged_by_cursor_newest_first(
     )  # fmt: skip
     assert [m["subject"] for m in rest["items"]] == ["Poruka 1", "Poruka 0"]
     assert rest["next_cursor"] is None
+
+
+def test_the_api_sends_only_as_ones_own_addresses(
+    api: Api,  # noqa: F811 - the fixture
+    contract: Contract,
+    database: Database,
+) -> None:
+    """The rule of SMTP submission (:mod:`groupware.mail.senders`): one's own address,
+    aliases and team addresses, never a colleague's."""
+    cast = api.cast
+    with database.transaction(actor_id=None, channel="cli") as session:
+        north = session.get_one(Team, cast.north.id)
+        addresses.add_team_address(session, north, "sjever", mail_domain="groupware.local")
+    alice = api("alice")
+    as_bob = {"from_address": "bob@groupware.local", "to": ["charlie@groupware.local"]}
+    refused = alice.post("/messages", json=as_bob)
+    assert refused.status_code == 422
+    assert fields_of(refused)["from_address"].startswith(
+        "You may not send as bob@groupware.local: use your own address"
+    )
+    contract.check(refused, "/messages")
+    as_team = {**as_bob, "from_address": "sjever@groupware.local", "subject": "Tim"}
+    sent = contract.call(alice, "POST", "/messages", json=as_team, expect=201)
+    assert (sent["from_address"], sent["from_name"]) == ("sjever@groupware.local", "Alice")
+    got = contract.call(api("charlie"), "GET", "/messages", expect=200)["items"]
+    assert [(m["subject"], m["from_address"]) for m in got] == [("Tim", "sjever@groupware.local")]

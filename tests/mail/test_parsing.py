@@ -169,4 +169,4 @@ def test_the_sender_reads_as_the_email_package_reads_it(value: str) -> None:
     import email.utils
 
     name, address = email.utils.parseaddr(value)
-    assert parsing._sender(value) == (parsing._words(name), address)
+    assert parsing.sender_of(value) == (parsing._words(name), address)

@@ -5,29 +5,32 @@ down (delivered after a retry)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import smtplib
 import threading
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import delete, select
 
 from groupware.access.policy import SYSTEM
 from groupware.accounts.credentials import create_credential
-from groupware.accounts.models import User
+from groupware.accounts.models import Team, User
 from groupware.caldav import store
 from groupware.crm.models import Partner
 from groupware.db import Database
 from groupware.deals.models import Deal
 from groupware.deals.service import timeline
-from groupware.mail import smtp
+from groupware.mail import addresses, smtp
 from groupware.mail.models import MailEntry, MailLink, MailMessage
 from groupware.settings import Settings
 from tests import factories
 from tests.conftest import _free_port
-from tests.factories import make_partner
-from tests.mail.conftest import Server, inbox, logged_in, make_deal, message
+from tests.factories import PASSWORD, make_partner
+from tests.mail.conftest import Server, inbox, logged_in, make_deal, message, tls
 
 
 def test_starttls_auth_and_local_delivery(
@@ -60,6 +63,71 @@ def test_auth_needs_tls_and_a_good_password_and_takes_app_passwords(
         assert client.noop()[0] == 250
 
 
+def _auth_plain(client: smtplib.SMTP, username: str, password: str) -> tuple[int, bytes]:
+    """One AUTH PLAIN (smtplib's ``login`` tries every mechanism in turn)."""
+    blob = base64.b64encode(f"\0{username}\0{password}".encode()).decode()
+    return client.docmd("AUTH", f"PLAIN {blob}")
+
+
+def _connected(server: Server, source: str = "127.0.0.1") -> smtplib.SMTP:
+    client = smtplib.SMTP("127.0.0.1", server.port, timeout=20, source_address=(source, 0))
+    client.starttls(context=tls())
+    client.ehlo()
+    return client
+
+
+@pytest.fixture
+def slow(database: Database, settings: Settings, committed: factories.Cast) -> Iterator[Server]:
+    """An SMTP server whose login throttle waits ten minutes at first (no test outlasts
+    a wait)."""
+    running = Server(database, dataclasses.replace(settings, login_first_delay_seconds=600))
+    yield running
+    running.stop()
+
+
+def test_a_connection_is_closed_after_three_failed_logins(slow: Server) -> None:
+    with _connected(slow) as client:
+        assert _auth_plain(client, "alice", "one")[0] == 535
+        assert _auth_plain(client, "alice", "two")[0] == 535
+        code, text = _auth_plain(client, "alice", "three")
+        assert (code, text) == (535, b"5.7.8 Authentication credentials invalid")
+        assert client.getreply() == (421, b"4.7.0 Too many failed logins; closing the connection")
+        with pytest.raises(smtplib.SMTPServerDisconnected):
+            client.noop()
+
+
+def test_a_throttled_login_is_answered_454_and_elsewhere_the_account_works(
+    slow: Server, settings: Settings
+) -> None:
+    """While throttled the password is not checked, and the reply is temporary: a mail
+    program must not take it for a wrong password and ask for another one."""
+    for _ in range(settings.login_free_failures):
+        with _connected(slow) as client:
+            assert _auth_plain(client, "bob", "stara lozinka")[0] == 535
+    with _connected(slow) as client:
+        code, text = _auth_plain(client, "bob", PASSWORD)
+        assert code == 454
+        assert text.startswith(b"4.7.0 Too many failed logins from your address; try again in ")
+    with _connected(slow, "127.0.0.2") as client:  # bob from another address
+        assert _auth_plain(client, "bob", PASSWORD)[0] == 235
+
+
+def test_parallel_wrong_logins_check_no_more_passwords_than_the_free_failures(
+    slow: Server, settings: Settings
+) -> None:
+    start = threading.Barrier(20)
+
+    def wrong(_n: int) -> int:
+        with _connected(slow) as client:
+            start.wait(30)
+            return _auth_plain(client, "charlie", "nope")[0]
+
+    with ThreadPoolExecutor(20) as pool:
+        codes = sorted(pool.map(wrong, range(20)))
+    free = settings.login_free_failures
+    assert codes == [454] * (20 - free) + [535] * free
+
+
 def test_no_open_relay_and_no_spoofing(
     server: Server, committed: factories.Cast, database: Database
 ) -> None:
@@ -81,6 +149,47 @@ def test_no_open_relay_and_no_spoofing(
         assert relay.value.recipients["kupac@example.com"][0] == 554
         client.send_message(message("skener@example.com", bob.email, "Sken"))
     assert inbox(database, bob) == ["Sken"]
+
+
+def test_a_logged_in_sender_may_put_only_their_own_addresses_in_from_and_sender(
+    server: Server, committed: factories.Cast, database: Database
+) -> None:
+    """MAIL FROM is alice's, the header says bob: refused at the end of DATA, whichever
+    way the message would be filed (a plain one goes the fast way on PostgreSQL, one
+    with a deal tag the general way), and nothing is kept."""
+    alice, bob, domain = committed.alice, committed.bob, server.settings.mail_domain
+    with database.transaction(actor_id=None, channel="cli") as session:
+        addresses.add_team_address(session, session.get_one(Team, committed.north.id),
+                                   "sjever", mail_domain=domain)  # fmt: skip
+        partner: Partner = make_partner(session, SYSTEM, "Konzum d.d.")
+        deal_id = make_deal(session, committed.alice, partner.id).id
+    forged = [
+        message(f"Bob <{bob.email}>", committed.charlie.email, "Kao Bob"),
+        message(bob.email, committed.charlie.email, f"Kao Bob [D-{deal_id}]"),
+        message(bob.email, f"deal-{deal_id}@{domain}", "Kao Bob, na posao"),
+    ]
+    with_sender = message(alice.email, committed.charlie.email, "Sender")
+    with_sender["Sender"] = bob.email
+    with logged_in(server, "alice") as client:
+        for mail in [*forged, with_sender]:
+            with pytest.raises(smtplib.SMTPDataError) as refused:
+                client.send_message(mail, from_addr=alice.email)
+            assert refused.value.smtp_code == 550
+            reason = refused.value.smtp_error.decode()
+            assert reason.startswith("5.7.1 The ") and bob.email in reason, reason
+            assert "not one of your addresses" in reason
+        # its own address, the team's and a plus part go through on the same connection
+        client.send_message(message(f"Sjever <sjever@{domain}>", committed.charlie.email, "Tim"))
+        client.send_message(message(f"alice+x@{domain}", committed.charlie.email, "Plus"))
+    assert inbox(database, committed.charlie) == ["Tim", "Plus"]
+    with database.transaction(actor_id=None, channel="cli") as session:
+        kept = session.scalars(select(MailMessage.from_address).order_by(MailMessage.id))
+        assert list(kept) == [f"sjever@{domain}", f"alice+x@{domain}"]
+    # Without a login, from the trusted network (a scanner, another company server):
+    # today's rule, local delivery of whatever the header says.
+    with smtplib.SMTP("127.0.0.1", server.port, timeout=10) as client:
+        client.send_message(message(bob.email, committed.charlie.email, "Sken"))
+    assert inbox(database, committed.charlie) == ["Tim", "Plus", "Sken"]
 
 
 def test_unauthenticated_clients_outside_the_trusted_networks_must_log_in(
@@ -282,8 +391,8 @@ def test_a_line_over_1000_characters_is_refused(
 def test_a_message_waits_for_another_writer_s_lock_and_is_delivered(
     server: Server, committed: factories.Cast, database: Database
 ) -> None:
-    """On SQLite a small message is filed on the event loop unless another connection
-    holds the write lock: then the writer thread waits for it (no 451, nothing lost)."""
+    """On SQLite, while another connection holds the write lock, the writer thread
+    waits for it (no 451, nothing lost)."""
     if not database.is_sqlite:
         pytest.skip(
             "PostgreSQL has no database-wide write lock to wait for (it locks rows); "
@@ -306,24 +415,6 @@ def test_a_message_waits_for_another_writer_s_lock_and_is_delivered(
     with smtplib.SMTP("127.0.0.1", server.port, timeout=20) as client:
         client.send_message(message("skener@example.com", bob.email, "Slobodno"))
     assert inbox(database, bob) == ["Zaključano", "Slobodno"]
-
-
-def test_messages_filed_on_the_event_loop_are_checkpointed_by_the_thread(
-    server: Server,
-    committed: factories.Cast,
-    database: Database,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    from groupware.mail import writer
-
-    monkeypatch.setattr(writer, "CHECKPOINT_EVERY", 2)
-    bob = committed.bob
-    with smtplib.SMTP("127.0.0.1", server.port, timeout=20) as client:
-        for n in range(5):
-            client.send_message(message("skener@example.com", bob.email, f"Poruka {n}"))
-    assert inbox(database, bob) == [f"Poruka {n}" for n in range(5)]
-    assert "could not be checkpointed" not in caplog.text
 
 
 def test_a_recipient_removed_between_rcpt_and_data_defers_the_message(

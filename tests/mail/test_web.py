@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import select
 
 from groupware.access.policy import SYSTEM
-from groupware.accounts.models import User
+from groupware.accounts.models import Team, User
 from groupware.db import Database
 from groupware.deals.models import Deal
 from groupware.deals.types import StepIn, TypeIn, save_type
-from groupware.mail import routing
+from groupware.mail import addresses, routing
 from groupware.mail.models import MailEntry, MailMessage
 from groupware.settings import Settings
 from tests.conftest import LiveServer, LoginAs
@@ -407,3 +407,31 @@ def test_moving_marking_unread_and_private_from_the_message_page(
     emptied = post(alice, "/mail/trash/empty", "/mail?folder=trash")
     assert emptied.status_code == 303
     assert alice.get(page).status_code == 404
+
+
+def test_the_web_mail_sends_only_as_ones_own_addresses(
+    live: LiveServer, committed: Cast, database: Database, login_as_without_token: LoginAs
+) -> None:
+    """The From list offers one's own address, aliases and team addresses; a colleague's
+    typed in by hand is refused with the reason, as over SMTP."""
+    with database.transaction(actor_id=None, channel="cli") as session:
+        north = session.get_one(Team, committed.north.id)
+        addresses.add_team_address(session, north, "sjever", mail_domain="groupware.local")
+    alice = login_as_without_token("alice")
+    form = alice.get("/mail/compose").text
+    offered = re.findall(r'<option value="([^"]+)"', form.split('name="from_address"')[1])
+    assert offered == ["alice@groupware.local", "sjever@groupware.local"]
+    refused = post(
+        alice, "/mail/compose", "/mail/compose", from_address="bob@groupware.local",
+        to="charlie@groupware.local", subject="Kao Bob", action="send",
+    )  # fmt: skip
+    assert refused.status_code == 422
+    assert "You may not send as bob@groupware.local" in html.unescape(refused.text)
+    sent = post(
+        alice, "/mail/compose", "/mail/compose", from_address="sjever@groupware.local",
+        to="charlie@groupware.local", subject="Tim", action="send",
+    )  # fmt: skip
+    assert sent.status_code == 303
+    with database.transaction(actor_id=None, channel="cli", write=False) as session:
+        kept = session.execute(select(MailMessage.subject, MailMessage.from_address)).all()
+    assert [tuple(row) for row in kept] == [("Tim", "sjever@groupware.local")]

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
+import pytest
 from sqlalchemy import select, update
 
-from groupware.accounts.models import LoginAttempt, WebSession
+from groupware.accounts.models import WebSession
 from groupware.db import Database
+from groupware.settings import Settings
 from tests.conftest import LiveServer
-from tests.factories import Cast, browser, csrf_of, login
+from tests.factories import PASSWORD, Cast, browser, csrf_of, login
 
 
 def test_anonymous_visitors_are_sent_to_login(live: LiveServer) -> None:
@@ -56,38 +63,103 @@ def test_wrong_password_is_refused_with_a_message(live: LiveServer, committed: C
     assert "Wrong username or password." in response.text
 
 
-def test_failed_logins_are_throttled_per_account(
-    live: LiveServer, committed: Cast, database: Database
-) -> None:
-    with browser(live.url) as client:
-        token = csrf_of(client.get("/login").text)
-        for _ in range(database.settings.login_max_failures_per_account):
-            client.post("/login", data={"username": "bob", "password": "nope", "csrf_token": token})
-        locked = client.post(
-            "/login",
-            data={"username": "bob", "password": "correct horse battery", "csrf_token": token},
-        )
-    assert locked.status_code == 429
-    assert "Too many failed logins" in locked.text
-    assert int(locked.headers["retry-after"]) > 0
-    # Other accounts from elsewhere are not slowed down by bob's lock.
-    with browser(live.url) as other:
-        login(other, "alice")
+OFFICE, HOME = "192.0.2.10", "198.51.100.7"
 
 
-def test_failed_logins_are_throttled_per_address(
-    live: LiveServer, committed: Cast, database: Database
-) -> None:
-    with database.transaction(actor_id=None, channel="cli") as session:
-        for i in range(database.settings.login_max_failures_per_address):
-            session.add(LoginAttempt(username=f"guess{i}", address="127.0.0.1"))
-    with browser(live.url) as client:
+@pytest.fixture
+def slow(settings: Settings, database: Database, committed: Cast) -> Iterator[LiveServer]:
+    """A server whose throttle waits ten minutes at first, so that no test outlasts a
+    wait, and which takes the client's address from ``X-Forwarded-For`` (tries come
+    "from" the office or from home)."""
+    server = LiveServer(
+        dataclasses.replace(
+            settings, login_first_delay_seconds=600, trusted_proxies=("127.0.0.1/32",)
+        ),
+        database,
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+def try_login(server: LiveServer, username: str, password: str, address: str) -> httpx.Response:
+    with browser(server.url) as client:
+        client.headers["X-Forwarded-For"] = address
         token = csrf_of(client.get("/login").text)
-        response = client.post(
-            "/login",
-            data={"username": "alice", "password": "correct horse battery", "csrf_token": token},
-        )
-    assert response.status_code == 429
+        form = {"username": username, "password": password, "csrf_token": token}
+        return client.post("/login", data=form)
+
+
+def test_wrong_passwords_make_that_address_wait_but_never_lock_the_account(
+    slow: LiveServer, settings: Settings
+) -> None:
+    for _ in range(settings.login_free_failures):
+        assert try_login(slow, "bob", "nope", HOME).status_code == 401
+    waiting = try_login(slow, "bob", PASSWORD, HOME)
+    assert waiting.status_code == 429
+    assert "Too many failed logins. Try again in 10 minutes." in waiting.text
+    assert 590 <= int(waiting.headers["retry-after"]) <= 600
+    # bob at the office, with the right password, is not held up by the guesser at home
+    assert try_login(slow, "bob", PASSWORD, OFFICE).status_code == 303
+    assert try_login(slow, "alice", PASSWORD, HOME).status_code == 303
+
+
+def test_an_address_full_of_failures_holds_up_new_logins_there_but_not_proven_ones(
+    slow: LiveServer, settings: Settings
+) -> None:
+    assert try_login(slow, "dave", PASSWORD, OFFICE).status_code == 303  # dave works there
+    for n in range(settings.login_free_failures_per_address):  # someone tries many names
+        assert try_login(slow, f"guess{n}", "nope", OFFICE).status_code == 401
+    assert try_login(slow, "alice", PASSWORD, OFFICE).status_code == 429  # new there
+    assert try_login(slow, "dave", PASSWORD, OFFICE).status_code == 303  # known there
+    assert try_login(slow, "alice", PASSWORD, HOME).status_code == 303
+
+
+def test_guessing_the_current_password_on_the_profile_is_throttled_like_a_login(
+    slow: LiveServer, settings: Settings
+) -> None:
+    """Whoever holds a session must not find out the password (good for SMTP and
+    CalDAV too) by trying current passwords on the password form."""
+    with browser(slow.url) as client:
+        client.headers["X-Forwarded-For"] = HOME
+        token = login(client, "alice")
+
+        def change(current: str) -> httpx.Response:
+            form = {"current_password": current, "new_password": "nova lozinka 1",
+                    "confirm_password": "nova lozinka 1", "csrf_token": token}  # fmt: skip
+            return client.post("/profile/password", data=form)
+
+        for n in range(settings.login_free_failures):
+            wrong = change(f"pokušaj {n}")
+            assert wrong.status_code == 422 and "This is not your current password." in wrong.text
+        waiting = change(PASSWORD)
+        assert waiting.status_code == 422
+        assert "Too many failed logins. Try again in 10 minutes." in waiting.text
+    assert try_login(slow, "alice", PASSWORD, OFFICE).status_code == 303  # unchanged
+
+
+def test_parallel_wrong_logins_check_no_more_passwords_than_the_free_failures(
+    slow: LiveServer, settings: Settings
+) -> None:
+    """Twenty tries at once for one account from one address: each is counted before
+    its password is checked, one after the other, so exactly the free failures are
+    checked (401) and the rest wait (429)."""
+    start = threading.Barrier(20)
+
+    def wrong(_n: int) -> int:
+        with browser(slow.url) as client:
+            client.headers["X-Forwarded-For"] = HOME
+            form = {"username": "bob", "password": "nope", "csrf_token": ""}
+            form["csrf_token"] = csrf_of(client.get("/login").text)
+            start.wait(30)
+            return client.post("/login", data=form).status_code
+
+    with ThreadPoolExecutor(20) as pool:
+        answers = sorted(pool.map(wrong, range(20)))
+    assert answers == [401] * settings.login_free_failures + [429] * (
+        20 - settings.login_free_failures
+    )
+    assert try_login(slow, "bob", PASSWORD, OFFICE).status_code == 303
 
 
 def test_idle_and_absolute_timeouts_end_a_session(
