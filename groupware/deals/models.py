@@ -54,6 +54,31 @@ STATUSES = ("open", "won", "lost", "cancelled")
 PRIORITIES = ("low", "normal", "high", "urgent")
 SOURCES = ("campaign", "website", "referral", "phone", "email", "fair", "existing", "other")
 ACTIVITY_KINDS = ("note", "call", "meeting")
+# What each code reads as, for pages, lists and the history alike.
+DIRECTION_LABELS = {"sale": _l("sale"), "purchase": _l("purchase")}
+STATUS_LABELS = {
+    "open": _l("open"),
+    "won": _l("won"),
+    "lost": _l("lost"),
+    "cancelled": _l("cancelled"),
+}
+PRIORITY_LABELS = {
+    "low": _l("low"),
+    "normal": _l("normal"),
+    "high": _l("high"),
+    "urgent": _l("urgent"),
+}
+SOURCE_LABELS = {
+    "campaign": _l("campaign"),
+    "website": _l("website"),
+    "referral": _l("referral"),
+    "phone": _l("phone"),
+    "email": _l("e-mail"),
+    "fair": _l("fair"),
+    "existing": _l("existing customer"),
+    "other": _l("other"),
+}
+ACTIVITY_LABELS = {"note": _l("note"), "call": _l("call"), "meeting": _l("meeting")}
 
 
 def _member_of(model: Any, who: Who) -> Select[Any]:
@@ -244,39 +269,14 @@ register_record_type(
             "activity.at": _l("When"),
         },
         values={
-            "direction": choice({"sale": _l("sale"), "purchase": _l("purchase")}),
+            "direction": choice(DIRECTION_LABELS),
             "person_id": ref("persons"),
             "type_id": ref("process_types"),
             "phase_id": ref("phases"),
             "phase_due": DATE,
-            "status": choice(
-                {
-                    "open": _l("open"),
-                    "won": _l("won"),
-                    "lost": _l("lost"),
-                    "cancelled": _l("cancelled"),
-                }
-            ),
-            "priority": choice(
-                {
-                    "low": _l("low"),
-                    "normal": _l("normal"),
-                    "high": _l("high"),
-                    "urgent": _l("urgent"),
-                }
-            ),
-            "source": choice(
-                {
-                    "campaign": _l("campaign"),
-                    "website": _l("website"),
-                    "referral": _l("referral"),
-                    "phone": _l("phone"),
-                    "email": _l("e-mail"),
-                    "fair": _l("fair"),
-                    "existing": _l("existing customer"),
-                    "other": _l("other"),
-                }
-            ),
+            "status": choice(STATUS_LABELS),
+            "priority": choice(PRIORITY_LABELS),
+            "source": choice(SOURCE_LABELS),
             "amount": MONEY,
             "probability": PERCENT,
             "started_on": DATE,
@@ -284,9 +284,7 @@ register_record_type(
             "closed_on": DATE,
             "line.quantity": NUMBER,
             "line.unit_price": MONEY,
-            "activity.kind": choice(
-                {"note": _l("note"), "call": _l("call"), "meeting": _l("meeting")}
-            ),
+            "activity.kind": choice(ACTIVITY_LABELS),
             "activity.at": DATETIME,
         },
         summary=("direction", "partner_id", "type_id", "amount", "owner_id", "expected_close"),

@@ -23,7 +23,7 @@ from groupware.accounts.models import User
 from groupware.crm.documents import CURRENCIES
 from groupware.crm.models import Document, Partner, Person
 from groupware.deals import calendar
-from groupware.deals.models import Deal, DealActivity, DealLine, DealMember
+from groupware.deals.models import ACTIVITY_LABELS, Deal, DealActivity, DealLine, DealMember
 from groupware.errors import Invalid
 from groupware.i18n import _l, today
 from groupware.phases import engine
@@ -337,9 +337,6 @@ def timeline(session: Session, deal: Deal, viewer_id: int | None) -> list[Timeli
     first."""
     entries = [entry for source in TIMELINE for entry in source(session, deal, viewer_id)]
     return sorted(entries, key=lambda e: e.at, reverse=True)
-
-
-ACTIVITY_LABELS = {"note": _l("note"), "call": _l("call"), "meeting": _l("meeting")}
 
 
 def _activities(session: Session, deal: Deal, viewer_id: int | None) -> list[TimelineEntry]:

@@ -30,7 +30,16 @@ from groupware.crm.partner360_web import MOVED_LABELS, Section, register_section
 from groupware.crm.partners import get_partner_for_user
 from groupware.db import escape_like
 from groupware.deals import service, types
-from groupware.deals.models import PRIORITIES, SOURCES, Deal
+from groupware.deals.models import (
+    ACTIVITY_LABELS,
+    DIRECTION_LABELS,
+    PRIORITIES,
+    PRIORITY_LABELS,
+    SOURCE_LABELS,
+    SOURCES,
+    STATUS_LABELS,
+    Deal,
+)
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, format_number, today
 from groupware.phases import engine
@@ -43,30 +52,11 @@ nav = [NavItem(_l("Deals"), "deals", module=MODULE)]
 PAGE_SIZE = 50
 BOARD_LIMIT = 200  # cards per column; the list shows the rest
 LABELS: dict[str, dict[str, Any]] = {
-    "direction": {"sale": _l("sale"), "purchase": _l("purchase")},
-    "status": {
-        "open": _l("open"),
-        "won": _l("won"),
-        "lost": _l("lost"),
-        "cancelled": _l("cancelled"),
-    },
-    "priority": {
-        "low": _l("low"),
-        "normal": _l("normal"),
-        "high": _l("high"),
-        "urgent": _l("urgent"),
-    },
-    "source": {
-        "campaign": _l("campaign"),
-        "website": _l("website"),
-        "referral": _l("referral"),
-        "phone": _l("phone"),
-        "email": _l("e-mail"),
-        "fair": _l("fair"),
-        "existing": _l("existing customer"),
-        "other": _l("other"),
-    },
-    "activity": service.ACTIVITY_LABELS,
+    "direction": DIRECTION_LABELS,
+    "status": STATUS_LABELS,
+    "priority": PRIORITY_LABELS,
+    "source": SOURCE_LABELS,
+    "activity": ACTIVITY_LABELS,
     "phase": {
         "done": _l("done"),
         "current": _l("current"),

@@ -87,17 +87,7 @@ class Writer:
             first = self._jobs.get()
             if first is None:
                 return
-            jobs = [first]
-            while len(jobs) < BATCH:
-                try:
-                    job = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if job is None:  # stop: after this batch
-                    self._jobs.put(job)
-                    break
-                jobs.append(job)
-            self._file(jobs)
+            self._file([first, *self._arrived(BATCH - 1)])
 
     def _file(self, jobs: list[_Job]) -> None:
         try:

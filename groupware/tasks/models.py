@@ -42,6 +42,24 @@ register_module(Module("tasks", _l("Tasks")))
 STATUSES = ("open", "in_progress", "done", "cancelled")
 RESPONSES = ("pending", "accepted", "rejected")
 PRIORITIES = ("low", "normal", "high", "urgent")
+# What each code reads as, for pages and the history alike.
+STATUS_LABELS = {
+    "open": _l("open"),
+    "in_progress": _l("in progress"),
+    "done": _l("done"),
+    "cancelled": _l("cancelled"),
+}
+RESPONSE_LABELS = {
+    "pending": _l("waiting for an answer"),
+    "accepted": _l("accepted"),
+    "rejected": _l("rejected"),
+}
+PRIORITY_LABELS = {
+    "low": _l("low"),
+    "normal": _l("normal"),
+    "high": _l("high"),
+    "urgent": _l("urgent"),
+}
 
 
 def _involved(model: Any, who: Who) -> Select[Any]:
@@ -184,29 +202,9 @@ register_record_type(
             "delegation.responded_at": _l("Answered"),
         },
         values={
-            "status": choice(
-                {
-                    "open": _l("open"),
-                    "in_progress": _l("in progress"),
-                    "done": _l("done"),
-                    "cancelled": _l("cancelled"),
-                }
-            ),
-            "response": choice(
-                {
-                    "pending": _l("waiting for an answer"),
-                    "accepted": _l("accepted"),
-                    "rejected": _l("rejected"),
-                }
-            ),
-            "priority": choice(
-                {
-                    "low": _l("low"),
-                    "normal": _l("normal"),
-                    "high": _l("high"),
-                    "urgent": _l("urgent"),
-                }
-            ),
+            "status": choice(STATUS_LABELS),
+            "response": choice(RESPONSE_LABELS),
+            "priority": choice(PRIORITY_LABELS),
             "progress": PERCENT,
             "starts_at": DATETIME,
             "due_at": DATETIME,

@@ -18,7 +18,13 @@ from groupware.app import NavItem
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, local_time
 from groupware.tasks import service
-from groupware.tasks.models import PRIORITIES, Task
+from groupware.tasks.models import (
+    PRIORITIES,
+    PRIORITY_LABELS,
+    RESPONSE_LABELS,
+    STATUS_LABELS,
+    Task,
+)
 from groupware.validation import validate
 from groupware.web import Ctx, acted, page
 
@@ -32,23 +38,9 @@ VIEWS: dict[str, Any] = {
     "all": _l("All I may see"),
 }
 LABELS: dict[str, dict[str, Any]] = {
-    "status": {
-        "open": _l("open"),
-        "in_progress": _l("in progress"),
-        "done": _l("done"),
-        "cancelled": _l("cancelled"),
-    },
-    "response": {
-        "pending": _l("waiting for an answer"),
-        "accepted": _l("accepted"),
-        "rejected": _l("rejected"),
-    },
-    "priority": {
-        "low": _l("low"),
-        "normal": _l("normal"),
-        "high": _l("high"),
-        "urgent": _l("urgent"),
-    },
+    "status": STATUS_LABELS,
+    "response": RESPONSE_LABELS,
+    "priority": PRIORITY_LABELS,
 }
 
 
