@@ -196,17 +196,18 @@ def prepare_ours(url: str, data_dir: Path) -> None:
 
 
 @contextlib.contextmanager
-def pg_database(args: argparse.Namespace) -> Iterator[str]:
-    base = sa.make_url(args.pg_url).set(drivername="postgresql+psycopg")
+def pg_database(pg_url: str, name: str = PG_BENCH_DB) -> Iterator[str]:
+    """A fresh PostgreSQL database ``name`` on the server of ``pg_url``, dropped after."""
+    base = sa.make_url(pg_url).set(drivername="postgresql+psycopg")
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{PG_BENCH_DB}"'))
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:
-        yield base.set(drivername="postgresql", database=PG_BENCH_DB).render_as_string(False)
+        yield base.set(drivername="postgresql", database=name).render_as_string(False)
     finally:
         with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)'))
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
@@ -218,7 +219,7 @@ def ours(name: str, args: argparse.Namespace, work: Path) -> Iterator[str]:
         if name == "sqlite":
             url = f"sqlite:///{data_dir / 'groupware.db'}"
         else:
-            url = stack.enter_context(pg_database(args))
+            url = stack.enter_context(pg_database(args.pg_url))
         prepare_ours(url, data_dir)
         port = free_port()
         cmd = [sys.executable, str(Path(__file__).resolve()), "--serve", "--url", url,

@@ -58,6 +58,7 @@ from caldav import (  # noqa: E402
     calendar_text,
     make_events,
     one_event,
+    pg_database,
     radicale_server,
     running,
     settings_env,
@@ -133,21 +134,6 @@ def prepare_ours(url: str, data_dir: Path) -> None:
 
 
 @contextlib.contextmanager
-def pg_database(pg_url: str) -> Iterator[str]:
-    base = sa.make_url(pg_url).set(drivername="postgresql+psycopg")
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{PG_BENCH_DB}"'))
-    try:
-        yield base.set(drivername="postgresql", database=PG_BENCH_DB).render_as_string(False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@contextlib.contextmanager
 def ours(name: str, args: argparse.Namespace, work: Path) -> Iterator[Server]:
     data_dir = work / f"ours-{name}"
     data_dir.mkdir()
@@ -155,7 +141,7 @@ def ours(name: str, args: argparse.Namespace, work: Path) -> Iterator[Server]:
         if name == "sqlite":
             url = f"sqlite:///{data_dir / 'groupware.db'}"
         else:
-            url = stack.enter_context(pg_database(args.pg_url))
+            url = stack.enter_context(pg_database(args.pg_url, PG_BENCH_DB))
         prepare_ours(url, data_dir)
         port, smtp_port = free_port(), free_port()
         cmd = [sys.executable, str(Path(__file__).resolve()), "--serve", "--url", url,
