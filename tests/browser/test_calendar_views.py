@@ -106,9 +106,10 @@ def test_occupancy_opens_on_ones_own_team_with_the_times_of_busy_chips(
     chromium: Browser, live: LiveServer, committed: Cast, database: Database
 ) -> None:
     with database.transaction(actor_id=None, channel="cli") as session:
-        south = session.get(Team, committed.south.id)
-        assert south is not None
-        erika = make_user(session, "erika", roles=("admin",), teams=(south,)).id
+        north, south = session.get(Team, committed.north.id), session.get(Team, committed.south.id)
+        assert north is not None and south is not None
+        # In both teams, leading South; no administrator (who may read every calendar).
+        erika = make_user(session, "erika", teams=(north, south), lead_of=(south,)).id
     _put(database, erika, "kolegij", "20261208T080000", "20261208T090000", "Kolegij")
     charlie = committed.charlie.id
     _put(database, charlie, "a", "20261209T103000", "20261209T114500", "Liječnik")
