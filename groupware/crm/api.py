@@ -267,7 +267,7 @@ def patch_partner(call: Call) -> PartnerOut:
     if moved and "county_id" not in changes:
         changes["county_id"] = None
     data = validate(service.PartnerIn, {**current, **changes})
-    service.update_partner(call.db, partner, data)
+    service.update_partner(call.db, partner, data, who=call.who)
     return _one_out(call.db, partner)
 
 

@@ -35,6 +35,7 @@ from groupware.access.policy import Who, visible
 from groupware.crm.import_rows import RowProblem
 from groupware.crm.models import Partner, PartnerRep, PartnerTag, Tag
 from groupware.crm.normalize import clean_postal, dedup_key, search_text
+from groupware.crm.partners import taken_by
 from groupware.crm.territories import Assignment, Matcher
 from groupware.db import copy_rows, utcnow
 from groupware.i18n import _l
@@ -391,6 +392,7 @@ class PartnerWriter:
             if not wanted:
                 continue
             column = getattr(Partner, name)
+            holders: dict[int, int] = {}
             for partner_id, value in self.session.execute(
                 select(Partner.id, column).where(
                     one_of(column, list(wanted), postgres=self.postgres)
@@ -399,9 +401,10 @@ class PartnerWriter:
                 number = wanted[value]
                 mine = existing.get(by_number[number][self.key])
                 if mine is None or mine.id != partner_id:
-                    clashes[number] = RowProblem(
-                        name, _l("Another partner has this value (#%(id)s).", id=partner_id)
-                    )
+                    holders[number] = partner_id
+            said = taken_by(self.session, self.who, list(set(holders.values())))
+            for number, partner_id in holders.items():
+                clashes[number] = RowProblem(name, said[partner_id])
         return clashes
 
     # -- inserting ------------------------------------------------------------------

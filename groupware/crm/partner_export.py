@@ -57,7 +57,7 @@ def _cell(value: object) -> str:
     number's: "+385…" stays a phone and "-1" is not a negative number to a spreadsheet
     (``write_csv`` handles = @ and the rest)."""
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in "+-" else text
+    return "'" + text if text.startswith(("+", "-")) else text
 
 
 def _export_rows(db: Session, query: Select[*tuple[Any, ...]]) -> Iterator[list[str]]:

@@ -146,7 +146,33 @@ def _check_references(session: Session, data: PartnerIn) -> int | None:
     return county_id
 
 
-def _check_unique(session: Session, data: PartnerIn, partner_id: int | None) -> None:
+def taken_by(session: Session, who: Who, partner_ids: Sequence[int]) -> dict[int, Any]:
+    """What to say about each of ``partner_ids`` that already holds a value another
+    partner wants (an OIB, an external id): its name and number when ``who`` may see it,
+    otherwise only that it is out of their sight, so that an error tells nothing of a
+    record the user may not see."""
+    query = select(Partner.id, Partner.name).where(
+        Partner.id.in_(partner_ids), visible(Partner, who)
+    )
+    seen: dict[int, str] = {partner_id: name for partner_id, name in session.execute(query)}
+    return {
+        partner_id: (
+            _l(
+                "Another partner has this value: %(name)s (#%(id)s).",
+                name=seen[partner_id],
+                id=partner_id,
+            )
+            if partner_id in seen
+            else _l(
+                "This value is already in use by a partner you may not see; "
+                "an administrator can find it."
+            )
+        )
+        for partner_id in partner_ids
+    }
+
+
+def _check_unique(session: Session, who: Who, data: PartnerIn, partner_id: int | None) -> None:
     for column, value, field in (
         (Partner.oib, data.oib, "oib"),
         (Partner.external_id, data.external_id, "external_id"),
@@ -155,7 +181,7 @@ def _check_unique(session: Session, data: PartnerIn, partner_id: int | None) -> 
             continue
         other = session.scalar(select(Partner.id).where(column == value))
         if other is not None and other != partner_id:
-            raise Invalid({field: _l("Another partner has this value (#%(id)s).", id=other)})
+            raise Invalid({field: taken_by(session, who, [other])[other]})
 
 
 def _set_tags(session: Session, partner: Partner, names: Sequence[str]) -> None:
@@ -216,7 +242,7 @@ def create_partner(
     nobody loses sight of what they just made."""
     require(who, "partners", "create")
     county_id = _check_references(session, data)
-    _check_unique(session, data, None)
+    _check_unique(session, who, data, None)
     partner = Partner(name=data.name, name_search="", dedup_key="")
     _fill(partner, data, county_id)
     session.add(partner)
@@ -239,13 +265,14 @@ def update_partner(
     partner: Partner,
     data: PartnerIn,
     *,
+    who: Who,
     matcher: territories.Matcher | None = None,
 ) -> Partner:
-    """Change a partner (loaded for edit); a new address or group re-assigns its reps."""
+    """Change a partner (loaded for edit by ``who``); a new address or group re-assigns its reps."""
     if partner.status == "merged":
         raise Invalid({"": _l("This partner was merged into another; change that one.")})
     county_id = _check_references(session, data)
-    _check_unique(session, data, partner.id)
+    _check_unique(session, who, data, partner.id)
     placed = (
         partner.country,
         partner.county_id,

@@ -379,7 +379,7 @@ def partner_save(ctx: Ctx) -> Response:
         )
         if duplicates:
             return _form(ctx, partner, form, {}, duplicates=duplicates, status=409)
-        service.update_partner(ctx.db, partner, data)
+        service.update_partner(ctx.db, partner, data, who=ctx.acting)
     except Invalid as exc:
         return _form(ctx, partner, form, exc.errors, status=422)
     if not can(ctx.db, ctx.acting, partner, "view"):

@@ -493,6 +493,26 @@ def test_a_user_without_create_rights_gets_a_row_error_for_every_new_partner(
     assert "may not change" in problems_of(database, second)[0][2]
 
 
+def test_a_value_held_by_a_partner_out_of_sight_is_refused_without_naming_it(
+    database: Database, api: Api, sales: Sales, tmp_path: Path
+) -> None:
+    validate_and_commit(
+        database, start_job(database, api.cast.root.id, croatian_csv(tmp_path / "r.csv"))
+    )  # Pekara Šimić is Zagreb's: charlie (Dalmacija) may not see it
+    hidden = partners_by_name(database)["Pekara Šimić d.o.o."].id
+    clash = croatian_csv(
+        tmp_path / "c.csv",
+        [f"Nova d.o.o.;{make_oib(1000000001)};21000;Split;N-1"],
+        header="Naziv;OIB;Poštanski broj;Mjesto;Šifra",
+    )
+    fields: list[str | None] = ["name", "oib", "postal_code", "city", "external_id"]
+    job_id = start_job(database, api.cast.charlie.id, clash, key="external_id", fields=fields)
+    imports.run_job(database, job_id, "validate")
+    [(row, column, message)] = problems_of(database, job_id)
+    assert (row, column) == (2, "OIB") and "a partner you may not see" in message
+    assert str(hidden) not in message and "Pekara" not in message
+
+
 def test_a_job_is_seen_by_its_owner_and_administrators_only(
     database: Database, api: Api, sales: Sales, tmp_path: Path
 ) -> None:

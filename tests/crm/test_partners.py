@@ -117,13 +117,13 @@ def test_moving_a_partner_reassigns_it_unless_reps_were_chosen_by_hand(
     data = PartnerIn(
         **{**values_of(db, partner), "postal_code": "21000", "city": "Split", "county_id": None}
     )  # type: ignore[arg-type]
-    update_partner(db, partner, data)
+    update_partner(db, partner, data, who=root)
     assert partner.owner_id == sales.charlie.id and partner.reps == []
     set_reps(db, partner, owner_id=sales.bob.id, rep_ids=[sales.alice.id])
     back = PartnerIn(
         **{**values_of(db, partner), "postal_code": "10000", "city": "Zagreb", "county_id": None}
     )  # type: ignore[arg-type]
-    update_partner(db, partner, back)
+    update_partner(db, partner, back, who=root)
     assert partner.territory.name == "Zagreb"  # the territory follows the address
     assert partner.owner_id == sales.bob.id  # the reps stay as chosen
     assert [r.user_id for r in partner.reps] == [sales.alice.id]

@@ -25,6 +25,7 @@ from groupware.db import Database
 from groupware.errors import Invalid, NotFound
 from groupware.history.models import Change
 from groupware.i18n import today, use_language
+from tests.api.helpers import Api
 from tests.conftest import LiveServer, LoginAs
 from tests.factories import (
     Cast,
@@ -283,6 +284,9 @@ def test_export_needs_the_export_right_and_defuses_formulas(
     assert [r[name] for r in rows] == ["'=cmd|' /C calc'!A0", "'-2+3"]
     assert rows[0][phones] == "'+1" and rows[0][notes] == "'@SUM(1+1)"
     assert rows[1][tags] == "vip" and rows[1][header.index("City")] == "Split"
+    # An empty cell stays empty (it got a lone apostrophe, as if it began with a sign).
+    assert rows[1][phones] == "" and rows[1][notes] == ""
+    assert "'" not in [cell for row in rows for cell in row]
 
     # Headers speak the user's language (root's is Croatian); a rep exports what they see.
     with use_language("hr"):
@@ -381,6 +385,27 @@ def test_an_edit_that_makes_a_duplicate_asks_first(sales: Sales, login_as: Login
     clash = unchanged | {"oib": VALID_OIB, "anyway": "1"}
     refused = root.post(f"/partners/{second}/edit", data=clash)
     assert refused.status_code == 422 and "Drugi partner već ima ovu vrijednost" in refused.text
+
+
+def test_a_clash_with_a_partner_out_of_sight_names_nothing_of_it(
+    sales: Sales, login_as: LoginAs, api: Api
+) -> None:
+    hidden = sales.add("Tajna d.o.o.", postal_code="10000", oib=VALID_OIB)  # Zagreb's
+    charlie = login_as("charlie")  # Dalmacija: may not see it
+    assert charlie.get(f"/partners/{hidden}").status_code == 404
+    form = form_of(name="Nova d.o.o.", postal_code="21000", city="Split", oib=VALID_OIB)
+    refused = charlie.post("/partners/new", data=form | {"anyway": "1"})
+    assert refused.status_code == 422
+    assert "a partner you may not see" in refused.text
+    assert f"#{hidden}" not in refused.text and "Tajna" not in refused.text
+    answer = api("charlie").post(
+        "/partners", json={"name": "Nova d.o.o.", "oib": VALID_OIB, "postal_code": "21000"}
+    )
+    assert answer.status_code == 422
+    assert str(hidden) not in answer.text and "Tajna" not in answer.text
+    # Someone who sees the holder is told which partner it is.
+    seen = login_as("alice").post("/partners/new", data=form | {"anyway": "1"})
+    assert seen.status_code == 422 and f"Tajna d.o.o. (#{hidden})" in seen.text
 
 
 def test_deleting_needs_the_delete_right(sales: Sales, login_as: LoginAs) -> None:
