@@ -28,15 +28,16 @@ run: install
 	$(BIN)/groupware demo
 	$(BIN)/groupware serve
 
-## test: the whole suite on SQLite, then on a fresh PostgreSQL database when reachable
+## test: the whole suite on SQLite and, side by side, on a fresh PostgreSQL database
+## when reachable (each line of output prefixed with its pass)
 test: install-test chromium
-	$(MAKE) --no-print-directory test-sqlite
 	@if $(BIN)/python tools/pg_ready.py "$(PG_URL)"; then \
-		$(MAKE) --no-print-directory test-postgresql; \
+		MAKE="$(MAKE)" sh tools/side_by_side.sh test-sqlite test-postgresql; \
 	elif [ -n "$$GROUPWARE_REQUIRE_PG" ]; then \
 		echo "PostgreSQL at $(PG_URL) is not reachable and GROUPWARE_REQUIRE_PG is set"; exit 1; \
 	else \
 		echo "PostgreSQL at $(PG_URL) is not reachable: skipped the PostgreSQL run"; \
+		$(MAKE) --no-print-directory test-sqlite; \
 	fi
 
 test-sqlite: install-test

@@ -2,8 +2,10 @@
 per test for service tests; a real uvicorn server for HTTP tests.
 
 Choose the database with ``GROUPWARE_TEST_DB=sqlite`` (default) or ``postgresql``; for
-PostgreSQL the run creates ``groupware_test_<pid>`` on ``GROUPWARE_TEST_PG`` (default
-``postgresql://postgres@127.0.0.1:5432/postgres``) and drops it at the end.
+PostgreSQL the run creates ``groupware_test_<pid>_main`` on ``GROUPWARE_TEST_PG`` (default
+``postgresql://postgres@127.0.0.1:5432/postgres``) and drops it at the end. The tests that
+only read the demo company share one load of it, in a database of its own
+(``demo_company``; ``groupware_test_<pid>_main_demo`` on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -24,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from groupware.app import create_app
 from groupware.db import Database, bind_actor
+from groupware.demo import load_demo
 from groupware.migrate import upgrade
 from groupware.settings import Settings, load_settings
 from tests import factories
@@ -50,29 +54,38 @@ def _pg_database(name: str) -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def _test_database(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[str]:
+    """The URL of a fresh database of the kind GROUPWARE_TEST_DB names."""
     kind = os.environ.get("GROUPWARE_TEST_DB", "sqlite")
     if kind == "postgresql":
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-        yield from _pg_database(f"groupware_test_{os.getpid()}_{worker}")
+        suffix = "" if name == "groupware" else f"_{name}"
+        yield from _pg_database(f"groupware_test_{os.getpid()}_{worker}{suffix}")
     elif kind == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'groupware.db'}"
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / f'{name}.db'}"
     else:
         raise pytest.UsageError("GROUPWARE_TEST_DB must be sqlite or postgresql")
 
 
-@pytest.fixture(scope="session")
-def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    data_dir = tmp_path_factory.mktemp("data")
+def _settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return load_settings(
         {
             "GROUPWARE_DATABASE_URL": database_url,
-            "GROUPWARE_DATA_DIR": str(data_dir),
+            "GROUPWARE_DATA_DIR": str(tmp_path_factory.mktemp("data")),
             "GROUPWARE_SECRET_KEY": "test-secret-key-that-is-long-enough-for-us",
             "GROUPWARE_DB_POOL_SIZE": "4",
         }
     )
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from _test_database(tmp_path_factory, "groupware")
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return _settings(database_url, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
@@ -81,6 +94,23 @@ def database(settings: Settings) -> Iterator[Database]:
     upgrade(database)
     yield database
     database.dispose()
+
+
+@dataclass(frozen=True)
+class Demo:
+    database: Database
+    loaded: bool  # what the first load answered
+
+
+@pytest.fixture(scope="session")
+def demo_company(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """The demo company, loaded once into a database of its own for the tests that only
+    read it (a load takes 10-30 s)."""
+    for url in _test_database(tmp_path_factory, "demo"):
+        database = Database(_settings(url, tmp_path_factory))
+        upgrade(database)
+        yield Demo(database, load_demo(database))
+        database.dispose()
 
 
 @pytest.fixture(scope="session")

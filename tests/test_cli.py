@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import _pg_database
+from groupware.accounts.teams import TeamIn, create_team
+from groupware.db import Database
+from groupware.settings import load_settings
+from tests.conftest import Demo, _pg_database
 
 GROUPWARE = [sys.executable, "-m", "groupware.cli"]
 
@@ -89,10 +92,19 @@ def test_commands_refuse_an_unmigrated_database(env: dict[str, str]) -> None:
     assert "run `groupware migrate` first" in result.stderr
 
 
+def _add_team(env: dict[str, str], name: str) -> None:
+    database = Database(load_settings(env))
+    try:
+        with database.transaction(actor_id=None, channel="cli") as session:
+            create_team(session, TeamIn(name=name))
+    finally:
+        database.dispose()
+
+
 def test_user_lifecycle_from_the_command_line(env: dict[str, str]) -> None:
     assert "Migrated the database from empty" in gw(env, "migrate").stdout
     assert "up to date" in gw(env, "migrate").stdout
-    gw(env, "demo")
+    _add_team(env, "Prodaja Zagreb")
     added = gw(
         env,
         "user",
@@ -125,13 +137,15 @@ def test_user_lifecycle_from_the_command_line(env: dict[str, str]) -> None:
     assert token.startswith("gwt_")
     gw(env, "user", "disable", "zrinka")
     assert gw(env, "user", "disable", "nobody", check=False).returncode == 1
-    assert "Demo users" in gw(env, "demo").stdout  # idempotent, prints the users again
 
 
-def test_backup_restores_into_an_empty_install(env: dict[str, str], tmp_path: Path) -> None:
-    gw(env, "migrate")
-    gw(env, "demo")
-    (Path(env["GROUPWARE_DATA_DIR"]) / "files").mkdir(parents=True)
+def test_backup_restores_into_an_empty_install(demo_company: Demo, tmp_path: Path) -> None:
+    # The demo company loaded once for the tests that read it (``groupware demo`` is
+    # what loads it); backing it up changes nothing in it.
+    settings = demo_company.database.settings
+    env = _environ(settings.effective_database_url, settings.data_dir)
+    assert "Demo users" in gw(env, "demo").stdout  # loaded already: prints the users again
+    (Path(env["GROUPWARE_DATA_DIR"]) / "files").mkdir(parents=True, exist_ok=True)
     (Path(env["GROUPWARE_DATA_DIR"]) / "files" / "blob.bin").write_bytes(b"\x00data")
     archive = tmp_path / "backup.tar.gz"
     assert "Wrote the backup" in gw(env, "backup", str(archive)).stdout

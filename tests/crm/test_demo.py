@@ -28,15 +28,14 @@ from groupware.crm.models import (
 )
 from groupware.crm.normalize import oib_is_valid
 from groupware.crm.partners import PartnerFilter, PartnerIn, partner_query
-from groupware.db import Database
 from groupware.demo import load_demo
 from groupware.history.models import Change
-from tests.conftest import LiveServer
+from tests.conftest import Demo
 
 
-def test_the_demo_loads_a_valid_crm_once(live: LiveServer, database: Database) -> None:
-    # ``live`` empties the database afterwards: the demo commits.
-    assert load_demo(database) is True
+def test_the_demo_loads_a_valid_crm_once(demo_company: Demo) -> None:
+    database = demo_company.database
+    assert demo_company.loaded is True
     assert load_demo(database) is False
     with database.transaction(actor_id=None, channel="cli", write=False) as session:
         assert _count(session, Partner) == demo.PARTNERS

@@ -7,23 +7,19 @@ from collections import Counter
 from sqlalchemy import func, select
 
 from groupware.access.policy import SYSTEM
-from groupware.db import Database
 from groupware.deals import reports
 from groupware.deals.demo import DEALS, TYPES
 from groupware.deals.models import Deal, DealActivity
-from groupware.demo import load_demo
 from groupware.i18n import today
 from groupware.phases import engine
 from groupware.phases.alerts import raise_alerts
 from groupware.phases.models import Phase, ProcessType
-from tests.conftest import LiveServer
+from tests.conftest import Demo
 
 
-def test_the_demo_has_sales_and_purchases_at_every_stage(
-    live: LiveServer, database: Database
-) -> None:
-    # ``live`` empties the database afterwards: the demo commits.
-    assert load_demo(database) is True
+def test_the_demo_has_sales_and_purchases_at_every_stage(demo_company: Demo) -> None:
+    database = demo_company.database
+    assert demo_company.loaded is True
     with database.transaction(actor_id=None, channel="cli") as session:
         assert session.scalar(select(func.count()).select_from(ProcessType)) == len(TYPES)
         deals = list(session.scalars(select(Deal)))

@@ -13,16 +13,15 @@ from sqlalchemy import func, select
 
 from groupware.accounts.models import TeamMember, User
 from groupware.crm.models import Partner, Person
-from groupware.db import Database
 from groupware.deals.models import Deal
-from groupware.demo import load_demo
 from groupware.mail import delivery
 from groupware.mail.models import MailAddress, MailEntry, MailLink, MailMessage, MailOutbox
-from tests.conftest import LiveServer
+from tests.conftest import Demo
 
 
-def test_the_demo_has_a_few_weeks_of_correspondence(live: LiveServer, database: Database) -> None:
-    assert load_demo(database) is True  # ``live`` empties the database afterwards
+def test_the_demo_has_a_few_weeks_of_correspondence(demo_company: Demo) -> None:
+    database = demo_company.database
+    assert demo_company.loaded is True
     domain = database.settings.mail_domain
     with database.transaction(actor_id=None, channel="cli") as session:
         messages = list(session.scalars(select(MailMessage).order_by(MailMessage.sent_at)))

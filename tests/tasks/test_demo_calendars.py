@@ -9,16 +9,13 @@ from sqlalchemy import func, select
 
 from groupware.caldav import occupancy
 from groupware.caldav.models import CalendarItem
-from groupware.db import Database
-from groupware.demo import load_demo
 from groupware.tasks.models import Task
-from tests.conftest import LiveServer
+from tests.conftest import Demo
 
 
-def test_the_demo_fills_calendars_and_tasks_at_every_stage(
-    live: LiveServer, database: Database
-) -> None:
-    assert load_demo(database) is True  # ``live`` empties the database afterwards
+def test_the_demo_fills_calendars_and_tasks_at_every_stage(demo_company: Demo) -> None:
+    database = demo_company.database
+    assert demo_company.loaded is True
     with database.transaction(actor_id=None, channel="cli") as session:
         events = session.scalar(
             select(func.count()).where(
