@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from groupware import wiring
 from groupware.access.policy import Who, get_for_user, load_who, record_models, require
 from groupware.accounts import credentials
 from groupware.accounts.models import User
@@ -43,7 +44,6 @@ log = logging.getLogger(__name__)
 
 API_TITLE = "groupware API"
 API_VERSION = "1"
-ALL_APIS: list[Api] = []
 
 
 class BadBody(GroupwareError):
@@ -127,9 +127,6 @@ class Api:
 
     tag: str
     operations: list[Operation] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        ALL_APIS.append(self)
 
     def operation(
         self,
@@ -351,8 +348,9 @@ def page_of(items: list[Any], limit: int) -> tuple[list[Any], str | None]:
 
 
 def openapi_document() -> dict[str, Any]:
+    apis = wiring.current().apis
     pairs: list[tuple[type[BaseModel], Any]] = [(ErrorOut, "serialization")]
-    for api in ALL_APIS:
+    for api in apis:
         for op in api.operations:
             if op.response is not None:
                 pairs.append((op.response, "serialization"))
@@ -363,7 +361,7 @@ def openapi_document() -> dict[str, Any]:
     )
     components = schema.get("$defs", {})
     paths: dict[str, dict[str, Any]] = {}
-    for api in ALL_APIS:
+    for api in apis:
         for op in api.operations:
             ref = refs[(op.response, "serialization")]["$ref"] if op.response else None
             paths.setdefault("/api/v1" + op.path, {})[op.method.lower()] = _operation_doc(

@@ -31,11 +31,12 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from groupware import i18n, records
+from groupware import i18n, records, wiring
+from groupware.areas import install
 from groupware.db import Database
 from groupware.notifications.service import unread_count
 from groupware.settings import Settings
-from groupware.web import Ctx
+from groupware.web import Ctx, NavItem
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -54,19 +55,6 @@ SECURITY_HEADERS = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
-
-
-@dataclass(frozen=True)
-class NavItem:
-    """An entry of the main navigation, shown to users who may ``action`` in ``module``."""
-
-    label: Any
-    endpoint: str
-    module: str | None = None
-    action: str = "view"
-    admin: bool = False
-    # What waits there for the user (unread mail): ``badge(session, user_id)``.
-    badge: Callable[[Session, int], int] | None = None
 
 
 @dataclass(frozen=True)
@@ -288,76 +276,12 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 def collect_routes() -> tuple[list[BaseRoute], list[BaseRoute], list[NavItem]]:
-    """Routes and navigation of every area that has landed."""
-    from groupware.access import api as access_api
-    from groupware.access import web as access_web
-    from groupware.accounts import admin_web
-    from groupware.accounts import api as accounts_api
-    from groupware.accounts import web as accounts_web
-    from groupware.announcements import api as announcements_api
-    from groupware.announcements import web as announcements_web
-    from groupware.caldav import occupancy_web
-    from groupware.caldav import web as calendar_web
-    from groupware.crm import api as crm_api
-    from groupware.crm import (
-        documents_web,
-        imports_api,
-        imports_web,
-        partner360_web,
-        partners_web,
-        persons_web,
-        territories_web,
-    )
-    from groupware.deals import api as deals_api
-    from groupware.deals import reports_web as deal_reports_web
-    from groupware.deals import web as deals_web
-    from groupware.history import api as history_api
-    from groupware.history import web as history_web
-    from groupware.mail import addresses_web as mail_addresses_web
-    from groupware.mail import api as mail_api
-    from groupware.mail import web as mail_web
-    from groupware.notifications import api as notifications_api
-    from groupware.notifications import web as notifications_web
-    from groupware.tasks import api as tasks_api
-    from groupware.tasks import web as tasks_web
-
-    # In the order of the navigation.
-    web_modules = [
-        accounts_web,
-        partners_web,
-        partner360_web,
-        persons_web,
-        deals_web,
-        tasks_web,
-        mail_web,
-        calendar_web,
-        occupancy_web,
-        deal_reports_web,
-        documents_web,
-        territories_web,
-        imports_web,
-        announcements_web,
-        history_web,
-        notifications_web,
-        access_web,
-        admin_web,
-        mail_addresses_web,
-    ]
-    api_modules = [
-        crm_api,
-        imports_api,
-        deals_api,
-        tasks_api,
-        mail_api,
-        accounts_api,
-        announcements_api,
-        history_api,
-        notifications_api,
-        access_api,
-    ]
-    routes = [r for m in web_modules for r in m.routes]
-    api_routes = [r for m in api_modules for r in m.api.routes()]
-    nav = [n for m in web_modules for n in getattr(m, "nav", [])]
+    """Routes and navigation of every area (``groupware.wiring``): pages in the order
+    of the areas, navigation entries by their ``order``."""
+    pages, apis = wiring.current().pages, wiring.current().apis
+    routes: list[BaseRoute] = [r for m in pages for r in m.routes]
+    api_routes: list[BaseRoute] = [r for api in apis for r in api.routes()]
+    nav = sorted((n for m in pages for n in getattr(m, "nav", [])), key=lambda n: n.order)
     return routes, api_routes, nav
 
 
@@ -373,6 +297,7 @@ def create_app(
     from groupware.api import openapi_route
     from groupware.jobs import scheduler
 
+    install()
     gw = Groupware(settings, database)
     routes, api_routes, nav = collect_routes()
     gw.nav = nav

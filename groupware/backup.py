@@ -29,9 +29,8 @@ from typing import Any
 from sqlalchemy import Date, DateTime, Integer, LargeBinary, Numeric, Table, func, insert, select
 from sqlalchemy.engine import Connection
 
-from groupware.db import Database, utcnow
+from groupware.db import Base, Database, utcnow
 from groupware.migrate import current_revision, upgrade, upgrade_schema
-from groupware.models import Base
 
 FORMAT = 1
 _SKIP_DATA = {"groupware.db", "groupware.db-wal", "groupware.db-shm", "backups"}

@@ -16,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from groupware import wiring
 from groupware.db import Database, DatabaseUnavailable, check_connection
 from groupware.errors import CommandError, GroupwareError, Invalid
 from groupware.i18n import use_language
@@ -29,8 +30,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _database(args: argparse.Namespace, *, migrated: bool = True) -> Database:
+    from groupware.areas import install
     from groupware.migrate import is_up_to_date
 
+    install()
     database = Database(_settings(args))
     check_connection(database.engine)
     if migrated and not is_up_to_date(database.engine):
@@ -220,14 +223,15 @@ def cmd_import(args: argparse.Namespace) -> None:
 
 
 def cmd_run_jobs(args: argparse.Namespace) -> None:
-    import groupware.models  # noqa: F401 - modules register their jobs (relay-mail) on import
-    from groupware.jobs import JOBS, run_jobs
+    from groupware.jobs import run_jobs
 
-    if args.job and args.job not in {job.name for job in JOBS}:
+    database = _database(args)
+    jobs = wiring.current().jobs
+    if args.job and args.job not in {job.name for job in jobs}:
         raise CommandError(
-            f"there is no job {args.job!r}; known: {', '.join(j.name for j in JOBS)}"
+            f"there is no job {args.job!r}; known: {', '.join(j.name for j in jobs)}"
         )
-    results = run_jobs(_database(args), only=args.job)
+    results = run_jobs(database, only=args.job)
     for name, count in results.items():
         console.print(f"{name}: {'skipped' if count is None else count}")
 

@@ -38,6 +38,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
+from groupware import wiring
 from groupware.settings import Settings, SettingsError
 
 CHANNELS = ("web", "api", "cli", "dav", "smtp", "job")
@@ -294,8 +295,11 @@ class Database:
     """Engines and sessions of one process."""
 
     def __init__(self, settings: Settings, *, engine: Engine | None = None) -> None:
-        import groupware.models  # noqa: F401 - every mapper and the history hook
-
+        if not wiring.installed():
+            raise RuntimeError(
+                "the areas are not installed: call groupware.areas.install() before "
+                "opening the database (it completes the models and starts the history)"
+            )
         self.settings = settings
         self.engine = engine or make_engine(
             settings.effective_database_url, pool_size=settings.db_pool_size
@@ -384,3 +388,12 @@ class PreparedInsert:
             return found
         finally:
             cursor.close()
+
+
+def never_reuse_ids() -> None:
+    """History, shares and notifications name records by type and id; SQLite would
+    otherwise hand a deleted record's id (and so its history) to the next record. Run
+    once every model is defined (``groupware.areas.install``)."""
+    for table in Base.metadata.tables.values():
+        if "id" in table.c and table.c.id.primary_key and table.c.id.type.python_type is int:
+            table.dialect_kwargs["sqlite_autoincrement"] = True

@@ -35,7 +35,7 @@ def schema_drift(engine: Engine) -> list[Any]:
     and the models agree."""
     from alembic.autogenerate import compare_metadata
 
-    from groupware.models import Base
+    from groupware.db import Base
 
     with engine.connect() as connection, warnings.catch_warnings():
         dialect = connection.dialect.name

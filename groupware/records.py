@@ -1,6 +1,6 @@
 """What the UI needs to know about each kind of record: a name, a page, labels for its
-fields and how to show their values. Areas register their record types; history,
-notifications and search use this to show "Deal: Blagajne" with a link instead of a
+fields and how to show their values. Areas declare their record types (``groupware.wiring``);
+history, notifications and search use this to show "Deal: Blagajne" with a link instead of a
 table name, and "Partner: Konzum d.d." instead of ``partner_id: 3121``.
 
 A record type is data: labels, a URL pattern and, per field, a :class:`Show` saying
@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from groupware.i18n import LANGUAGE_NAMES, _l
+from groupware import wiring
+from groupware.i18n import _l
 
 # The kinds of value a field may hold (see Show).
 KINDS = ("text", "number", "money", "percent", "date", "datetime", "yes_no", "ref", "choice")
@@ -74,7 +75,10 @@ class RecordType:
     summary: tuple[str, ...] = ()
 
 
-RECORD_TYPES: dict[str, RecordType] = {}
+def record_types() -> dict[str, RecordType]:
+    """Every record type the areas declare, by name."""
+    return wiring.current().record_types
+
 
 COMMON_FIELDS: dict[str, Any] = {
     "title": _l("Title"),
@@ -115,24 +119,19 @@ COMMON_VALUES: dict[str, Show] = {
 }
 
 
-def register_record_type(record_type: RecordType) -> RecordType:
-    RECORD_TYPES[record_type.name] = record_type
-    return record_type
-
-
 def record_label(name: str) -> str:
-    known = RECORD_TYPES.get(name)
+    known = record_types().get(name)
     return str(known.label) if known else name
 
 
 def record_url(name: str, record_id: int) -> str:
-    known = RECORD_TYPES.get(name)
+    known = record_types().get(name)
     return known.url.format(id=record_id) if known and known.url else ""
 
 
 def field_label(name: str, field_name: str, part: str = "") -> str:
     """The label of a field of a record type (or of a part filed on it)."""
-    fields = known.fields if (known := RECORD_TYPES.get(name)) else {}
+    fields = known.fields if (known := record_types().get(name)) else {}
     label = (
         (fields.get(f"{part}.{field_name}") if part else None)
         or fields.get(field_name)
@@ -143,7 +142,7 @@ def field_label(name: str, field_name: str, part: str = "") -> str:
 
 def field_show(name: str, field_name: str, part: str = "") -> Show | None:
     """How a field of a record type (or of a part filed on it) is shown, if declared."""
-    known = RECORD_TYPES.get(name)
+    known = record_types().get(name)
     values = known.values if known else {}
     if part and f"{part}.{field_name}" in values:
         return values[f"{part}.{field_name}"]
@@ -151,34 +150,5 @@ def field_show(name: str, field_name: str, part: str = "") -> Show | None:
 
 
 def record_summary(name: str) -> tuple[str, ...]:
-    known = RECORD_TYPES.get(name)
+    known = record_types().get(name)
     return known.summary if known else ()
-
-
-register_record_type(
-    RecordType(
-        "users",
-        _l("User"),
-        "/admin/users/{id}",
-        {
-            "username": _l("Username"),
-            "full_name": _l("Full name"),
-            "email": _l("E-mail"),
-            "language": _l("Language"),
-            "is_active": _l("Active"),
-            "role": _l("Role"),
-            "credential": _l("Token or app password"),
-        },
-        values={"language": choice(LANGUAGE_NAMES)},
-        summary=("username", "email"),
-    )
-)
-register_record_type(RecordType("teams", _l("Team"), "/admin/teams/{id}", {"member": _l("Member")}))
-register_record_type(
-    RecordType(
-        "roles",
-        _l("Role"),
-        "/admin/roles/{id}",
-        {"is_builtin": _l("Built-in"), "grant": _l("Right")},
-    )
-)

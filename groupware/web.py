@@ -49,6 +49,23 @@ if TYPE_CHECKING:
     from groupware.app import Groupware
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """An entry of the main navigation, shown to users who may ``action`` in ``module``."""
+
+    label: Any
+    endpoint: str
+    module: str | None = None
+    action: str = "view"
+    admin: bool = False
+    # What waits there for the user (unread mail): ``badge(session, user_id)``.
+    badge: Callable[[Session, int], int] | None = None
+    # Where it stands in the navigation (entries of every area, in this order).
+    order: int = 100
+
+
 SESSION_COOKIE = "gw_session"
 ANON_COOKIE = "gw_anon"
 LANGUAGE_COOKIE = "gw_lang"

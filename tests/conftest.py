@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,11 +27,14 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session
 
 from groupware.app import create_app
+from groupware.areas import install
 from groupware.db import Database, bind_actor
 from groupware.demo import load_demo
 from groupware.migrate import upgrade
 from groupware.settings import Settings, load_settings
 from tests import factories
+
+install()  # every area's models, pages and jobs, as the app and the CLI do
 
 PG_ADMIN_URL = os.environ.get("GROUPWARE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -100,6 +104,16 @@ def database(settings: Settings) -> Iterator[Database]:
 class Demo:
     database: Database
     loaded: bool  # what the first load answered
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session on the demo whose work is rolled back, so the tests sharing it
+        find it as loaded whatever a test before them tried (raising alerts sends mail)."""
+        with self.database.engine.connect() as conn, conn.begin() as transaction:
+            with Session(bind=conn, join_transaction_mode="create_savepoint") as session:
+                bind_actor(session, actor_id=None, channel="cli")
+                yield session
+            transaction.rollback()
 
 
 @pytest.fixture(scope="session")

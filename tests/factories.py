@@ -22,8 +22,7 @@ from groupware.accounts.roles import ensure_builtin_roles
 from groupware.accounts.teams import TeamIn, create_team
 from groupware.accounts.users import UserIn, create_user
 from groupware.announcements.models import Announcement
-from groupware.db import Database
-from groupware.models import Base
+from groupware.db import Base, Database
 
 PASSWORD = "correct horse battery"
 PASSWORD_HASH = hash_password(PASSWORD)

@@ -3,8 +3,8 @@ from __future__ import annotations
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
+from groupware.db import Base
 from groupware.migrate import current_revision, head_revision, schema_drift
-from groupware.models import Base
 
 
 def test_the_test_database_was_upgraded_to_head(engine: Engine) -> None:

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.interfaces import ORMOption
 from sqlalchemy.sql.selectable import CompoundSelect
 
+from groupware import wiring
 from groupware.access.models import Share
 from groupware.accounts.models import Grant, Role, Team, TeamMember, User, UserRole
 from groupware.db import Base, const
@@ -73,17 +74,13 @@ class Module:
     has_records: bool = True
 
 
-MODULES: dict[str, Module] = {}
+SYSTEM_MODULE = Module("system", _l("Administration"), actions=("admin",), has_records=False)
 
 
-def register_module(module: Module) -> Module:
-    MODULES[module.name] = module
-    return module
+def modules() -> dict[str, Module]:
+    """What roles grant rights on: the access modules the areas declare, by name."""
+    return wiring.current().access_modules
 
-
-SYSTEM_MODULE = register_module(
-    Module("system", _l("Administration"), actions=("admin",), has_records=False)
-)
 
 M = TypeVar("M", bound=Base)
 ClauseFactory = Callable[[Any, "Who"], ColumnElement[bool]]

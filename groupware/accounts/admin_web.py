@@ -7,19 +7,18 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from groupware.access.policy import ACTION_LABELS, MODULES, SCOPE_LABELS, SCOPES
+from groupware.access.policy import ACTION_LABELS, SCOPE_LABELS, SCOPES, modules
 from groupware.accounts import roles as role_service
 from groupware.accounts import teams as team_service
 from groupware.accounts import users as user_service
 from groupware.accounts.models import User
 from groupware.accounts.users import UserIn, UserUpdate
-from groupware.app import NavItem
 from groupware.errors import Invalid
 from groupware.i18n import _, _l
 from groupware.validation import parse_id, validate
-from groupware.web import Ctx, page
+from groupware.web import Ctx, NavItem, page
 
-nav = [NavItem(_l("Administration"), "admin_users", admin=True)]
+nav = [NavItem(_l("Administration"), "admin_users", admin=True, order=130)]
 
 _USER_LISTS = ("role_ids", "team_ids", "lead_team_ids")
 
@@ -259,7 +258,7 @@ def _role_form(
         role=role,
         form=form,
         errors=errors,
-        modules=list(MODULES.values()),
+        modules=list(modules().values()),
         scopes=SCOPES,
         action_labels=ACTION_LABELS,
         scope_labels=SCOPE_LABELS,

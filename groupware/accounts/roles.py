@@ -14,7 +14,7 @@ from pydantic import Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from groupware.access.policy import ACTIONS, MODULES, SCOPES
+from groupware.access.policy import ACTIONS, SCOPES, modules
 from groupware.accounts.models import Grant, Role, User, UserRole
 from groupware.db import holder_of
 from groupware.errors import Forbidden, Invalid, NotFound
@@ -53,7 +53,7 @@ class RoleIn(Schema):
 def builtin_grants(role_name: str) -> set[tuple[str, str, str]]:
     template = _TEMPLATES[role_name]
     wanted: set[tuple[str, str, str]] = set()
-    for module in MODULES.values():
+    for module in modules().values():
         if not module.has_records and role_name != "admin":
             continue
         for action in module.actions:
@@ -86,7 +86,7 @@ def ensure_builtin_roles(session: Session) -> None:
 def validate_grants(grants: list[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
     result: set[tuple[str, str, str]] = set()
     for module, action, scope in grants:
-        known = MODULES.get(module)
+        known = modules().get(module)
         if known is None or action not in known.actions or scope not in SCOPES:
             raise Invalid({"grants": _l("A grant names an unknown module, action or scope.")})
         result.add((module, action, scope))

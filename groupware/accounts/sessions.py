@@ -16,7 +16,8 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from groupware.accounts.models import User, WebSession
-from groupware.db import utcnow
+from groupware.db import Database, utcnow
+from groupware.jobs import Job
 from groupware.settings import Settings
 
 # Writing last_seen_at on every request would turn every page view into a write.
@@ -118,3 +119,10 @@ def prune(session: Session, settings: Settings) -> int:
         )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _prune_job(session: Session, database: Database) -> int:
+    return prune(session, database.settings)
+
+
+PRUNE_JOB = Job("prune-sessions", _prune_job, "Delete expired web sessions.")

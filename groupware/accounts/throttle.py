@@ -36,7 +36,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from groupware.accounts.models import LoginCounter
-from groupware.db import utcnow
+from groupware.db import Database, utcnow
+from groupware.jobs import Job
 from groupware.settings import Settings
 
 PROVEN_DAYS = 30
@@ -202,3 +203,10 @@ def _proven(session: Session, username: str, address: str, now: dt.datetime) -> 
 
 def _seconds(wait: dt.timedelta) -> int:
     return max(1, math.ceil(wait.total_seconds()))
+
+
+def _prune_job(session: Session, database: Database) -> int:
+    return prune(session, database.settings)
+
+
+PRUNE_JOB = Job("prune-login-attempts", _prune_job, "Forget failed logins past the window.")

@@ -12,16 +12,15 @@ from starlette.routing import Route
 from groupware.accounts import auth, credentials, sessions
 from groupware.accounts.users import UserUpdate, set_password, update_user
 from groupware.announcements.service import feed
-from groupware.app import NavItem
 from groupware.errors import Invalid
 from groupware.history.display import describe
 from groupware.history.service import list_changes
 from groupware.i18n import _, _l, ngettext
 from groupware.notifications.service import list_for
 from groupware.validation import Schema, validate
-from groupware.web import LANGUAGE_COOKIE, SESSION_COOKIE, Ctx, client_address, page
+from groupware.web import LANGUAGE_COOKIE, SESSION_COOKIE, Ctx, NavItem, client_address, page
 
-nav = [NavItem(_l("Dashboard"), "dashboard")]
+nav = [NavItem(_l("Dashboard"), "dashboard", order=10)]
 
 
 def _safe_next(target: str | None) -> str:

@@ -21,33 +21,31 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from groupware.access.policy import Module, RecordAccess, Who, register_module
+from groupware.access.policy import Module, RecordAccess, Who
 from groupware.accounts.models import Team, User
 from groupware.db import Base, utcnow
 from groupware.i18n import _l, today
-from groupware.records import DATE, DATETIME, RecordType, choice, register_record_type
+from groupware.records import DATE, DATETIME, RecordType, choice
 
-MODULE = register_module(Module("announcements", _l("Announcements")))
-register_record_type(
-    RecordType(
-        "announcements",
-        _l("Announcement"),
-        "/announcements/{id}",
-        {
-            "audience": _l("For"),
-            "pinned": _l("Pinned"),
-            "published_at": _l("Published"),
-            "expires_on": _l("Show until"),
-        },
-        values={
-            "audience": choice({"company": _l("the whole company"), "team": _l("one team")}),
-            "published_at": DATETIME,
-            "expires_on": DATE,
-        },
-        summary=("audience", "team_id"),
-        list_url="/announcements",
-        api_url="/api/v1/announcements",
-    )
+MODULE = Module("announcements", _l("Announcements"))
+ANNOUNCEMENTS_RECORD = RecordType(
+    "announcements",
+    _l("Announcement"),
+    "/announcements/{id}",
+    {
+        "audience": _l("For"),
+        "pinned": _l("Pinned"),
+        "published_at": _l("Published"),
+        "expires_on": _l("Show until"),
+    },
+    values={
+        "audience": choice({"company": _l("the whole company"), "team": _l("one team")}),
+        "published_at": DATETIME,
+        "expires_on": DATE,
+    },
+    summary=("audience", "team_id"),
+    list_url="/announcements",
+    api_url="/api/v1/announcements",
 )
 
 

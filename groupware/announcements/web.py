@@ -11,13 +11,12 @@ from groupware.access.policy import can
 from groupware.accounts.teams import list_teams
 from groupware.announcements import service
 from groupware.announcements.models import Announcement
-from groupware.app import NavItem
 from groupware.errors import Invalid
 from groupware.i18n import _, _l
 from groupware.validation import validate
-from groupware.web import Ctx, page
+from groupware.web import Ctx, NavItem, page
 
-nav = [NavItem(_l("Announcements"), "announcements", module="announcements")]
+nav = [NavItem(_l("Announcements"), "announcements", module="announcements", order=110)]
 PAGE_SIZE = 50
 
 

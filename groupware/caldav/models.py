@@ -39,15 +39,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from groupware.access.policy import Module, RecordAccess, register_module
+from groupware.access.policy import Module, RecordAccess
 from groupware.accounts.models import User
 from groupware.db import Base, utcnow
 from groupware.i18n import _l
-from groupware.records import RecordType, register_record_type
+from groupware.records import RecordType
 
 # A calendar is its owner's; sharing it (to read, or to read and write) is how others
 # get more than its free/busy times, over CalDAV and in the web.
-register_module(Module("calendars", _l("Calendars")))
+CALENDARS_MODULE = Module("calendars", _l("Calendars"))
 
 FOREVER = 2**53  # the end of an endless recurrence, in Unix seconds
 OCCURRENCES_KEPT = 2000
@@ -131,4 +131,4 @@ class CalendarOccurrence(Base):
     __table_args__ = (Index("ix_calendar_occurrences_item", "item_id", "starts", "ends"),)
 
 
-register_record_type(RecordType("calendars", _l("Calendar"), "/calendar"))
+CALENDARS_RECORD = RecordType("calendars", _l("Calendar"), "/calendar")

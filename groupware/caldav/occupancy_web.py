@@ -12,14 +12,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from groupware.accounts.models import Team, TeamMember, User
-from groupware.app import NavItem
 from groupware.caldav import occupancy
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, local_time, parse_date, today
 from groupware.validation import parse_id
-from groupware.web import Ctx, page
+from groupware.web import Ctx, NavItem, page
 
-nav = [NavItem(_l("Occupancy"), "occupancy")]
+nav = [NavItem(_l("Occupancy"), "occupancy", order=80)]
 HOURS = range(7, 20)  # the hours a day view shows
 MAX_PEOPLE = 30
 

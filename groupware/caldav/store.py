@@ -20,6 +20,7 @@ from radicale.item import filter as radicale_filter
 from sqlalchemy import Table, and_, bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from groupware import wiring
 from groupware.accounts.models import User
 from groupware.caldav.models import (
     COMPONENTS,
@@ -30,8 +31,10 @@ from groupware.caldav.models import (
     CalendarItem,
     CalendarOccurrence,
 )
+from groupware.db import Database, utcnow
 from groupware.errors import Invalid, NotFound
 from groupware.i18n import _, use_language
+from groupware.jobs import Job
 
 PERSONAL_SLUG = "calendar"
 TASKS_SLUG = "tasks"
@@ -47,14 +50,10 @@ COMPONENTS_PROP = "C:supported-calendar-component-set"
 
 
 # What CRM records put into calendars: the item's ``source`` is "<prefix>:<id>"; when a
-# client changes such an item, the handler registered for the prefix applies the change
-# to the record (a completed VTODO completes its task).
+# client changes such an item, the handler an area declares for the prefix
+# (``Area.calendar_sources``) applies the change to the record (a completed VTODO
+# completes its task).
 SourceHandler = Callable[[Session, str, radicale_item.Item, Calendar], None]
-_SOURCE_HANDLERS: dict[str, SourceHandler] = {}
-
-
-def register_source(prefix: str, handler: SourceHandler) -> None:
-    _SOURCE_HANDLERS[prefix] = handler
 
 
 @dataclass(frozen=True)
@@ -289,7 +288,7 @@ def put_item(
     _add_occurrences(session, [(row.id, prepared)])
     if from_record:  # a client changed what a CRM record put here
         prefix, _sep, ident = from_record.partition(":")
-        handler = _SOURCE_HANDLERS.get(prefix)
+        handler = wiring.current().calendar_sources.get(prefix)
         if handler is not None:
             handler(session, ident, item, calendar)
     return row
@@ -602,3 +601,22 @@ def _split_by_uid(calendar: object) -> Iterable[object]:
         for child in children:
             out.add(child)
         yield out
+
+
+TOMBSTONE_DAYS = 90  # how long a deletion is remembered for clients that sync
+
+
+def _prune_tombstones_job(session: Session, database: Database) -> int:
+    """Forget deletions older than :data:`TOMBSTONE_DAYS` in every calendar: a client
+    that has not synced since then syncs the calendar anew."""
+    cutoff = utcnow() - dt.timedelta(days=TOMBSTONE_DAYS)
+    stale = select(CalendarItem.calendar_id).where(
+        CalendarItem.ics.is_(None), CalendarItem.updated_at < cutoff
+    )
+    calendars = session.scalars(select(Calendar).where(Calendar.id.in_(stale)))
+    return sum(prune_tombstones(session, calendar, cutoff) for calendar in calendars)
+
+
+PRUNE_TOMBSTONES_JOB = Job(
+    "prune-tombstones", _prune_tombstones_job, "Forget calendar deletions after 90 days."
+)

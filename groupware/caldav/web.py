@@ -18,15 +18,14 @@ from babel import dates as babel_dates
 from starlette.responses import Response
 from starlette.routing import Route
 
-from groupware.app import NavItem
 from groupware.caldav import event_form, events, store
 from groupware.caldav.event_form import KEEP, REPEAT_LABELS, EventIn
 from groupware.caldav.events import DAY, SeenCalendar
 from groupware.errors import Invalid, NotFound
 from groupware.i18n import _, _l, current_language, format_day_month, local_time, today
-from groupware.web import Ctx, page
+from groupware.web import Ctx, NavItem, page
 
-nav = [NavItem(_l("Calendar"), "calendar")]
+nav = [NavItem(_l("Calendar"), "calendar", order=70)]
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 FIRST_YEAR, LAST_YEAR = 1900, 9000  # of the months and weeks one may page to
 

@@ -311,8 +311,3 @@ def find_partner_duplicates(call: Call) -> DuplicatesOut:
     return DuplicatesOut(
         items=[DuplicateOut(reason=d.reason, partner=ref(d.partner)) for d in found]
     )
-
-
-# The other resources add their operations to ``api`` (imported here so that the app,
-# which mounts ``groupware.crm.api.api``, gets them all).
-from groupware.crm import api_contacts, api_documents, api_territories  # noqa: E402, F401

@@ -13,12 +13,14 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from groupware.access.policy import visible
-from groupware.api import Call, PageQuery, page_of
+from groupware.api import Api, Call, PageQuery, page_of
 from groupware.crm import persons as service
-from groupware.crm.api import Ref, api, ref
+from groupware.crm.api import Ref, ref
 from groupware.crm.models import Branch, Person
 from groupware.db import escape_like
 from groupware.validation import OptionalId, Schema, validate
+
+api = Api("crm")
 
 
 class ContactQuery(PageQuery):

@@ -16,13 +16,15 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.orm import joinedload
 from starlette.responses import JSONResponse
 
-from groupware.api import Call, PageQuery, page_of
+from groupware.api import Api, Call, PageQuery, page_of
 from groupware.crm import documents as service
-from groupware.crm.api import Ref, api
+from groupware.crm.api import Ref
 from groupware.crm.models import Document
 from groupware.errors import GroupwareError, Invalid
 from groupware.i18n import _, _l
 from groupware.validation import OptionalId, OptionalLocalDate, Schema, fail
+
+api = Api("crm")
 
 BATCH_LIMIT = 1000
 

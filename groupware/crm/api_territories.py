@@ -15,12 +15,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from groupware.access.policy import Who, require
 from groupware.accounts.models import User
-from groupware.api import Call
+from groupware.api import Api, Call
 from groupware.crm import groups, partners
 from groupware.crm import territories as service
-from groupware.crm.api import Ref, api, ref
+from groupware.crm.api import Ref, ref
 from groupware.crm.models import AssignmentRule, PartnerGroup, Territory, TerritoryArea
 from groupware.validation import Id, OptionalId, Schema, validate
+
+api = Api("crm")
 
 SAMPLE = 100  # changes listed by a re-assignment
 

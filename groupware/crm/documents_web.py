@@ -16,7 +16,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from groupware.access.policy import visible
-from groupware.app import NavItem
 from groupware.crm.documents import document_query, get_document_for_user
 from groupware.crm.models import Document, Partner
 from groupware.crm.normalize import search_text
@@ -24,9 +23,9 @@ from groupware.db import escape_like
 from groupware.errors import Invalid
 from groupware.i18n import _l
 from groupware.validation import OptionalId, OptionalLocalDate, Schema, validate
-from groupware.web import Ctx, page
+from groupware.web import Ctx, NavItem, page
 
-nav = [NavItem(_l("ERP documents"), "documents", module="documents")]
+nav = [NavItem(_l("ERP documents"), "documents", module="documents", order=90)]
 PAGE_SIZE = 50
 
 DOCUMENT_LABELS: dict[str, dict[str, Any]] = {

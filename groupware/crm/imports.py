@@ -52,6 +52,7 @@ from groupware.crm.territories import load_matcher
 from groupware.db import Database, utcnow
 from groupware.errors import Invalid, NotFound
 from groupware.i18n import _l, gettext, use_language
+from groupware.jobs import Job
 
 log = logging.getLogger(__name__)
 FIELDS = {
@@ -609,3 +610,15 @@ def delete_job(session: Session, database: Database, job: ImportJob) -> None:
             path.unlink()
     session.delete(job)
     session.flush()
+
+
+def _resume_job(session: Session, database: Database) -> int:
+    """Imports whose process died are started again (a commit that was cut off left
+    nothing behind, so it starts from the file)."""
+    stale = resume_stale_jobs(session, database)
+    for job_id, action in stale:
+        start_in_background(database, job_id, action)
+    return len(stale)
+
+
+RESUME_JOB = Job("resume-imports", _resume_job, "Start again CSV imports whose process died.")

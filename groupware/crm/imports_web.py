@@ -23,7 +23,6 @@ from starlette.routing import BaseRoute, Route
 
 from groupware.access.policy import Who
 from groupware.accounts.models import User
-from groupware.app import NavItem
 from groupware.crm import csvfile, imports
 from groupware.crm.imports_api import (
     RUNNING,
@@ -38,7 +37,7 @@ from groupware.crm.models import ImportJob
 from groupware.db import Database
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, format_number, ngettext
-from groupware.web import Ctx, page
+from groupware.web import Ctx, NavItem, page
 
 nav: list[NavItem] = []
 PREVIEW_ROWS = 5

@@ -3,7 +3,7 @@
 A merge keeps one partner and retires the other (status ``merged``, pointing at the
 kept one). Everything that pointed at the retired partner moves to the kept one:
 persons, branches, documents, reps, tags and shares, and whatever later modules
-register with :func:`register_link` (deals, mail, tasks...). Empty fields of the kept
+declare as a :class:`MergeLink` (deals, mail, tasks...). Empty fields of the kept
 partner are filled from the retired one. A :class:`PartnerMerge` row remembers what
 moved and what was filled, so :func:`undo_merge` puts every row back, provided the
 kept partner was not merged away itself since.
@@ -11,11 +11,13 @@ kept partner was not merged away itself since.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from groupware import wiring
 from groupware.access.models import Share
 from groupware.crm import territories
 from groupware.crm.models import (
@@ -33,12 +35,20 @@ from groupware.errors import Invalid, NotFound
 from groupware.history.recorder import record
 from groupware.i18n import _l
 
-# Rows that name a partner and simply move to the kept one: (label, partner column).
-LINKS: dict[str, InstrumentedAttribute[int]] = {
-    "persons": Person.partner_id,
-    "branches": Branch.partner_id,
-    "documents": Document.partner_id,
-}
+
+@dataclass(frozen=True)
+class MergeLink:
+    """Rows that name a partner and simply move to the kept one: ``column`` is their
+    partner column, ``label`` names them in the merge preview. Areas declare theirs."""
+
+    name: str
+    column: InstrumentedAttribute[int]
+    label: Any
+
+
+PERSONS_LINK = MergeLink("persons", Person.partner_id, _l("Persons"))
+BRANCHES_LINK = MergeLink("branches", Branch.partner_id, _l("Branches"))
+DOCUMENTS_LINK = MergeLink("documents", Document.partner_id, _l("ERP documents"))
 FILLED_FIELDS = (
     "oib",
     "vat_id",
@@ -56,14 +66,12 @@ FILLED_FIELDS = (
 _UNIQUE_FIELDS = ("oib", "external_id")
 
 
-def register_link(name: str, column: InstrumentedAttribute[int]) -> None:
-    """A later module's rows that follow a partner through a merge (e.g. deals)."""
-    LINKS[name] = column
+def links() -> tuple[MergeLink, ...]:
+    """What follows a partner through a merge, as the areas declare it."""
+    return wiring.current().merge_links
 
 
-def _move(
-    session: Session, name: str, column: InstrumentedAttribute[int], src: int, dst: int
-) -> list[int]:
+def _move(session: Session, column: InstrumentedAttribute[int], src: int, dst: int) -> list[int]:
     model = column.class_
     ids = list(session.scalars(select(model.id).where(column == src)))
     if ids:
@@ -100,7 +108,7 @@ def merge_partners(
         "reps": [[r.user_id, r.source] for r in kept.reps],
     }
     moved: dict[str, Any] = {
-        name: _move(session, name, column, merged.id, kept.id) for name, column in LINKS.items()
+        link.name: _move(session, link.column, merged.id, kept.id) for link in links()
     }
     moved["reps"] = _merge_reps(session, kept, merged)
     moved["tags"] = _merge_tags(session, kept.id, merged.id)
@@ -211,8 +219,8 @@ def undo_merge(session: Session, merge: PartnerMerge, kept: Partner, merged: Par
     if kept.status == "merged":
         raise Invalid({"": _l("The kept partner was merged into another since; undo that first.")})
     moved = merge.moved
-    for name, column in LINKS.items():
-        ids = moved.get(name, [])
+    for merge_link in links():
+        ids, column = moved.get(merge_link.name, []), merge_link.column
         model = column.class_
         if ids:
             session.execute(

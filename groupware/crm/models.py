@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from groupware.access.policy import Module, RecordAccess, Who, register_module
+from groupware.access.policy import Module, RecordAccess, Who
 from groupware.accounts.models import User, user_name_of
 from groupware.db import Base, utcnow
 from groupware.i18n import _l
@@ -44,11 +44,10 @@ from groupware.records import (
     RecordType,
     choice,
     ref,
-    register_record_type,
 )
 
-register_module(Module("partners", _l("Partners")))
-register_module(Module("documents", _l("ERP documents")))
+PARTNERS_MODULE = Module("partners", _l("Partners"))
+DOCUMENTS_MODULE = Module("documents", _l("ERP documents"))
 
 PARTNER_KINDS = ("company", "person")
 PARTNER_STATUSES = ("prospect", "active", "inactive", "merged")
@@ -535,145 +534,135 @@ class ImportRowError(Base):
     __table_args__ = (Index("ix_import_errors_job_id", "job_id", "row"),)
 
 
-register_record_type(
-    RecordType(
-        "partners",
-        _l("Partner"),
-        "/partners/{id}",
-        {
-            "kind": _l("Kind"),
-            "oib": _l("OIB"),
-            "vat_id": _l("VAT id"),
-            "external_id": _l("External id"),
-            "group_id": _l("Group"),
-            "street": _l("Street"),
-            "postal_code": _l("Postal code"),
-            "city": _l("City"),
-            "county_id": _l("County"),
-            "country": _l("Country"),
-            "phones": _l("Phones"),
-            "email": _l("E-mail"),
-            "emails": _l("Other e-mails"),
-            "web": _l("Web"),
-            "notes": _l("Notes"),
-            "owner_id": _l("Primary rep"),
-            "territory_id": _l("Territory"),
-            "assignment_rule_id": _l("Assignment rule"),
-            "manual_assignment": _l("Reps chosen by hand"),
-            "merged_into_id": _l("Merged into"),
-            "rep": _l("Rep"),
-            "tag": _l("Tag"),
-            "merge": _l("Merged duplicate"),
-            "rep.source": _l("Chosen"),
-        },
-        values={
-            "kind": choice({"company": _l("company"), "person": _l("private person")}),
-            "status": choice(
-                {
-                    "prospect": _l("prospect"),
-                    "active": _l("active"),
-                    "inactive": _l("inactive"),
-                    "merged": _l("merged"),
-                }
-            ),
-            "group_id": ref("partner_groups"),
-            "territory_id": ref("territories"),
-            "assignment_rule_id": ref("assignment_rules"),
-            "merged_into_id": ref("partners"),
-            "rep.source": choice(
-                {"rule": _l("by the assignment table"), "manual": _l("chosen by hand")}
-            ),
-        },
-        summary=("kind", "oib", "city", "owner_id", "territory_id"),
-        list_url="/partners",
-        api_url="/api/v1/partners",
-    )
+PARTNERS_RECORD = RecordType(
+    "partners",
+    _l("Partner"),
+    "/partners/{id}",
+    {
+        "kind": _l("Kind"),
+        "oib": _l("OIB"),
+        "vat_id": _l("VAT id"),
+        "external_id": _l("External id"),
+        "group_id": _l("Group"),
+        "street": _l("Street"),
+        "postal_code": _l("Postal code"),
+        "city": _l("City"),
+        "county_id": _l("County"),
+        "country": _l("Country"),
+        "phones": _l("Phones"),
+        "email": _l("E-mail"),
+        "emails": _l("Other e-mails"),
+        "web": _l("Web"),
+        "notes": _l("Notes"),
+        "owner_id": _l("Primary rep"),
+        "territory_id": _l("Territory"),
+        "assignment_rule_id": _l("Assignment rule"),
+        "manual_assignment": _l("Reps chosen by hand"),
+        "merged_into_id": _l("Merged into"),
+        "rep": _l("Rep"),
+        "tag": _l("Tag"),
+        "merge": _l("Merged duplicate"),
+        "rep.source": _l("Chosen"),
+    },
+    values={
+        "kind": choice({"company": _l("company"), "person": _l("private person")}),
+        "status": choice(
+            {
+                "prospect": _l("prospect"),
+                "active": _l("active"),
+                "inactive": _l("inactive"),
+                "merged": _l("merged"),
+            }
+        ),
+        "group_id": ref("partner_groups"),
+        "territory_id": ref("territories"),
+        "assignment_rule_id": ref("assignment_rules"),
+        "merged_into_id": ref("partners"),
+        "rep.source": choice(
+            {"rule": _l("by the assignment table"), "manual": _l("chosen by hand")}
+        ),
+    },
+    summary=("kind", "oib", "city", "owner_id", "territory_id"),
+    list_url="/partners",
+    api_url="/api/v1/partners",
 )
-register_record_type(
-    RecordType(
-        "branches",
-        _l("Branch"),
-        "/branches/{id}",
-        summary=("partner_id", "city"),
-        api_url="/api/v1/branches",
-    )
+BRANCHES_RECORD = RecordType(
+    "branches",
+    _l("Branch"),
+    "/branches/{id}",
+    summary=("partner_id", "city"),
+    api_url="/api/v1/branches",
 )
-register_record_type(
-    RecordType(
-        "persons",
-        _l("Person"),
-        "/persons/{id}",
-        {
-            "first_name": _l("First name"),
-            "last_name": _l("Last name"),
-            "function": _l("Function"),
-            "branch_id": _l("Branch"),
-            "mailing_consent": _l("Agrees to mailings"),
-            "opted_out_at": _l("Opted out"),
-        },
-        values={"branch_id": ref("branches"), "opted_out_at": DATETIME},
-        summary=("partner_id", "function", "email"),
-        list_url="/persons",
-        api_url="/api/v1/persons",
-    )
+PERSONS_RECORD = RecordType(
+    "persons",
+    _l("Person"),
+    "/persons/{id}",
+    {
+        "first_name": _l("First name"),
+        "last_name": _l("Last name"),
+        "function": _l("Function"),
+        "branch_id": _l("Branch"),
+        "mailing_consent": _l("Agrees to mailings"),
+        "opted_out_at": _l("Opted out"),
+    },
+    values={"branch_id": ref("branches"), "opted_out_at": DATETIME},
+    summary=("partner_id", "function", "email"),
+    list_url="/persons",
+    api_url="/api/v1/persons",
 )
-register_record_type(
-    RecordType(
-        "documents",
-        _l("ERP document"),
-        "/documents/{id}",
-        {
-            "kind": _l("Kind"),
-            "number": _l("Number"),
-            "date": _l("Date"),
-            "due_date": _l("Due"),
-            "net_amount": _l("Net"),
-            "gross_amount": _l("Gross"),
-            "open_amount": _l("Open amount"),
-        },
-        values={
-            "kind": choice(
-                {
-                    "offer": _l("offer"),
-                    "order": _l("order"),
-                    "invoice": _l("invoice"),
-                    "delivery_note": _l("delivery note"),
-                }
-            ),
-            "status": choice(
-                {
-                    "draft": _l("draft"),
-                    "open": _l("open"),
-                    "closed": _l("closed"),
-                    "cancelled": _l("cancelled"),
-                }
-            ),
-            "date": DATE,
-            "due_date": DATE,
-            "net_amount": MONEY,
-            "gross_amount": MONEY,
-            "open_amount": MONEY,
-        },
-        summary=("kind", "partner_id", "date", "gross_amount"),
-        list_url="/documents",
-        api_url="/api/v1/documents",
-    )
+DOCUMENTS_RECORD = RecordType(
+    "documents",
+    _l("ERP document"),
+    "/documents/{id}",
+    {
+        "kind": _l("Kind"),
+        "number": _l("Number"),
+        "date": _l("Date"),
+        "due_date": _l("Due"),
+        "net_amount": _l("Net"),
+        "gross_amount": _l("Gross"),
+        "open_amount": _l("Open amount"),
+    },
+    values={
+        "kind": choice(
+            {
+                "offer": _l("offer"),
+                "order": _l("order"),
+                "invoice": _l("invoice"),
+                "delivery_note": _l("delivery note"),
+            }
+        ),
+        "status": choice(
+            {
+                "draft": _l("draft"),
+                "open": _l("open"),
+                "closed": _l("closed"),
+                "cancelled": _l("cancelled"),
+            }
+        ),
+        "date": DATE,
+        "due_date": DATE,
+        "net_amount": MONEY,
+        "gross_amount": MONEY,
+        "open_amount": MONEY,
+    },
+    summary=("kind", "partner_id", "date", "gross_amount"),
+    list_url="/documents",
+    api_url="/api/v1/documents",
 )
-register_record_type(RecordType("partner_groups", _l("Partner group"), "/partner-groups"))
-register_record_type(
-    RecordType("territories", _l("Territory"), "/territories/{id}", {"area": _l("Area")})
+PARTNER_GROUPS_RECORD = RecordType("partner_groups", _l("Partner group"), "/partner-groups")
+TERRITORIES_RECORD = RecordType(
+    "territories", _l("Territory"), "/territories/{id}", {"area": _l("Area")}
 )
-register_record_type(
-    RecordType(
-        "assignment_rules",
-        _l("Assignment rule"),
-        "/territories/rules",
-        {"territory_id": _l("Territory"), "group_id": _l("Group"), "rep": _l("Rep")},
-        values={
-            "territory_id": ref("territories"),
-            "group_id": ref("partner_groups"),
-            "priority": NUMBER,
-        },
-        summary=("territory_id", "group_id", "priority"),
-    )
+ASSIGNMENT_RULES_RECORD = RecordType(
+    "assignment_rules",
+    _l("Assignment rule"),
+    "/territories/rules",
+    {"territory_id": _l("Territory"), "group_id": _l("Group"), "rep": _l("Rep")},
+    values={
+        "territory_id": ref("territories"),
+        "group_id": ref("partner_groups"),
+        "priority": NUMBER,
+    },
+    summary=("territory_id", "group_id", "priority"),
 )

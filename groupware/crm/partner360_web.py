@@ -2,8 +2,8 @@
 
 ``/partners/{id}`` shows a partner with everything around it: reps, persons, branches,
 ERP documents (totals per year, a revenue chart, open items, the latest documents),
-merges and the record tabs. Later modules (deals, mail, tasks, inquiries) add a
-section with :func:`register_section` instead of editing the page.
+merges and the record tabs. Other areas (deals, mail, tasks, inquiries) add a
+:class:`Section` by declaring it (``Area.partner_sections``) instead of editing the page.
 
 The merge tool picks a duplicate, previews what the kept partner keeps and takes from
 it, merges (edit on the kept partner, delete on the other) and undoes a merge.
@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 from starlette.routing import Route
 
+from groupware import wiring
 from groupware.access.models import Share
 from groupware.access.policy import Who, can, may_share, visible
 from groupware.accounts.models import User
-from groupware.app import NavItem
 from groupware.crm import merge as merging
 from groupware.crm.documents import document_query, open_items, revenue_by_month, totals_per_year
 from groupware.crm.documents_web import DOCUMENT_LABELS
@@ -45,7 +45,7 @@ from groupware.errors import Invalid
 from groupware.i18n import _, _l, current_language, today
 from groupware.records import field_label
 from groupware.validation import parse_id
-from groupware.web import Ctx, page
+from groupware.web import Ctx, NavItem, page
 
 nav: list[NavItem] = []
 
@@ -59,10 +59,8 @@ PARTNER_LABELS: dict[str, dict[str, Any]] = {
     },
     "source": {"rule": _l("by the assignment table"), "manual": _l("chosen by hand")},
 }
+# What moves besides the areas' merge links (merge.MergeLink), as the preview names it.
 MOVED_LABELS: dict[str, Any] = {
-    "persons": _l("Persons"),
-    "branches": _l("Branches"),
-    "documents": _l("ERP documents"),
     "reps": _l("Reps"),
     "tags": _l("Tags"),
     "shares": _l("Shares"),
@@ -82,16 +80,6 @@ class Section:
     template: str
     load: Callable[[Ctx, Partner], dict[str, Any]]
     order: int = 100
-
-
-SECTIONS: list[Section] = []
-
-
-def register_section(section: Section) -> None:
-    """Add a section (deals, mail, tasks...) to every partner's 360° page."""
-    SECTIONS[:] = sorted(
-        [s for s in SECTIONS if s.name != section.name] + [section], key=lambda s: s.order
-    )
 
 
 # -- the revenue chart ----------------------------------------------------------------
@@ -224,7 +212,7 @@ def partner(ctx: Ctx) -> Response:
         may_edit=not merged and can(db, who, row, "edit"),
         may_delete=can(db, who, row, "delete"),
         may_share=not merged and may_share(db, who, row),
-        sections=[(s, s.load(ctx, row)) for s in SECTIONS],
+        sections=[(s, s.load(ctx, row)) for s in wiring.current().partner_sections],
         **_documents(ctx, row),
     )
 
@@ -257,13 +245,14 @@ def _shown(partner: Partner, name: str, countries: dict[str, str]) -> str:
 
 def _moves(session: Session, kept: Partner, other: Partner) -> list[tuple[Any, int]]:
     """How many rows of each kind would move from ``other`` to ``kept``."""
-    counts: dict[str, int] = {}
-    for name, column in merging.LINKS.items():
-        counts[name] = session.scalar(select(func.count()).where(column == other.id)) or 0
+    counts: list[tuple[Any, int]] = []
+    for link in merging.links():
+        moving = session.scalar(select(func.count()).where(link.column == other.id)) or 0
+        counts.append((link.label, moving))
     kept_reps = {kept.owner_id, *(r.user_id for r in kept.reps)}
-    counts["reps"] = len({other.owner_id, *(r.user_id for r in other.reps)} - kept_reps - {None})
+    reps = len({other.owner_id, *(r.user_id for r in other.reps)} - kept_reps - {None})
     kept_tags = select(PartnerTag.tag_id).where(PartnerTag.partner_id == kept.id)
-    counts["tags"] = (
+    tags = (
         session.scalar(
             select(func.count()).where(
                 PartnerTag.partner_id == other.id, PartnerTag.tag_id.not_in(kept_tags)
@@ -274,8 +263,9 @@ def _moves(session: Session, kept: Partner, other: Partner) -> list[tuple[Any, i
     grantees = select(Share.user_id, Share.team_id).where(Share.record_type == "partners")
     kept_grantees = {(u, t) for u, t in session.execute(grantees.where(Share.record_id == kept.id))}
     others = {(u, t) for u, t in session.execute(grantees.where(Share.record_id == other.id))}
-    counts["shares"] = len(others - kept_grantees)
-    return [(MOVED_LABELS.get(name, name), n) for name, n in counts.items()]
+    shares = len(others - kept_grantees)
+    moved = {"reps": reps, "tags": tags, "shares": shares}
+    return counts + [(MOVED_LABELS[name], n) for name, n in moved.items()]
 
 
 def merge_preview(ctx: Ctx, kept: Partner, other: Partner) -> MergePreview:

@@ -25,7 +25,6 @@ from starlette.routing import Route
 
 from groupware.access.policy import Who, can, require, require_share
 from groupware.accounts.models import User
-from groupware.app import NavItem
 from groupware.crm import partners as service
 from groupware.crm import saved_filters
 from groupware.crm.models import (
@@ -43,10 +42,10 @@ from groupware.db import const
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, current_language, today
 from groupware.validation import parse_id, validate
-from groupware.web import Ctx, page
+from groupware.web import Ctx, NavItem, page
 
 MODULE = "partners"
-nav = [NavItem(_l("Partners"), "partners", module=MODULE)]
+nav = [NavItem(_l("Partners"), "partners", module=MODULE, order=20)]
 PAGE_SIZE = 50
 MAX_OFFSET = 1_000_000
 UNASSIGNED_CAP = 1000  # counted no further: the list then says "more than 1,000"

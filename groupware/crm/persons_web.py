@@ -14,7 +14,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from groupware.access.policy import can
-from groupware.app import NavItem
 from groupware.crm import persons as service
 from groupware.crm.models import Branch, Partner, Person
 from groupware.crm.partners import counties, get_partner_for_user
@@ -22,9 +21,9 @@ from groupware.crm.reference import country_choices
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, current_language
 from groupware.validation import validate
-from groupware.web import Ctx, page
+from groupware.web import Ctx, NavItem, page
 
-nav = [NavItem(_l("Persons"), "persons", module="partners")]
+nav = [NavItem(_l("Persons"), "persons", module="partners", order=30)]
 PAGE_SIZE = 50
 PERSON_FIELDS = (
     "first_name",

@@ -19,7 +19,6 @@ from starlette.routing import Route
 from groupware.access.policy import Who, require, visible
 from groupware.accounts.models import User
 from groupware.accounts.users import list_users
-from groupware.app import NavItem
 from groupware.crm import groups as group_service
 from groupware.crm import territories as service
 from groupware.crm.models import (
@@ -34,9 +33,9 @@ from groupware.crm.reference import country_choices, is_country
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, current_language, ngettext
 from groupware.validation import parse_id, validate
-from groupware.web import Ctx, page
+from groupware.web import Ctx, NavItem, page
 
-nav = [NavItem(_l("Territories"), "territories", module="partners")]
+nav = [NavItem(_l("Territories"), "territories", module="partners", order=100)]
 Form = dict[str, Any]
 
 AREA_FIELDS = ("country", "county_id", "city", "postal_from", "postal_to")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from groupware.deals.models import Deal
 from groupware.i18n import _, format_date, ngettext
-from groupware.phases.alerts import AlertSource, Message, Raised, register_source
+from groupware.phases.alerts import AlertSource, Message, Raised
 from groupware.phases.models import Phase
 
 CHUNK = 5000
@@ -78,4 +78,4 @@ def _message(r: Raised, title: str, phase: str, today: dt.date) -> Message:
     return Message(headline, body, f"/deals/{r.record_id}")
 
 
-SOURCE = register_source(AlertSource("deals", late_deals, messages))
+SOURCE = AlertSource("deals", late_deals, messages)

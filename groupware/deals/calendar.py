@@ -110,6 +110,3 @@ def meeting_moved(
     if moved != activity.at:
         activity.at = moved.astimezone(dt.UTC)
         session.flush()
-
-
-store.register_source(MEETING, meeting_moved)

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from groupware.access.policy import Module, RecordAccess, Who, register_module
+from groupware.access.policy import Module, RecordAccess, Who
 from groupware.accounts.models import User, user_name_of
 from groupware.crm.models import Partner, Person, territories_covered_by
 from groupware.db import Base, utcnow
@@ -45,10 +45,9 @@ from groupware.records import (
     RecordType,
     choice,
     ref,
-    register_record_type,
 )
 
-register_module(Module("deals", _l("Sales and purchases")))
+DEALS_MODULE = Module("deals", _l("Sales and purchases"))
 
 STATUSES = ("open", "won", "lost", "cancelled")
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -235,73 +234,69 @@ class DealActivity(Base):
         return self.text[:60]
 
 
-register_record_type(
-    RecordType(
-        "deals",
-        _l("Deal"),
-        "/deals/{id}",
-        {
-            "direction": _l("Direction"),
-            "title": _l("Title"),
-            "partner_id": _l("Partner"),
-            "person_id": _l("Contact person"),
-            "type_id": _l("Type"),
-            "phase_id": _l("Phase"),
-            "phase_due": _l("Phase due"),
-            "status": _l("Status"),
-            "lost_reason": _l("Reason lost"),
-            "priority": _l("Priority"),
-            "source": _l("Source"),
-            "owner_id": _l("Responsible"),
-            "amount": _l("Amount"),
-            "currency": _l("Currency"),
-            "probability": _l("Probability"),
-            "started_on": _l("Started"),
-            "expected_close": _l("Expected close"),
-            "closed_on": _l("Closed"),
-            "member": _l("Shared with"),
-            "line": _l("Line"),
-            "activity": _l("Activity"),
-            "line.quantity": _l("Quantity"),
-            "line.unit_price": _l("Unit price"),
-            "activity.kind": _l("Kind"),
-            "activity.text": _l("Text"),
-            "activity.at": _l("When"),
-        },
-        values={
-            "direction": choice(DIRECTION_LABELS),
-            "person_id": ref("persons"),
-            "type_id": ref("process_types"),
-            "phase_id": ref("phases"),
-            "phase_due": DATE,
-            "status": choice(STATUS_LABELS),
-            "priority": choice(PRIORITY_LABELS),
-            "source": choice(SOURCE_LABELS),
-            "amount": MONEY,
-            "probability": PERCENT,
-            "started_on": DATE,
-            "expected_close": DATE,
-            "closed_on": DATE,
-            "line.quantity": NUMBER,
-            "line.unit_price": MONEY,
-            "activity.kind": choice(ACTIVITY_LABELS),
-            "activity.at": DATETIME,
-        },
-        summary=("direction", "partner_id", "type_id", "amount", "owner_id", "expected_close"),
-        list_url="/deals",
-        api_url="/api/v1/deals",
-    )
+DEALS_RECORD = RecordType(
+    "deals",
+    _l("Deal"),
+    "/deals/{id}",
+    {
+        "direction": _l("Direction"),
+        "title": _l("Title"),
+        "partner_id": _l("Partner"),
+        "person_id": _l("Contact person"),
+        "type_id": _l("Type"),
+        "phase_id": _l("Phase"),
+        "phase_due": _l("Phase due"),
+        "status": _l("Status"),
+        "lost_reason": _l("Reason lost"),
+        "priority": _l("Priority"),
+        "source": _l("Source"),
+        "owner_id": _l("Responsible"),
+        "amount": _l("Amount"),
+        "currency": _l("Currency"),
+        "probability": _l("Probability"),
+        "started_on": _l("Started"),
+        "expected_close": _l("Expected close"),
+        "closed_on": _l("Closed"),
+        "member": _l("Shared with"),
+        "line": _l("Line"),
+        "activity": _l("Activity"),
+        "line.quantity": _l("Quantity"),
+        "line.unit_price": _l("Unit price"),
+        "activity.kind": _l("Kind"),
+        "activity.text": _l("Text"),
+        "activity.at": _l("When"),
+    },
+    values={
+        "direction": choice(DIRECTION_LABELS),
+        "person_id": ref("persons"),
+        "type_id": ref("process_types"),
+        "phase_id": ref("phases"),
+        "phase_due": DATE,
+        "status": choice(STATUS_LABELS),
+        "priority": choice(PRIORITY_LABELS),
+        "source": choice(SOURCE_LABELS),
+        "amount": MONEY,
+        "probability": PERCENT,
+        "started_on": DATE,
+        "expected_close": DATE,
+        "closed_on": DATE,
+        "line.quantity": NUMBER,
+        "line.unit_price": MONEY,
+        "activity.kind": choice(ACTIVITY_LABELS),
+        "activity.at": DATETIME,
+    },
+    summary=("direction", "partner_id", "type_id", "amount", "owner_id", "expected_close"),
+    list_url="/deals",
+    api_url="/api/v1/deals",
 )
-register_record_type(
-    RecordType(
-        "process_types",
-        _l("Deal type"),
-        "/admin/deal-types/{id}",
-        {"process": _l("Process"), "direction": _l("Direction"), "phase": _l("Phase")},
-        values={
-            "process": choice({"deal": _l("Deal")}),
-            "direction": choice({"sale": _l("sale"), "purchase": _l("purchase")}),
-        },
-        summary=("direction",),
-    )
+PROCESS_TYPES_RECORD = RecordType(
+    "process_types",
+    _l("Deal type"),
+    "/admin/deal-types/{id}",
+    {"process": _l("Process"), "direction": _l("Direction"), "phase": _l("Phase")},
+    values={
+        "process": choice({"deal": _l("Deal")}),
+        "direction": choice({"sale": _l("sale"), "purchase": _l("purchase")}),
+    },
+    summary=("direction",),
 )

@@ -18,6 +18,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from groupware import wiring
 from groupware.access.policy import Who, get_for_user, may_share, require
 from groupware.accounts.models import User
 from groupware.crm.documents import CURRENCIES
@@ -310,8 +311,8 @@ def add_activity(session: Session, who: Who, deal_id: int, data: ActivityIn) -> 
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    """One item of a deal's correspondence timeline: a logged note, call or meeting now;
-    the internal mail adds messages filed on the deal (:func:`register_timeline`)."""
+    """One item of a deal's correspondence timeline: a logged note, call or meeting; the
+    internal mail adds messages filed on the deal (``Area.deal_timelines``)."""
 
     at: dt.datetime
     kind: str  # "note", "call", "meeting"; later "mail"
@@ -324,22 +325,17 @@ class TimelineEntry:
 # (session, deal, the viewing user's id) -> entries; the viewer matters for mail, which
 # a mailbox owner may keep private.
 TimelineSource = Callable[[Session, Deal, int | None], list[TimelineEntry]]
-TIMELINE: list[TimelineSource] = []
-
-
-def register_timeline(source: TimelineSource) -> None:
-    """Add entries to every deal's timeline (the mail module registers its messages)."""
-    TIMELINE.append(source)
 
 
 def timeline(session: Session, deal: Deal, viewer_id: int | None) -> list[TimelineEntry]:
     """The deal's correspondence and activity as ``viewer_id`` may see them, newest
     first."""
-    entries = [entry for source in TIMELINE for entry in source(session, deal, viewer_id)]
+    sources = wiring.current().deal_timelines
+    entries = [entry for source in sources for entry in source(session, deal, viewer_id)]
     return sorted(entries, key=lambda e: e.at, reverse=True)
 
 
-def _activities(session: Session, deal: Deal, viewer_id: int | None) -> list[TimelineEntry]:
+def activities(session: Session, deal: Deal, viewer_id: int | None) -> list[TimelineEntry]:
     rows = session.scalars(
         select(DealActivity)
         .where(DealActivity.deal_id == deal.id)
@@ -351,9 +347,6 @@ def _activities(session: Session, deal: Deal, viewer_id: int | None) -> list[Tim
         )
         for a in rows
     ]
-
-
-register_timeline(_activities)
 
 
 def link_document(session: Session, who: Who, deal_id: int, document_id: int) -> Document:

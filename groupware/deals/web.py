@@ -21,12 +21,10 @@ from starlette.routing import Route
 
 from groupware.access.policy import can, require, visible
 from groupware.accounts.models import User
-from groupware.app import NavItem
-from groupware.crm import merge as merging
 from groupware.crm import saved_filters
 from groupware.crm.documents import CURRENCIES
 from groupware.crm.models import Document, Partner, Person
-from groupware.crm.partner360_web import MOVED_LABELS, Section, register_section
+from groupware.crm.partner360_web import Section
 from groupware.crm.partners import get_partner_for_user
 from groupware.db import escape_like
 from groupware.deals import service, types
@@ -45,10 +43,10 @@ from groupware.i18n import _, _l, format_number, today
 from groupware.phases import engine
 from groupware.phases.models import ProcessType
 from groupware.validation import parse_id, validate
-from groupware.web import Ctx, acted, page
+from groupware.web import Ctx, NavItem, acted, page
 
 MODULE = "deals"
-nav = [NavItem(_l("Deals"), "deals", module=MODULE)]
+nav = [NavItem(_l("Deals"), "deals", module=MODULE, order=40)]
 PAGE_SIZE = 50
 BOARD_LIMIT = 200  # cards per column; the list shows the rest
 LABELS: dict[str, dict[str, Any]] = {
@@ -602,9 +600,7 @@ def _partner_deals(ctx: Ctx, partner: Partner) -> dict[str, Any]:
     return {"deals": rows, "labels": LABELS, "may_create": ctx.acting.can(MODULE, "create")}
 
 
-register_section(Section("deals", "deals/partner_section.html", _partner_deals, order=10))
-merging.register_link("deals", Deal.partner_id)
-MOVED_LABELS["deals"] = _l("Deals")
+PARTNER_SECTION = Section("deals", "deals/partner_section.html", _partner_deals, order=10)
 
 
 def _post(path: str, endpoint: Any, name: str) -> Route:

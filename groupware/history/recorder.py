@@ -148,31 +148,40 @@ def _collect(action: str, obj: Base, connection: Connection, mapper: Mapper[Any]
 # Mapper events see every row the flush writes, including orphans deleted by cascade,
 # which the session's pre-flush lists do not show. Updates are read just before they
 # are written, while the old values can still be loaded if they were not.
-@event.listens_for(Base, "after_insert", propagate=True)
 def _after_insert(mapper: Mapper[Any], connection: Connection, target: Base) -> None:
     _collect("create", target, connection, mapper)
 
 
-@event.listens_for(Base, "before_update", propagate=True)
 def _before_update(mapper: Mapper[Any], connection: Connection, target: Base) -> None:
     _collect("update", target, connection, mapper)
 
 
-@event.listens_for(Base, "after_delete", propagate=True)
 def _after_delete(mapper: Mapper[Any], connection: Connection, target: Base) -> None:
     _collect("delete", target, connection, mapper)
 
 
-@event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
     rows = session.info.pop(_PENDING, None)
     if rows:
         record(session, rows)
 
 
-@event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
+
+
+def listen() -> None:
+    """Record the changes of every record from now on (the history area's set-up; once
+    is enough, again is harmless)."""
+    for target, name, handler, propagate in (
+        (Base, "after_insert", _after_insert, True),
+        (Base, "before_update", _before_update, True),
+        (Base, "after_delete", _after_delete, True),
+        (Session, "after_flush", _after_flush, False),
+        (Session, "after_rollback", _after_rollback, False),
+    ):
+        if not event.contains(target, name, handler):
+            event.listen(target, name, handler, propagate=propagate)
 
 
 def _parent(obj: Base) -> tuple[str, int, str] | None:

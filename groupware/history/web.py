@@ -10,16 +10,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from groupware.accounts.users import list_users
-from groupware.app import NavItem
 from groupware.db import CHANNELS
 from groupware.history.display import describe
 from groupware.history.service import ACTIONS, list_changes
 from groupware.i18n import _l, parse_date
-from groupware.records import RECORD_TYPES, record_label
+from groupware.records import record_label, record_types
 from groupware.validation import parse_id
-from groupware.web import Ctx, page
+from groupware.web import Ctx, NavItem, page
 
-nav = [NavItem(_l("History"), "history")]
+nav = [NavItem(_l("History"), "history", order=120)]
 PAGE_SIZE = 50
 
 
@@ -71,7 +70,7 @@ def history(ctx: Ctx) -> Response:
         filters=filters,
         people=list_users(ctx.db, limit=1000),
         record_types=sorted(
-            ((name, record_label(name)) for name in RECORD_TYPES), key=lambda pair: pair[1]
+            ((name, record_label(name)) for name in record_types()), key=lambda pair: pair[1]
         ),
         channels=CHANNELS,
         actions=ACTIONS,

@@ -24,16 +24,14 @@ from groupware.accounts.models import Team, User
 from groupware.errors import Invalid, NotFound
 from groupware.i18n import _l
 from groupware.mail.models import MailAddress
-from groupware.records import RecordType, register_record_type
+from groupware.records import RecordType
 
-register_record_type(
-    RecordType(
-        "mail_addresses",
-        _l("Mail address"),
-        "",
-        {"local_part": _l("Address"), "user_id": _l("User"), "team_id": _l("Team")},
-        summary=("user_id", "team_id"),
-    )
+MAIL_ADDRESSES_RECORD = RecordType(
+    "mail_addresses",
+    _l("Mail address"),
+    "",
+    {"local_part": _l("Address"), "user_id": _l("User"), "team_id": _l("Team")},
+    summary=("user_id", "team_id"),
 )
 
 MAX_LENGTH = 64  # RFC 5321's limit for a local part

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from groupware.i18n import ngettext, use_language
 from groupware.mail import delivery
-from groupware.phases.alerts import Delivery, register_channel
+from groupware.phases.alerts import Delivery
 
 SHOWN = 200  # alerts listed in one message; the rest are counted
 
@@ -49,6 +49,3 @@ def mail_alerts(session: Session, deliveries: Sequence[Delivery]) -> None:
             sender=None,
             mail_domain=domain,
         )
-
-
-register_channel(mail_alerts)

@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session
 from groupware.accounts.models import User
 from groupware.db import Database, utcnow
 from groupware.i18n import _, ngettext, use_language
-from groupware.jobs import Job, register_job
+from groupware.jobs import Job
 from groupware.mail import delivery
 from groupware.mail.models import MailMessage, MailOutbox
 from groupware.settings import Settings
@@ -506,6 +506,6 @@ def _relay_job(session: Session, database: Database) -> int:
     return send_due(database, database.settings)
 
 
-register_job(
-    Job("relay-mail", _relay_job, "Send queued mail for outside addresses through the smarthost.")
+RELAY_JOB = Job(
+    "relay-mail", _relay_job, "Send queued mail for outside addresses through the smarthost."
 )

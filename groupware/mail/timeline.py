@@ -14,9 +14,9 @@ from sqlalchemy import ColumnElement, and_, exists, not_, or_, select
 from sqlalchemy.orm import Session
 
 from groupware.crm.models import Partner
-from groupware.crm.partner360_web import Section, register_section
+from groupware.crm.partner360_web import Section
 from groupware.deals.models import Deal
-from groupware.deals.service import TimelineEntry, register_timeline
+from groupware.deals.service import TimelineEntry
 from groupware.i18n import _l
 from groupware.mail.models import MailEntry, MailLink, MailMessage
 from groupware.web import Ctx
@@ -80,10 +80,9 @@ def deal_mail(session: Session, deal: Deal, viewer_id: int | None) -> list[Timel
     ]
 
 
-def _partner_mail(ctx: Ctx, partner: Partner) -> dict[str, Any]:
+def partner_mail(ctx: Ctx, partner: Partner) -> dict[str, Any]:
     rows = filed_on(ctx.db, "partners", partner.id, ctx.acting.id, limit=SHOWN)
     return {"messages": [(m, entry_id, snippet(m)) for m, entry_id in rows]}
 
 
-register_timeline(deal_mail)
-register_section(Section("mail", "mail/_record_mail.html", _partner_mail, order=30))
+PARTNER_SECTION = Section("mail", "mail/_record_mail.html", partner_mail, order=30)

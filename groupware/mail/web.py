@@ -18,15 +18,14 @@ from starlette.datastructures import UploadFile
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from groupware.app import NavItem
 from groupware.errors import Invalid
 from groupware.i18n import _, _l
 from groupware.mail import compose, mailbox, sanitize, senders
 from groupware.mail.models import FOLDERS, MailEntry
 from groupware.validation import parse_id, validate
-from groupware.web import Ctx, acted, page
+from groupware.web import Ctx, NavItem, acted, page
 
-nav = [NavItem(_l("Mail"), "mail", badge=mailbox.unread_inbox)]
+nav = [NavItem(_l("Mail"), "mail", badge=mailbox.unread_inbox, order=60)]
 FOLDER_LABELS: dict[str, Any] = {
     "inbox": _l("Inbox"),
     "sent": _l("Sent"),

@@ -6,12 +6,13 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from groupware import models
-from groupware.db import make_engine
+from groupware.areas import install
+from groupware.db import Base, make_engine
 from groupware.migrate import include_object
 from groupware.settings import load_settings
 
-target_metadata = models.Base.metadata
+install()  # every area's models
+target_metadata = Base.metadata
 
 
 def _run(connection: Connection) -> None:

@@ -10,9 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from groupware.accounts.models import User
-from groupware.db import utcnow
+from groupware.db import Database, utcnow
 from groupware.errors import NotFound
 from groupware.i18n import _l, use_language
+from groupware.jobs import Job
 from groupware.notifications.models import Notification
 
 KINDS = ("info", "alert", "escalation", "delegation", "mention", "mail")
@@ -129,3 +130,10 @@ def prune(session: Session, *, older_than: dt.timedelta) -> int:
         )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _prune_job(session: Session, database: Database) -> int:
+    return prune(session, older_than=dt.timedelta(days=90))
+
+
+PRUNE_JOB = Job("prune-notifications", _prune_job, "Delete read notifications after 90 days.")

@@ -1,9 +1,10 @@
 """The alert job: late phases and overdue deadlines become alerts, once each.
 
-Each process registers an :class:`AlertSource` that says, in SQL, which of its records
-are late as of a day: rows of (record id, subject, due date, owner id). The job inserts
-an :class:`Alert` for every late row that has none yet at that level, in one statement
-per source and level, and tells the people concerned about the new ones only:
+Each area with deadlines (deals, tasks...) declares an :class:`AlertSource`
+(``Area.alert_sources``) that says, in SQL, which of its records are late as of a day:
+rows of (record id, subject, due date, owner id). The job inserts an :class:`Alert` for
+every late row that has none yet at that level, in one statement per source and level,
+and tells the people concerned about the new ones only:
 
 - level 1 (late phase, overdue close date): the responsible person and the leads of
   their teams;
@@ -16,8 +17,7 @@ second worker racing this one on PostgreSQL, raise nothing twice: the insert ski
 existing keys, and only the rows a statement really inserted are delivered.
 
 Delivery: an in-app notification to each recipient, in their language, and then every
-channel in :data:`CHANNELS` (the internal mail registers an e-mail sender there with
-:func:`register_channel`).
+:data:`AlertChannel` the areas declare (the internal mail's e-mail sender).
 """
 
 from __future__ import annotations
@@ -32,9 +32,11 @@ from sqlalchemy import Select, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from groupware import wiring
 from groupware.accounts.models import Grant, TeamMember, User, UserRole
-from groupware.db import copy_rows, utcnow
-from groupware.i18n import use_language
+from groupware.db import Database, copy_rows, utcnow
+from groupware.i18n import today, use_language
+from groupware.jobs import Job
 from groupware.phases.models import Alert
 
 
@@ -80,25 +82,15 @@ class Delivery:
     link: str
 
 
-SOURCES: list[AlertSource] = []
 ANALYZE_AFTER = 1000  # new alerts in one run after which PostgreSQL re-reads the table
-CHANNELS: list[Callable[[Session, Sequence[Delivery]], None]] = []
-
-
-def register_source(source: AlertSource) -> AlertSource:
-    SOURCES.append(source)
-    return source
-
-
-def register_channel(channel: Callable[[Session, Sequence[Delivery]], None]) -> None:
-    """Add a way to deliver alerts besides the in-app notification (e-mail)."""
-    CHANNELS.append(channel)
+# A way to deliver alerts besides the in-app notification (the internal mail's e-mail).
+AlertChannel = Callable[[Session, Sequence[Delivery]], None]
 
 
 def raise_alerts(session: Session, today: dt.date, grace_days: int) -> int:
     """Raise what is due as of ``today``; returns how many alerts were new."""
     count = 0
-    for source in SOURCES:
+    for source in wiring.current().alert_sources:
         for level, before in ((1, today), (2, today - dt.timedelta(days=grace_days))):
             raised = _insert_new(session, source, level, before)
             if raised:
@@ -189,6 +181,7 @@ def _deliver(
     session: Session, source: AlertSource, raised: Sequence[Raised], today: dt.date
 ) -> None:
     messages = source.messages(session, raised, today)
+    channels = wiring.current().alert_channels
     recipients = _recipients(session, raised)
     user_ids = {u for people in recipients.values() for u in people}
     users = {
@@ -212,7 +205,7 @@ def _deliver(
             if user is None or message is None:
                 continue
             title, body = texts[r.alert_id, user.language]
-            if CHANNELS:
+            if channels:
                 deliveries.append(Delivery(r, user, title, body, message.link))
             kind = "escalation" if r.level == 2 else "alert"
             rows.append(
@@ -220,7 +213,7 @@ def _deliver(
                  f"alert:{r.alert_id}")
             )  # fmt: skip
     copy_rows(session, "notifications", _NOTIFICATION_COLUMNS, rows)
-    for channel in CHANNELS:
+    for channel in channels:
         channel(session, deliveries)
 
 
@@ -236,3 +229,11 @@ def _stamp(session: Session) -> Any:
     if session.get_bind().dialect.name == "sqlite":
         return now.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
     return now
+
+
+def _alert_job(session: Session, database: Database) -> int:
+    """Late phases and overdue deadlines become alerts."""
+    return raise_alerts(session, today(), database.settings.alert_grace_days)
+
+
+ALERT_JOB = Job("raise-alerts", _alert_job, "Alert on late phases and overdue deals, escalate.")

@@ -13,7 +13,7 @@ from sqlalchemy import Date, Select, func, literal, select
 from sqlalchemy.orm import Session
 
 from groupware.i18n import _, format_date, ngettext
-from groupware.phases.alerts import AlertSource, Message, Raised, register_source
+from groupware.phases.alerts import AlertSource, Message, Raised
 from groupware.tasks.models import Task
 
 CHUNK = 5000
@@ -69,4 +69,4 @@ def _message(r: Raised, title: str, today: dt.date) -> Message:
     return Message(headline, body, f"/tasks/{r.record_id}")
 
 
-SOURCE = register_source(AlertSource("tasks", late_tasks, messages))
+SOURCE = AlertSource("tasks", late_tasks, messages)

@@ -169,6 +169,3 @@ def _partstat(todo: Any, task: Task) -> str | None:
         if owner is not None and str(attendee.value).lower() == f"mailto:{owner.email}".lower():
             return str(attendee.params.get("PARTSTAT", [""])[0]).upper()
     return None
-
-
-store.register_source(PREFIX, from_client)

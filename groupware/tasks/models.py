@@ -31,13 +31,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 from sqlalchemy.orm.util import identity_key
 
-from groupware.access.policy import Module, RecordAccess, Who, register_module
+from groupware.access.policy import Module, RecordAccess, Who
 from groupware.accounts.models import Team, TeamMember, User
 from groupware.db import Base, utcnow
 from groupware.i18n import _l
-from groupware.records import DATETIME, PERCENT, RecordType, choice, register_record_type
+from groupware.records import DATETIME, PERCENT, RecordType, choice
 
-register_module(Module("tasks", _l("Tasks")))
+TASKS_MODULE = Module("tasks", _l("Tasks"))
 
 STATUSES = ("open", "in_progress", "done", "cancelled")
 RESPONSES = ("pending", "accepted", "rejected")
@@ -183,36 +183,34 @@ class TaskDelegation(Base):
         return ""
 
 
-register_record_type(
-    RecordType(
-        "tasks",
-        _l("Task"),
-        "/tasks/{id}",
-        {
-            "priority": _l("Priority"),
-            "progress": _l("Progress"),
-            "starts_at": _l("Starts"),
-            "due_at": _l("Due"),
-            "response": _l("Answer"),
-            "partner_id": _l("Partner"),
-            "deal_id": _l("Deal"),
-            "completed_at": _l("Completed"),
-            "delegation": _l("Delegation"),
-            "delegation.reason": _l("Reason"),
-            "delegation.responded_at": _l("Answered"),
-        },
-        values={
-            "status": choice(STATUS_LABELS),
-            "response": choice(RESPONSE_LABELS),
-            "priority": choice(PRIORITY_LABELS),
-            "progress": PERCENT,
-            "starts_at": DATETIME,
-            "due_at": DATETIME,
-            "completed_at": DATETIME,
-            "delegation.responded_at": DATETIME,
-        },
-        summary=("priority", "due_at", "partner_id", "deal_id"),
-        list_url="/tasks?view=all",
-        api_url="/api/v1/tasks?view=all",
-    )
+TASKS_RECORD = RecordType(
+    "tasks",
+    _l("Task"),
+    "/tasks/{id}",
+    {
+        "priority": _l("Priority"),
+        "progress": _l("Progress"),
+        "starts_at": _l("Starts"),
+        "due_at": _l("Due"),
+        "response": _l("Answer"),
+        "partner_id": _l("Partner"),
+        "deal_id": _l("Deal"),
+        "completed_at": _l("Completed"),
+        "delegation": _l("Delegation"),
+        "delegation.reason": _l("Reason"),
+        "delegation.responded_at": _l("Answered"),
+    },
+    values={
+        "status": choice(STATUS_LABELS),
+        "response": choice(RESPONSE_LABELS),
+        "priority": choice(PRIORITY_LABELS),
+        "progress": PERCENT,
+        "starts_at": DATETIME,
+        "due_at": DATETIME,
+        "completed_at": DATETIME,
+        "delegation.responded_at": DATETIME,
+    },
+    summary=("priority", "due_at", "partner_id", "deal_id"),
+    list_url="/tasks?view=all",
+    api_url="/api/v1/tasks?view=all",
 )

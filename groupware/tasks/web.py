@@ -14,7 +14,6 @@ from starlette.routing import Route
 
 from groupware.access.policy import require
 from groupware.accounts.models import Team, User
-from groupware.app import NavItem
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, local_time
 from groupware.tasks import service
@@ -26,10 +25,10 @@ from groupware.tasks.models import (
     Task,
 )
 from groupware.validation import validate
-from groupware.web import Ctx, acted, page
+from groupware.web import Ctx, NavItem, acted, page
 
 MODULE = "tasks"
-nav = [NavItem(_l("Tasks"), "tasks", module=MODULE)]
+nav = [NavItem(_l("Tasks"), "tasks", module=MODULE, order=50)]
 PAGE_SIZE = 100
 VIEWS: dict[str, Any] = {
     "mine": _l("My tasks"),

@@ -30,7 +30,7 @@ from groupware.access.policy import may, record_models
 from groupware.crm.models import Partner
 from groupware.db import Database
 from groupware.deals.models import Deal
-from groupware.records import RECORD_TYPES
+from groupware.records import record_types
 from groupware.settings import Settings
 from tests import factories
 from tests.access.world import PEOPLE, World, build_world
@@ -92,7 +92,7 @@ def allowed(
 
 def _linked_ids(html: str, rtype: str) -> set[int]:
     """The ids of ``rtype`` records a page links to (by their page's address)."""
-    prefix = RECORD_TYPES[rtype].url.split("{id}")[0]
+    prefix = record_types()[rtype].url.split("{id}")[0]
     return {int(i) for i in re.findall(rf'href="{re.escape(prefix)}(\d+)(?=["/?#])', html)}
 
 
@@ -125,8 +125,8 @@ def _hidden_tokens(database: Database, world: World, name: str) -> dict[str, set
 def test_the_world_has_records_of_every_type_and_each_type_a_page() -> None:
     """A new record type needs records in :mod:`tests.access.world` and a page."""
     for rtype in TYPES:
-        assert rtype in RECORD_TYPES, f"{rtype}: register its RecordType"
-        assert RECORD_TYPES[rtype].url or RECORD_TYPES[rtype].api_url, rtype
+        assert rtype in record_types(), f"{rtype}: register its RecordType"
+        assert record_types()[rtype].url or record_types()[rtype].api_url, rtype
 
 
 @pytest.mark.parametrize("rtype", TYPES)
@@ -134,7 +134,7 @@ def test_lists_show_exactly_what_the_policy_allows(
     rtype: str, world: World, people: dict[str, Person], database: Database
 ) -> None:
     assert world.tokens.get(rtype), f"add {rtype} records to tests/access/world.py"
-    declared = RECORD_TYPES[rtype]
+    declared = record_types()[rtype]
     wrong: list[str] = []
     for name in PEOPLE:
         expected = allowed(database, world, name, rtype)

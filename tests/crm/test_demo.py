@@ -37,7 +37,7 @@ def test_the_demo_loads_a_valid_crm_once(demo_company: Demo) -> None:
     database = demo_company.database
     assert demo_company.loaded is True
     assert load_demo(database) is False
-    with database.transaction(actor_id=None, channel="cli", write=False) as session:
+    with demo_company.reading() as session:
         assert _count(session, Partner) == demo.PARTNERS
         assert _count(session, PartnerGroup) == len(demo.GROUPS)
         assert _count(session, Territory) == len(demo.TERRITORIES)

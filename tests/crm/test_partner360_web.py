@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from groupware import wiring
 from groupware.access.policy import SYSTEM, load_who
 from groupware.accounts.models import User
 from groupware.accounts.users import UserUpdate, update_user
@@ -21,6 +22,7 @@ from groupware.crm.partner360_web import revenue_chart
 from groupware.crm.persons import BranchIn, PersonIn, save_branch, save_person
 from groupware.db import Database
 from groupware.i18n import today, use_language
+from groupware.wiring import Area
 from tests.conftest import LoginAs
 from tests.factories import Cast, make_partner, make_rule, make_territory, role_id
 
@@ -336,12 +338,10 @@ def test_a_later_module_adds_a_section_without_touching_the_page(
         seen.append(partner.id)
         return {}
 
-    monkeypatch.setattr(partner360_web, "SECTIONS", [])
-    # Any template of the page's context does; a real module brings its own.
-    partner360_web.register_section(
-        partner360_web.Section("deals", "crm/_revenue_chart.html", load)
-    )
-    html = login_as("alice").get(f"/partners/{world.konzum}").text
+    # Any template of the page's context does; a real area brings its own.
+    section = partner360_web.Section("extra", "crm/_revenue_chart.html", load)
+    with wiring.extended(Area("test", partner_sections=(section,))):
+        html = login_as("alice").get(f"/partners/{world.konzum}").text
     assert seen == [world.konzum]
     assert html.count('data-testid="revenue-chart"') == 2
 

@@ -12,13 +12,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from groupware import wiring
 from groupware.accounts.models import User
 from groupware.db import Database
 from groupware.deals.service import CloseIn, close_deal, move_deal, phases_of
 from groupware.jobs import run_jobs
 from groupware.notifications.models import Notification
-from groupware.phases.alerts import CHANNELS, Delivery, raise_alerts
+from groupware.phases.alerts import Delivery, raise_alerts
 from groupware.phases.models import Alert
+from groupware.wiring import Area
 from tests.deals.conftest import START, Setup, make_setup, new_deal
 from tests.factories import make_cast, reset_database
 
@@ -92,12 +94,10 @@ def test_an_escalation_without_a_team_lead_goes_to_the_administrators(
 
 def test_channels_get_each_delivery_for_e_mail(db: Session, setup: Setup) -> None:
     got: list[Delivery] = []
-    CHANNELS.append(lambda session, deliveries: got.extend(deliveries))
-    try:
+    extra = Area("test", alert_channels=(lambda session, deliveries: got.extend(deliveries),))
+    with wiring.extended(extra):
         new_deal(db, setup, title="Pošta")
         raise_alerts(db, START + days(6), grace_days=3)
-    finally:
-        CHANNELS.pop()
     assert sorted(d.user.username for d in got) == ["alice", "dave"]
     assert all(d.link.startswith("/deals/") for d in got)
 

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from groupware import wiring
 from groupware.access import shares
 from groupware.access.policy import get_for_user
 from groupware.crm.documents import DocumentIn, upsert_document
@@ -29,6 +30,7 @@ from groupware.errors import Forbidden, Invalid, NotFound
 from groupware.history.service import record_changes
 from groupware.phases import engine
 from groupware.validation import validate
+from groupware.wiring import Area
 from tests.deals.conftest import START, Setup, deal_data, new_deal
 
 
@@ -234,11 +236,9 @@ def test_the_timeline_merges_the_activity_log_with_registered_sources(
     at = dt.datetime(2026, 3, 3, 9, tzinfo=dt.UTC)
     add_activity(db, alice, deal.id, ActivityIn(kind="call", text="Nazvao", at=at))
     mail = service.TimelineEntry(at + days(1), "mail", "mail", "kupac@firma.hr", "Ponuda", "/m/1")
-    service.register_timeline(lambda session, d, _viewer: [mail] if d.id == deal.id else [])
-    try:
+    extra = Area("test", deal_timelines=(lambda session, d, _v: [mail] if d.id == deal.id else [],))
+    with wiring.extended(extra):
         entries = service.timeline(db, deal, None)
-    finally:
-        service.TIMELINE.pop()
     assert [(e.kind, e.text, e.author) for e in entries] == [
         ("mail", "Ponuda", "kupac@firma.hr"),
         ("call", "Nazvao", "Alice"),

@@ -18,9 +18,8 @@ from tests.conftest import Demo
 
 
 def test_the_demo_has_sales_and_purchases_at_every_stage(demo_company: Demo) -> None:
-    database = demo_company.database
     assert demo_company.loaded is True
-    with database.transaction(actor_id=None, channel="cli") as session:
+    with demo_company.reading() as session:
         assert session.scalar(select(func.count()).select_from(ProcessType)) == len(TYPES)
         deals = list(session.scalars(select(Deal)))
         assert len(deals) == DEALS

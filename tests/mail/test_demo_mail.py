@@ -23,7 +23,7 @@ def test_the_demo_has_a_few_weeks_of_correspondence(demo_company: Demo) -> None:
     database = demo_company.database
     assert demo_company.loaded is True
     domain = database.settings.mail_domain
-    with database.transaction(actor_id=None, channel="cli") as session:
+    with demo_company.reading() as session:
         messages = list(session.scalars(select(MailMessage).order_by(MailMessage.sent_at)))
         assert 30 <= len(messages) <= 60
         now = dt.datetime.now(dt.UTC)

@@ -14,9 +14,8 @@ from tests.conftest import Demo
 
 
 def test_the_demo_fills_calendars_and_tasks_at_every_stage(demo_company: Demo) -> None:
-    database = demo_company.database
     assert demo_company.loaded is True
-    with database.transaction(actor_id=None, channel="cli") as session:
+    with demo_company.reading() as session:
         events = session.scalar(
             select(func.count()).where(
                 CalendarItem.component == "VEVENT", CalendarItem.ics.is_not(None)

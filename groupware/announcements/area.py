@@ -1,0 +1,14 @@
+"""Announcements: news for the whole company or a team, on the dashboard."""
+
+from groupware.announcements import api, web
+from groupware.announcements.models import ANNOUNCEMENTS_RECORD, MODULE, Announcement
+from groupware.wiring import Area
+
+AREA = Area(
+    "announcements",
+    models=(Announcement,),
+    access_modules=(MODULE,),
+    record_types=(ANNOUNCEMENTS_RECORD,),
+    pages=(web,),
+    apis=(api.api,),
+)

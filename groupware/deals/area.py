@@ -1,0 +1,30 @@
+"""Sales and purchases: deals with lines, phases, activities, members, reports and
+alerts when a deal runs late; on partner pages, in calendars and through merges."""
+
+from groupware.crm.merge import MergeLink
+from groupware.deals import alerts, api, calendar, reports_web, service, web
+from groupware.deals.models import (
+    DEALS_MODULE,
+    DEALS_RECORD,
+    PROCESS_TYPES_RECORD,
+    Deal,
+    DealActivity,
+    DealLine,
+    DealMember,
+)
+from groupware.i18n import _l
+from groupware.wiring import Area
+
+AREA = Area(
+    "deals",
+    models=(Deal, DealMember, DealLine, DealActivity),
+    access_modules=(DEALS_MODULE,),
+    record_types=(DEALS_RECORD, PROCESS_TYPES_RECORD),
+    pages=(web, reports_web),
+    apis=(api.api,),
+    alert_sources=(alerts.SOURCE,),
+    calendar_sources=((calendar.MEETING, calendar.meeting_moved),),
+    partner_sections=(web.PARTNER_SECTION,),
+    deal_timelines=(service.activities,),
+    merge_links=(MergeLink("deals", Deal.partner_id, _l("Deals")),),
+)

@@ -1,0 +1,13 @@
+"""Notifications: what the app tells a person (a task given, an alert), read and pruned."""
+
+from groupware.notifications import api, service, web
+from groupware.notifications.models import Notification
+from groupware.wiring import Area
+
+AREA = Area(
+    "notifications",
+    models=(Notification,),
+    pages=(web,),
+    apis=(api.api,),
+    jobs=(service.PRUNE_JOB,),
+)

@@ -1,0 +1,17 @@
+"""Tasks: to-dos given, handed on, accepted or rejected, in the CalDAV task lists of
+those who hold them, with alerts when they run late."""
+
+from groupware.tasks import alerts, api, calendar, web
+from groupware.tasks.models import TASKS_MODULE, TASKS_RECORD, Task, TaskDelegation
+from groupware.wiring import Area
+
+AREA = Area(
+    "tasks",
+    models=(Task, TaskDelegation),
+    access_modules=(TASKS_MODULE,),
+    record_types=(TASKS_RECORD,),
+    pages=(web,),
+    apis=(api.api,),
+    alert_sources=(alerts.SOURCE,),
+    calendar_sources=((calendar.PREFIX, calendar.from_client),),
+)

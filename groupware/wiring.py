@@ -1,0 +1,156 @@
+"""What the areas add to the product, read from the one list of areas.
+
+Each area (accounts, crm, deals, mail...) declares in its ``area.py`` one :class:`Area`:
+its models, pages, API, navigation, jobs, alert sources, calendar sources, partner page
+sections, deal timeline sources, merge links and record types. ``groupware.areas``
+lists the areas in order, and whatever starts the product (the app, the CLI, the
+migrations, a benchmark, the tests) calls ``groupware.areas.install()`` once, which
+gathers them here. Readers (the job runner, the alert job, the partner page, the
+OpenAPI document...) take their collection from :func:`current`; nothing is added to
+anything as a side effect of importing a module.
+
+This module imports no area: the declarations import their own code, and only
+``groupware.areas`` imports the declarations.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from groupware.access.policy import Module
+    from groupware.api import Api
+    from groupware.caldav.store import SourceHandler
+    from groupware.crm.merge import MergeLink
+    from groupware.crm.partner360_web import Section
+    from groupware.deals.service import TimelineSource
+    from groupware.jobs import Job
+    from groupware.phases.alerts import AlertChannel, AlertSource
+    from groupware.records import RecordType
+
+
+@dataclass(frozen=True)
+class Area:
+    """What one area adds, read top to bottom."""
+
+    name: str
+    # The mapped classes of its tables (importing them completes Base.metadata).
+    models: tuple[type, ...] = ()
+    # What roles grant rights on, and how its records read to people.
+    access_modules: tuple[Module, ...] = ()
+    record_types: tuple[RecordType, ...] = ()
+    # Page modules (each with ``routes`` and optionally ``nav``) and API operations.
+    pages: tuple[ModuleType, ...] = ()
+    apis: tuple[Api, ...] = ()
+    # Periodic jobs (the server's scheduler and ``groupware run-jobs``).
+    jobs: tuple[Job, ...] = ()
+    # Late records the alert job looks at, and ways besides the app to deliver alerts.
+    alert_sources: tuple[AlertSource, ...] = ()
+    alert_channels: tuple[AlertChannel, ...] = ()
+    # Calendar items the area puts into calendars, by the prefix of their ``source``:
+    # the handler applies a client's change of such an item to the record.
+    calendar_sources: tuple[tuple[str, SourceHandler], ...] = ()
+    # Sections of the partner 360° page, sources of a deal's timeline, and rows that
+    # follow a partner through a merge.
+    partner_sections: tuple[Section, ...] = ()
+    deal_timelines: tuple[TimelineSource, ...] = ()
+    merge_links: tuple[MergeLink, ...] = ()
+    # What must run before the first flush (the history recorder starts listening).
+    setup: tuple[Callable[[], None], ...] = ()
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """Every area's contributions, gathered in the order of the areas."""
+
+    areas: tuple[Area, ...]
+    access_modules: dict[str, Module] = field(default_factory=dict)
+    record_types: dict[str, RecordType] = field(default_factory=dict)
+    pages: tuple[ModuleType, ...] = ()
+    apis: tuple[Api, ...] = ()
+    jobs: tuple[Job, ...] = ()
+    alert_sources: tuple[AlertSource, ...] = ()
+    alert_channels: tuple[AlertChannel, ...] = ()
+    calendar_sources: dict[str, SourceHandler] = field(default_factory=dict)
+    partner_sections: tuple[Section, ...] = ()
+    deal_timelines: tuple[TimelineSource, ...] = ()
+    merge_links: tuple[MergeLink, ...] = ()
+
+
+def _unique(kind: str, names: Iterable[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"two areas declare the {kind} {name!r}")
+        seen.add(name)
+
+
+def gather(areas: Iterable[Area]) -> Wiring:
+    """One :class:`Wiring` of ``areas``; two areas naming the same thing is an error."""
+    areas = tuple(areas)
+
+    def every(name: str) -> list[Any]:
+        return [item for area in areas for item in getattr(area, name)]
+
+    modules, types = every("access_modules"), every("record_types")
+    sources, jobs = every("calendar_sources"), every("jobs")
+    _unique("area", (a.name for a in areas))
+    _unique("access module", (m.name for m in modules))
+    _unique("record type", (t.name for t in types))
+    _unique("calendar source", (prefix for prefix, _handler in sources))
+    _unique("job", (j.name for j in jobs))
+    _unique("partner section", (s.name for s in every("partner_sections")))
+    _unique("merge link", (link.name for link in every("merge_links")))
+    return Wiring(
+        areas=areas,
+        access_modules={m.name: m for m in modules},
+        record_types={t.name: t for t in types},
+        pages=tuple(every("pages")),
+        apis=tuple(every("apis")),
+        jobs=tuple(jobs),
+        alert_sources=tuple(every("alert_sources")),
+        alert_channels=tuple(every("alert_channels")),
+        calendar_sources=dict(sources),
+        partner_sections=tuple(sorted(every("partner_sections"), key=lambda s: s.order)),
+        deal_timelines=tuple(every("deal_timelines")),
+        merge_links=tuple(every("merge_links")),
+    )
+
+
+_current: Wiring | None = None
+
+
+def install(wiring: Wiring) -> None:
+    global _current
+    _current = wiring
+
+
+def installed() -> bool:
+    return _current is not None
+
+
+def current() -> Wiring:
+    """The areas' contributions; ``groupware.areas.install()`` must have run."""
+    if _current is None:
+        raise RuntimeError(
+            "the areas are not installed: whatever starts groupware calls "
+            "groupware.areas.install() first"
+        )
+    return _current
+
+
+@contextlib.contextmanager
+def extended(area: Area) -> Iterator[Wiring]:
+    """The installed areas and ``area`` after them, for the duration of a block (a test
+    of what an area may add)."""
+    before = current()
+    wiring = gather((*before.areas, area))
+    install(wiring)
+    try:
+        yield wiring
+    finally:
+        install(before)
