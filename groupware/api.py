@@ -173,7 +173,12 @@ class Api:
         for op in self.operations:
             by_path.setdefault(op.path, []).append(op)
         return [
-            Route(_starlette_path(path), _endpoint(ops), methods=[op.method for op in ops])
+            Route(
+                _starlette_path(path),
+                _endpoint(ops),
+                methods=[op.method for op in ops],
+                name="api:" + "|".join(op.operation_id for op in ops),
+            )
             for path, ops in by_path.items()
         ]
 
@@ -459,4 +464,4 @@ async def _openapi(request: Request) -> Response:
     return JSONResponse(openapi_document())
 
 
-openapi_route = Route("/openapi.json", _openapi, methods=["GET"])
+openapi_route = Route("/openapi.json", _openapi, methods=["GET"], name="openapi")

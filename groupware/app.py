@@ -339,7 +339,7 @@ def create_app(
         routes=[
             *dav.routes(settings, gw.database),
             *routes,
-            Mount("/api/v1", routes=[*api_routes, openapi_route]),
+            Mount("/api/v1", routes=[*api_routes, openapi_route], name="api"),
             Mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static"),
         ],
         exception_handlers={HTTPException: _http_error, Exception: _server_error},

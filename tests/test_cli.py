@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from groupware import wiring
 from groupware.accounts.teams import TeamIn, create_team
 from groupware.db import Database
 from groupware.settings import load_settings
@@ -167,4 +168,6 @@ def test_run_jobs(env: dict[str, str]) -> None:
     gw(env, "migrate")
     output = gw(env, "run-jobs").stdout
     assert "prune-sessions: 0" in output
+    ran = [line.split(":")[0] for line in output.splitlines()]
+    assert ran == [job.name for job in wiring.current().jobs]  # every area's jobs
     assert gw(env, "run-jobs", "--job", "nope", check=False).returncode == 1

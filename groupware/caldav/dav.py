@@ -185,10 +185,11 @@ def routes(settings: Settings, database: Database) -> list[BaseRoute]:
     return [
         Route("/.well-known/caldav", _well_known, methods=["GET", "HEAD", "PROPFIND", "OPTIONS"]),
         Route("/", AtDavRoot(gate), methods=DAV_METHODS),
-        Mount("/dav", app=gate),
+        Mount("/dav", app=gate, name="dav"),
         Route(
             "/freebusy/{email}.ifb",
             _free_busy_url(database, settings, auth),
             methods=["GET", "HEAD"],
+            name="free_busy",
         ),
     ]

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from groupware import wiring
 from groupware.access.models import Share
@@ -39,11 +39,44 @@ from groupware.i18n import _l
 @dataclass(frozen=True)
 class MergeLink:
     """Rows that name a partner and simply move to the kept one: ``column`` is their
-    partner column, ``label`` names them in the merge preview. Areas declare theirs."""
+    partner column, ``label`` names them in the merge preview. Areas declare theirs.
+
+    A link table naming records of several types (``record_type``, ``record_id``) gives
+    ``record_type`` the name of its type column and ``column`` its id column; ``unique``
+    names the columns that may point at one partner only once together with it (a
+    message filed on both partners stays filed once on the kept one: the retired
+    partner's row stays where it was, and undo has nothing to put back for it)."""
 
     name: str
-    column: InstrumentedAttribute[int]
+    column: InstrumentedAttribute[Any]
     label: Any
+    record_type: InstrumentedAttribute[Any] | None = None
+    unique: tuple[InstrumentedAttribute[Any], ...] = ()
+
+    def rows(self, partner_id: int) -> ColumnElement[bool]:
+        """The condition for this link's rows that name ``partner_id``."""
+        condition: ColumnElement[bool] = self.column == partner_id
+        if self.record_type is not None:
+            condition = and_(self.record_type == "partners", condition)
+        return condition
+
+    def movable(self, src: int, dst: int) -> ColumnElement[bool]:
+        """The rows naming ``src`` that may move to ``dst`` without a duplicate."""
+        condition = self.rows(src)
+        if self.unique:
+            model = self.column.class_
+            taken = aliased(model)
+            same = [getattr(taken, c.key) == c for c in self.unique]
+            theirs = select(taken.id).where(
+                *same, getattr(taken, self.column.key) == dst, *self._type_of(taken)
+            )
+            condition = and_(condition, ~theirs.exists())
+        return condition
+
+    def _type_of(self, model: Any) -> list[ColumnElement[bool]]:
+        if self.record_type is None:
+            return []
+        return [getattr(model, self.record_type.key) == "partners"]
 
 
 PERSONS_LINK = MergeLink("persons", Person.partner_id, _l("Persons"))
@@ -71,11 +104,26 @@ def links() -> tuple[MergeLink, ...]:
     return wiring.current().merge_links
 
 
-def _move(session: Session, column: InstrumentedAttribute[int], src: int, dst: int) -> list[int]:
+def moving(session: Session, link: MergeLink, src: int, dst: int) -> int:
+    """How many of ``link``'s rows a merge of ``src`` into ``dst`` would move."""
+    model = link.column.class_
+    count = select(func.count()).select_from(model).where(link.movable(src, dst))
+    return session.scalar(count) or 0
+
+
+def _move(session: Session, link: MergeLink, src: int, dst: int) -> list[int]:
+    column = link.column
     model = column.class_
-    ids = list(session.scalars(select(model.id).where(column == src)))
+    ids = list(session.scalars(select(model.id).where(link.movable(src, dst))))
     if ids:
         session.execute(update(model).where(model.id.in_(ids)).values({column.key: dst}))
+        _remember(session, model, column.key, ids, src, dst)
+    return ids
+
+
+def _remember(session: Session, model: Any, key: str, ids: list[int], src: int, dst: int) -> None:
+    """History rows for moved records of a tracked model (links have no history)."""
+    if getattr(model, "__tracked__", False):
         record(
             session,
             [
@@ -84,12 +132,11 @@ def _move(session: Session, column: InstrumentedAttribute[int], src: int, dst: i
                     "record_type": model.__tablename__,
                     "record_id": row_id,
                     "label": "",
-                    "changes": {column.key: [src, dst]},
+                    "changes": {key: [src, dst]},
                 }
                 for row_id in ids
             ],
         )
-    return ids
 
 
 def merge_partners(
@@ -108,7 +155,7 @@ def merge_partners(
         "reps": [[r.user_id, r.source] for r in kept.reps],
     }
     moved: dict[str, Any] = {
-        link.name: _move(session, link.column, merged.id, kept.id) for link in links()
+        link.name: _move(session, link, merged.id, kept.id) for link in links()
     }
     moved["reps"] = _merge_reps(session, kept, merged)
     moved["tags"] = _merge_tags(session, kept.id, merged.id)
@@ -225,22 +272,10 @@ def undo_merge(session: Session, merge: PartnerMerge, kept: Partner, merged: Par
         if ids:
             session.execute(
                 update(model)
-                .where(model.id.in_(ids), column == kept.id)
+                .where(model.id.in_(ids), merge_link.rows(kept.id))
                 .values({column.key: merged.id})
             )
-            record(
-                session,
-                [
-                    {
-                        "action": "update",
-                        "record_type": model.__tablename__,
-                        "record_id": i,
-                        "label": "",
-                        "changes": {column.key: [kept.id, merged.id]},
-                    }
-                    for i in ids
-                ],
-            )
+            _remember(session, model, column.key, ids, kept.id, merged.id)
     for rep in list(kept.reps):
         if rep.user_id in moved.get("reps", []):
             kept.reps.remove(rep)

@@ -247,8 +247,7 @@ def _moves(session: Session, kept: Partner, other: Partner) -> list[tuple[Any, i
     """How many rows of each kind would move from ``other`` to ``kept``."""
     counts: list[tuple[Any, int]] = []
     for link in merging.links():
-        moving = session.scalar(select(func.count()).where(link.column == other.id)) or 0
-        counts.append((link.label, moving))
+        counts.append((link.label, merging.moving(session, link, other.id, kept.id)))
     kept_reps = {kept.owner_id, *(r.user_id for r in kept.reps)}
     reps = len({other.owner_id, *(r.user_id for r in other.reps)} - kept_reps - {None})
     kept_tags = select(PartnerTag.tag_id).where(PartnerTag.partner_id == kept.id)

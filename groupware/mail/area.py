@@ -1,6 +1,8 @@
 """Internal mail: the SMTP server, mailboxes on the web and the API, mail filed on deals
 and partners, the relay to a smarthost, and alerts sent as mail."""
 
+from groupware.crm.merge import MergeLink
+from groupware.i18n import _l
 from groupware.mail import addresses, addresses_web, alerts, api, relay, timeline, web
 from groupware.mail.models import MailAddress, MailEntry, MailLink, MailMessage, MailOutbox
 from groupware.wiring import Area
@@ -15,4 +17,13 @@ AREA = Area(
     alert_channels=(alerts.mail_alerts,),
     partner_sections=(timeline.PARTNER_SECTION,),
     deal_timelines=(timeline.deal_mail,),
+    merge_links=(
+        MergeLink(
+            "mail",
+            MailLink.record_id,
+            _l("Filed mail"),
+            record_type=MailLink.record_type,
+            unique=(MailLink.message_id,),
+        ),
+    ),
 )

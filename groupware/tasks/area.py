@@ -1,6 +1,8 @@
 """Tasks: to-dos given, handed on, accepted or rejected, in the CalDAV task lists of
 those who hold them, with alerts when they run late."""
 
+from groupware.crm.merge import MergeLink
+from groupware.i18n import _l
 from groupware.tasks import alerts, api, calendar, web
 from groupware.tasks.models import TASKS_MODULE, TASKS_RECORD, Task, TaskDelegation
 from groupware.wiring import Area
@@ -14,4 +16,5 @@ AREA = Area(
     apis=(api.api,),
     alert_sources=(alerts.SOURCE,),
     calendar_sources=((calendar.PREFIX, calendar.from_client),),
+    merge_links=(MergeLink("tasks", Task.partner_id, _l("Tasks")),),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import decimal
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -14,17 +15,21 @@ from groupware.access.models import Share
 from groupware.access.policy import SYSTEM, Who, load_who
 from groupware.access.shares import share
 from groupware.accounts.models import User
-from groupware.crm.merge import merge_partners, undo_merge
+from groupware.crm.merge import links, merge_partners, undo_merge
 from groupware.crm.models import Branch, Document, Partner, PartnerMerge, PartnerTag, Person
 from groupware.crm.persons import BranchIn, PersonIn, save_branch, save_person
 from groupware.db import Database
 from groupware.errors import Invalid
 from groupware.history.models import Change
 from groupware.history.service import record_changes
+from groupware.mail import timeline
+from groupware.mail.delivery import deliver
+from groupware.tasks.service import TaskIn, create_task
 from tests.browser.test_shell import chromium
 from tests.conftest import LiveServer, LoginAs
 from tests.crm.test_partner360_web import make_document, make_sales
 from tests.factories import PASSWORD, Cast, make_partner
+from tests.mail.conftest import make_deal
 
 __all__ = ["chromium"]  # a fixture used here
 
@@ -124,6 +129,62 @@ def test_undo_puts_everything_back_exactly(db: Session, sales_db: Cast) -> None:
     assert merge.undone_at is not None
     with pytest.raises(Invalid):
         undo_merge(db, merge, kept, other)
+
+
+def links_of(session: Session, *partner_ids: int) -> dict[int, dict[str, list[int]]]:
+    """The rows of every merge link the areas declare, per partner."""
+    session.expire_all()
+    return {
+        pid: {
+            link.name: sorted(session.scalars(select(link.column.class_.id).where(link.rows(pid))))
+            for link in links()
+        }
+        for pid in partner_ids
+    }
+
+
+def test_a_merge_moves_every_kind_of_linked_record_and_undo_puts_each_back(
+    db: Session, sales_db: Cast
+) -> None:
+    cast = sales_db
+    kept, other = twins(db, cast, SYSTEM)
+    make_deal(db, cast.charlie, other.id)
+    create_task(db, SYSTEM, TaskIn(title="Nazvati nabavu", partner_id=other.id), push=False)
+    for subject, filed in (
+        ("Ponuda", [("partners", other.id)]),
+        ("Oboma", [("partners", kept.id), ("partners", other.id)]),
+    ):
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"] = "info@konzum.hr", "alice@x.hr", subject
+        mail.set_content("Dobar dan")
+        deliver(
+            db,
+            mail.as_bytes(),
+            envelope_from="info@konzum.hr",
+            envelope_to=["alice@x.hr"],
+            recipients=[cast.alice],
+            sender=None,
+            filed=filed,
+            mail_domain="x.hr",
+        )
+    before = links_of(db, kept.id, other.id)
+    # the retired partner has rows of every kind an area declares
+    assert {"persons", "branches", "documents", "deals", "tasks", "mail"} <= before[other.id].keys()
+    assert all(before[other.id].values()), before[other.id]
+
+    merge = merge_partners(db, kept, other, by_user_id=None)
+    after = links_of(db, kept.id, other.id)
+    for name, ids in before[other.id].items():
+        if name == "mail":  # the message filed on both stays filed once, on the kept one
+            assert len(after[kept.id][name]) == 2 and len(after[other.id][name]) == 1
+        else:
+            assert after[kept.id][name] == sorted(before[kept.id][name] + ids), name
+            assert after[other.id][name] == [], name
+    mail_of_kept = timeline.filed_on(db, "partners", kept.id, cast.alice.id)
+    assert sorted(m.subject for m, _ in mail_of_kept) == ["Oboma", "Ponuda"]
+
+    undo_merge(db, merge, kept, other)
+    assert links_of(db, kept.id, other.id) == before
 
 
 def test_merging_refuses_the_same_partner_and_a_merged_one(db: Session, sales_db: Cast) -> None:
