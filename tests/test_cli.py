@@ -17,6 +17,9 @@ from groupware.settings import load_settings
 from tests.conftest import Demo, _pg_database
 
 GROUPWARE = [sys.executable, "-m", "groupware.cli"]
+# Each command is a new process that imports the whole app: a test running ten of them
+# needs more than the suite's 120 s on a loaded two-core machine.
+pytestmark = pytest.mark.timeout(600)
 
 
 def _url(kind: str, name: str, tmp: Path) -> Iterator[str]:
