@@ -28,7 +28,7 @@ from psycopg import pq
 from psycopg.adapt import PyFormat, Transformer
 
 from groupware.db import Database
-from groupware.mail import delivery
+from groupware.mail import delivery, filing
 from groupware.mail.parsing import parse
 
 log = logging.getLogger("groupware.smtp")
@@ -130,7 +130,7 @@ class FastFiler:
         """File ``raw``; its message id, or None when it needs the general path.
         Raises :class:`psycopg.OperationalError` when the database is unreachable."""
         parsed = parse(raw)
-        if parsed.calendars or delivery.TAG.search(parsed.subject):
+        if parsed.calendars or filing.tagged(parsed.subject, filing.kinds()):
             return None
         fields = delivery.message_fields(raw, parsed, envelope_from, envelope_to)
         params = {
@@ -142,7 +142,7 @@ class FastFiler:
         params["entry_folders"] = ["inbox"] * len(users) + ["sent"] * len(sent)
         params["entry_seen"] = [False] * len(users) + sent
         addresses = [parsed.from_address, *parsed.to, *parsed.cc] if envelope_from else []
-        outside = sorted(delivery.outside_addresses(addresses, mail_domain.lower()))
+        outside = filing.outside_addresses(addresses, mail_domain)
         statement = self.internal
         if outside:
             statement, params["outside"] = self.with_links, outside

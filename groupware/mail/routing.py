@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from groupware.accounts.models import User
 from groupware.errors import Invalid
 from groupware.i18n import _
-from groupware.mail import delivery, senders
+from groupware.mail import delivery, filing, senders
 from groupware.mail.models import MailMessage
 from groupware.settings import Settings
 
@@ -45,8 +45,9 @@ NO_RELAY = "5.7.1 Relaying denied: log in to send outside the company"
 def route(session: Session, address: str, settings: Settings, *, logged_in: bool) -> Route:
     """What ``address`` reaches (raises :class:`Unreachable`)."""
     domain = settings.mail_domain
-    target = delivery.filing_target(address, domain)
-    if target is not None and not delivery.record_exists(session, target):
+    known = filing.kinds()
+    target = filing.target(address, domain, known)
+    if target is not None and not filing.exists(session, target, known):
         target = None
     users = delivery.resolve(session, address, domain)
     if users is None:
