@@ -12,6 +12,9 @@ transaction it runs this in has committed.
 
 from __future__ import annotations
 
+import hashlib
+import re
+import uuid
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -44,9 +47,10 @@ _MESSAGE_COLUMNS = (
     "attachments",
     "raw",
     "thread",
+    "delivery_key",
 )
 INSERT_MESSAGE = PreparedInsert(
-    cast(Table, MailMessage.__table__), _MESSAGE_COLUMNS, returning="id"
+    cast(Table, MailMessage.__table__), _MESSAGE_COLUMNS, returning="id", unique="delivery_key"
 )
 _INSERT_ENTRIES = PreparedInsert(
     cast(Table, MailEntry.__table__),
@@ -134,6 +138,7 @@ def store(
     mail_domain: str,
     outside: Sequence[str] = (),
     folder: str = "inbox",
+    key: str | None = None,
 ) -> int:
     """Keep ``raw`` once; an inbox entry per local recipient, "sent" for the sender; a
     link to each record it names (:mod:`.filing`: the records of its filing addresses,
@@ -143,9 +148,13 @@ def store(
     Plain inserts, not the unit of work: this is the SMTP server's hot path (the unit
     of work and building the mapped object cost a third of a message's filing)."""
     parsed = parse(raw)
-    fields = message_fields(raw, parsed, envelope_from, envelope_to)
+    fields = message_fields(raw, parsed, envelope_from, envelope_to, key)
     session.flush()
-    message_id = int(INSERT_MESSAGE.execute(session, [fields])[0])
+    inserted = INSERT_MESSAGE.execute(session, [fields])[0]
+    if inserted is None:  # delivered before (an attempt that committed, then a retry)
+        kept = select(MailMessage.id).where(MailMessage.delivery_key == key)
+        return int(session.scalars(kept).one())
+    message_id = int(inserted)
     now = fields["received_at"]
     entries = [
         {"message_id": message_id, "user_id": user_id, "folder": folder, "seen": False}
@@ -179,7 +188,11 @@ def store(
 
 
 def message_fields(
-    raw: bytes, parsed: Parsed, envelope_from: str, envelope_to: Sequence[str]
+    raw: bytes,
+    parsed: Parsed,
+    envelope_from: str,
+    envelope_to: Sequence[str],
+    key: str | None = None,
 ) -> dict[str, Any]:
     """The ``mail_messages`` row of a message."""
     return {
@@ -200,4 +213,29 @@ def message_fields(
         "attachments": parsed.attachments,
         "raw": raw,
         "thread": parsed.thread,
+        "delivery_key": key,
     }
+
+
+_MESSAGE_ID = re.compile(rb"^message-id:", re.IGNORECASE | re.MULTILINE)
+
+
+def delivery_key(raw: bytes, envelope_from: str, envelope_to: Sequence[str]) -> str:
+    """The key of one delivery, made once per SMTP transaction and kept with the
+    message: every attempt at filing it (the fast path's retry on a new connection, the
+    writer's on a new transaction) carries it, so only one is kept.
+
+    A message with a Message-ID is the same delivery whenever the same bytes come for
+    the same envelope: then the key is their digest, and a client that sends again
+    after a 451 whose filing had committed meanwhile finds it kept. Without a
+    Message-ID, identical mail may be meant twice (a device's alert): a random key
+    covers this transaction's own attempts only."""
+    end = raw.find(b"\r\n\r\n")
+    head = raw[: end if end >= 0 else len(raw)]
+    if not _MESSAGE_ID.search(head):
+        return uuid.uuid4().hex
+    digest = hashlib.sha256()
+    for part in (envelope_from, *envelope_to):
+        digest.update(part.lower().encode() + b"\0")
+    digest.update(raw)
+    return digest.hexdigest()

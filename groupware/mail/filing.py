@@ -32,7 +32,7 @@ from sqlalchemy import (
     case,
     func,
     insert,
-    literal,
+    literal_column,
     select,
     union_all,
 )
@@ -68,6 +68,8 @@ class FilingKind:
     contacts: tuple[Contact, ...] = ()
 
     def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z_]+", self.record_type):
+            raise ValueError(f"a filed record type is a table's name: {self}")
         if not re.fullmatch(r"[a-z]+", self.prefix) or (
             self.tag and not re.fullmatch(r"[A-Z]+", self.tag)
         ):
@@ -190,6 +192,16 @@ def plan(
     return Links(addressed, tags, outside)
 
 
+def _written(value: str | int) -> Any:
+    """A constant of the statement written into its text (so the one prepared statement
+    has it, and PostgreSQL plans with it): a declared name or a number only."""
+    if isinstance(value, int):
+        return literal_column(str(int(value)), Integer)
+    if not re.fullmatch(r"[a-z_]+", value):
+        raise ValueError(f"not a name to write into SQL: {value!r}")
+    return literal_column(f"'{value}'", String)
+
+
 def _ids(column: Any, name: str, arrays: bool) -> ColumnElement[bool]:
     if arrays:  # one prepared statement whatever the number of ids (PostgreSQL)
         return cast(ColumnElement[bool], column == any_(bindparam(name, type_=ARRAY(Integer))))
@@ -216,9 +228,9 @@ def link_insert(
 
         def part(column: Any, rank: int, *where: Any, kind: FilingKind = kind) -> Any:
             return select(
-                literal(kind.record_type, String).label("record_type"),
+                _written(kind.record_type).label("record_type"),
                 column.label("record_id"),
-                literal(rank, Integer).label("rank"),
+                _written(rank).label("rank"),
             ).where(*where)
 
         parts.append(
@@ -239,7 +251,7 @@ def link_insert(
         .group_by(record_type, record_id)
         .subquery("each")
     )
-    how = case(*((each.c.rank == n, literal(name)) for n, name in HOW.items()))
+    how = case(*((each.c.rank == _written(n), _written(name)) for n, name in HOW.items()))
     rows = select(message_id, each.c.record_type, each.c.record_id, how, created_at)
     return insert(_LINKS).from_select(
         ["message_id", "record_type", "record_id", "how", "created_at"], rows

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session as DbSession
 from groupware.accounts.models import User
 from groupware.accounts.protocol_login import Outcome, ProtocolLogins
 from groupware.db import Database
-from groupware.mail import delivery, routing, senders
+from groupware.mail import delivery, fastfile, routing, senders
 from groupware.mail.fastfile import FastFiler
 from groupware.mail.tls import server_context
 from groupware.mail.writer import Writer
@@ -215,7 +215,9 @@ class Handler:
 
     # -- the message ----------------------------------------------------------------
 
-    def _filing(self, session: Session, envelope: Envelope) -> Callable[[DbSession], None]:
+    def _filing(
+        self, session: Session, envelope: Envelope, key: str
+    ) -> Callable[[DbSession], None]:
         raw = envelope.original_content or b""
         login = (
             session.auth_data.login.decode() if session.authenticated and session.auth_data else ""
@@ -235,6 +237,7 @@ class Handler:
                 filed=sorted(found.filed),
                 outside=found.outside,
                 mail_domain=self.settings.mail_domain,
+                key=key,
             )
 
         return file
@@ -257,10 +260,15 @@ class Handler:
         with self.database.session() as db, db.begin():
             return find_user(db, login)
 
-    async def _file_fast(self, session: Session, envelope: Envelope, raw: bytes) -> bool:
-        """PostgreSQL: file a plain message on the event loop (:mod:`.fastfile`)."""
+    async def _file_fast(self, session: Session, envelope: Envelope, raw: bytes, key: str) -> bool:
+        """PostgreSQL: file a message on the event loop (:mod:`.fastfile`) when it
+        :func:`~.fastfile.takes` it."""
         found: routing.Envelope = envelope.recipients  # type: ignore[attr-defined]
-        if self.fast is None or found.filed or found.outside:
+        calendar = b"text/calendar" in raw
+        takes = fastfile.takes(
+            size=len(raw), limit=INLINE_BYTES, calendar=calendar, outside=bool(found.outside)
+        )
+        if self.fast is None or not takes:
             return False
         sender_id = await self._sender_id(session)
         if session.authenticated and sender_id is None:
@@ -272,6 +280,8 @@ class Handler:
             recipient_ids=list(found.users),
             sender_id=sender_id,
             mail_domain=self.settings.mail_domain,
+            filed=sorted(found.filed),
+            key=key,
         )
         return filed is not None
 
@@ -281,25 +291,38 @@ class Handler:
             foreign = senders.foreign_senders(getattr(envelope, "sendable", ()), raw)
             if foreign:
                 return senders.smtp_refusal(foreign)
+        # one key for every attempt at filing this message (mail/delivery.py)
+        key = delivery.delivery_key(raw, envelope.mail_from or "", envelope.rcpt_tos)
         try:
-            small = len(raw) <= INLINE_BYTES and b"text/calendar" not in raw
-            if small and await self._file_fast(session, envelope, raw):
+            if await self._file_fast(session, envelope, raw, key):
                 return "250 2.0.0 Delivered"
-            await self.writer.file(self._filing(session, envelope))
-        except psycopg.OperationalError as exc:
-            log.warning("delivery deferred, the database is not reachable: %s", exc)
-            return "451 4.3.0 The mailbox database is not reachable; try again later"
-        except OperationalError as exc:
-            log.warning("delivery deferred, the database is not reachable: %s", exc)
-            return "451 4.3.0 The mailbox database is not reachable; try again later"
-        except psycopg.Error:
-            # the database refused the fast path's rows (a recipient removed since
-            # RCPT, say): the sender tries again, and RCPT looks the address up anew
-            log.exception("a message could not be filed")
-            return "451 4.3.0 The message could not be filed; try again later"
-        except RuntimeError:  # the writer has logged why
-            return "451 4.3.0 The message could not be filed; try again later"
+            await self.writer.file(self._filing(session, envelope, key))
+        except Exception as exc:
+            reply = failure_reply(exc)
+            if reply is None:
+                raise
+            if reply == UNREACHABLE:
+                log.warning("delivery deferred, the database is not reachable: %s", exc)
+            elif not isinstance(exc, RuntimeError):  # the writer has logged why
+                log.exception("a message could not be filed")
+            return reply
         return "250 2.0.0 Delivered"
+
+
+UNREACHABLE = "451 4.3.0 The mailbox database is not reachable; try again later"
+NOT_FILED = "451 4.3.0 The message could not be filed; try again later"
+
+
+def failure_reply(exc: BaseException) -> str | None:
+    """The reply to a message whose filing raised ``exc`` (None: not ours to answer).
+    Always a 451: the client keeps the message and tries again, and RCPT looks its
+    addresses up anew (a recipient removed since, say)."""
+    if isinstance(exc, psycopg.OperationalError | OperationalError | TimeoutError):
+        return UNREACHABLE
+    if isinstance(exc, psycopg.Error | RuntimeError):
+        # the database refused the fast path's rows, or the writer failed (logged)
+        return NOT_FILED
+    return None
 
 
 def _peer_ip(session: Session | None) -> str:
