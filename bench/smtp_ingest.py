@@ -130,6 +130,9 @@ def run_baseline(port: int) -> None:
 
 
 def run_ours(url: str, data_dir: str, synchronous: str, port: int) -> None:
+    from groupware import areas
+
+    areas.install()
     from groupware.db import Database
     from groupware.mail import smtp
     from groupware.settings import load_settings
@@ -229,6 +232,9 @@ def database(name: str, args: argparse.Namespace) -> Iterator[tuple[str, Path]]:
 
 
 def prepare(url: str, data_dir: Path) -> None:
+    from groupware import areas
+
+    areas.install()
     from groupware.accounts.models import Role
     from groupware.accounts.users import UserIn, create_user
     from groupware.db import Database
@@ -246,6 +252,9 @@ def prepare(url: str, data_dir: Path) -> None:
 
 
 def count_delivered(url: str, data_dir: Path) -> int:
+    from groupware import areas
+
+    areas.install()
     from groupware.db import Database
     from groupware.mail.models import MailMessage
     from groupware.settings import load_settings

@@ -340,10 +340,15 @@ class PreparedInsert:
     more than the database's; it fires no events and applies no column defaults, so
     every column is given."""
 
-    def __init__(self, table: Table, columns: Sequence[str], *, returning: str = "") -> None:
+    def __init__(
+        self, table: Table, columns: Sequence[str], *, returning: str = "", unique: str = ""
+    ) -> None:
         self.table = table
         self.columns = list(columns)
         self.returning = returning
+        # a column with a unique index: a row whose value is taken is not inserted (and
+        # returns None)
+        self.unique = unique
         self._compiled: dict[str, tuple[str, list[str] | None, dict[str, Any]]] = {}
 
     def compiled(self, dialect: Any) -> tuple[str, list[str] | None, dict[str, Any]]:
@@ -351,7 +356,12 @@ class PreparedInsert:
         styles) and the columns' value converters."""
         found = self._compiled.get(dialect.name)
         if found is None:
-            statement = insert(self.table)
+            statement: Any = insert(self.table)
+            if self.unique:
+                from sqlalchemy.dialects import postgresql, sqlite
+
+                upsert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+                statement = upsert(self.table).on_conflict_do_nothing(index_elements=[self.unique])
             if self.returning:
                 statement = statement.returning(self.table.c[self.returning])
             compiled = statement.compile(dialect=dialect, column_keys=self.columns)
@@ -367,7 +377,7 @@ class PreparedInsert:
 
     def execute(self, session: Session, rows: Sequence[dict[str, Any]]) -> list[Any]:
         """Insert ``rows`` in the session's transaction; the ``returning`` column of
-        each (when one was named)."""
+        each (when one was named; None for a row left out for its ``unique`` value)."""
         connection = session.connection()
         sql, names, processors = self.compiled(connection.dialect)
         params: list[Any] = []
@@ -383,8 +393,7 @@ class PreparedInsert:
             for one in params:
                 cursor.execute(sql, one)
                 inserted = cursor.fetchone()
-                assert inserted is not None
-                found.append(inserted[0])
+                found.append(None if inserted is None else inserted[0])
             return found
         finally:
             cursor.close()

@@ -2,8 +2,8 @@
 
 Each area (accounts, crm, deals, mail...) declares in its ``area.py`` one :class:`Area`:
 its models, pages, API, navigation, jobs, alert sources, calendar sources, partner page
-sections, deal timeline sources, merge links and record types. ``groupware.areas``
-lists the areas in order, and whatever starts the product (the app, the CLI, the
+sections, deal timeline sources, merge links, mail filing kinds and record types.
+``groupware.areas`` lists the areas in order, and whatever starts the product (the app, the CLI, the
 migrations, a benchmark, the tests) calls ``groupware.areas.install()`` once, which
 gathers them here. Readers (the job runner, the alert job, the partner page, the
 OpenAPI document...) take their collection from :func:`current`; nothing is added to
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from groupware.crm.partner360_web import Section
     from groupware.deals.service import TimelineSource
     from groupware.jobs import Job
+    from groupware.mail.filing import FilingKind
     from groupware.phases.alerts import AlertChannel, AlertSource
     from groupware.records import RecordType
 
@@ -59,6 +60,9 @@ class Area:
     partner_sections: tuple[Section, ...] = ()
     deal_timelines: tuple[TimelineSource, ...] = ()
     merge_links: tuple[MergeLink, ...] = ()
+    # Kinds of record mail is filed on: a filing address (deal-12@), a subject tag
+    # ([D-12]), contacts found by their addresses (groupware.mail.filing).
+    filing_kinds: tuple[FilingKind, ...] = ()
     # What must run before the first flush (the history recorder starts listening).
     setup: tuple[Callable[[], None], ...] = ()
 
@@ -79,6 +83,7 @@ class Wiring:
     partner_sections: tuple[Section, ...] = ()
     deal_timelines: tuple[TimelineSource, ...] = ()
     merge_links: tuple[MergeLink, ...] = ()
+    filing_kinds: tuple[FilingKind, ...] = ()
 
 
 def _unique(kind: str, names: Iterable[str]) -> None:
@@ -105,6 +110,10 @@ def gather(areas: Iterable[Area]) -> Wiring:
     _unique("job", (j.name for j in jobs))
     _unique("partner section", (s.name for s in every("partner_sections")))
     _unique("merge link", (link.name for link in every("merge_links")))
+    kinds = every("filing_kinds")
+    _unique("filing address", (k.prefix for k in kinds))
+    _unique("filing tag", (k.tag for k in kinds if k.tag))
+    _unique("filed record type", (k.record_type for k in kinds))
     return Wiring(
         areas=areas,
         access_modules={m.name: m for m in modules},
@@ -118,6 +127,7 @@ def gather(areas: Iterable[Area]) -> Wiring:
         partner_sections=tuple(sorted(every("partner_sections"), key=lambda s: s.order)),
         deal_timelines=tuple(every("deal_timelines")),
         merge_links=tuple(every("merge_links")),
+        filing_kinds=tuple(kinds),
     )
 
 

@@ -44,6 +44,7 @@ from groupware.crm.models import (
     Territory,
     TerritoryArea,
 )
+from groupware.mail.filing import Contact, FilingKind
 from groupware.wiring import Area
 
 AREA = Area(
@@ -88,4 +89,17 @@ AREA = Area(
     apis=(api.api, api_contacts.api, api_documents.api, api_territories.api, imports_api.api),
     jobs=(imports.RESUME_JOB,),
     merge_links=(merge.PERSONS_LINK, merge.BRANCHES_LINK, merge.DOCUMENTS_LINK),
+    # partner-7@<mail domain>, and mail exchanged with the partner's address or one of
+    # its persons' (a merged partner's address no longer files anything)
+    filing_kinds=(
+        FilingKind(
+            "partner",
+            "partners",
+            Partner.id,
+            contacts=(
+                Contact(Partner.id, Partner.email, (Partner.status != "merged",)),
+                Contact(Person.partner_id, Person.email),
+            ),
+        ),
+    ),
 )

@@ -13,6 +13,7 @@ from groupware.deals.models import (
     DealMember,
 )
 from groupware.i18n import _l
+from groupware.mail.filing import FilingKind
 from groupware.wiring import Area
 
 AREA = Area(
@@ -27,4 +28,6 @@ AREA = Area(
     partner_sections=(web.PARTNER_SECTION,),
     deal_timelines=(service.activities,),
     merge_links=(MergeLink("deals", Deal.partner_id, _l("Deals")),),
+    # deal-12@<mail domain>, ana+deal-12@..., and [D-12] in a subject
+    filing_kinds=(FilingKind("deal", "deals", Deal.id, tag="D"),),
 )

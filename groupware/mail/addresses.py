@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 from groupware.accounts.models import Team, User
 from groupware.errors import Invalid, NotFound
 from groupware.i18n import _l
+from groupware.mail import filing
 from groupware.mail.models import MailAddress
 from groupware.records import RecordType
 
@@ -38,8 +39,6 @@ MAX_LENGTH = 64  # RFC 5321's limit for a local part
 # A subset of RFC 5321's dot-atom: what every mail program and server takes as it is.
 _ATOM = r"[a-z0-9_-]+"
 LOCAL_PART = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*$")
-# What delivery.FILING takes for a record's filing address, whatever the number's length.
-FILING_LIKE = re.compile(r"^(?:deal|partner)-\d+$")
 
 
 def clean_local_part(value: str) -> str:
@@ -63,7 +62,7 @@ def clean_local_part(value: str) -> str:
                 )
             }
         )
-    if FILING_LIKE.match(local):
+    if filing.reserved(local, filing.kinds()):
         raise Invalid(
             {"local_part": _l("Addresses like deal-12 and partner-7 file mail on records.")}
         )

@@ -4,27 +4,29 @@
 with a plus part: ``ana+deal-12@<domain>`` reaches ana), nobody at our domain (unknown:
 refused at RCPT), or ``None`` for an outside address. :func:`deliver` keeps the raw
 message once and gives each local recipient an inbox entry, and an authenticated
-sender a copy in "sent"; files it on the deals and partners it names (filing addresses,
-the ``[D-12]`` tag) and hands its ``text/calendar`` parts to the calendars' iMIP entry
-point for the local recipients. Nothing here commits: the SMTP server answers 250 only after
-the transaction it runs this in has committed.
+sender a copy in "sent"; files it on the records it names (:mod:`.filing`) and hands
+its ``text/calendar`` parts to the calendars' iMIP entry point for the local
+recipients. Nothing here commits: the SMTP server answers 250 only after the
+transaction it runs this in has committed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import uuid
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from groupware.accounts.models import TeamMember, User
 from groupware.caldav import imip
 from groupware.db import PreparedInsert, utcnow
 from groupware.errors import Invalid
-from groupware.mail import relay
-from groupware.mail.models import MailAddress, MailEntry, MailLink, MailMessage
+from groupware.mail import filing, relay
+from groupware.mail.models import MailAddress, MailEntry, MailMessage
 from groupware.mail.parsing import Parsed, parse
 
 _MESSAGE_COLUMNS = (
@@ -45,15 +47,15 @@ _MESSAGE_COLUMNS = (
     "attachments",
     "raw",
     "thread",
+    "delivery_key",
 )
 INSERT_MESSAGE = PreparedInsert(
-    cast(Table, MailMessage.__table__), _MESSAGE_COLUMNS, returning="id"
+    cast(Table, MailMessage.__table__), _MESSAGE_COLUMNS, returning="id", unique="delivery_key"
 )
 _INSERT_ENTRIES = PreparedInsert(
     cast(Table, MailEntry.__table__),
     ("message_id", "user_id", "folder", "seen", "private", "created_at"),
 )
-_LINKS = cast(Table, MailLink.__table__)
 
 
 def split_address(address: str) -> tuple[str, str]:
@@ -93,31 +95,6 @@ def resolve(session: Session, address: str, mail_domain: str) -> list[User] | No
         .order_by(User.id)
     )
     return list(session.scalars(members))
-
-
-FILING = re.compile(r"^(?:.*\+)?(deal|partner)-(\d{1,9})$", re.IGNORECASE)
-TAG = re.compile(r"\[D-(\d{1,9})\]")
-RECORD_TYPES = {"deal": "deals", "partner": "partners"}
-
-
-def filing_target(address: str, mail_domain: str) -> tuple[str, int] | None:
-    """The record a filing address names: ``deal-12@<domain>`` or a plus part
-    (``ana+deal-12@<domain>``), also ``partner-7``."""
-    local, domain = split_address(address)
-    if domain != mail_domain.lower():
-        return None
-    found = FILING.match(local)
-    if found is None:
-        return None
-    return RECORD_TYPES[found[1].lower()], int(found[2])
-
-
-def record_exists(session: Session, target: tuple[str, int]) -> bool:
-    from groupware.crm.models import Partner
-    from groupware.deals.models import Deal
-
-    model = Deal if target[0] == "deals" else Partner
-    return session.get(model, target[1]) is not None
 
 
 def deliver(
@@ -161,19 +138,23 @@ def store(
     mail_domain: str,
     outside: Sequence[str] = (),
     folder: str = "inbox",
+    key: str | None = None,
 ) -> int:
     """Keep ``raw`` once; an inbox entry per local recipient, "sent" for the sender; a
-    link to each record named by a filing address (``filed``), for deals by its tag
-    ``[D-<id>]`` in the subject, for partners by an address of theirs or their persons
-    among the message's outside addresses; ``outside`` recipients are queued for the
-    smarthost (:mod:`groupware.mail.relay`). Returns the message's id.
+    link to each record it names (:mod:`.filing`: the records of its filing addresses,
+    ``filed``, its subject's tags, contacts by their addresses); ``outside``
+    recipients are queued for the smarthost (:mod:`groupware.mail.relay`). Returns the message's id.
 
     Plain inserts, not the unit of work: this is the SMTP server's hot path (the unit
     of work and building the mapped object cost a third of a message's filing)."""
     parsed = parse(raw)
-    fields = message_fields(raw, parsed, envelope_from, envelope_to)
+    fields = message_fields(raw, parsed, envelope_from, envelope_to, key)
     session.flush()
-    message_id = int(INSERT_MESSAGE.execute(session, [fields])[0])
+    inserted = INSERT_MESSAGE.execute(session, [fields])[0]
+    if inserted is None:  # delivered before (an attempt that committed, then a retry)
+        kept = select(MailMessage.id).where(MailMessage.delivery_key == key)
+        return int(session.scalars(kept).one())
+    message_id = int(inserted)
     now = fields["received_at"]
     entries = [
         {"message_id": message_id, "user_id": user_id, "folder": folder, "seen": False}
@@ -187,22 +168,15 @@ def store(
         entry.update(private=False, created_at=now)
     if entries:
         _INSERT_ENTRIES.execute(session, entries)
-    links: dict[tuple[str, int], str] = {target: "address" for target in filed}
-    bounce = not envelope_from  # a delivery report repeats the subject: not filed by it
-    for deal_id in [] if bounce else TAG.findall(parsed.subject):
-        target = ("deals", int(deal_id))
-        if target not in links and record_exists(session, target):
-            links[target] = "tag"
-    domain = mail_domain.lower()
-    addresses = [parsed.from_address, *parsed.to, *parsed.cc, *outside]
-    for partner_id in set() if bounce else known_partners(session, addresses, domain):
-        links.setdefault(("partners", partner_id), "contact")
-    if links:
-        rows = [
-            {"message_id": message_id, "record_type": kind, "record_id": record_id, "how": how}
-            for (kind, record_id), how in links.items()
-        ]
-        session.execute(insert(_LINKS), rows)
+    links = filing.plan(
+        subject=parsed.subject,
+        addresses=[parsed.from_address, *parsed.to, *parsed.cc, *outside],
+        filed=filed,
+        bounce=not envelope_from,  # a delivery report repeats the subject: not filed by it
+        mail_domain=mail_domain,
+        known=filing.kinds(),
+    )
+    filing.link(session, message_id, links, now)
     if outside:
         relay.enqueue(session, message_id, outside, envelope_from)
     for part in parsed.calendars:
@@ -214,7 +188,11 @@ def store(
 
 
 def message_fields(
-    raw: bytes, parsed: Parsed, envelope_from: str, envelope_to: Sequence[str]
+    raw: bytes,
+    parsed: Parsed,
+    envelope_from: str,
+    envelope_to: Sequence[str],
+    key: str | None = None,
 ) -> dict[str, Any]:
     """The ``mail_messages`` row of a message."""
     return {
@@ -235,27 +213,29 @@ def message_fields(
         "attachments": parsed.attachments,
         "raw": raw,
         "thread": parsed.thread,
+        "delivery_key": key,
     }
 
 
-def outside_addresses(addresses: Sequence[str], mail_domain: str) -> set[str]:
-    """The addresses not of the company's domain, lower case (a partner's are looked
-    up among them)."""
-    return {
-        address.strip().lower()
-        for address in addresses
-        if "@" in address and split_address(address)[1] != mail_domain
-    }
+_MESSAGE_ID = re.compile(rb"^message-id:", re.IGNORECASE | re.MULTILINE)
 
 
-def known_partners(session: Session, addresses: Sequence[str], mail_domain: str) -> set[int]:
-    """Partners whose address, or one of whose persons' address, is among ``addresses``
-    (those of the company's own domain are never looked up)."""
-    outside = outside_addresses(addresses, mail_domain)
-    if not outside:
-        return set()
-    from groupware.crm.models import Partner, Person
+def delivery_key(raw: bytes, envelope_from: str, envelope_to: Sequence[str]) -> str:
+    """The key of one delivery, made once per SMTP transaction and kept with the
+    message: every attempt at filing it (the fast path's retry on a new connection, the
+    writer's on a new transaction) carries it, so only one is kept.
 
-    by_partner = select(Partner.id).where(Partner.email.in_(outside), Partner.status != "merged")
-    by_person = select(Person.partner_id).where(Person.email.in_(outside))
-    return set(session.scalars(by_partner.union(by_person)))
+    A message with a Message-ID is the same delivery whenever the same bytes come for
+    the same envelope: then the key is their digest, and a client that sends again
+    after a 451 whose filing had committed meanwhile finds it kept. Without a
+    Message-ID, identical mail may be meant twice (a device's alert): a random key
+    covers this transaction's own attempts only."""
+    end = raw.find(b"\r\n\r\n")
+    head = raw[: end if end >= 0 else len(raw)]
+    if not _MESSAGE_ID.search(head):
+        return uuid.uuid4().hex
+    digest = hashlib.sha256()
+    for part in (envelope_from, *envelope_to):
+        digest.update(part.lower().encode() + b"\0")
+    digest.update(raw)
+    return digest.hexdigest()

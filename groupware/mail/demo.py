@@ -32,7 +32,7 @@ from groupware.accounts.models import Team, User
 from groupware.crm.models import Partner, Person
 from groupware.db import bind_actor
 from groupware.deals.models import Deal
-from groupware.mail import addresses, delivery
+from groupware.mail import addresses, delivery, filing
 from groupware.mail.demo_threads import (
     ADDRESSES,
     ATTACHMENTS,
@@ -199,8 +199,8 @@ class Post:
         recipients: dict[int, User] = {}
         filed: set[tuple[str, int]] = set()
         for address in envelope:
-            target = delivery.filing_target(address, self.domain)
-            if target is not None and delivery.record_exists(self.session, target):
+            target = filing.target(address, self.domain, filing.kinds())
+            if target is not None and filing.exists(self.session, target, filing.kinds()):
                 filed.add(target)
             for user in delivery.resolve(self.session, address, self.domain) or []:
                 recipients[user.id] = user

@@ -55,10 +55,18 @@ class MailMessage(Base):
     # The conversation: a digest of the first Message-ID of References (or In-Reply-To,
     # or the message's own), so a reply lands in its original's thread.
     thread: Mapped[str] = mapped_column(String(40), default="")
+    # One delivery of a message to its envelope (mail/delivery.py's delivery_key): a
+    # filing tried again after a lost connection, or a client sending again after a
+    # 451, finds the first one instead of keeping the message twice. None for mail
+    # written on the web.
+    delivery_key: Mapped[str | None] = mapped_column(String(64), default=None)
 
     # No index on message_id: nothing looks messages up by it (conversations go by
     # ``thread``), and every filed message paid for keeping one.
-    __table_args__ = (Index("ix_mail_messages_thread", "thread"),)
+    __table_args__ = (
+        Index("ix_mail_messages_thread", "thread"),
+        Index("ix_mail_messages_delivery_key", "delivery_key", unique=True),
+    )
 
 
 class MailEntry(Base):

@@ -3,8 +3,9 @@ server and the web mail.
 
 :func:`route` says what an address reaches: local users (a person, an alias, a team's
 members), a record's filing address, or an outside address for the smarthost; or why it
-cannot be reached. :func:`submit` sends a message a logged-in user wrote to a list of
-addresses: local mailboxes, the records it is filed on, the relay queue.
+cannot be reached (the lookups done, :func:`decide` is the decision). :func:`submit`
+sends a message a logged-in user wrote to a list of addresses: local mailboxes, the
+records it is filed on, the relay queue.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from groupware.accounts.models import User
 from groupware.errors import Invalid
 from groupware.i18n import _
-from groupware.mail import delivery, senders
+from groupware.mail import delivery, filing, senders
 from groupware.mail.models import MailMessage
 from groupware.settings import Settings
 
@@ -45,14 +46,29 @@ NO_RELAY = "5.7.1 Relaying denied: log in to send outside the company"
 def route(session: Session, address: str, settings: Settings, *, logged_in: bool) -> Route:
     """What ``address`` reaches (raises :class:`Unreachable`)."""
     domain = settings.mail_domain
-    target = delivery.filing_target(address, domain)
-    if target is not None and not delivery.record_exists(session, target):
+    known = filing.kinds()
+    target = filing.target(address, domain, known)
+    if target is not None and not filing.exists(session, target, known):
         target = None
     users = delivery.resolve(session, address, domain)
+    return decide(users, target, logged_in=logged_in, smarthost=bool(settings.smarthost_host))
+
+
+def decide(
+    users: list[User] | None,
+    target: tuple[str, int] | None,
+    *,
+    logged_in: bool,
+    smarthost: bool,
+) -> Route:
+    """The route of an address whose local ``users`` were looked up (None: an outside
+    address) and whose filing ``target`` exists or is None; raises
+    :class:`Unreachable`. Outside addresses only for a logged-in sender and through a
+    smarthost; a local address must reach someone or file on something."""
     if users is None:
         if not logged_in:
             raise Unreachable(554, NO_RELAY)
-        if not settings.smarthost_host:
+        if not smarthost:
             raise Unreachable(550, NO_SMARTHOST)
         return Route(users=[], outside=True)
     if not users and target is None:

@@ -19,6 +19,9 @@ mailboxes.
   database cannot be reached, so the client retries and nothing is lost. SIZE is
   advertised and enforced. Bare CR or LF line endings around the end of data are not
   taken as its end (aiosmtpd accepts only CRLF.CRLF), so no SMTP smuggling.
+
+What changes aiosmtpd's own SMTP class is in :mod:`.aiosmtpd_compat`, checked against
+the version it was written for.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import re
 import ssl
 import time
 from base64 import b64decode
@@ -42,7 +44,7 @@ from sqlalchemy.orm import Session as DbSession
 from groupware.accounts.models import User
 from groupware.accounts.protocol_login import Outcome, ProtocolLogins
 from groupware.db import Database
-from groupware.mail import delivery, routing, senders
+from groupware.mail import aiosmtpd_compat, delivery, fastfile, routing, senders
 from groupware.mail.fastfile import FastFiler
 from groupware.mail.tls import server_context
 from groupware.mail.writer import Writer
@@ -51,10 +53,8 @@ from groupware.settings import Settings
 log = logging.getLogger("groupware.smtp")
 
 INLINE_BYTES = 256 * 1024  # a message this small is quick to file (see mail/fastfile.py)
-DATA_PIECE = 1 << 20  # bytes read at most before DATA looks for its end again
 ROUTE_SECONDS = 10.0  # how long a recipient lookup is remembered
 ROUTES_KEPT = 10_000
-MAX_FAILED_LOGINS = 3  # failed AUTHs before a connection is closed
 
 
 class Handler:
@@ -215,7 +215,9 @@ class Handler:
 
     # -- the message ----------------------------------------------------------------
 
-    def _filing(self, session: Session, envelope: Envelope) -> Callable[[DbSession], None]:
+    def _filing(
+        self, session: Session, envelope: Envelope, key: str
+    ) -> Callable[[DbSession], None]:
         raw = envelope.original_content or b""
         login = (
             session.auth_data.login.decode() if session.authenticated and session.auth_data else ""
@@ -235,6 +237,7 @@ class Handler:
                 filed=sorted(found.filed),
                 outside=found.outside,
                 mail_domain=self.settings.mail_domain,
+                key=key,
             )
 
         return file
@@ -257,10 +260,15 @@ class Handler:
         with self.database.session() as db, db.begin():
             return find_user(db, login)
 
-    async def _file_fast(self, session: Session, envelope: Envelope, raw: bytes) -> bool:
-        """PostgreSQL: file a plain message on the event loop (:mod:`.fastfile`)."""
+    async def _file_fast(self, session: Session, envelope: Envelope, raw: bytes, key: str) -> bool:
+        """PostgreSQL: file a message on the event loop (:mod:`.fastfile`) when it
+        :func:`~.fastfile.takes` it."""
         found: routing.Envelope = envelope.recipients  # type: ignore[attr-defined]
-        if self.fast is None or found.filed or found.outside:
+        calendar = b"text/calendar" in raw
+        takes = fastfile.takes(
+            size=len(raw), limit=INLINE_BYTES, calendar=calendar, outside=bool(found.outside)
+        )
+        if self.fast is None or not takes:
             return False
         sender_id = await self._sender_id(session)
         if session.authenticated and sender_id is None:
@@ -272,6 +280,8 @@ class Handler:
             recipient_ids=list(found.users),
             sender_id=sender_id,
             mail_domain=self.settings.mail_domain,
+            filed=sorted(found.filed),
+            key=key,
         )
         return filed is not None
 
@@ -281,25 +291,38 @@ class Handler:
             foreign = senders.foreign_senders(getattr(envelope, "sendable", ()), raw)
             if foreign:
                 return senders.smtp_refusal(foreign)
+        # one key for every attempt at filing this message (mail/delivery.py)
+        key = delivery.delivery_key(raw, envelope.mail_from or "", envelope.rcpt_tos)
         try:
-            small = len(raw) <= INLINE_BYTES and b"text/calendar" not in raw
-            if small and await self._file_fast(session, envelope, raw):
+            if await self._file_fast(session, envelope, raw, key):
                 return "250 2.0.0 Delivered"
-            await self.writer.file(self._filing(session, envelope))
-        except psycopg.OperationalError as exc:
-            log.warning("delivery deferred, the database is not reachable: %s", exc)
-            return "451 4.3.0 The mailbox database is not reachable; try again later"
-        except OperationalError as exc:
-            log.warning("delivery deferred, the database is not reachable: %s", exc)
-            return "451 4.3.0 The mailbox database is not reachable; try again later"
-        except psycopg.Error:
-            # the database refused the fast path's rows (a recipient removed since
-            # RCPT, say): the sender tries again, and RCPT looks the address up anew
-            log.exception("a message could not be filed")
-            return "451 4.3.0 The message could not be filed; try again later"
-        except RuntimeError:  # the writer has logged why
-            return "451 4.3.0 The message could not be filed; try again later"
+            await self.writer.file(self._filing(session, envelope, key))
+        except Exception as exc:
+            reply = failure_reply(exc)
+            if reply is None:
+                raise
+            if reply == UNREACHABLE:
+                log.warning("delivery deferred, the database is not reachable: %s", exc)
+            elif not isinstance(exc, RuntimeError):  # the writer has logged why
+                log.exception("a message could not be filed")
+            return reply
         return "250 2.0.0 Delivered"
+
+
+UNREACHABLE = "451 4.3.0 The mailbox database is not reachable; try again later"
+NOT_FILED = "451 4.3.0 The message could not be filed; try again later"
+
+
+def failure_reply(exc: BaseException) -> str | None:
+    """The reply to a message whose filing raised ``exc`` (None: not ours to answer).
+    Always a 451: the client keeps the message and tries again, and RCPT looks its
+    addresses up anew (a recipient removed since, say)."""
+    if isinstance(exc, psycopg.OperationalError | OperationalError | TimeoutError):
+        return UNREACHABLE
+    if isinstance(exc, psycopg.Error | RuntimeError):
+        # the database refused the fast path's rows, or the writer failed (logged)
+        return NOT_FILED
+    return None
 
 
 def _peer_ip(session: Session | None) -> str:
@@ -307,120 +330,6 @@ def _peer_ip(session: Session | None) -> str:
     if isinstance(peer, tuple) and peer:
         return str(peer[0])
     return str(peer or "")
-
-
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_PLAIN_PATH = re.compile(
-    rf"\s*<({_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>\s*(.*)", re.DOTALL
-)
-
-
-class GroupwareSMTP(SMTP):
-    """aiosmtpd's SMTP with our limits."""
-
-    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
-        """The address of MAIL FROM and RCPT TO. A plain ``<local@domain>`` is read
-        with one expression; anything else (quoted local parts, address literals, the
-        null sender) by aiosmtpd's full parser, which builds a class on every call and
-        was a quarter of the server's time per message."""
-        plain = _PLAIN_PATH.fullmatch(arg)
-        if plain is None:
-            return super()._getaddr(arg)
-        address, rest = plain[1], plain[2]
-        if self.local_part_limit and len(address.rpartition("@")[0]) > self.local_part_limit:
-            return None, None
-        return address, rest
-
-    async def smtp_AUTH(self, arg: str) -> None:
-        """aiosmtpd's AUTH; after :data:`MAX_FAILED_LOGINS` failed logins on one
-        connection it is closed (a guesser reconnects, and pays for it)."""
-        await super().smtp_AUTH(arg)
-        session: Any = self.session
-        if getattr(session, "groupware_failed_logins", 0) >= MAX_FAILED_LOGINS:
-            await self.push("421 4.7.0 Too many failed logins; closing the connection")
-            assert self._handler_coroutine is not None and self.transport is not None
-            self._handler_coroutine.cancel()
-            self.transport.close()
-
-    async def smtp_DATA(self, arg: str) -> None:
-        """aiosmtpd's DATA, with the message read in large pieces instead of line by
-        line (its loop over lines was a fifth of the server's time per message). The
-        same rules: only a line that is a lone dot (``CRLF . CRLF``) ends the data, so
-        bare CR or LF never do (no SMTP smuggling); lines over 1000 characters get 500,
-        more than the size limit 552 (after the rest was read); dots are unstuffed."""
-        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
-            return
-        assert self.envelope is not None
-        if not self.envelope.rcpt_tos:
-            await self.push("503 Error: need RCPT command")
-            return
-        if arg:
-            await self.push("501 Syntax: DATA")
-            return
-        await self.push("354 End data with <CR><LF>.<CR><LF>")
-        try:
-            data = await self._read_data()
-        except asyncio.CancelledError:
-            log.info("Connection lost during DATA")
-            self._writer.close()
-            raise
-        if data is None:
-            await self.push("552 Error: Too much mail data")
-            self._set_post_data_state()  # type: ignore[no-untyped-call]
-            return
-        if any(len(line) > self.line_length_limit - 2 for line in data.split(b"\r\n")):
-            await self.push("500 Line too long (see RFC5321 4.5.3.1.6)")
-            self._set_post_data_state()  # type: ignore[no-untyped-call]
-            return
-        if data.startswith(b"."):
-            data = data[1:]
-        content = data.replace(b"\r\n.", b"\r\n")
-        self.envelope.content = self.envelope.original_content = content
-        status = await self._call_handler_hook("DATA")
-        self._set_post_data_state()  # type: ignore[no-untyped-call]
-        await self.push("250 OK" if status is MISSING else status)
-
-    async def _read_data(self) -> bytes | None:
-        """The data up to the lone dot (its last line's CRLF kept, the dot line not),
-        or None when it was over the size limit (read to its end all the same)."""
-        reader = self._reader
-        line_limit = getattr(reader, "_limit")  # noqa: B009 - asyncio's, no setter
-        setattr(reader, "_limit", DATA_PIECE)  # noqa: B010
-        try:
-            pieces: list[bytes] = []
-            size, over = 0, False
-            tail = b"\r\n"  # the data begins at the start of a line
-            while True:
-                try:
-                    piece = await reader.readuntil(b".\r\n")
-                except asyncio.LimitOverrunError as exc:  # no ".CRLF" in DATA_PIECE bytes
-                    piece = await reader.read(exc.consumed)
-                size += len(piece)
-                if self.data_size_limit and size > self.data_size_limit + 3:
-                    over = True
-                    pieces.clear()
-                elif not over:
-                    pieces.append(piece)
-                if (tail + piece).endswith(b"\r\n.\r\n"):
-                    break
-                tail = (tail + piece)[-2:]
-        finally:
-            setattr(reader, "_limit", line_limit)  # noqa: B010
-        return None if over else b"".join(pieces)[:-3]
-
-    def _reset_timeout(self, duration: float | None = None) -> None:
-        """Push the idle deadline back. aiosmtpd cancels and schedules a timer on every
-        command; one timer that looks at the deadline when it fires (and waits on if
-        the client was busy meanwhile) does the same for a fraction of the work."""
-        self._idle_until = self.loop.time() + (duration or self._timeout_duration)
-        if self._timeout_handle is None or self._timeout_handle.cancelled():
-            self._timeout_handle = self.loop.call_at(self._idle_until, self._idle_check)
-
-    def _idle_check(self) -> None:
-        if self.loop.time() < self._idle_until:
-            self._timeout_handle = self.loop.call_at(self._idle_until, self._idle_check)
-        else:
-            self._timeout_cb()  # type: ignore[no-untyped-call]
 
 
 @dataclass
@@ -443,12 +352,13 @@ def smtp_factory(
     database: Database, settings: Settings, *, implicit_tls: bool = False, idle: float = 300
 ) -> tuple[Any, ssl.SSLContext, Handler]:
     """A protocol factory for ``loop.create_server``, its TLS context and its handler."""
+    aiosmtpd_compat.check_version()
     context = server_context(settings)
     handler = Handler(database, settings)
     limit = settings.smtp_max_message_mb * 1024 * 1024
 
     def make() -> SMTP:
-        return GroupwareSMTP(
+        return aiosmtpd_compat.GroupwareSMTP(
             handler,
             hostname=settings.mail_domain,
             ident="groupware",

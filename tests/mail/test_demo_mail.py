@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from groupware.accounts.models import TeamMember, User
 from groupware.crm.models import Partner, Person
 from groupware.deals.models import Deal
-from groupware.mail import delivery
+from groupware.mail import delivery, filing
 from groupware.mail.models import MailAddress, MailEntry, MailLink, MailMessage, MailOutbox
 from tests.conftest import Demo
 
@@ -50,7 +50,8 @@ def test_the_demo_has_a_few_weeks_of_correspondence(demo_company: Demo) -> None:
         filed_only = [
             m
             for m in messages
-            if m.envelope_to and all(delivery.filing_target(a, domain) for a in m.envelope_to)
+            if m.envelope_to
+            and all(filing.target(a, domain, filing.kinds()) for a in m.envelope_to)
         ]
         assert filed_only
         folders_of = select(MailEntry.folder).where(MailEntry.message_id == filed_only[0].id)

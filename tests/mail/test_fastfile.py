@@ -22,7 +22,7 @@ from groupware.mail.fastfile import CONNECTIONS, FastFiler
 from groupware.mail.models import MailEntry, MailLink, MailMessage
 from tests import factories
 from tests.factories import MAIL_DOMAIN, make_partner
-from tests.mail.conftest import message
+from tests.mail.conftest import make_deal, message
 
 SQLITE_FILES_IN_ITS_WRITER = (
     "the one-statement filing is PostgreSQL's (SQLite files every message through the "
@@ -50,7 +50,12 @@ def kept(
 
 
 async def alice_to_bob(
-    filer: FastFiler, cast: factories.Cast, raw: bytes, *, recipient_id: int | None = None
+    filer: FastFiler,
+    cast: factories.Cast,
+    raw: bytes,
+    *,
+    recipient_id: int | None = None,
+    key: str | None = None,
 ) -> int | None:
     """File ``raw`` from alice to bob (or to the user ``recipient_id``) on ``filer``."""
     return await filer.file(
@@ -60,6 +65,7 @@ async def alice_to_bob(
         recipient_ids=[cast.bob.id if recipient_id is None else recipient_id],
         sender_id=cast.alice.id,
         mail_domain=MAIL_DOMAIN,
+        key=key,
     )
 
 
@@ -118,20 +124,44 @@ def test_the_fast_path_keeps_what_the_general_path_keeps(
     ]
     assert links == [("partners", partner_id, "contact")]
 
-    async def tagged() -> int | None:
+    with database.transaction(actor_id=None, channel="cli") as session:
+        deal_id = make_deal(session, session.get_one(User, alice.id), partner_id).id
+    # a deal's tag and its filing address (the address before the tag), a partner's
+    # filing address and its person (the address before the contact): alike too
+    tagged = raw.replace(b"Narud", f"[D-{deal_id}] [D-{10**8}] Narud".encode())
+    filed = [("deals", deal_id), ("partners", partner_id), ("deals", 10**8)]
+
+    async def fast_filed() -> int | None:
         filer = FastFiler(database)
         try:
             return await filer.file(
-                raw.replace(b"Narud", b"[D-1] Narud"),
+                tagged,
                 **envelope,
                 recipient_ids=[alice.id],
                 sender_id=None,
                 mail_domain=MAIL_DOMAIN,
+                filed=filed,
             )
         finally:
             await filer.close()
 
-    assert asyncio.run(tagged()) is None  # a deal's tag: the general path files it
+    fast_id = asyncio.run(fast_filed())
+    assert fast_id is not None
+    with database.transaction(actor_id=None, channel="smtp") as session:
+        general_id = delivery.store(
+            session,
+            tagged,
+            **envelope,
+            recipients=[session.get_one(User, alice.id)],
+            sender=None,
+            filed=filed,
+            mail_domain=MAIL_DOMAIN,
+        )
+    assert kept(database, fast_id) == kept(database, general_id)
+    assert set(kept(database, fast_id)[2]) == {
+        ("partners", partner_id, "address"),
+        ("deals", deal_id, "address"),
+    }
 
 
 def test_mail_between_colleagues_is_kept_alike(
@@ -220,11 +250,11 @@ def test_a_large_message_sent_in_pieces_is_kept_exactly(
     async def fast() -> int | None:
         filer = FastFiler(database)
         try:
-            # a first message opens the connection whose socket is narrowed below
-            await alice_to_bob(filer, committed, bytes(message(alice.email, bob.email)))
-            [link] = filer._idle
-            with socket.socket(fileno=os.dup(link.pgconn.socket)) as sock:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+            await filer.open(wait=True)  # one connection, narrowed here
+            async with filer.pool.connection() as connection:
+                with socket.socket(fileno=os.dup(connection.pgconn.socket)) as sock:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+            assert filer.pool.get_stats()["pool_size"] == 1  # the next message takes it
             return await asyncio.wait_for(alice_to_bob(filer, committed, raw), timeout=30)
         finally:
             await filer.close()
@@ -287,3 +317,138 @@ def test_a_filing_cancelled_while_under_way_frees_its_connection(
     for n, message_id in enumerate(filed, start=CONNECTIONS):
         assert message_id is not None
         assert kept(database, message_id)[0]["subject"] == f"Poruka {n}"
+
+
+def kept_with_key(database: Database, key: str) -> list[tuple[int, int]]:
+    """(message id, its mailbox entries) of every message kept with ``key``."""
+    with database.engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT m.id, count(e.id) FROM mail_messages m"
+            " LEFT JOIN mail_entries e ON e.message_id = m.id"
+            " WHERE m.delivery_key = %(key)s GROUP BY m.id",
+            {"key": key},
+        ).all()
+        return [(int(row[0]), int(row[1])) for row in rows]
+
+
+def terminate(database: Database, pid: int) -> None:
+    with database.engine.connect() as connection:
+        assert connection.exec_driver_sql(f"SELECT pg_terminate_backend({pid})").scalar()
+        connection.commit()
+
+
+def test_a_filing_tried_again_after_a_lost_connection_is_kept_once(
+    live: object, committed: factories.Cast, database: Database
+) -> None:
+    """The connection dies between two attempts at one message (whether the first
+    committed is not known then): the second attempt, on a new connection, finds the
+    message by its delivery key; a message of its own is kept as before."""
+    if database.is_sqlite:
+        pytest.skip(SQLITE_FILES_IN_ITS_WRITER)
+    alice, bob = committed.alice, committed.bob
+    mail = message(alice.email, bob.email, "Jednom")
+    mail["Message-ID"] = "<jednom@example.com>"
+    raw = bytes(mail)
+    key = delivery.delivery_key(raw, alice.email, [bob.email])
+
+    async def twice() -> tuple[int | None, int | None, int | None]:
+        filer = FastFiler(database)
+        try:
+            first = await alice_to_bob(filer, committed, raw, key=key)
+            async with filer.pool.connection() as connection:
+                pid = connection.info.backend_pid
+            await asyncio.to_thread(terminate, database, pid)
+            # the pool still holds the dead connection: the statement fails on it and
+            # is sent again on a new one
+            again = await asyncio.wait_for(alice_to_bob(filer, committed, raw, key=key), 20)
+            other = await alice_to_bob(filer, committed, bytes(message(alice.email, bob.email)))
+            return first, again, other
+        finally:
+            await filer.close()
+
+    first, again, other = asyncio.run(twice())
+    assert first is not None and again == first
+    assert kept_with_key(database, key) == [(first, 2)]  # bob's inbox, alice's sent
+    assert other is not None and other != first
+
+
+def test_a_filing_whose_first_attempt_died_before_its_commit_is_kept(
+    live: object, committed: factories.Cast, database: Database
+) -> None:
+    """The first attempt waits on a row lock when its connection is killed (nothing
+    committed): the attempt on a new connection keeps the message, once."""
+    if database.is_sqlite:
+        pytest.skip(SQLITE_FILES_IN_ITS_WRITER)
+    alice, bob = committed.alice, committed.bob
+    mail = message(alice.email, bob.email, "Prekinuto")
+    mail["Message-ID"] = "<prekinuto@example.com>"
+    raw = bytes(mail)
+    key = delivery.delivery_key(raw, alice.email, [bob.email])
+
+    with database.engine.connect() as holder:
+        holder.execute(select(User.id).where(User.id == bob.id).with_for_update())
+
+        def waiting_pid() -> int | None:
+            with database.engine.connect() as look:
+                found = look.exec_driver_sql(
+                    "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND datname = current_database()"
+                ).scalar()
+                return None if found is None else int(found)
+
+        async def killed_then_kept() -> int | None:
+            filer = FastFiler(database)
+            try:
+                task = asyncio.create_task(alice_to_bob(filer, committed, raw, key=key))
+                pid = None
+                for _ in range(200):
+                    if (pid := await asyncio.to_thread(waiting_pid)) is not None:
+                        break
+                    await asyncio.sleep(0.05)
+                assert pid is not None
+                await asyncio.to_thread(terminate, database, pid)
+                await asyncio.sleep(0.2)  # the retry is under way, waiting on the lock
+                holder.rollback()
+                return await asyncio.wait_for(task, 20)
+            finally:
+                await filer.close()
+
+        filed = asyncio.run(killed_then_kept())
+    assert filed is not None
+    assert kept_with_key(database, key) == [(filed, 2)]
+
+
+def test_a_statement_that_does_not_finish_in_time_is_given_up(
+    live: object, committed: factories.Cast, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every wait is bounded: a statement stuck on a lock raises TimeoutError (the SMTP
+    client gets 451) and its connection serves the next message."""
+    if database.is_sqlite:
+        pytest.skip(SQLITE_FILES_IN_ITS_WRITER)
+    from groupware.mail import fastfile
+
+    monkeypatch.setattr(fastfile, "STATEMENT_SECONDS", 0.5)
+    alice, bob = committed.alice, committed.bob
+
+    with database.engine.connect() as holder:
+        holder.execute(select(User.id).where(User.id == bob.id).with_for_update())
+
+        async def late_then_filed() -> tuple[BaseException | None, int | None]:
+            filer = FastFiler(database)
+            try:
+                raw = bytes(message(alice.email, bob.email, "Kasno"))
+                try:
+                    await asyncio.wait_for(alice_to_bob(filer, committed, raw), 20)
+                    late = None
+                except TimeoutError as exc:
+                    late = exc
+                holder.rollback()
+                raw = bytes(message(alice.email, bob.email, "Na vrijeme"))
+                return late, await asyncio.wait_for(alice_to_bob(filer, committed, raw), 20)
+            finally:
+                await filer.close()
+
+        late, filed = asyncio.run(late_then_filed())
+    assert isinstance(late, TimeoutError)
+    assert filed is not None
+    assert kept(database, filed)[0]["subject"] == "Na vrijeme"
