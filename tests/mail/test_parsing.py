@@ -141,7 +141,7 @@ PATHS = [
 def test_smtp_paths_read_as_aiosmtpd_reads_them(limit: int) -> None:
     from aiosmtpd.smtp import SMTP
 
-    from groupware.mail.smtp import GroupwareSMTP
+    from groupware.mail.aiosmtpd_compat import GroupwareSMTP
 
     class Handler:
         pass
