@@ -276,3 +276,45 @@ def run_workers(
         sock.close()
         board.close()
         board.path.unlink(missing_ok=True)
+
+
+# -- library option under measurement: gunicorn's supervisor, one SO_REUSEPORT socket per
+# uvicorn worker (bench/partner_list.py --compare-supervisors)
+
+
+def run_reuseport(
+    factory: str, workers: int, *, host: str, port: int, log_level: str = "warning"
+) -> None:
+    """Serve the app made by ``factory`` (``module:function``) with gunicorn's arbiter and
+    ``workers`` uvicorn workers, each listening on its own ``SO_REUSEPORT`` socket."""
+    from gunicorn.app.base import BaseApplication
+    from uvicorn.importer import import_from_string
+
+    class Application(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in {
+                "bind": [f"{host}:{port}"],
+                "workers": workers,
+                "worker_class": "groupware.workers.UvicornWorker",
+                "reuse_port": True,
+                "keepalive": 5,
+                "graceful_timeout": 30,
+                "loglevel": log_level,
+                "accesslog": None,
+            }.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return import_from_string(factory)()
+
+    Application().run()
+
+
+try:
+    from uvicorn_worker import UvicornWorker as _LibraryWorker
+
+    class UvicornWorker(_LibraryWorker):  # type: ignore[misc]
+        CONFIG_KWARGS = {"loop": "auto", "http": "auto", "server_header": False,
+                         "proxy_headers": False}  # fmt: skip
+except ImportError:  # pragma: no cover
+    pass
