@@ -165,9 +165,10 @@ def fresh_database(name: str, args: argparse.Namespace) -> Iterator[Db]:
     else:
         base = sa.make_url(args.pg_url).set(drivername="postgresql+psycopg")
         admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)'))
-            conn.execute(sa.text(f'CREATE DATABASE "{PG_BENCH_DB}"'))
+        if not args.reuse:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)'))
+                conn.execute(sa.text(f'CREATE DATABASE "{PG_BENCH_DB}"'))
         url = base.set(drivername="postgresql", database=PG_BENCH_DB).render_as_string(False)
     target = Db(name, url, data_dir)
     try:
@@ -177,7 +178,7 @@ def fresh_database(name: str, args: argparse.Namespace) -> Iterator[Db]:
     finally:
         if target.database is not None:
             target.database.dispose()
-        if args.keep:
+        if args.keep or args.reuse:
             print(f"{name}: kept {url} (data dir {data_dir})", file=sys.stderr)
         elif admin is not None:
             with admin.connect() as conn:
@@ -403,7 +404,10 @@ def serve(args: argparse.Namespace) -> None:
 
             run_workers(uvicorn.Config(factory, factory=True, **options), args.workers)
         elif args.supervisor == "uvicorn":
-            uvicorn.run(factory, factory=True, workers=args.workers, **options)
+            # A worker must answer the supervisor's ping within this, or it is killed and
+            # started again; uvicorn's 5 s is too short while the machine is busy.
+            health = {"timeout_worker_healthcheck": 30}
+            uvicorn.run(factory, factory=True, workers=args.workers, **options, **health)
         else:
             from groupware.workers import run_reuseport
 
@@ -427,7 +431,7 @@ def running_server(target: Db, args: argparse.Namespace) -> Iterator[subprocess.
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     proc.port = port  # type: ignore[attr-defined]
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # several processes start slowly on a busy machine
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"server exited:\n{log_path.read_text()[-3000:]}")
@@ -437,7 +441,7 @@ def running_server(target: Db, args: argparse.Namespace) -> Iterator[subprocess.
                 if conn.getresponse().status == 200:
                     break
             if time.monotonic() > deadline:
-                raise RuntimeError("server not ready after 60 s")
+                raise RuntimeError(f"server not ready after 180 s:\n{log_path.read_text()[-3000:]}")
             time.sleep(0.2)
         yield proc
     finally:
@@ -896,6 +900,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy")
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="PostgreSQL only: measure the database a run with --keep left, without loading",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=os.cpu_count() or 1,
@@ -932,8 +941,13 @@ def bench_database(name: str, args: argparse.Namespace) -> tuple[list[Measure], 
     notes: list[str] = []
     print(f"{name}: creating {args.partners:,} partners ...", file=sys.stderr)
     with fresh_database(name, args) as target:
-        users = make_people(target)
-        load_partners(target, args.partners)
+        if args.reuse:
+            with target.db.engine.connect() as conn:
+                rows = conn.execute(sa.select(User.username, User.id)).all()
+            users = {username: user_id for username, user_id in rows}
+        else:
+            users = make_people(target)
+            load_partners(target, args.partners)
         with target.db.engine.connect() as conn:
             territory = conn.execute(
                 sa.text("SELECT id FROM territories WHERE name = :n"), {"n": TERRITORIES[0][0]}
