@@ -31,6 +31,14 @@ Run from the repository root (about 4 minutes per database)::
 
     .venv/bin/python bench/partner_list.py [--db sqlite|postgresql|both]
         [--partners 1000000] [--connections 32] [--seconds 6] [--explain] [--profile]
+        [--compare-supervisors reuseport,uvicorn --rounds 6] [--keep] [--reuse]
+
+``--compare-supervisors reuseport,uvicorn`` measures instead how several processes
+share the port (``--workers``, one per core by default): the rep's list, the
+administrator's and the static file under each option in turn, ``--rounds`` rounds in
+rotating order, and prints the median and range of each figure, the ratio to the first
+option's figure of the same round, and how the rep's 32 connections fell on the processes.
+``--reuse`` measures a PostgreSQL database a run with ``--keep`` left behind.
 
 ``--explain`` times the rep's queries without the web app (against the administrator's
 and against the further-rep check done as a per-row index probe) and prints the plan
@@ -392,29 +400,37 @@ def serve(args: argparse.Namespace) -> None:
         "log_level": "warning",
         "access_log": False,
     }
-    if args.workers > 1:  # as `groupware serve` with GROUPWARE_WEB_WORKERS does
+    if args.workers > 1 and args.supervisor == "uvicorn":
+        # uvicorn's supervisor spawns fresh interpreters: they build the app from the
+        # environment. A worker must answer the supervisor's ping within the health
+        # check's time, or it is killed and started again; uvicorn's 5 s killed workers
+        # still starting on the busy machine.
         os.environ.update(
             GROUPWARE_DATABASE_URL=args.url,
             GROUPWARE_DATA_DIR=args.data_dir,
+            GROUPWARE_SECRET_KEY=SECRET,
+            GROUPWARE_LOG_LEVEL="warning",
             GROUPWARE_WEB_THREADS=str(settings.web_threads),
         )
-        factory = "groupware.server:app_from_environment"
-        if args.supervisor == "balanced":
-            from groupware.workers import run_workers
+        health = {"timeout_worker_healthcheck": 30}
+        uvicorn.run(f"{Path(__file__).stem}:app_from_environment", factory=True,
+                    workers=args.workers, **options, **health)  # fmt: skip
+        return
+    if args.workers > 1:  # as `groupware serve` with GROUPWARE_WEB_WORKERS does
+        from groupware.workers import run_workers
 
-            run_workers(uvicorn.Config(factory, factory=True, **options), args.workers)
-        elif args.supervisor == "uvicorn":
-            # A worker must answer the supervisor's ping within this, or it is killed and
-            # started again; uvicorn's 5 s is too short while the machine is busy.
-            health = {"timeout_worker_healthcheck": 30}
-            uvicorn.run(factory, factory=True, workers=args.workers, **options, **health)
-        else:
-            from groupware.workers import run_reuseport
-
-            run_reuseport(factory, args.workers, host=HOST, port=args.port)
+        run_workers(lambda: create_app(settings), args.workers, host=HOST, port=args.port,
+                    log_level="warning")  # fmt: skip
         return
     app = create_app(settings, database=Database(settings))
     uvicorn.Server(uvicorn.Config(app, **options)).run()
+
+
+def app_from_environment() -> Any:
+    """The app of one process under uvicorn's supervisor (``--supervisor uvicorn``)."""
+    from groupware.app import create_app
+
+    return create_app(load_settings(dict(os.environ)))
 
 
 @contextlib.contextmanager
@@ -553,10 +569,9 @@ def measure(target: Db, port: int, args: argparse.Namespace) -> list[Measure]:
 
 
 SUPERVISORS = {
-    "balanced": "groupware/workers.py before issue 16: one shared socket, each process "
-    "accepts one connection at a time while it holds no more than the least busy",
+    "reuseport": "what groupware serve does (groupware/workers.py): gunicorn's arbiter with "
+    "uvicorn workers, one SO_REUSEPORT socket per worker",
     "uvicorn": "uvicorn's supervisor (uvicorn.run(workers=N)), one shared socket",
-    "reuseport": "gunicorn's arbiter with uvicorn workers, one SO_REUSEPORT socket per worker",
 }
 
 
@@ -919,7 +934,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--supervisor",
         choices=list(SUPERVISORS),
-        default="balanced",
+        default="reuseport",
         help="how several processes share the port (with --workers above 1)",
     )
     parser.add_argument(
@@ -939,7 +954,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def bench_database(name: str, args: argparse.Namespace) -> tuple[list[Measure], list[str]]:
     notes: list[str] = []
-    print(f"{name}: creating {args.partners:,} partners ...", file=sys.stderr)
+    doing = "reusing the kept partners" if args.reuse else f"creating {args.partners:,} partners"
+    print(f"{name}: {doing} ...", file=sys.stderr)
     with fresh_database(name, args) as target:
         if args.reuse:
             with target.db.engine.connect() as conn:
