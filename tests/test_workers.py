@@ -112,7 +112,9 @@ def test_two_processes_share_connections_and_a_killed_one_is_replaced(
             http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(CONNECTIONS)
         ]
         try:
-            for conn in clients:  # keep-alive clients, as browsers and the benchmark hold them
+            for conn in clients:  # arriving together, as 24 browsers or the benchmark's clients
+                conn.connect()
+            for conn in clients:  # and kept alive
                 assert _get(conn) == 200
             served = [_server_of(conn, workers) for conn in clients]
         finally:
