@@ -413,24 +413,23 @@ def serve(args: argparse.Namespace) -> None:
             GROUPWARE_WEB_THREADS=str(settings.web_threads),
         )
         health = {"timeout_worker_healthcheck": 30}
-        uvicorn.run(f"{Path(__file__).stem}:app_from_environment", factory=True,
+        uvicorn.run("groupware.server:app_from_environment", factory=True,
                     workers=args.workers, **options, **health)  # fmt: skip
         return
     if args.workers > 1:  # as `groupware serve` with GROUPWARE_WEB_WORKERS does
         from groupware.workers import run_workers
 
-        run_workers(lambda: create_app(settings), args.workers, host=HOST, port=args.port,
-                    log_level="warning")  # fmt: skip
+        # With the jobs, as the runs in bench/README.md had them (app_from_environment).
+        run_workers(
+            lambda: create_app(settings, run_jobs=True),
+            args.workers,
+            host=HOST,
+            port=args.port,
+            log_level="warning",
+        )
         return
     app = create_app(settings, database=Database(settings))
     uvicorn.Server(uvicorn.Config(app, **options)).run()
-
-
-def app_from_environment() -> Any:
-    """The app of one process under uvicorn's supervisor (``--supervisor uvicorn``)."""
-    from groupware.app import create_app
-
-    return create_app(load_settings(dict(os.environ)))
 
 
 @contextlib.contextmanager

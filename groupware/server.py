@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
 import signal
 import sys
 from typing import Any
@@ -23,7 +24,6 @@ from groupware.app import create_app
 from groupware.db import Database
 from groupware.jobs import scheduler
 from groupware.settings import Settings
-from groupware.workers import run_workers
 
 log = logging.getLogger("groupware")
 
@@ -76,6 +76,8 @@ def serve(
     # and each builds its app after the fork. Periodic jobs are safe to run in each: they
     # take a lock per job on PostgreSQL and are harmless to repeat. SMTP runs once, in a
     # process of its own (a thread here would be copied, stopped, into every fork).
+    from groupware.workers import run_workers  # gunicorn: only for several processes
+
     database.dispose()
     smtp = None
     if role == "all":
@@ -119,3 +121,13 @@ def _smtp_process(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_smtp_forever(Database(settings), settings))
+
+
+def app_from_environment() -> Any:
+    """The web app with its periodic jobs, built from ``GROUPWARE_*`` variables alone: the
+    app of a fresh interpreter, as another process manager starts one
+    (``uvicorn --factory groupware.server:app_from_environment``). ``groupware serve``
+    builds its processes' apps from the settings it has."""
+    from groupware.settings import load_settings
+
+    return create_app(load_settings(dict(os.environ)), run_jobs=True)
