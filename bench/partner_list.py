@@ -31,6 +31,14 @@ Run from the repository root (about 4 minutes per database)::
 
     .venv/bin/python bench/partner_list.py [--db sqlite|postgresql|both]
         [--partners 1000000] [--connections 32] [--seconds 6] [--explain] [--profile]
+        [--compare-supervisors reuseport,uvicorn --rounds 6] [--keep] [--reuse]
+
+``--compare-supervisors reuseport,uvicorn`` measures instead how several processes
+share the port (``--workers``, one per core by default): the rep's list, the
+administrator's and the static file under each option in turn, ``--rounds`` rounds in
+rotating order, and prints the median and range of each figure, the ratio to the first
+option's figure of the same round, and how the rep's 32 connections fell on the processes.
+``--reuse`` measures a PostgreSQL database a run with ``--keep`` left behind.
 
 ``--explain`` times the rep's queries without the web app (against the administrator's
 and against the further-rep check done as a per-row index probe) and prints the plan
@@ -77,6 +85,7 @@ from groupware.accounts.credentials import create_credential  # noqa: E402
 from groupware.accounts.models import Role, User  # noqa: E402
 from groupware.accounts.passwords import hash_password  # noqa: E402
 from groupware.accounts.users import UserIn, create_user  # noqa: E402
+from groupware.areas import install  # noqa: E402
 from groupware.crm import reference, territories  # noqa: E402
 from groupware.crm.models import (  # noqa: E402
     AssignmentRule,
@@ -164,9 +173,10 @@ def fresh_database(name: str, args: argparse.Namespace) -> Iterator[Db]:
     else:
         base = sa.make_url(args.pg_url).set(drivername="postgresql+psycopg")
         admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)'))
-            conn.execute(sa.text(f'CREATE DATABASE "{PG_BENCH_DB}"'))
+        if not args.reuse:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)'))
+                conn.execute(sa.text(f'CREATE DATABASE "{PG_BENCH_DB}"'))
         url = base.set(drivername="postgresql", database=PG_BENCH_DB).render_as_string(False)
     target = Db(name, url, data_dir)
     try:
@@ -176,7 +186,7 @@ def fresh_database(name: str, args: argparse.Namespace) -> Iterator[Db]:
     finally:
         if target.database is not None:
             target.database.dispose()
-        if args.keep:
+        if args.keep or args.reuse:
             print(f"{name}: kept {url} (data dir {data_dir})", file=sys.stderr)
         elif admin is not None:
             with admin.connect() as conn:
@@ -390,16 +400,33 @@ def serve(args: argparse.Namespace) -> None:
         "log_level": "warning",
         "access_log": False,
     }
-    if args.workers > 1:  # as `groupware serve` with GROUPWARE_WEB_WORKERS does
+    if args.workers > 1 and args.supervisor == "uvicorn":
+        # uvicorn's supervisor spawns fresh interpreters: they build the app from the
+        # environment. A worker must answer the supervisor's ping within the health
+        # check's time, or it is killed and started again; uvicorn's 5 s killed workers
+        # still starting on the busy machine.
         os.environ.update(
             GROUPWARE_DATABASE_URL=args.url,
             GROUPWARE_DATA_DIR=args.data_dir,
+            GROUPWARE_SECRET_KEY=SECRET,
+            GROUPWARE_LOG_LEVEL="warning",
             GROUPWARE_WEB_THREADS=str(settings.web_threads),
         )
-        factory = "groupware.server:app_from_environment"
+        health = {"timeout_worker_healthcheck": 30}
+        uvicorn.run("groupware.server:app_from_environment", factory=True,
+                    workers=args.workers, **options, **health)  # fmt: skip
+        return
+    if args.workers > 1:  # as `groupware serve` with GROUPWARE_WEB_WORKERS does
         from groupware.workers import run_workers
 
-        run_workers(uvicorn.Config(factory, factory=True, **options), args.workers)
+        # With the jobs, as the runs in bench/README.md had them (app_from_environment).
+        run_workers(
+            lambda: create_app(settings, run_jobs=True),
+            args.workers,
+            host=HOST,
+            port=args.port,
+            log_level="warning",
+        )
         return
     app = create_app(settings, database=Database(settings))
     uvicorn.Server(uvicorn.Config(app, **options)).run()
@@ -413,13 +440,13 @@ def running_server(target: Db, args: argparse.Namespace) -> Iterator[subprocess.
         sys.executable, str(Path(__file__).resolve()), "--serve", "--url", target.url,
         "--data-dir", str(target.data_dir), "--port", str(port),
         "--parent-pid", str(os.getpid()), "--threads", str(args.threads or 0),
-        "--workers", str(args.workers),
+        "--workers", str(args.workers), "--supervisor", args.supervisor,
     ]  # fmt: skip
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     proc.port = port  # type: ignore[attr-defined]
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # several processes start slowly on a busy machine
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"server exited:\n{log_path.read_text()[-3000:]}")
@@ -429,7 +456,7 @@ def running_server(target: Db, args: argparse.Namespace) -> Iterator[subprocess.
                 if conn.getresponse().status == 200:
                     break
             if time.monotonic() > deadline:
-                raise RuntimeError("server not ready after 60 s")
+                raise RuntimeError(f"server not ready after 180 s:\n{log_path.read_text()[-3000:]}")
             time.sleep(0.2)
         yield proc
     finally:
@@ -538,6 +565,140 @@ def measure(target: Db, port: int, args: argparse.Namespace) -> list[Measure]:
             file=sys.stderr,
         )
     return [m for m, _r in plan]
+
+
+SUPERVISORS = {
+    "reuseport": "what groupware serve does (groupware/workers.py): gunicorn's arbiter with "
+    "uvicorn workers, one SO_REUSEPORT socket per worker",
+    "uvicorn": "uvicorn's supervisor (uvicorn.run(workers=N)), one shared socket",
+}
+
+
+@dataclass
+class SupervisorRound:
+    """One option, one round: the rep's list, the administrator's, the static file."""
+
+    rep: PhaseResult
+    admin: PhaseResult
+    static: PhaseResult
+    split: list[int]  # the rep's connections per web process, sampled mid-phase
+
+
+def connections_per_process(server_pid: int, port: int, workers: int) -> list[int]:
+    """Established connections to ``port`` held by each process under ``server_pid``."""
+    import psutil
+
+    counts = []
+    for child in psutil.Process(server_pid).children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            held = [
+                c
+                for c in child.net_connections(kind="tcp")
+                if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port
+            ]
+            if held:
+                counts.append(len(held))
+    counts += [0] * (workers - len(counts))
+    return sorted(counts, reverse=True)
+
+
+def phase_with_split(
+    server_pid: int, port: int, request: bytes, args: argparse.Namespace
+) -> tuple[PhaseResult, list[int]]:
+    split: list[int] = []
+
+    def sample() -> None:
+        time.sleep(args.warmup + args.seconds / 2)
+        split.extend(connections_per_process(server_pid, port, args.workers))
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    result = run_phase(port, [request], args.connections, args.warmup, args.seconds)
+    sampler.join()
+    return result, split
+
+
+def compare_supervisors(target: Db, args: argparse.Namespace) -> dict[str, list[SupervisorRound]]:
+    """Each option in turn, ``--rounds`` rounds, the order rotating from round to round
+    so that a slow minute of the machine falls on every option alike."""
+    names = args.compare_supervisors.split(",")
+    results: dict[str, list[SupervisorRound]] = {name: [] for name in names}
+    for round_no in range(args.rounds):
+        shift = round_no % len(names)
+        for name in names[shift:] + names[:shift]:
+            print(f"{target.name}: round {round_no + 1}, {name} ...", file=sys.stderr)
+            with running_server(
+                target, argparse.Namespace(**{**vars(args), "supervisor": name})
+            ) as server:
+                port = server.port  # type: ignore[attr-defined]
+                rep = request_bytes("/partners", cookie=log_in(port, "rep"))
+                admin = request_bytes("/partners", cookie=log_in(port, "ana"))
+                rep_result, split = phase_with_split(server.pid, port, rep, args)
+                admin_result = run_phase(port, [admin], args.connections, args.warmup, args.seconds)
+                static = request_bytes("/static/app.css")
+                static_result = run_phase(port, [static], args.connections, 0.5, args.seconds / 2)
+            results[name].append(SupervisorRound(rep_result, admin_result, static_result, split))
+            r, p95 = results[name][-1], results[name][-1].rep.normal.percentile_ms(95)
+            print(
+                f"  {name:10} rep {r.rep.rps:6.1f} req/s p95 {p95:6.1f} ms"
+                f"  split {'/'.join(map(str, split))}",
+                file=sys.stderr,
+            )
+    return results
+
+
+def _spread(values: Sequence[float], digits: int = 1) -> str:
+    """The median and, in brackets, the lowest and highest of ``values``."""
+    return (
+        f"{statistics.median(values):.{digits}f} "
+        f"({min(values):.{digits}f}-{max(values):.{digits}f})"
+    )
+
+
+def supervisor_table(database: str, results: dict[str, list[SupervisorRound]]) -> str:
+    """Median (lowest-highest) over the rounds; ratios against the first option's figure
+    of the same round."""
+    names = list(results)
+    base = results[names[0]]
+    headers = [
+        "database", "supervisor", "rep req/s", "rep p50 ms", "rep p95 ms", "rep p99 ms",
+        f"req/s / {names[0]}", f"p95 / {names[0]}", "admin p95 ms", "admin req/s",
+        "static p95 ms", "rep connections per process",
+    ]  # fmt: skip
+    body = []
+    for name in names:
+        rounds = results[name]
+
+        def p(result: PhaseResult, q: float) -> float:
+            return result.normal.percentile_ms(q)
+
+        body.append([
+            database,
+            name,
+            _spread([r.rep.rps for r in rounds], 0),
+            _spread([p(r.rep, 50) for r in rounds]),
+            _spread([p(r.rep, 95) for r in rounds]),
+            _spread([p(r.rep, 99) for r in rounds]),
+            _spread([r.rep.rps / b.rep.rps for r, b in zip(rounds, base, strict=True)], 2),
+            _spread([p(r.rep, 95) / p(b.rep, 95) for r, b in zip(rounds, base, strict=True)], 2),
+            _spread([p(r.admin, 95) for r in rounds]),
+            _spread([r.admin.rps for r in rounds], 0),
+            _spread([p(r.static, 95) for r in rounds]),
+            " ".join("/".join(map(str, r.split)) for r in rounds),
+        ])  # fmt: skip
+    widths = [max(len(r[i]) for r in [headers, *body]) for i in range(len(headers))]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+        for cells in [headers, ["-" * w for w in widths], *body]
+    ]
+    errors = sum(
+        sum(x.normal.errors.values())
+        for rounds in results.values()
+        for r in rounds
+        for x in (r.rep, r.admin, r.static)
+    )
+    lines.append(f"errors: {errors}")
+    return "\n".join(lines)
 
 
 # -- looking inside -------------------------------------------------------------------------
@@ -753,6 +914,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy")
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="PostgreSQL only: measure the database a run with --keep left, without loading",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=os.cpu_count() or 1,
@@ -764,6 +930,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("BENCH_PG_URL", PG_DEFAULT_URL),
         help="maintenance database URL (env BENCH_PG_URL); the bench database is created beside it",
     )
+    parser.add_argument(
+        "--supervisor",
+        choices=list(SUPERVISORS),
+        default="reuseport",
+        help="how several processes share the port (with --workers above 1)",
+    )
+    parser.add_argument(
+        "--compare-supervisors",
+        metavar="A,B,...",
+        help="measure the rep's and the administrator's list and the static file under each "
+        "of these supervisors in turn, --rounds rounds in rotating order, instead of the "
+        "usual table; the first is the same-run baseline",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
@@ -774,10 +953,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def bench_database(name: str, args: argparse.Namespace) -> tuple[list[Measure], list[str]]:
     notes: list[str] = []
-    print(f"{name}: creating {args.partners:,} partners ...", file=sys.stderr)
+    doing = "reusing the kept partners" if args.reuse else f"creating {args.partners:,} partners"
+    print(f"{name}: {doing} ...", file=sys.stderr)
     with fresh_database(name, args) as target:
-        users = make_people(target)
-        load_partners(target, args.partners)
+        if args.reuse:
+            with target.db.engine.connect() as conn:
+                rows = conn.execute(sa.select(User.username, User.id)).all()
+            users = {username: user_id for username, user_id in rows}
+        else:
+            users = make_people(target)
+            load_partners(target, args.partners)
         with target.db.engine.connect() as conn:
             territory = conn.execute(
                 sa.text("SELECT id FROM territories WHERE name = :n"), {"n": TERRITORIES[0][0]}
@@ -793,6 +978,9 @@ def bench_database(name: str, args: argparse.Namespace) -> tuple[list[Measure], 
         if args.explain:
             notes.append(explain(target, users))
         target.db.dispose()
+        if args.compare_supervisors:
+            notes.append(supervisor_table(name, compare_supervisors(target, args)))
+            return [], notes
         with running_server(target, args) as server:
             port = server.port  # type: ignore[attr-defined]
             print(f"{name}: measuring ...", file=sys.stderr)
@@ -812,6 +1000,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve(args)
         return 0
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    install()  # the areas, before the first database is opened
     started, load_before = time.monotonic(), os.getloadavg()[0]
     names = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     measures: list[Measure] = []
@@ -821,8 +1010,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         measures += got
         notes += said
     print()
-    print(table(measures))
-    print()
+    if measures:
+        print(table(measures))
+        print()
     threads = (
         args.threads or settings_for("sqlite:///x.db", Path(tempfile.gettempdir())).web_threads
     )

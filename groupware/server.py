@@ -1,4 +1,6 @@
-"""Running the server: uvicorn for the web app, plus the job scheduler.
+"""Running the server: uvicorn for the web app (under gunicorn's supervisor when
+``GROUPWARE_WEB_WORKERS`` asks for several processes, see :mod:`groupware.workers`),
+plus the job scheduler.
 
 ``--role`` splits the work between processes that share the database and data dir:
 ``web`` serves HTTP only, ``smtp`` only the SMTP listener, ``worker`` runs only the
@@ -10,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 import os
-import threading
+import signal
+import sys
 from typing import Any
 
 import uvicorn
@@ -20,7 +24,6 @@ from groupware.app import create_app
 from groupware.db import Database
 from groupware.jobs import scheduler
 from groupware.settings import Settings
-from groupware.workers import run_workers
 
 log = logging.getLogger("groupware")
 
@@ -69,18 +72,32 @@ def serve(
         )
         uvicorn.Server(uvicorn.Config(app, **options)).run()
         return
-    if role == "all":  # the web processes share the HTTP port; SMTP runs here, once
-        threading.Thread(
-            target=asyncio.run, args=(_smtp_forever(Database(settings), settings),), daemon=True
-        ).start()
-    # Several processes share the socket and its connections evenly (groupware.workers);
-    # each builds its app from the environment (settings travel as GROUPWARE_* variables).
-    # Periodic jobs are safe to run in each: they take a lock per job on PostgreSQL and
-    # are harmless to repeat.
+    # Several processes, one port (groupware.workers): gunicorn forks them from this one,
+    # and each builds its app after the fork. Periodic jobs are safe to run in each: they
+    # take a lock per job on PostgreSQL and are harmless to repeat. SMTP runs once, in a
+    # process of its own (a thread here would be copied, stopped, into every fork).
+    from groupware.workers import run_workers  # gunicorn: only for several processes
+
     database.dispose()
-    os.environ[_ROLE_VARIABLE] = role
-    config = uvicorn.Config("groupware.server:app_from_environment", factory=True, **options)
-    run_workers(config, workers)
+    smtp = None
+    if role == "all":
+        smtp = multiprocessing.get_context("spawn").Process(
+            target=_smtp_process, args=(settings,), name="groupware-smtp", daemon=True
+        )
+        smtp.start()
+    try:
+        run_workers(
+            lambda: create_app(settings, run_jobs=role == "all"),
+            workers,
+            host=host,
+            port=port,
+            log_level=settings.log_level,
+            access_log=options["access_log"],
+        )
+    finally:
+        if smtp is not None:
+            smtp.terminate()
+            smtp.join(timeout=30)
 
 
 async def _smtp_forever(database: Database, settings: Settings) -> None:
@@ -93,13 +110,24 @@ async def _smtp_forever(database: Database, settings: Settings) -> None:
         await listening.close()
 
 
-_ROLE_VARIABLE = "GROUPWARE_SERVE_ROLE_"  # not a setting: how serve tells its workers the role
+def _smtp_process(settings: Settings) -> None:
+    """The SMTP listener of ``serve --role all`` with several web processes."""
+    from groupware.areas import install
+
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    install()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_smtp_forever(Database(settings), settings))
 
 
 def app_from_environment() -> Any:
-    """The app of one worker process (see :func:`serve`)."""
+    """The web app with its periodic jobs, built from ``GROUPWARE_*`` variables alone: the
+    app of a fresh interpreter, as another process manager starts one
+    (``uvicorn --factory groupware.server:app_from_environment``). ``groupware serve``
+    builds its processes' apps from the settings it has."""
     from groupware.settings import load_settings
 
-    environ = {k: v for k, v in os.environ.items() if k != _ROLE_VARIABLE}
-    role = os.environ.get(_ROLE_VARIABLE, "all")
-    return create_app(load_settings(environ), run_jobs=role == "all")
+    return create_app(load_settings(dict(os.environ)), run_jobs=True)

@@ -1,70 +1,26 @@
-"""Several web processes (``GROUPWARE_WEB_WORKERS``): the board they share, and
-``groupware serve`` as a real process tree spreading keep-alive connections evenly."""
+"""Several web processes (``GROUPWARE_WEB_WORKERS``): ``groupware serve`` as a real
+process tree. The processes share the connections, one that dies is replaced, a stop
+lets requests in flight finish, and ``--role all`` still answers SMTP once."""
 
 from __future__ import annotations
 
 import http.client
 import os
 import signal
+import smtplib
+import socket
 import subprocess
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import psutil
 import pytest
 
-from groupware.workers import Board
 from tests.test_cli import GROUPWARE, gw
 from tests.test_cli import env as env  # the fixture
 
-
-@pytest.fixture
-def board(tmp_path: Path) -> Iterator[Board]:
-    made = Board.create(str(tmp_path))
-    yield made
-    made.close()
-
-
-@pytest.fixture
-def sibling() -> Iterator[int]:
-    """The pid of a live process other than ours."""
-    process = subprocess.Popen(["sleep", "60"])
-    yield process.pid
-    process.kill()
-    process.wait()
-
-
-def test_a_process_accepts_only_while_it_holds_no_more_than_the_others(
-    board: Board, tmp_path: Path, sibling: int
-) -> None:
-    assert board.claim(os.getpid()) == 0
-    assert board.may_accept(5)  # alone: always
-    other = Board(board.path)
-    try:
-        assert other.claim(sibling) == 1
-        other.write(1, sibling, 2)
-        assert board.least_of_others() == 2
-        assert board.may_accept(2)
-        assert not board.may_accept(3)
-        board.publish(3)
-        assert other.least_of_others() == 3
-    finally:
-        other.close()
-
-
-def test_a_slot_of_a_process_that_exited_is_ignored_and_taken_again(board: Board) -> None:
-    gone = subprocess.Popen(["true"])
-    gone.wait()
-    board.write(0, gone.pid, 0)  # it left with no connections
-    assert board.claim(os.getpid()) == 0  # its slot is free again
-    fresh = Board(board.path)
-    try:
-        fresh.write(1, gone.pid, 0)
-        assert board.least_of_others() is None
-        assert board.may_accept(10)
-    finally:
-        fresh.close()
+CONNECTIONS = 24
 
 
 def _status_of_login(port: int) -> int | None:
@@ -83,88 +39,173 @@ def _status_of_login(port: int) -> int | None:
         conn.close()
 
 
-def _wait_until_serving(port: int, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "groupware serve exited"
-        if _status_of_login(port) == 200:
-            return
-        time.sleep(0.2)
-    raise AssertionError("groupware serve did not answer within 60 s")
-
-
-def _wait_for_both(directory: Path) -> None:
-    """Until both web processes have started (a process alone takes every connection)."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        for path in directory.glob("groupware-workers-*"):
-            board = Board(path)
-            try:
-                if len(board.holders()) == 2:
-                    return
-            finally:
-                board.close()
+def _until(what: str, check: Callable[[], bool], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {seconds} s: {what}")
         time.sleep(0.1)
-    raise AssertionError("the second web process did not start within 60 s")
 
 
-def _connections_per_worker(parent: int, port: int) -> list[int]:
-    counts = []
-    for child in psutil.Process(parent).children():
-        if "spawn_main" not in " ".join(child.cmdline()):
-            continue  # not a web process
-        established = [
-            c
-            for c in child.net_connections(kind="tcp")
-            if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port
-        ]
-        counts.append(len(established))
-    return sorted(counts)
+def _listening(parent: int, port: int) -> list[int]:
+    """The pids under ``parent`` that listen on ``port``: the web processes."""
+    found = []
+    for child in psutil.Process(parent).children(recursive=True):
+        try:
+            held = child.net_connections(kind="tcp")
+        except psutil.NoSuchProcess:
+            continue
+        if any(c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in held):
+            found.append(child.pid)
+    return sorted(found)
 
 
-@pytest.mark.timeout(180)
-def test_serve_with_two_processes_spreads_connections_evenly_and_stops_cleanly(
-    env: dict[str, str], free_tcp_port: int, tmp_path: Path
-) -> None:
+def _server_of(conn: http.client.HTTPConnection, workers: list[int]) -> int:
+    """The web process that holds the other end of ``conn``."""
+    assert conn.sock is not None
+    mine = conn.sock.getsockname()
+    for pid in workers:
+        for held in psutil.Process(pid).net_connections(kind="tcp"):
+            if held.status == psutil.CONN_ESTABLISHED and held.raddr == mine:
+                return pid
+    raise AssertionError(f"no web process holds the connection from {mine}")
+
+
+def _get(conn: http.client.HTTPConnection) -> int:
+    conn.request("GET", "/login")
+    response = conn.getresponse()
+    response.read()
+    return response.status
+
+
+@contextmanager
+def _serving(
+    env: dict[str, str], port: int, role: str, **settings: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``groupware serve`` with two web processes; stopped with SIGTERM afterwards (the
+    test reads the exit code)."""
     gw(env, "migrate")
-    port = free_tcp_port
-    environ = {
-        **env,
-        "GROUPWARE_WEB_WORKERS": "2",
-        "GROUPWARE_LOG_LEVEL": "warning",
-        "TMPDIR": str(tmp_path),  # where the processes' board is made
-    }
+    environ = {**env, "GROUPWARE_WEB_WORKERS": "2", "GROUPWARE_LOG_LEVEL": "warning", **settings}
     server = subprocess.Popen(
-        [*GROUPWARE, "serve", "--role", "web", "--port", str(port)],
+        [*GROUPWARE, "serve", "--role", role, "--port", str(port)],
         env=environ,
         stdout=subprocess.DEVNULL,
     )
-    clients: list[http.client.HTTPConnection] = []
     try:
-        _wait_until_serving(port, server)
-        _wait_for_both(tmp_path)
-        for _ in range(12):  # keep-alive clients, as browsers and the benchmark hold them
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            clients.append(conn)  # closed in the end even when a request fails
-            conn.request("GET", "/login")
-            response = conn.getresponse()
-            response.read()
-            assert response.status == 200
-        counts = _connections_per_worker(server.pid, port)
-        assert len(counts) == 2, counts
-        assert sum(counts) == 12
-        assert counts[1] - counts[0] <= 2, counts  # left to the kernel: 12/0 was common
-        for conn in clients:  # every connection still serves
-            conn.request("GET", "/login")
-            response = conn.getresponse()
-            response.read()
-            assert response.status == 200
-        workers = psutil.Process(server.pid).children()
+        _until("groupware serve answers", lambda: _status_of_login(port) == 200)
+        _until("both web processes listen", lambda: len(_listening(server.pid, port)) == 2)
+        yield server
     finally:
-        for conn in clients:
-            conn.close()
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=60)
+
+
+@pytest.mark.timeout(240)
+def test_two_processes_share_connections_and_a_killed_one_is_replaced(
+    env: dict[str, str], free_tcp_port: int
+) -> None:
+    port = free_tcp_port
+    with _serving(env, port, "web") as server:
+        workers = _listening(server.pid, port)
+        clients = [
+            http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(CONNECTIONS)
+        ]
+        try:
+            for conn in clients:  # arriving together, as 24 browsers or the benchmark's clients
+                conn.connect()
+            for conn in clients:  # and kept alive
+                assert _get(conn) == 200
+            served = [_server_of(conn, workers) for conn in clients]
+        finally:
+            for conn in clients:
+                conn.close()
+        counts = sorted(served.count(pid) for pid in workers)
+        # The kernel picks a socket by a hash of each connection's addresses: 12/12 on
+        # average, 3/21 or worse about once in 3,600 runs. On one shared socket the
+        # process that woke first often took them all (32/0 in bench/README.md).
+        assert sum(counts) == CONNECTIONS
+        assert counts[0] >= 4, counts
+
+        victim = workers[0]
+        os.kill(victim, signal.SIGKILL)
+        _until(
+            "a new web process replaces the killed one",
+            lambda: (
+                len(_listening(server.pid, port)) == 2
+                and victim not in _listening(server.pid, port)
+            ),
+        )
+        (newcomer,) = set(_listening(server.pid, port)) - set(workers)
+        taken_by_newcomer = 0
+        for _ in range(40):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            try:
+                assert _get(conn) == 200
+                taken_by_newcomer += _server_of(conn, _listening(server.pid, port)) == newcomer
+            finally:
+                conn.close()
+        assert taken_by_newcomer > 0
         server.send_signal(signal.SIGTERM)
-        code = server.wait(timeout=60)
-    assert code == 0
-    _gone, alive = psutil.wait_procs(workers, timeout=10)
-    assert not alive
+        assert server.wait(timeout=60) == 0
+    assert not psutil.pid_exists(newcomer)
+    assert not psutil.pid_exists(workers[1])
+
+
+@pytest.mark.timeout(240)
+def test_a_stop_lets_a_request_in_flight_finish(env: dict[str, str], free_tcp_port: int) -> None:
+    port = free_tcp_port
+    body = b"username=nobody&password=wrong"
+    with _serving(env, port, "web") as server:
+        workers = _listening(server.pid, port)
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
+            head = (
+                f"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\n\r\n"
+            )
+            client.sendall(head.encode() + body[:5])  # the app now waits for the rest
+            time.sleep(0.5)
+            server.send_signal(signal.SIGTERM)
+            _until(
+                "the web processes close their sockets", lambda: not _listening(server.pid, port)
+            )
+            assert _status_of_login(port) is None  # no new connections
+            client.sendall(body[5:])
+            answer = client.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 "), answer[:100]
+        assert server.wait(timeout=60) == 0
+    assert not any(psutil.pid_exists(pid) for pid in workers)
+
+
+@pytest.mark.timeout(240)
+def test_role_all_with_two_processes_answers_smtp_once(
+    env: dict[str, str], free_tcp_port_factory: Callable[[], int]
+) -> None:
+    port, smtp_port = free_tcp_port_factory(), free_tcp_port_factory()
+    with _serving(env, port, "all", GROUPWARE_SMTP_PORT=str(smtp_port)) as server:
+        _until("SMTP answers", lambda: _smtp_answers(smtp_port))
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as smtp:
+            assert smtp.noop()[0] == 250
+        smtp_processes = [
+            child
+            for child in psutil.Process(server.pid).children(recursive=True)
+            if any(c.status == psutil.CONN_LISTEN and c.laddr.port == smtp_port
+                   for c in child.net_connections(kind="tcp"))
+        ]  # fmt: skip
+        assert len(smtp_processes) + _listens(server.pid, smtp_port) == 1
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0
+    assert not any(p.is_running() for p in smtp_processes)
+
+
+def _listens(pid: int, port: int) -> int:
+    held = psutil.Process(pid).net_connections(kind="tcp")
+    return int(any(c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in held))
+
+
+def _smtp_answers(port: int) -> bool:
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=5) as smtp:
+            return smtp.noop()[0] == 250
+    except OSError:
+        return False
