@@ -156,3 +156,12 @@ def test_every_job_runs_from_every_entry_point(settings: Settings) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().split(",") == names
+
+
+def test_every_filing_kind_files_on_records_with_access_rules() -> None:
+    """Mail filed on a record is shown with it: the record type must have rules."""
+    kinds = wiring.current().filing_kinds
+    assert {kind.record_type for kind in kinds} >= {"deals", "partners"}
+    for kind in kinds:
+        assert kind.record_type in record_models(), kind
+        assert kind.id_column.class_ is record_models()[kind.record_type], kind
