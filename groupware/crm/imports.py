@@ -46,6 +46,7 @@ from groupware.crm.import_rows import (
     partner_values,
     person_values,
 )
+from groupware.crm.import_seen import SeenKeys
 from groupware.crm.import_write import PartnerWriter
 from groupware.crm.models import ImportJob, ImportRowError, Partner
 from groupware.crm.territories import load_matcher
@@ -374,6 +375,16 @@ def _process(
     bulk = not dry_run and _is_bulk(session, job)
     dropped = writer.start_bulk() if bulk else []
     pipeline = _Pipeline(job, writer)
+    seen = SeenKeys(import_dir(database) / f"{job.id}.seen")
+
+    def send(batch: list[tuple[int, dict[str, Any]]]) -> None:
+        """Leave out the rows that repeat a key of an earlier row, send the others."""
+        repeats = seen.first_rows([(n, writer.unique_values(v)) for n, v in batch])
+        for number, (name, earlier) in repeats.items():
+            message = gettext("The same value as row %(row)s.", row=earlier)
+            problems.append((number, _column_name(job, writer.unique_names[name]), message))
+        pipeline.send([item for item in batch if item[0] not in repeats] if repeats else batch)
+
     try:
         for number, cells in _iterate(database, job, reporter):
             total += 1
@@ -392,20 +403,24 @@ def _process(
                 continue
             try:
                 values = parse(cells)
-                writer.check_unique_in_file(number, values)
+                writer.check_row(values)
             except RowProblem as problem:
                 problems.append((number, _column_name(job, problem.column), str(problem.message)))
                 continue
             batch.append((number, values))
             if len(batch) >= BATCH:
-                pipeline.send(batch)
+                send(batch)
                 batch = []
                 reporter(rows=total, errors=len(problems))
     except csvfile.CsvError as exc:
         problems.append((exc.row, "", _csv_message(exc)))
     finally:
-        pipeline.send(batch)
-        problems.extend(pipeline.close())
+        try:
+            send(batch)
+        finally:
+            seen.close()
+            problems.extend(pipeline.close())
+    problems.sort(key=lambda problem: problem[0])
     if bulk:
         reporter(rows=total, errors=len(problems), final=True)
         writer.finish_bulk(dropped)
