@@ -231,7 +231,8 @@ def cmd_run_jobs(args: argparse.Namespace) -> None:
         raise CommandError(
             f"there is no job {args.job!r}; known: {', '.join(j.name for j in jobs)}"
         )
-    results = run_jobs(database, only=args.job)
+    # Work the jobs start (a resumed import) is finished before the command exits.
+    results = run_jobs(database, only=args.job, wait=True)
     for name, count in results.items():
         console.print(f"{name}: {'skipped' if count is None else count}")
 

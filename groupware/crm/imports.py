@@ -19,6 +19,7 @@ committing transaction holds the write lock and a progress row could not be upda
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -53,7 +54,7 @@ from groupware.crm.territories import load_matcher
 from groupware.db import Database, utcnow
 from groupware.errors import Invalid, NotFound
 from groupware.i18n import _l, gettext, use_language
-from groupware.jobs import Job
+from groupware.jobs import Job, defer
 
 log = logging.getLogger(__name__)
 FIELDS = {
@@ -629,10 +630,15 @@ def delete_job(session: Session, database: Database, job: ImportJob) -> None:
 
 def _resume_job(session: Session, database: Database) -> int:
     """Imports whose process died are started again (a commit that was cut off left
-    nothing behind, so it starts from the file)."""
+    nothing behind, so it starts from the file). Each is claimed in this transaction
+    (held under the job's lock on PostgreSQL), so that no other worker starts it too,
+    and run once it has committed: by ``groupware run-jobs`` before it exits."""
     stale = resume_stale_jobs(session, database)
     for job_id, action in stale:
-        start_in_background(database, job_id, action)
+        job = session.get(ImportJob, job_id)
+        assert job is not None
+        job.updated_at = utcnow()
+        defer(session, functools.partial(run_job, database, job_id, action))
     return len(stale)
 
 

@@ -4,6 +4,7 @@ own: every problem listed before anything is committed, ``--skip-invalid``,
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -14,8 +15,9 @@ import pytest
 from sqlalchemy import func, select
 
 from groupware.accounts.models import User
+from groupware.crm import imports
 from groupware.crm.models import ImportJob, Partner, PartnerGroup
-from groupware.db import Database
+from groupware.db import Database, utcnow
 from groupware.settings import load_settings
 from tests.crm.test_imports import CROATIAN_ROWS, HEADER, croatian_csv, make_oib
 from tests.factories import make_cast, make_rule, make_territory, reset_database
@@ -170,3 +172,35 @@ def test_a_refused_import_run_as_a_module_ends_with_one_line(
     result = gw(cli_env, "import", "partners", str(source), check=False, command=GROUPWARE)
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0, result.stderr
+
+
+def test_run_jobs_finishes_an_abandoned_import_before_it_exits(
+    cli_env: dict[str, str], database: Database, tmp_path: Path
+) -> None:
+    """An import left "committing" by a process that died is committed by
+    ``groupware run-jobs`` itself: a thread it started would die when it exits."""
+    source = croatian_csv(tmp_path / "partneri.csv")
+    with database.transaction(actor_id=None, channel="cli") as session:
+        job = imports.create_job(
+            session,
+            database,
+            kind="partners",
+            user_id=None,
+            filename=source.name,
+            source=source,
+            channel="cli",
+        )
+        imports.set_mapping(session, job, job.mapping["fields"], key="oib", skip_invalid=False)
+        # What a killed commit leaves: the job marked as running, no progress for long.
+        job.status = "committing"
+        job.updated_at = utcnow() - dt.timedelta(hours=1)
+        job_id = job.id
+
+    result = gw(cli_env, "run-jobs", "--job", "resume-imports")
+    assert "resume-imports: 1" in result.stdout
+    with database.session() as session:
+        finished = session.get(ImportJob, job_id)
+        assert finished is not None
+        assert (finished.status, finished.summary["committed"]["created"]) == ("done", 3)
+    assert len(partners(database)) == 3
+    assert "resume-imports: 0" in gw(cli_env, "run-jobs", "--job", "resume-imports").stdout
