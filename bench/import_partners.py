@@ -148,8 +148,8 @@ def prepare(url: str, data_dir: str) -> Any:
     from sqlalchemy import select
 
     from groupware.accounts.teams import TeamIn, create_team
-    from groupware.areas import install
     from groupware.accounts.users import UserIn, create_user
+    from groupware.areas import install
     from groupware.crm.groups import GroupIn, create_group
     from groupware.crm.models import County
     from groupware.crm.territories import AreaIn, RuleIn, TerritoryIn, save_rule, save_territory
