@@ -86,7 +86,8 @@ def test_a_file_with_errors_lists_them_all_and_commits_nothing(
     assert result.returncode == 1
     assert "partneri.csv: cp1250, delimiter ';'" in result.stdout
     assert "row 5, column 'OIB': This OIB is not valid" in result.stdout
-    assert "row 6, column 'Grupa': There is no partner group of this name." in result.stdout
+    assert """row 6, column 'Grupa': There is no partner group "Veleprodaja".""" in result.stdout
+    assert "Groups the file names that do not exist: 'Veleprodaja' (1 row)" in result.stdout
     assert "2 rows have errors; nothing was committed" in result.stderr
     assert result.stderr.strip().count("\n") == 0
     assert partners(database) == {}

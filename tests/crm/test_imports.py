@@ -305,7 +305,7 @@ def test_every_bad_row_is_named_with_its_column_before_anything_is_written(
     # root works in Croatian
     assert "ćelija u ovom retku: 3" in messages[3] and "9" in messages[3]
     assert "OIB nije valjan" in messages[4]
-    assert "Ne postoji grupa partnera" in messages[5]
+    assert messages[5] == "Ne postoji grupa partnera „Veleprodaja”."
     assert "u retku 2" in messages[6]
     job = job_of(database, job_id)
     assert (job.status, job.total_rows, job.error_rows) == ("validated", 8, 7)
