@@ -19,6 +19,7 @@ from groupware.crm import imports
 from groupware.crm.models import ImportJob, Partner, PartnerGroup
 from groupware.db import Database, utcnow
 from groupware.settings import load_settings
+from tests.crm.test_import_groups import GROUP_ROWS, group_names, group_of
 from tests.crm.test_imports import CROATIAN_ROWS, HEADER, croatian_csv, make_oib
 from tests.factories import make_cast, make_rule, make_territory, reset_database
 from tests.test_cli import GROUPWARE, _environ, _url
@@ -205,3 +206,46 @@ def test_run_jobs_finishes_an_abandoned_import_before_it_exits(
         assert (finished.status, finished.summary["committed"]["created"]) == ("done", 3)
     assert len(partners(database)) == 3
     assert "resume-imports: 0" in gw(cli_env, "run-jobs", "--job", "resume-imports").stdout
+
+
+def test_the_command_line_creates_groups_and_maps_file_values_to_groups(
+    cli_env: dict[str, str], database: Database, tmp_path: Path
+) -> None:
+    source = croatian_csv(tmp_path / "partneri.csv", GROUP_ROWS)
+    refused = gw(cli_env, "import", "partners", str(source), check=False)
+    assert refused.returncode == 1
+    assert """row 4, column 'Grupa': There is no partner group "Ugostitelji".""" in refused.stdout
+    assert (
+        "Groups the file names that do not exist: 'Veleprodaja' (2 rows), 'Ugostitelji' (1 row)"
+        in refused.stdout
+    )
+    wrong = gw(
+        cli_env, "import", "partners", str(source), "--map-group", "Ugostitelji=Nema", check=False
+    )
+    assert "--map-group 'Ugostitelji=Nema': there is no partner group 'Nema'" in wrong.stderr
+
+    dry = gw(
+        cli_env,
+        "import",
+        "partners",
+        str(source),
+        "--create-groups",
+        "--map-group",
+        "ugostitelji=horeca",
+        "--dry-run",
+    )
+    assert "Would create partner groups: Veleprodaja." in dry.stdout
+    assert group_names(database) == {"HoReCa"}
+    done = gw(
+        cli_env,
+        "import",
+        "partners",
+        str(source),
+        "--create-groups",
+        "--map-group",
+        "Ugostitelji=HoReCa",
+    )
+    assert "Committed: 4 created" in done.stdout
+    assert "Created partner groups: Veleprodaja." in done.stdout
+    assert group_of(database)["Kavana Split d.o.o."] == "HoReCa"
+    assert group_of(database)["Mlin Horvat d.o.o."] == "Veleprodaja"
