@@ -81,7 +81,12 @@ def _run_job(database: Database, job: Job, *, wait: bool) -> int | None:
         if wait:
             _logged(job.name, work)()
         else:
-            threading.Thread(target=_logged(job.name, work), name=f"job-{job.name}").start()
+            # A daemon, as the web's import threads are: a server that stops does not
+            # wait for it; whatever it left is resumed by the next run.
+            thread = threading.Thread(
+                target=_logged(job.name, work), name=f"job-{job.name}", daemon=True
+            )
+            thread.start()
     return count
 
 

@@ -774,7 +774,13 @@ def start_in_background(database: Database, job_id: int, action: str) -> threadi
 def delete_job(session: Session, database: Database, job: ImportJob) -> None:
     if job.status in ("validating", "committing"):
         raise Invalid({"": _l("This import is running.")})
-    for path in (import_dir(database) / job.stored_path, _progress_path(database, job.id)):
+    folder = import_dir(database)
+    # (the scratch file of seen keys is left only by a pass whose process died)
+    for path in (
+        folder / job.stored_path,
+        _progress_path(database, job.id),
+        folder / f"{job.id}.seen",
+    ):
         if job.stored_path and path.exists():
             path.unlink()
     session.delete(job)
