@@ -126,7 +126,7 @@ def _report(database: Database, job_id: int, console: Console, *, summary: bool 
             if checked.get("unknown_groups"):
                 named = ", ".join(
                     f"{name!r} ({rows} row{'' if rows == 1 else 's'})"
-                    for name, rows in checked["unknown_groups"].items()
+                    for name, rows in imports.by_rows(checked["unknown_groups"])
                 )
                 console.print(
                     f"Groups the file names that do not exist: {named} (create them with "

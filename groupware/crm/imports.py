@@ -332,6 +332,11 @@ def set_groups(
     session.flush()
 
 
+def by_rows(unknown_groups: dict[str, int]) -> list[tuple[str, int]]:
+    """Unknown group names, most rows first (PostgreSQL's JSON keeps no order)."""
+    return sorted(unknown_groups.items(), key=lambda item: (-item[1], item[0]))
+
+
 def get_job_for_user(session: Session, who: Who, job_id: int) -> ImportJob:
     """Imports are private to whoever started them (and administrators)."""
     job = session.get(ImportJob, job_id)

@@ -280,7 +280,7 @@ def _unknown_groups(job: ImportJob) -> dict[str, int]:
     """Group names of the file no group has, with their rows, as the last check found."""
     if job.status != "validated":
         return {}
-    return dict(job.summary.get("validated", {}).get("unknown_groups", {}))
+    return dict(imports.by_rows(job.summary.get("validated", {}).get("unknown_groups", {})))
 
 
 @page()

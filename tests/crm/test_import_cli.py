@@ -208,7 +208,7 @@ def test_run_jobs_finishes_an_abandoned_import_before_it_exits(
     assert "resume-imports: 0" in gw(cli_env, "run-jobs", "--job", "resume-imports").stdout
 
 
-def test_the_command_line_creates_groups_and_maps_file_values_to_groups(
+def test_the_command_line_names_the_groups_the_file_lacks(
     cli_env: dict[str, str], database: Database, tmp_path: Path
 ) -> None:
     source = croatian_csv(tmp_path / "partneri.csv", GROUP_ROWS)
@@ -223,6 +223,12 @@ def test_the_command_line_creates_groups_and_maps_file_values_to_groups(
         cli_env, "import", "partners", str(source), "--map-group", "Ugostitelji=Nema", check=False
     )
     assert "--map-group 'Ugostitelji=Nema': there is no partner group 'Nema'" in wrong.stderr
+
+
+def test_the_command_line_creates_groups_and_maps_file_values_to_groups(
+    cli_env: dict[str, str], database: Database, tmp_path: Path
+) -> None:
+    source = croatian_csv(tmp_path / "partneri.csv", GROUP_ROWS)
 
     dry = gw(
         cli_env,
