@@ -36,6 +36,7 @@ class SeenKeys:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.unlink(missing_ok=True)  # left by a pass whose process died
+        path.touch(mode=0o600)  # it holds the file's OIBs and e-mail addresses
         self.conn = sqlite3.connect(path, isolation_level=None)
         for pragma in (
             "journal_mode = OFF",

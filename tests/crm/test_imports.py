@@ -22,6 +22,7 @@ from sqlalchemy import func, make_url, select, text
 from groupware.access.policy import load_who
 from groupware.accounts.models import User
 from groupware.crm import imports
+from groupware.crm.import_seen import SeenKeys
 from groupware.crm.import_write import PartnerWriter
 from groupware.crm.models import (
     AssignmentRule,
@@ -360,6 +361,16 @@ def test_keys_repeated_across_batches_are_refused_naming_the_first_row(
     assert "u retku 7" in messages[2]
     assert job_of(database, job_id).summary["validated"]["created"] == 5
     assert list(imports.import_dir(database).glob(f"{job_id}.seen*")) == []
+
+
+def test_the_scratch_file_of_seen_keys_is_private(tmp_path: Path) -> None:
+    seen = SeenKeys(tmp_path / "1.seen")
+    try:
+        assert seen.first_rows([(2, [(0, 12345678903)]), (3, [(0, 12345678903)])]) == {3: (0, 2)}
+        assert (tmp_path / "1.seen").stat().st_mode & 0o777 == 0o600
+    finally:
+        seen.close()
+    assert not (tmp_path / "1.seen").exists()
 
 
 # -- upserts, assignment, history ---------------------------------------------------
