@@ -15,12 +15,19 @@ What is measured, each on a fresh, migrated database of its own:
     given by an assignment table of 8 rules, name search keys built, and a history row
     written for each partner.
 
-Both run in a child process so that peak memory (max RSS) is the import's own. The
-file (Windows-1250, ``;``, Croatian headers, as Excel in Croatia writes it) is made once
-and kept under ``bench/results/``. The table shows the ratio raw time / import time: the
-target is at least 0.30, with peak memory under 300 MB.
+Both run in a child process so that peak memory (``VmHWM`` from ``/proc/self/status``,
+the peak resident set) is the process's own. The file (Windows-1250, ``;``, Croatian
+headers, as Excel in Croatia writes it) is made once per size and kept under
+``bench/results/``. The table shows the ratio raw time / import time (target at least
+0.30) and the peak memory of each, with the import's excess over the raw load: that
+excess must not grow with the number of rows.
 
-    .venv/bin/python bench/import_partners.py [--rows 1000000] [--db sqlite|postgresql|both]
+``--rows`` takes several sizes and ``--rounds`` repeats the whole set: each round runs
+every size, database and contender once, in turn, so that a slower phase of a shared
+machine falls on all of them; the table shows the median of the rounds.
+
+    .venv/bin/python bench/import_partners.py [--rows 100000 1000000 3000000] [--rounds 3]
+        [--db sqlite|postgresql|both]
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ import csv
 import json
 import os
 import random
-import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -142,6 +149,7 @@ def prepare(url: str, data_dir: str) -> Any:
 
     from groupware.accounts.teams import TeamIn, create_team
     from groupware.accounts.users import UserIn, create_user
+    from groupware.areas import install
     from groupware.crm.groups import GroupIn, create_group
     from groupware.crm.models import County
     from groupware.crm.territories import AreaIn, RuleIn, TerritoryIn, save_rule, save_territory
@@ -149,6 +157,7 @@ def prepare(url: str, data_dir: str) -> Any:
     from groupware.migrate import upgrade
     from groupware.settings import load_settings
 
+    install()
     settings = load_settings({"GROUPWARE_DATABASE_URL": url, "GROUPWARE_DATA_DIR": data_dir})
     database = Database(settings)
     upgrade(database)
@@ -243,10 +252,12 @@ def child_raw(url: str, path: Path) -> dict[str, Any]:
 
 
 def child_import(url: str, path: Path, data_dir: str) -> dict[str, Any]:
+    from groupware.areas import install
     from groupware.crm import imports
     from groupware.db import Database
     from groupware.settings import load_settings
 
+    install()
     settings = load_settings({"GROUPWARE_DATABASE_URL": url, "GROUPWARE_DATA_DIR": data_dir})
     database = Database(settings)
     started = time.perf_counter()
@@ -285,7 +296,7 @@ def run_child(mode: str, url: str, path: Path, data_dir: str) -> dict[str, Any]:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def measure(kind: str, path: Path, rows: int) -> dict[str, Any]:
+def measure(kind: str, path: Path) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for mode in ("raw", "import"):
         url = fresh_database(kind, f"gw_bench_import_{mode}")
@@ -309,9 +320,18 @@ def _count(url: str) -> int:
     return count
 
 
+def peak_mb() -> float:
+    """The peak resident set of this process (VmHWM), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--child", choices=["raw", "import"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -325,39 +345,50 @@ def main() -> int:
             if args.child == "raw"
             else child_import(args.url, path, args.data_dir)
         )
-        result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        result["peak_mb"] = peak_mb()
         print(json.dumps(result))
         return 0
     started = time.perf_counter()
-    path = make_file(args.rows)
-    size_mb = path.stat().st_size / 1e6
-    print(f"file: {path.name}, {size_mb:.0f} MB, {args.rows:,} rows (Windows-1250, ';')")
+    files = {rows: make_file(rows) for rows in args.rows}
+    for rows, path in files.items():
+        size_mb = path.stat().st_size / 1e6
+        print(f"file: {path.name}, {size_mb:.0f} MB, {rows:,} rows (Windows-1250, ';')")
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    table = []
-    for kind in kinds:
-        print(f"{kind}: measuring ...", flush=True)
-        result = measure(kind, path, args.rows)
-        raw, ours = result["raw"], result["import"]
-        table.append((kind, raw, ours))
+    runs: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for round_ in range(1, args.rounds + 1):
+        for rows, path in files.items():
+            for kind in kinds:
+                print(f"round {round_}: {kind}, {rows:,} rows ...", flush=True)
+                result = measure(kind, path)
+                raw, ours = result["raw"], result["import"]
+                print(
+                    f"  raw {raw['seconds']:.1f} s {raw['peak_mb']:.0f} MB; "
+                    f"import {ours['seconds']:.1f} s {ours['peak_mb']:.0f} MB",
+                    flush=True,
+                )
+                runs.setdefault((kind, rows), []).append(result)
     print()
     print(
-        f"{'database':<11} {'raw s':>7} {'raw rows/s':>11} {'import s':>9} "
-        f"{'import rows/s':>14} {'ratio':>6} {'peak MB':>8} {'rows in db':>11}"
+        f"{'database':<11} {'rows':>10} {'raw s':>7} {'import s':>9} {'ratio':>6} "
+        f"{'raw MB':>7} {'import MB':>10} {'excess MB':>10} {'rows in db':>11}"
     )
-    for kind, raw, ours in table:
-        ratio = raw["seconds"] / ours["seconds"]
+    for (kind, rows), results in runs.items():
+        raw_s = statistics.median(r["raw"]["seconds"] for r in results)
+        ours_s = statistics.median(r["import"]["seconds"] for r in results)
+        raw_mb = statistics.median(r["raw"]["peak_mb"] for r in results)
+        ours_mb = statistics.median(r["import"]["peak_mb"] for r in results)
+        in_db = min(r["import"]["rows"] for r in results)
         print(
-            f"{kind:<11} {raw['seconds']:>7.1f} {args.rows / raw['seconds']:>11,.0f} "
-            f"{ours['seconds']:>9.1f} {args.rows / ours['seconds']:>14,.0f} {ratio:>5.2f}× "
-            f"{ours['peak_mb']:>8.0f} {ours['rows']:>11,}"
+            f"{kind:<11} {rows:>10,} {raw_s:>7.1f} {ours_s:>9.1f} {raw_s / ours_s:>5.2f}× "
+            f"{raw_mb:>7.0f} {ours_mb:>10.0f} {ours_mb - raw_mb:>10.0f} {in_db:>11,}"
         )
     print()
     print(
-        "ratio = raw time / import time (target >= 0.30); "
-        "peak MB = max RSS of the import process (target < 300)."
+        f"median of {args.rounds} round(s); ratio = raw time / import time (target >= 0.30); "
+        "MB = peak resident set (VmHWM) of the process; excess = import - raw."
     )
-    for kind, _raw, ours in table:
-        print(f"{kind}: {ours['summary']}")
+    for (kind, rows), results in runs.items():
+        print(f"{kind} {rows:,}: {results[-1]['import']['summary']}")
     print(f"total {time.perf_counter() - started:.0f} s")
     return 0
 

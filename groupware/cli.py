@@ -231,7 +231,8 @@ def cmd_run_jobs(args: argparse.Namespace) -> None:
         raise CommandError(
             f"there is no job {args.job!r}; known: {', '.join(j.name for j in jobs)}"
         )
-    results = run_jobs(database, only=args.job)
+    # Work the jobs start (a resumed import) is finished before the command exits.
+    results = run_jobs(database, only=args.job, wait=True)
     for name, count in results.items():
         console.print(f"{name}: {'skipped' if count is None else count}")
 
@@ -394,6 +395,19 @@ def build_parser() -> argparse.ArgumentParser:
             help="map a column to a field (or to nothing: COLUMN=), repeatable",
         )
         sub.add_argument("--user", help="import as this user (their rights apply; default: system)")
+        if kind == "partners":
+            sub.add_argument(
+                "--create-groups",
+                action="store_true",
+                help="create the partner groups the file names that do not exist",
+            )
+            sub.add_argument(
+                "--map-group",
+                action="append",
+                default=[],
+                metavar="FILE_VALUE=GROUP",
+                help="take a group name of the file as an existing group, repeatable",
+            )
 
     jobs = add("run-jobs", cmd_run_jobs, "Run the periodic jobs once.")
     jobs.add_argument("--job", help="run only this job")

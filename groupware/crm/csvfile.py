@@ -398,7 +398,8 @@ PARTNER_FIELDS: Final = _fields(
     ),
     oib="OIB, OIB partnera, Osobni identifikacijski broj",
     vat_id=(
-        "VAT, VAT ID, VAT number, PDV ID, PDV broj, ID PDV, EU PDV ID, PDV identifikacijski broj"
+        "VAT, VAT ID, VAT number, PDV ID, PDV broj, ID PDV, EU PDV ID, PDV identifikacijski broj, "
+        "Tax number, Tax ID, Tax no., TIN, Tax identification number"
     ),
     street="Adresa, Ulica, Ulica i kućni broj, Ulica i broj, Address, Street, Street address",
     postal_code=(

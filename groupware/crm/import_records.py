@@ -82,17 +82,19 @@ class PersonWriter:
     key: str  # email | external_id
     dry_run: bool = False
     outcome: Outcome = field(default_factory=Outcome)
-    seen: dict[str, int] = field(default_factory=dict)
 
-    def check_unique_in_file(self, number: int, values: dict[str, Any]) -> None:
-        value = values.get(self.key) or ""
-        if not value:
+    @property
+    def unique_names(self) -> tuple[str, ...]:
+        return (self.key,)
+
+    def check_row(self, values: dict[str, Any]) -> None:
+        if not values.get(self.key):
             raise RowProblem(self.key, _l("The key column is empty: this row cannot be matched."))
         if not values.get("partner_key"):
             raise RowProblem("partner_key", _l("This field is required."))
-        earlier = self.seen.setdefault(value, number)
-        if earlier != number:
-            raise RowProblem(self.key, _l("The same value as row %(row)s.", row=earlier))
+
+    def unique_values(self, values: dict[str, Any]) -> list[tuple[int, Any]]:
+        return [(0, values[self.key])]
 
     def prepare(
         self, batch: Sequence[tuple[int, dict[str, Any]]]
@@ -226,14 +228,15 @@ class DocumentWriter:
     who: Who
     dry_run: bool = False
     outcome: Outcome = field(default_factory=Outcome)
-    seen: dict[tuple[str, str], int] = field(default_factory=dict)
+    unique_names: tuple[str, ...] = ("number",)
 
-    def check_unique_in_file(self, number: int, values: dict[str, Any]) -> None:
+    def check_row(self, values: dict[str, Any]) -> None:
         if not values.get("partner_key"):
             raise RowProblem("partner_key", _l("This field is required."))
-        earlier = self.seen.setdefault((values["kind"], values["number"]), number)
-        if earlier != number:
-            raise RowProblem("number", _l("The same value as row %(row)s.", row=earlier))
+
+    def unique_values(self, values: dict[str, Any]) -> list[tuple[int, Any]]:
+        # A document is known by its kind and number together.
+        return [(0, f"{values['kind']}\x1f{values['number']}")]
 
     def prepare(
         self, batch: Sequence[tuple[int, dict[str, Any]]]

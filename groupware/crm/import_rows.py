@@ -87,6 +87,11 @@ _DOCUMENT_STATUSES = {
 }
 
 
+# How many group names the file has and the database lacks are reported (by name, with
+# their rows); a file naming more is probably mapped wrong.
+SHOWN_UNKNOWN_GROUPS = 50
+
+
 @dataclass
 class Lookups:
     """Names a file may use for groups, counties and countries, folded for matching."""
@@ -95,15 +100,23 @@ class Lookups:
     counties: dict[str, int] = field(default_factory=dict)
     county_codes: dict[str, int] = field(default_factory=dict)
     countries: dict[str, str] = field(default_factory=dict)
+    # group names the database lacks: folded name -> [the file's spelling, rows]
+    unknown_groups: dict[str, list[Any]] = field(default_factory=dict)
+    new_groups: list[str] = field(default_factory=list)  # created by (or for) this import
     _group_cache: dict[str, int] = field(default_factory=dict)
     _tag_cache: dict[str, list[str]] = field(default_factory=dict)
     _postal_cache: dict[tuple[str, str], tuple[str, int | None]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, session: Session) -> Lookups:
+    def load(cls, session: Session, *, group_map: Mapping[str, int] | None = None) -> Lookups:
+        """``group_map``: file values (folded) the importer chose an existing group for."""
         found = cls()
         for group in session.scalars(select(PartnerGroup)):
             found.groups[search_text(group.name)] = group.id
+        known = set(found.groups.values())
+        for name, group_id in (group_map or {}).items():
+            if group_id in known:  # a group deleted since it was chosen is not used
+                found.groups.setdefault(search_text(name), group_id)
         for county in session.scalars(select(County)):
             found.county_codes[county.code] = county.id
             found.counties[search_text(county.name)] = county.id
@@ -121,11 +134,22 @@ class Lookups:
             return None
         group_id = self._group_cache.get(name)
         if group_id is None:
-            group_id = self.groups.get(search_text(name))
+            folded = search_text(name)
+            group_id = self.groups.get(folded)
             if group_id is None:
-                raise RowProblem("group", _l("There is no partner group of this name."))
+                self._unknown_group(folded, name)
+                raise RowProblem(
+                    "group", _l('There is no partner group "%(name)s".', name=name.strip())
+                )
             self._group_cache[name] = group_id
         return group_id
+
+    def _unknown_group(self, folded: str, name: str) -> None:
+        known = self.unknown_groups.get(folded)
+        if known is not None:
+            known[1] += 1
+        elif len(self.unknown_groups) < SHOWN_UNKNOWN_GROUPS:
+            self.unknown_groups[folded] = [name.strip(), 1]
 
     def tags(self, raw: str) -> list[str]:
         known = self._tag_cache.get(raw)

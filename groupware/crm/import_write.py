@@ -192,10 +192,6 @@ class PartnerWriter:
     key: str
     dry_run: bool = False
     outcome: Outcome = field(default_factory=Outcome)
-    # unique values met in the file so far -> the row that had them
-    seen: dict[str, dict[int | str, int]] = field(
-        default_factory=lambda: {"oib": {}, "external_id": {}, "email": {}}
-    )
     tag_ids: dict[str, int] = field(default_factory=dict)
     sequence: str | None = None  # of partners.id, on PostgreSQL
     skip_triggers: bool = False  # see start_bulk
@@ -208,19 +204,18 @@ class PartnerWriter:
 
     # -- checks that need the file so far or the database ---------------------------
 
-    def check_unique_in_file(self, number: int, values: dict[str, Any]) -> None:
-        key_value = values.get(self.key) or ""
-        if not key_value:
+    def check_row(self, values: dict[str, Any]) -> None:
+        if not values.get(self.key):
             raise RowProblem(self.key, _l("The key column is empty: this row cannot be matched."))
-        # The key, and the values the database keeps unique, must not repeat in the file.
-        names = self.unique_names
-        found = [(name, _compact(name, values[name])) for name in names if values.get(name)]
-        for name, value in found:
-            earlier = self.seen[name].get(value)
-            if earlier is not None:
-                raise RowProblem(name, _l("The same value as row %(row)s.", row=earlier))
-        for name, value in found:
-            self.seen[name][value] = number
+
+    def unique_values(self, values: dict[str, Any]) -> list[tuple[int, Any]]:
+        """The key, and the values the database keeps unique, which must not repeat in
+        the file (see :class:`~groupware.crm.import_seen.SeenKeys`)."""
+        return [
+            (position, _compact(name, values[name]))
+            for position, name in enumerate(self.unique_names)
+            if values.get(name)
+        ]
 
     def start_bulk(self) -> list[Index | ForeignKeyConstraint]:
         """For an import that is large against the table: drop the partners' secondary

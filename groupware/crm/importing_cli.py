@@ -3,8 +3,10 @@
 It runs the same job as the web (:mod:`groupware.crm.imports`), in this process, with a
 progress bar: analyse, check every row, print every problem with its row and column,
 and commit only a clean file (or the valid rows with ``--skip-invalid``); ``--dry-run``
-stops after the check. The exit status is 1 when rows were refused and nothing was
-committed (with ``--skip-invalid`` the valid rows are committed and the status is 0).
+stops after the check. Group names the database lacks are created with
+``--create-groups`` or taken as existing groups with ``--map-group VALUE=GROUP``. The
+exit status is 1 when rows were refused and nothing was committed (with
+``--skip-invalid`` the valid rows are committed and the status is 0).
 """
 
 from __future__ import annotations
@@ -15,10 +17,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from groupware.access.policy import SYSTEM, load_who
 from groupware.accounts.models import User
 from groupware.crm import imports
 from groupware.crm.models import ImportJob
+from groupware.crm.normalize import search_text
+from groupware.crm.partners import groups as partner_groups
 from groupware.db import Database
 from groupware.errors import CommandError, Invalid
 
@@ -51,6 +57,16 @@ def run(database: Database, args: argparse.Namespace, console: Console) -> None:
         # Shown before the mapping is checked: the column names are what --map needs.
         _describe(console, job, fields)
         imports.set_mapping(session, job, fields, key=key, skip_invalid=args.skip_invalid)
+        if getattr(args, "create_groups", False) or getattr(args, "map_group", None):
+            user = session.get(User, user_id) if user_id is not None else None
+            who = load_who(session, user) if user is not None else SYSTEM
+            imports.set_groups(
+                session,
+                who,
+                job,
+                group_map=_group_map(session, args.map_group),
+                create=args.create_groups,
+            )
         job_id = job.id
     try:
         if args.dry_run:
@@ -77,6 +93,8 @@ def run(database: Database, args: argparse.Namespace, console: Console) -> None:
             + (f", {done.get('unassigned', 0)} without a rep" if args.kind == "partners" else "")
             + (f"; {refused} rows skipped." if refused else ".")
         )
+        if done.get("new_groups"):
+            console.print(f"Created partner groups: {', '.join(done['new_groups'])}.")
     finally:
         with database.transaction(actor_id=None, channel="cli") as session:
             finished = session.get(ImportJob, job_id)
@@ -103,6 +121,21 @@ def _report(database: Database, job_id: int, console: Console, *, summary: bool 
                 f"{total} rows: {total - refused} valid, {refused} with errors; would create "
                 f"{checked.get('created', 0)}, update {checked.get('updated', 0)}."
             )
+            if checked.get("new_groups"):
+                console.print(f"Would create partner groups: {', '.join(checked['new_groups'])}.")
+            if checked.get("unknown_groups"):
+                named = ", ".join(
+                    f"{name!r} ({rows} row{'' if rows == 1 else 's'})"
+                    for name, rows in imports.by_rows(checked["unknown_groups"])
+                )
+                console.print(
+                    f"Groups the file names that do not exist: {named} (create them with "
+                    "--create-groups, or take one as an existing group with "
+                    "--map-group VALUE=GROUP).",
+                    highlight=False,
+                    markup=False,
+                    soft_wrap=True,
+                )
         return job.error_rows
 
 
@@ -115,6 +148,21 @@ def _mapping(job: ImportJob, overrides: list[str]) -> list[str | None]:
             raise CommandError(f"--map {item!r}: no column {column!r} in the file")
         fields[columns.index(column)] = field.strip() or None
     return fields
+
+
+def _group_map(session: Session, items: list[str]) -> dict[str, int]:
+    """``--map-group FILE_VALUE=GROUP``: the file's value taken as an existing group."""
+    known = {search_text(g.name): g.id for g in partner_groups(session)}
+    found: dict[str, int] = {}
+    for item in items:
+        value, sep, group = item.partition("=")
+        if not sep or not value.strip():
+            raise CommandError(f"--map-group {item!r}: write FILE_VALUE=GROUP")
+        group_id = known.get(search_text(group))
+        if group_id is None:
+            raise CommandError(f"--map-group {item!r}: there is no partner group {group!r}")
+        found[value.strip()] = group_id
+    return found
 
 
 def _describe(console: Console, job: ImportJob, fields: list[str | None]) -> None:

@@ -19,6 +19,9 @@ committing transaction holds the write lock and a progress row could not be upda
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import itertools
 import json
 import logging
 import os
@@ -26,11 +29,11 @@ import shutil
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -46,13 +49,15 @@ from groupware.crm.import_rows import (
     partner_values,
     person_values,
 )
+from groupware.crm.import_seen import SeenKeys
 from groupware.crm.import_write import PartnerWriter
-from groupware.crm.models import ImportJob, ImportRowError, Partner
+from groupware.crm.models import ImportJob, ImportRowError, Partner, PartnerGroup
+from groupware.crm.normalize import search_text
 from groupware.crm.territories import load_matcher
 from groupware.db import Database, utcnow
 from groupware.errors import Invalid, NotFound
 from groupware.i18n import _l, gettext, use_language
-from groupware.jobs import Job
+from groupware.jobs import Job, defer
 
 log = logging.getLogger(__name__)
 FIELDS = {
@@ -71,6 +76,7 @@ REQUIRED = {
     "documents": ("kind", "number", "date", "net_amount", "partner_key"),
 }
 BATCH = 5000
+MAX_NEW_GROUPS = 100  # an import creating more probably has the wrong column
 MAX_STORED_ERRORS = 100_000
 STALE_SECONDS = 120
 
@@ -193,9 +199,42 @@ def create_job(
     job.encoding = dialect.encoding
     job.delimiter = dialect.delimiter
     suggested = csvfile.suggest_mapping(dialect.header, FIELDS[kind])
-    job.mapping = {"columns": dialect.header, "fields": [suggested.get(c) for c in dialect.header]}
+    fields = [suggested.get(c) for c in dialect.header]
+    if kind == "partners":
+        fields = _oib_from_tax_number(stored, dialect, fields)
+    job.mapping = {"columns": dialect.header, "fields": fields}
+    # The first key the file has a column for (documents are known by kind and number).
+    job.key = next((k for k in KEYS[kind] if k in fields), KEYS[kind][0])
     session.flush()
     return job
+
+
+SAMPLE_ROWS = 200
+
+
+def _oib_from_tax_number(
+    path: Path, dialect: csvfile.Dialect, fields: list[str | None]
+) -> list[str | None]:
+    """An English file's "VAT ID" or "Tax number" column often holds bare OIBs (11
+    digits, no country prefix), which are no VAT ids: when no column is the OIB and
+    every value of the first rows is such a number, that column is the OIB."""
+    if "oib" in fields:
+        return fields
+    candidates = [i for i, field in enumerate(fields) if field == "vat_id"]
+    if not candidates:
+        return fields
+    found = cast(Generator[tuple[int, list[str]]], csvfile.rows(path, dialect))
+    try:
+        sample = [cells for _n, cells in itertools.islice(found, SAMPLE_ROWS)]
+    except csvfile.CsvError:
+        return fields  # the check names the row; the mapping stays as suggested
+    finally:
+        found.close()
+    for i in candidates:
+        values = [cells[i].strip() for cells in sample if i < len(cells) and cells[i].strip()]
+        if values and all(len(v) == 11 and v.isascii() and v.isdigit() for v in values):
+            return [("oib" if n == i else f) for n, f in enumerate(fields)]
+    return fields
 
 
 def set_mapping(
@@ -222,13 +261,80 @@ def set_mapping(
     if key not in KEYS[job.kind]:
         raise Invalid({"key": _l("Choose the key from the offered ones.")})
     if job.kind != "documents" and key not in chosen:
-        raise Invalid({"key": _l("The key must be one of the mapped fields.")})
-    job.mapping = {"columns": columns, "fields": fields}
+        raise Invalid({"key": key_without_column(job.kind, key)})
+    job.mapping = {**job.mapping, "columns": columns, "fields": fields}
     job.key = key
     job.skip_invalid = skip_invalid
     job.status = "uploaded"
     job.updated_at = utcnow()
     session.flush()
+
+
+KEY_NAMES = {
+    "oib": _l("OIB"),
+    "external_id": _l("External id"),
+    "email": _l("E-mail"),
+    "number": _l("Document kind and number"),
+}
+
+
+def key_without_column(kind: str, key: str) -> Any:
+    """Why the chosen key cannot work, and the two ways out."""
+    others = [k for k in KEYS[kind] if k != key]
+    return _l(
+        "No column is mapped to %(key)s, the key chosen to find existing records: choose "
+        "%(key)s as the field of the column that holds it (on the command line: --map "
+        "'COLUMN=%(field)s'), or find records by %(others)s instead (--key).",
+        key=KEY_NAMES[key],
+        field=key,
+        others=" / ".join(str(KEY_NAMES[k]) for k in others),
+    )
+
+
+def set_groups(
+    session: Session,
+    who: Who,
+    job: ImportJob,
+    *,
+    group_map: dict[str, int],
+    create: bool | list[str],
+) -> None:
+    """Say what becomes of group names the file has and the database lacks: each may
+    be taken as an existing group (``group_map``: file value -> group id), or created
+    by the import (``create``: True for every such name, or the names; administrators
+    only, as groups are theirs to edit). The job must be checked again."""
+    if job.status in ("committing", "done", "validating"):
+        raise Invalid({"": _l("This import can no longer be changed.")})
+    if job.kind != "partners" or "group" not in job.mapping.get("fields", []):
+        raise Invalid({"groups": _l("No column of this import is mapped to the group.")})
+    if create and not who.is_admin:
+        raise Invalid({"groups": _l("Only an administrator may create partner groups.")})
+    known = set(session.scalars(select(PartnerGroup.id)))
+    if any(group_id not in known for group_id in group_map.values()):
+        raise Invalid({"groups": _l("Choose from the existing partner groups.")})
+    # Added to what was chosen before: those names are no longer reported as unknown.
+    earlier = job.mapping.get("create_groups") or []
+    creating: bool | list[str] = True
+    if earlier is not True and not isinstance(create, bool):
+        creating = list(dict.fromkeys([*earlier, *(n.strip() for n in create)]))
+    elif create is False and earlier is not True:
+        creating = list(earlier)
+    job.mapping = {
+        **job.mapping,
+        "group_map": {
+            **job.mapping.get("group_map", {}),
+            **{name.strip(): group_id for name, group_id in group_map.items()},
+        },
+        "create_groups": creating,
+    }
+    job.status = "uploaded"
+    job.updated_at = utcnow()
+    session.flush()
+
+
+def by_rows(unknown_groups: dict[str, int]) -> list[tuple[str, int]]:
+    """Unknown group names, most rows first (PostgreSQL's JSON keeps no order)."""
+    return sorted(unknown_groups.items(), key=lambda item: (-item[1], item[0]))
 
 
 def get_job_for_user(session: Session, who: Who, job_id: int) -> ImportJob:
@@ -338,8 +444,8 @@ def run_job(
 
 
 def _iterate(
-    database: Database, job: ImportJob, reporter: _Reporter
-) -> Iterator[tuple[int, list[str]]]:
+    database: Database, job: ImportJob, reporter: _Reporter | None
+) -> Generator[tuple[int, list[str]]]:
     dialect = csvfile.detect(
         import_dir(database) / job.stored_path,
         encoding=job.encoding,
@@ -366,7 +472,8 @@ def _process(
     index = _index(job)
     who = _who(session, job)
     writer = _writer(session, job, who, dry_run=dry_run)
-    parse = _parser(session, job, index)
+    lookups = _lookups(session, database, job, who, dry_run=dry_run)
+    parse = _parser(job, index, lookups)
     problems: list[tuple[int, str, str]] = []
     batch: list[tuple[int, dict[str, Any]]] = []
     total = 0
@@ -374,6 +481,16 @@ def _process(
     bulk = not dry_run and _is_bulk(session, job)
     dropped = writer.start_bulk() if bulk else []
     pipeline = _Pipeline(job, writer)
+    seen = SeenKeys(import_dir(database) / f"{job.id}.seen")
+
+    def send(batch: list[tuple[int, dict[str, Any]]]) -> None:
+        """Leave out the rows that repeat a key of an earlier row, send the others."""
+        repeats = seen.first_rows([(n, writer.unique_values(v)) for n, v in batch])
+        for number, (name, earlier) in repeats.items():
+            message = gettext("The same value as row %(row)s.", row=earlier)
+            problems.append((number, _column_name(job, writer.unique_names[name]), message))
+        pipeline.send([item for item in batch if item[0] not in repeats] if repeats else batch)
+
     try:
         for number, cells in _iterate(database, job, reporter):
             total += 1
@@ -392,25 +509,35 @@ def _process(
                 continue
             try:
                 values = parse(cells)
-                writer.check_unique_in_file(number, values)
+                writer.check_row(values)
             except RowProblem as problem:
                 problems.append((number, _column_name(job, problem.column), str(problem.message)))
                 continue
             batch.append((number, values))
             if len(batch) >= BATCH:
-                pipeline.send(batch)
+                send(batch)
                 batch = []
                 reporter(rows=total, errors=len(problems))
     except csvfile.CsvError as exc:
         problems.append((exc.row, "", _csv_message(exc)))
     finally:
-        pipeline.send(batch)
-        problems.extend(pipeline.close())
+        try:
+            send(batch)
+        finally:
+            seen.close()
+            problems.extend(pipeline.close())
+    problems.sort(key=lambda problem: problem[0])
     if bulk:
         reporter(rows=total, errors=len(problems), final=True)
         writer.finish_bulk(dropped)
     reporter(rows=total, errors=len(problems), final=True)
-    return total, problems, asdict(writer.outcome)
+    outcome = asdict(writer.outcome)
+    if lookups is not None:
+        outcome["new_groups"] = lookups.new_groups
+        unknown = {name: rows for name, rows in lookups.unknown_groups.values()}
+        if unknown:
+            outcome["unknown_groups"] = unknown
+    return total, problems, outcome
 
 
 # An import of at least this many rows (estimated from the file's size), and at least
@@ -479,11 +606,58 @@ def _writer(session: Session, job: ImportJob, who: Who, *, dry_run: bool) -> Any
     return DocumentWriter(session, who, dry_run=dry_run)
 
 
+def _lookups(
+    session: Session, database: Database, job: ImportJob, who: Who, *, dry_run: bool
+) -> Lookups | None:
+    """The names a partner file may use; with the groups the importer chose to create
+    made first (in the import's transaction: a refused import leaves none behind) or,
+    for a check, given stand-in ids."""
+    if job.kind != "partners":
+        return None
+    lookups = Lookups.load(session, group_map=job.mapping.get("group_map"))
+    create = job.mapping.get("create_groups") or False
+    if create and who.is_admin and "group" in job.mapping["fields"]:
+        wanted = None if create is True else {search_text(name) for name in create}
+        names = _new_group_names(database, job, lookups, wanted)
+        for number, (folded, name) in enumerate(sorted(names.items()), start=1):
+            if dry_run:
+                lookups.groups[folded] = -number  # a stand-in: nothing is written
+            else:
+                group = PartnerGroup(name=name)
+                session.add(group)
+                session.flush()
+                lookups.groups[folded] = group.id
+        lookups.new_groups = sorted(names.values())
+    return lookups
+
+
+def _new_group_names(
+    database: Database, job: ImportJob, lookups: Lookups, wanted: set[str] | None
+) -> dict[str, str]:
+    """The group names of the file that no group has (and ``wanted``, if given), folded
+    -> as first written; at most MAX_NEW_GROUPS (the rows of others are refused)."""
+    position = job.mapping["fields"].index("group")
+    names: dict[str, str] = {}
+    try:
+        with contextlib.closing(_iterate(database, job, None)) as rows:
+            for _number, cells in rows:
+                name = cells[position].strip() if position < len(cells) else ""
+                folded = search_text(name) if name else ""
+                if not folded or folded in lookups.groups or folded in names:
+                    continue
+                if wanted is None or folded in wanted:
+                    names[folded] = name[:100]
+                    if len(names) >= MAX_NEW_GROUPS:
+                        break
+    except csvfile.CsvError:
+        pass  # the pass itself names the row that cannot be read
+    return names
+
+
 def _parser(
-    session: Session, job: ImportJob, index: dict[str, int]
+    job: ImportJob, index: dict[str, int], lookups: Lookups | None
 ) -> Callable[[list[str]], dict[str, Any]]:
-    if job.kind == "partners":
-        lookups = Lookups.load(session)
+    if lookups is not None:
         return lambda cells: partner_values(cells, index, lookups)
     if job.kind == "persons":
         return lambda cells: person_values(cells, index)
@@ -605,7 +779,13 @@ def start_in_background(database: Database, job_id: int, action: str) -> threadi
 def delete_job(session: Session, database: Database, job: ImportJob) -> None:
     if job.status in ("validating", "committing"):
         raise Invalid({"": _l("This import is running.")})
-    for path in (import_dir(database) / job.stored_path, _progress_path(database, job.id)):
+    folder = import_dir(database)
+    # (the scratch file of seen keys is left only by a pass whose process died)
+    for path in (
+        folder / job.stored_path,
+        _progress_path(database, job.id),
+        folder / f"{job.id}.seen",
+    ):
         if job.stored_path and path.exists():
             path.unlink()
     session.delete(job)
@@ -614,10 +794,15 @@ def delete_job(session: Session, database: Database, job: ImportJob) -> None:
 
 def _resume_job(session: Session, database: Database) -> int:
     """Imports whose process died are started again (a commit that was cut off left
-    nothing behind, so it starts from the file)."""
+    nothing behind, so it starts from the file). Each is claimed in this transaction
+    (held under the job's lock on PostgreSQL), so that no other worker starts it too,
+    and run once it has committed: by ``groupware run-jobs`` before it exits."""
     stale = resume_stale_jobs(session, database)
     for job_id, action in stale:
-        start_in_background(database, job_id, action)
+        job = session.get(ImportJob, job_id)
+        assert job is not None
+        job.updated_at = utcnow()
+        defer(session, functools.partial(run_job, database, job_id, action))
     return len(stale)
 
 

@@ -208,6 +208,14 @@ class ImportOut(BaseModel):
     committed: CountsOut | None = Field(description="What the commit did")
     skipped: int = Field(description="Rows with problems left out by the commit")
     failure: str | None
+    unknown_groups: dict[str, int] = Field(
+        description="Group names of the file that no partner group has, with their rows "
+        "(as the last check found); map or create them with POST /imports/{id}/validate"
+    )
+    group_map: dict[str, int] = Field(description="File group names taken as existing groups")
+    create_groups: bool | list[str] = Field(
+        description="Group names the import creates (true: every one the file has)"
+    )
     progress: ProgressOut | None = Field(description="While checking or committing")
     created_at: dt.datetime
     finished_at: dt.datetime | None
@@ -231,6 +239,16 @@ class MappingIn(Schema):
     )
     key: Key | None = None
     skip_invalid: bool | None = None
+    group_map: dict[str, int] | None = Field(
+        default=None,
+        description="Partner files: group names of the file to take as existing groups "
+        "(name -> partner group id), added to those chosen before",
+    )
+    create_groups: bool | list[str] | None = Field(
+        default=None,
+        description="Partner files: create these group names of the file that no group has "
+        "(true: every one), in the import's transaction; administrators only",
+    )
 
 
 class CommitQuery(Schema):
@@ -265,6 +283,11 @@ def import_out(
         "committed": _counts(summary.get("committed")),
         "skipped": summary.get("skipped", 0),
         "failure": summary.get("failure"),
+        "unknown_groups": (summary.get("validated") or {}).get("unknown_groups", {})
+        if job.status == "validated"
+        else {},
+        "group_map": job.mapping.get("group_map", {}),
+        "create_groups": job.mapping.get("create_groups") or False,
         "progress": ProgressOut(
             phase=progress.phase,
             percent=progress.percent,
@@ -374,6 +397,14 @@ def validate_import(call: Call) -> ImportOut:
         key=data.key or job.key,
         skip_invalid=job.skip_invalid if data.skip_invalid is None else data.skip_invalid,
     )
+    if data.group_map is not None or data.create_groups is not None:
+        imports.set_groups(
+            call.db,
+            call.who,
+            job,
+            group_map=data.group_map or {},
+            create=data.create_groups or False,
+        )
     queue_run(call.db, call.gw.database, job, "validate")
     return import_out(call.gw.database, job)
 

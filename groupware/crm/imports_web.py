@@ -34,6 +34,7 @@ from groupware.crm.imports_api import (
     store_upload,
 )
 from groupware.crm.models import ImportJob
+from groupware.crm.partners import groups as partner_groups
 from groupware.db import Database
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, format_number, ngettext
@@ -227,6 +228,9 @@ def _job_page(
         else [],
         progress=live_progress(database, job),
         may_change=may_import(ctx.acting, job.kind),
+        unknown_groups=_unknown_groups(job),
+        groups=[(g.id, g.name) for g in partner_groups(ctx.db)] if _unknown_groups(job) else [],
+        is_admin=ctx.acting.is_admin,
         labels={"kind": KIND_LABELS, "status": STATUS_LABELS, **_button_labels(job)},
         encodings=ENCODINGS,
         status_code=status,
@@ -269,6 +273,37 @@ def import_validate(ctx: Ctx) -> Response:
         queue_run(ctx.db, ctx.gw.database, job, "validate")
     except Invalid as exc:
         return _job_page(ctx, job, chosen=chosen, errors=exc.errors, status=422)
+    return ctx.redirect(ctx.url("import_job", import_id=job.id))
+
+
+def _unknown_groups(job: ImportJob) -> dict[str, int]:
+    """Group names of the file no group has, with their rows, as the last check found."""
+    if job.status != "validated":
+        return {}
+    return dict(imports.by_rows(job.summary.get("validated", {}).get("unknown_groups", {})))
+
+
+@page()
+def import_groups(ctx: Ctx) -> Response:
+    """What becomes of the group names the file has and the database lacks: each is
+    created (administrators), taken as an existing group, or left (its rows refused);
+    then the file is checked again."""
+    job = imports.get_job_for_user(ctx.db, ctx.acting, ctx.int_param("import_id"))
+    require_import(ctx.acting, job.kind)
+    form = ctx.form
+    assert form is not None
+    group_map: dict[str, int] = {}
+    create: list[str] = []
+    for value, choice in zip(form.getlist("value"), form.getlist("choice"), strict=False):
+        if choice == "new":
+            create.append(str(value))
+        elif str(choice).isdigit():
+            group_map[str(value)] = int(str(choice))
+    try:
+        imports.set_groups(ctx.db, ctx.acting, job, group_map=group_map, create=create)
+        queue_run(ctx.db, ctx.gw.database, job, "validate")
+    except Invalid as exc:
+        return _job_page(ctx, job, errors=exc.errors, status=422)
     return ctx.redirect(ctx.url("import_job", import_id=job.id))
 
 
@@ -344,6 +379,7 @@ routes: list[BaseRoute] = [
         methods=["POST"],
         name="import_validate",
     ),
+    Route("/imports/{import_id:int}/groups", import_groups, methods=["POST"], name="import_groups"),
     Route("/imports/{import_id:int}/commit", import_commit, methods=["POST"], name="import_commit"),
     Route("/imports/{import_id:int}/progress", import_progress, name="import_progress"),
     Route("/imports/{import_id:int}/errors.csv", import_errors_csv, name="import_errors_csv"),

@@ -4,6 +4,7 @@ own: every problem listed before anything is committed, ``--skip-invalid``,
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -14,9 +15,11 @@ import pytest
 from sqlalchemy import func, select
 
 from groupware.accounts.models import User
+from groupware.crm import imports
 from groupware.crm.models import ImportJob, Partner, PartnerGroup
-from groupware.db import Database
+from groupware.db import Database, utcnow
 from groupware.settings import load_settings
+from tests.crm.test_import_groups import GROUP_ROWS, group_names, group_of
 from tests.crm.test_imports import CROATIAN_ROWS, HEADER, croatian_csv, make_oib
 from tests.factories import make_cast, make_rule, make_territory, reset_database
 from tests.test_cli import GROUPWARE, _environ, _url
@@ -84,7 +87,8 @@ def test_a_file_with_errors_lists_them_all_and_commits_nothing(
     assert result.returncode == 1
     assert "partneri.csv: cp1250, delimiter ';'" in result.stdout
     assert "row 5, column 'OIB': This OIB is not valid" in result.stdout
-    assert "row 6, column 'Grupa': There is no partner group of this name." in result.stdout
+    assert """row 6, column 'Grupa': There is no partner group "Veleprodaja".""" in result.stdout
+    assert "Groups the file names that do not exist: 'Veleprodaja' (1 row)" in result.stdout
     assert "2 rows have errors; nothing was committed" in result.stderr
     assert result.stderr.strip().count("\n") == 0
     assert partners(database) == {}
@@ -170,3 +174,84 @@ def test_a_refused_import_run_as_a_module_ends_with_one_line(
     result = gw(cli_env, "import", "partners", str(source), check=False, command=GROUPWARE)
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0, result.stderr
+
+
+def test_run_jobs_finishes_an_abandoned_import_before_it_exits(
+    cli_env: dict[str, str], database: Database, tmp_path: Path
+) -> None:
+    """An import left "committing" by a process that died is committed by
+    ``groupware run-jobs`` itself: a thread it started would die when it exits."""
+    source = croatian_csv(tmp_path / "partneri.csv")
+    with database.transaction(actor_id=None, channel="cli") as session:
+        job = imports.create_job(
+            session,
+            database,
+            kind="partners",
+            user_id=None,
+            filename=source.name,
+            source=source,
+            channel="cli",
+        )
+        imports.set_mapping(session, job, job.mapping["fields"], key="oib", skip_invalid=False)
+        # What a killed commit leaves: the job marked as running, no progress for long.
+        job.status = "committing"
+        job.updated_at = utcnow() - dt.timedelta(hours=1)
+        job_id = job.id
+
+    result = gw(cli_env, "run-jobs", "--job", "resume-imports")
+    assert "resume-imports: 1" in result.stdout
+    with database.session() as session:
+        finished = session.get(ImportJob, job_id)
+        assert finished is not None
+        assert (finished.status, finished.summary["committed"]["created"]) == ("done", 3)
+    assert len(partners(database)) == 3
+    assert "resume-imports: 0" in gw(cli_env, "run-jobs", "--job", "resume-imports").stdout
+
+
+def test_the_command_line_names_the_groups_the_file_lacks(
+    cli_env: dict[str, str], database: Database, tmp_path: Path
+) -> None:
+    source = croatian_csv(tmp_path / "partneri.csv", GROUP_ROWS)
+    refused = gw(cli_env, "import", "partners", str(source), check=False)
+    assert refused.returncode == 1
+    assert """row 4, column 'Grupa': There is no partner group "Ugostitelji".""" in refused.stdout
+    assert (
+        "Groups the file names that do not exist: 'Veleprodaja' (2 rows), 'Ugostitelji' (1 row)"
+        in refused.stdout
+    )
+    wrong = gw(
+        cli_env, "import", "partners", str(source), "--map-group", "Ugostitelji=Nema", check=False
+    )
+    assert "--map-group 'Ugostitelji=Nema': there is no partner group 'Nema'" in wrong.stderr
+
+
+def test_the_command_line_creates_groups_and_maps_file_values_to_groups(
+    cli_env: dict[str, str], database: Database, tmp_path: Path
+) -> None:
+    source = croatian_csv(tmp_path / "partneri.csv", GROUP_ROWS)
+
+    dry = gw(
+        cli_env,
+        "import",
+        "partners",
+        str(source),
+        "--create-groups",
+        "--map-group",
+        "ugostitelji=horeca",
+        "--dry-run",
+    )
+    assert "Would create partner groups: Veleprodaja." in dry.stdout
+    assert group_names(database) == {"HoReCa"}
+    done = gw(
+        cli_env,
+        "import",
+        "partners",
+        str(source),
+        "--create-groups",
+        "--map-group",
+        "Ugostitelji=HoReCa",
+    )
+    assert "Committed: 4 created" in done.stdout
+    assert "Created partner groups: Veleprodaja." in done.stdout
+    assert group_of(database)["Kavana Split d.o.o."] == "HoReCa"
+    assert group_of(database)["Mlin Horvat d.o.o."] == "Veleprodaja"

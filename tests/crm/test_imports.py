@@ -22,6 +22,7 @@ from sqlalchemy import func, make_url, select, text
 from groupware.access.policy import load_who
 from groupware.accounts.models import User
 from groupware.crm import imports
+from groupware.crm.import_seen import SeenKeys
 from groupware.crm.import_write import PartnerWriter
 from groupware.crm.models import (
     AssignmentRule,
@@ -305,7 +306,7 @@ def test_every_bad_row_is_named_with_its_column_before_anything_is_written(
     # root works in Croatian
     assert "ćelija u ovom retku: 3" in messages[3] and "9" in messages[3]
     assert "OIB nije valjan" in messages[4]
-    assert "Ne postoji grupa partnera" in messages[5]
+    assert messages[5] == "Ne postoji grupa partnera „Veleprodaja”."
     assert "u retku 2" in messages[6]
     job = job_of(database, job_id)
     assert (job.status, job.total_rows, job.error_rows) == ("validated", 8, 7)
@@ -327,6 +328,49 @@ def test_skip_invalid_commits_the_good_rows_only(
     job = job_of(database, job_id)
     assert (job.processed_rows, job.summary["skipped"]) == (3, 1)
     assert "Loš OIB" not in partners_by_name(database)
+
+
+def test_keys_repeated_across_batches_are_refused_naming_the_first_row(
+    database: Database, root_id: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The keys seen so far live in a scratch file on disk, not in memory: a repeat is
+    found however many batches ago its first row was, and the file is gone after."""
+    monkeypatch.setattr(imports, "BATCH", 2)
+    oib = [make_oib(1000000100 + n) for n in range(10)]
+    rows = [
+        f"Prva;{oib[1]};E1;Zagreb",  # row 2
+        f"Druga;{oib[2]};E2;Zagreb",  # row 3
+        f"Treća;{oib[3]};E3;Zagreb",  # row 4 (second batch)
+        f"Četvrta;{oib[1]};E9;Zagreb",  # row 5: the OIB of row 2, two batches back
+        f"Peta;{oib[5]};E2;Zagreb",  # row 6: the external id of row 3
+        f"Šesta;{oib[7]};E7;Zagreb",  # row 7
+        f"Sedma;{oib[7]};E8;Zagreb",  # row 8: the OIB of row 7, in the same batch
+        f"Osma;{oib[8]};E9;Zagreb",  # row 9: E9 was only on a refused row
+    ]
+    source = croatian_csv(tmp_path / "repeats.csv", rows, header="Naziv;OIB;Šifra;Mjesto")
+    job_id = start_job(database, root_id, source, key="oib")
+    imports.run_job(database, job_id, "validate")
+
+    assert [(r, c) for r, c, _m in problems_of(database, job_id)] == [
+        (5, "OIB"),
+        (6, "Šifra"),
+        (8, "OIB"),
+    ]
+    messages = [m for _r, _c, m in problems_of(database, job_id)]
+    assert ["u retku 2" in messages[0], "u retku 3" in messages[1]] == [True, True]
+    assert "u retku 7" in messages[2]
+    assert job_of(database, job_id).summary["validated"]["created"] == 5
+    assert list(imports.import_dir(database).glob(f"{job_id}.seen*")) == []
+
+
+def test_the_scratch_file_of_seen_keys_is_private(tmp_path: Path) -> None:
+    seen = SeenKeys(tmp_path / "1.seen")
+    try:
+        assert seen.first_rows([(2, [(0, 12345678903)]), (3, [(0, 12345678903)])]) == {3: (0, 2)}
+        assert (tmp_path / "1.seen").stat().st_mode & 0o777 == 0o600
+    finally:
+        seen.close()
+    assert not (tmp_path / "1.seen").exists()
 
 
 # -- upserts, assignment, history ---------------------------------------------------
