@@ -23,7 +23,15 @@ from sqlalchemy.orm import Session, joinedload
 from groupware.access.policy import Who, can, get_for_user, require, visible
 from groupware.accounts.models import User
 from groupware.crm import fields, territories
-from groupware.crm.models import County, Partner, PartnerGroup, PartnerRep, PartnerTag, Tag
+from groupware.crm.models import (
+    AssignmentRule,
+    County,
+    Partner,
+    PartnerGroup,
+    PartnerRep,
+    PartnerTag,
+    Tag,
+)
 from groupware.crm.normalize import clean_oib, dedup_key, search_text
 from groupware.crm.reference import county_for_postal
 from groupware.db import const, escape_like
@@ -429,6 +437,23 @@ def reps_of(session: Session, partner: Partner) -> list[tuple[User, str]]:
     ).all()
     result.extend((user, source) for user, source in rows)
     return result
+
+
+def assignment_rule_of(session: Session, partner: Partner) -> AssignmentRule | None:
+    """The assignment rule that chose the partner's reps, if one did."""
+    if partner.assignment_rule_id is None:
+        return None
+    return session.get(AssignmentRule, partner.assignment_rule_id)
+
+
+def visible_names(session: Session, who: Who, ids: set[int]) -> dict[int, str]:
+    """Names of the partners among ``ids`` that ``who`` may see."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Partner.id, Partner.name).where(Partner.id.in_(ids), visible(Partner, who))
+    )
+    return {partner_id: name for partner_id, name in rows}
 
 
 def tags_of(session: Session, partner_id: int) -> list[str]:
