@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from groupware.access.policy import require_share
 from groupware.accounts.models import User
-from groupware.api import Api, Call, PageQuery, page_of
+from groupware.api import Api, Call, Out, PageQuery, page_of
 from groupware.crm import partners as service
 from groupware.crm.models import Partner, PartnerRep, PartnerTag, Tag
 from groupware.errors import Forbidden
@@ -29,7 +29,7 @@ from groupware.validation import Id, OptionalId, Schema, validate
 api = Api("crm")
 
 
-class Ref(BaseModel):
+class Ref(Out):
     """Another record named by its id and name."""
 
     id: int
@@ -45,7 +45,7 @@ class RepOut(BaseModel):
     )
 
 
-class PartnerOut(BaseModel):
+class PartnerOut(Out):
     id: int
     kind: str
     name: str
@@ -176,34 +176,7 @@ def _partner_out(partner: Partner, further: list[RepOut], tags: list[str]) -> Pa
             id=partner.owner.id, name=partner.owner.full_name, primary=True, source=source
         )
         reps.insert(0, owner)
-    return PartnerOut(
-        id=partner.id,
-        kind=partner.kind,
-        name=partner.name,
-        oib=partner.oib,
-        vat_id=partner.vat_id,
-        external_id=partner.external_id,
-        group=ref(partner.group),
-        status=partner.status,
-        street=partner.street,
-        postal_code=partner.postal_code,
-        city=partner.city,
-        county=ref(partner.county),
-        country=partner.country,
-        phones=partner.phones,
-        email=partner.email,
-        emails=partner.emails,
-        web=partner.web,
-        notes=partner.notes,
-        territory=ref(partner.territory),
-        reps=reps,
-        assignment_rule_id=partner.assignment_rule_id,
-        manual_assignment=partner.manual_assignment,
-        tags=tags,
-        merged_into_id=partner.merged_into_id,
-        created_at=partner.created_at,
-        updated_at=partner.updated_at,
-    )
+    return PartnerOut.of(partner, reps=reps, tags=tags)
 
 
 def _one_out(db: Session, partner: Partner) -> PartnerOut:
