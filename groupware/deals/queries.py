@@ -135,12 +135,17 @@ def deals_of_partner(session: Session, who: Who, partner_id: int, *, limit: int 
     )
 
 
-def form_partner(session: Session, partner_id: int | None) -> tuple[Partner | None, list[Any]]:
-    """The partner a deal form names and its persons as ``(id, name)`` options.
-
-    Read as the form always has, without an access check: saving checks that the user
-    may see the partner (:mod:`groupware.deals.service`)."""
-    partner = session.get(Partner, partner_id) if partner_id else None
+def form_partner(
+    session: Session, who: Who, partner_id: int | None
+) -> tuple[Partner | None, list[Any]]:
+    """The partner a deal form names, if ``who`` may see it, and its persons as
+    ``(id, name)`` options. A form sent back refused (a bad amount) must not name a
+    partner whose id was typed by someone who may not see it."""
+    partner = None
+    if partner_id:
+        partner = session.scalar(
+            select(Partner).where(Partner.id == partner_id, visible(Partner, who))
+        )
     if partner is None:
         return None, []
     persons = session.scalars(select(Person).where(Person.partner_id == partner.id))

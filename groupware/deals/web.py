@@ -291,7 +291,7 @@ def _form(
     status: int = 200,
 ) -> Response:
     partner, person_options = queries.form_partner(
-        ctx.db, parse_id(str(form.get("partner_id") or ""))
+        ctx.db, ctx.acting, parse_id(str(form.get("partner_id") or ""))
     )
     return ctx.render(
         "deals/form.html",
