@@ -35,6 +35,7 @@ from groupware.db import utcnow
 from groupware.errors import Invalid, NotFound
 from groupware.history.recorder import record
 from groupware.i18n import _l
+from groupware.records import described
 
 
 @dataclass(frozen=True)
@@ -83,20 +84,9 @@ class MergeLink:
 PERSONS_LINK = MergeLink("persons", Person.partner_id, _l("Persons"))
 BRANCHES_LINK = MergeLink("branches", Branch.partner_id, _l("Branches"))
 DOCUMENTS_LINK = MergeLink("documents", Document.partner_id, _l("ERP documents"))
-FILLED_FIELDS = (
-    "oib",
-    "vat_id",
-    "external_id",
-    "group_id",
-    "street",
-    "postal_code",
-    "city",
-    "county_id",
-    "phones",
-    "email",
-    "emails",
-    "web",
-)
+# Fields the kept partner takes from the other when its own is empty (declared on the
+# columns: records.Described.fill_on_merge).
+FILLED_FIELDS = tuple(name for name, d in described(Partner).items() if d.fill_on_merge)
 _UNIQUE_FIELDS = ("oib", "external_id")
 
 

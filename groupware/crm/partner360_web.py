@@ -27,7 +27,12 @@ from groupware.accounts.users import user_names
 from groupware.crm import merge as merging
 from groupware.crm.documents import latest_documents, open_items, revenue_by_month, totals_per_year
 from groupware.crm.documents_web import DOCUMENT_LABELS
-from groupware.crm.models import Partner, PartnerMerge
+from groupware.crm.models import (
+    PARTNER_KIND_LABELS,
+    PARTNER_STATUS_LABELS,
+    Partner,
+    PartnerMerge,
+)
 from groupware.crm.partners import (
     PartnerFilter,
     get_partner_for_user,
@@ -40,22 +45,20 @@ from groupware.crm.persons import branches_of, persons_of
 from groupware.crm.reference import country_choices
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, current_language, today
-from groupware.records import field_label
+from groupware.records import described, field_label
 from groupware.validation import parse_id
 from groupware.web import Ctx, NavItem, page
 
 nav: list[NavItem] = []
 
 PARTNER_LABELS: dict[str, dict[str, Any]] = {
-    "kind": {"company": _l("company"), "person": _l("private person")},
-    "status": {
-        "prospect": _l("prospect"),
-        "active": _l("active"),
-        "inactive": _l("inactive"),
-        "merged": _l("merged"),
-    },
+    "kind": PARTNER_KIND_LABELS,
+    "status": PARTNER_STATUS_LABELS,
     "source": {"rule": _l("by the assignment table"), "manual": _l("chosen by hand")},
 }
+# The rows of the partner's facts: fields declared with ``detail`` (records.describe);
+# the page shows the others its own way (the name, chips, the address, links).
+FACTS = {name: d for name, d in described(Partner).items() if d.detail}
 LATEST_DOCUMENTS = 20
 
 
@@ -164,6 +167,17 @@ def _documents(ctx: Ctx, partner: Partner) -> dict[str, Any]:
     }
 
 
+def _facts(partner: Partner) -> list[tuple[str, str]]:
+    """(label, value) of the partner's declared facts that have a value."""
+    rows = []
+    for name, d in FACTS.items():
+        value = getattr(partner, name)
+        if value not in (None, ""):
+            shown = d.show.choices.get(value, value) if d.show.kind == "choice" else value
+            rows.append((str(d.label), str(shown)))
+    return rows
+
+
 @page()
 def partner(ctx: Ctx) -> Response:
     db, who = ctx.db, ctx.acting
@@ -176,6 +190,7 @@ def partner(ctx: Ctx) -> Response:
         labels=PARTNER_LABELS,
         document_labels=DOCUMENT_LABELS,
         tags=tags_of(db, row.id),
+        facts=_facts(row),
         country_name=dict(country_choices(current_language())).get(row.country, row.country),
         emails=[e for e in [row.email, *row.emails.split(", ")] if e],
         reps=reps_of(db, row),
