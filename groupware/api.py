@@ -18,9 +18,9 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -62,6 +62,33 @@ class ErrorBody(BaseModel):
 
 class ErrorOut(BaseModel):
     error: ErrorBody
+
+
+class _Overlay:
+    """An object's attributes with some replaced or added, for :meth:`Out.of`."""
+
+    __slots__ = ("_extra", "_obj")
+
+    def __init__(self, obj: object, extra: dict[str, Any]) -> None:
+        self._obj = obj
+        self._extra = extra
+
+    def __getattr__(self, name: str) -> Any:
+        extra = self._extra
+        return extra[name] if name in extra else getattr(self._obj, name)
+
+
+class Out(BaseModel):
+    """An answer read from a record's attributes (pydantic's ``from_attributes``): the
+    schema names the fields, the model supplies them, nothing copies them by hand."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def of(cls, obj: object, **computed: Any) -> Self:
+        """``obj`` as this answer; ``computed`` gives the fields ``obj`` lacks or that
+        the answer shows otherwise (a user's name as a reference, counts, …)."""
+        return cls.model_validate(_Overlay(obj, computed) if computed else obj)
 
 
 class PageQuery(BaseModel):

@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio.to_thread
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    pass_context,
+    select_autoescape,
+)
+from jinja2.runtime import Context
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
@@ -27,7 +34,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -76,6 +83,8 @@ class Groupware:
         self.max_part_size = settings.max_request_mb * 1024 * 1024
         self.templates = make_templates()
         self.nav: list[NavItem] = []
+        # Page routes by name, for building their URLs (see ``Ctx.url``).
+        self.page_routes: dict[str, Route] = {}
         self._nav_urls: dict[str, str] = {}
         i18n.set_default_timezone(settings.timezone)
 
@@ -138,6 +147,14 @@ class Groupware:
                 log.warning("bookkeeping write failed", exc_info=True)
 
 
+@pass_context
+def _url_for(context: Context, name: str, /, **params: Any) -> str:
+    """``url_for('partner', partner_id=7)`` in a template: the path of a named route
+    (templates never spell an internal address out)."""
+    ctx: Ctx = context["ctx"]
+    return ctx.url(name, **params)
+
+
 def make_templates() -> Environment:
     env = Environment(
         loader=FileSystemLoader(WEB_DIR / "templates"),
@@ -163,6 +180,7 @@ def make_templates() -> Environment:
         record_label=records.record_label,
         record_url=records.record_url,
         field_label=records.field_label,
+        url_for=_url_for,
     )
     return env
 
@@ -301,6 +319,7 @@ def create_app(
     gw = Groupware(settings, database)
     routes, api_routes, nav = collect_routes()
     gw.nav = nav
+    gw.page_routes = {r.name: r for r in routes if isinstance(r, Route)}
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -56,6 +56,44 @@ YES_NO = Show("yes_no")
 
 
 @dataclass(frozen=True)
+class Described:
+    """What a column is to people, declared once on the column itself
+    (``mapped_column(..., info=describe(_l("VAT id")))``): its label and how its value
+    reads. The record type's labels and value formats, the record's page, exports,
+    the JSON API and merging read these declarations instead of listing the fields
+    again (see :func:`described`).
+
+    ``detail``: a row of the record page's facts when it has a value (fields the page
+    shows its own way say ``False``); ``export``: a column of the CSV export; ``api``:
+    a field of the API's answer; ``ref``: for a foreign key, the relationship whose
+    record is shown by name (``group_id`` -> ``group``); ``fill_on_merge``: a merge
+    fills the kept record's empty value from the other's.
+    """
+
+    label: Any
+    show: Show = TEXT
+    detail: bool = True
+    export: bool = True
+    api: bool = True
+    ref: str = ""
+    fill_on_merge: bool = False
+
+
+def describe(label: Any, **options: Any) -> dict[str, Described]:
+    """A column's ``info`` declaring it (see :class:`Described`)."""
+    return {"described": Described(label, **options)}
+
+
+def described(model: Any) -> dict[str, Described]:
+    """The declared columns of a mapped class, by attribute name, in column order."""
+    return {
+        column.key: column.info["described"]
+        for column in model.__table__.columns
+        if "described" in column.info
+    }
+
+
+@dataclass(frozen=True)
 class RecordType:
     name: str  # the table name, as in history rows and shares
     label: Any

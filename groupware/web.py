@@ -158,7 +158,13 @@ class Ctx:
         self.flashes.append((level, message))
 
     def url(self, name: str, **params: Any) -> str:
-        return str(self.request.url_for(name, **params).path)
+        """The path of the route called ``name`` with ``params`` (a page's route found
+        by name at once: a template builds dozens of these per list page, and asking
+        the router tries every route in turn)."""
+        route = self.gw.page_routes.get(name)
+        if route is None:
+            return str(self.request.url_for(name, **params).path)
+        return str(self.request.scope.get("root_path", "")) + route.url_path_for(name, **params)
 
     def render(
         self,

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from groupware.access import shares
 from groupware.access.policy import get_for_user, record_models, require_share
-from groupware.api import Api, Call
+from groupware.api import Api, Call, Out
 from groupware.db import Base
 from groupware.errors import NotFound
 from groupware.i18n import _l
@@ -17,7 +17,7 @@ from groupware.validation import OptionalId, Schema
 api = Api("sharing")
 
 
-class ShareOut(BaseModel):
+class ShareOut(Out):
     id: int
     user_id: int | None
     team_id: int | None
@@ -50,13 +50,7 @@ def _record(call: Call, *, share: bool = False) -> Base:
 def _list(call: Call, record: Base) -> SharesOut:
     return SharesOut(
         items=[
-            ShareOut(
-                id=row.share.id,
-                user_id=row.share.user_id,
-                team_id=row.share.team_id,
-                grantee=row.grantee,
-                permission=row.share.permission,
-            )
+            ShareOut.of(row.share, grantee=row.grantee)
             for row in shares.list_shares(call.db, record)
         ]
     )

@@ -11,7 +11,7 @@ from groupware.accounts import teams as team_service
 from groupware.accounts import users as user_service
 from groupware.accounts.models import Team, User
 from groupware.accounts.users import UserIn, UserUpdate
-from groupware.api import Api, Call, PageQuery, page_of
+from groupware.api import Api, Call, Out, PageQuery, page_of
 from groupware.validation import Id, Schema, validate
 
 api = Api("accounts")
@@ -23,7 +23,7 @@ class TeamRef(BaseModel):
     is_lead: bool
 
 
-class UserOut(BaseModel):
+class UserOut(Out):
     id: int
     username: str
     full_name: str
@@ -46,7 +46,7 @@ class MemberOut(BaseModel):
     is_lead: bool
 
 
-class TeamOut(BaseModel):
+class TeamOut(Out):
     id: int
     name: str
     description: str
@@ -81,13 +81,8 @@ class TeamPatch(Schema):
 
 
 def user_out(user: User) -> UserOut:
-    return UserOut(
-        id=user.id,
-        username=user.username,
-        full_name=user.full_name,
-        email=user.email,
-        language=user.language,
-        is_active=user.is_active,
+    return UserOut.of(
+        user,
         roles=[r.name for r in user.roles],
         teams=[
             TeamRef(id=m.team_id, name=m.team.name, is_lead=m.is_lead) for m in user.memberships
@@ -96,10 +91,8 @@ def user_out(user: User) -> UserOut:
 
 
 def team_out(team: Team) -> TeamOut:
-    return TeamOut(
-        id=team.id,
-        name=team.name,
-        description=team.description,
+    return TeamOut.of(
+        team,
         members=[
             MemberOut(user_id=m.user_id, full_name=m.user.full_name, is_lead=m.is_lead)
             for m in sorted(team.members, key=lambda m: m.user.full_name)

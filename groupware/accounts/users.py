@@ -7,6 +7,7 @@ accounts is for administrators (``system`` / ``admin``), checked by the callers.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import Field
@@ -230,3 +231,20 @@ def list_users(
     if after_id is not None:
         query = query.where(User.id > after_id)
     return list(session.scalars(query.order_by(User.id).offset(offset).limit(limit)))
+
+
+def active_user_choices(session: Session) -> list[tuple[int, str]]:
+    """``(id, full name)`` of the active users, by name: the options of a user select."""
+    rows = session.execute(
+        select(User.id, User.full_name).where(User.is_active).order_by(User.full_name)
+    )
+    return [(user_id, name) for user_id, name in rows]
+
+
+def user_names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
+    """The full names of the users among ``ids`` (``None`` left out)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.id, User.full_name).where(User.id.in_(wanted)))
+    return {user_id: name for user_id, name in rows}

@@ -5,17 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from groupware.announcements import service
 from groupware.announcements.models import Announcement
-from groupware.api import Api, Call, PageQuery, page_of
+from groupware.api import Api, Call, Out, PageQuery, page_of
 from groupware.validation import OptionalId, OptionalLocalDate, Schema, validate
 
 api = Api("announcements")
 
 
-class AnnouncementOut(BaseModel):
+class AnnouncementOut(Out):
     id: int
     title: str
     body: str
@@ -50,21 +50,7 @@ class AnnouncementPatch(Schema):
 
 
 def announcement_out(row: Announcement) -> AnnouncementOut:
-    return AnnouncementOut(
-        id=row.id,
-        title=row.title,
-        body=row.body,
-        owner_id=row.owner_id,
-        owner_name=row.owner.full_name,
-        team_id=row.team_id,
-        audience=row.audience,
-        status=row.status,
-        pinned=row.pinned,
-        published_at=row.published_at,
-        expires_on=row.expires_on,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return AnnouncementOut.of(row, owner_name=row.owner.full_name)
 
 
 @api.operation(

@@ -9,27 +9,27 @@ a stable order whatever changes between two pages; the web list sorts by name.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from groupware.access.policy import require_share
 from groupware.accounts.models import User
-from groupware.api import Api, Call, PageQuery, page_of
+from groupware.api import Api, Call, Out, PageQuery, page_of
 from groupware.crm import partners as service
 from groupware.crm.models import Partner, PartnerRep, PartnerTag, Tag
 from groupware.errors import Forbidden
 from groupware.i18n import _l
+from groupware.records import described
 from groupware.validation import Id, OptionalId, Schema, validate
 
 api = Api("crm")
 
 
-class Ref(BaseModel):
+class Ref(Out):
     """Another record named by its id and name."""
 
     id: int
@@ -45,33 +45,25 @@ class RepOut(BaseModel):
     )
 
 
-class PartnerOut(BaseModel):
-    id: int
-    kind: str
-    name: str
-    oib: str | None
-    vat_id: str
-    external_id: str | None
-    group: Ref | None
-    status: str
-    street: str
-    postal_code: str
-    city: str
-    county: Ref | None
-    country: str
-    phones: str
-    email: str
-    emails: str
-    web: str
-    notes: str
-    territory: Ref | None
-    reps: list[RepOut] = Field(description="The primary rep first, then the further reps")
-    assignment_rule_id: int | None
-    manual_assignment: bool
-    tags: list[str]
-    merged_into_id: int | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
+def _partner_out_model() -> type[Out]:
+    """The API's partner: its id, every column declared for the API (records.describe;
+    a reference as the :class:`Ref` of its record), then its reps and tags."""
+    columns = Partner.__table__.columns
+    fields: dict[str, Any] = {"id": (int, ...)}
+    for name, d in described(Partner).items():
+        if d.api:
+            column = columns[name]
+            kind: Any = Ref if d.ref else column.type.python_type
+            fields[d.ref or name] = (Optional[kind] if column.nullable else kind, ...)  # noqa: UP045
+    fields["reps"] = (
+        list[RepOut],
+        Field(description="The primary rep first, then the further reps"),
+    )
+    fields["tags"] = (list[str], ...)
+    return create_model("PartnerOut", __base__=Out, **fields)
+
+
+PartnerOut = _partner_out_model()
 
 
 class PartnerQuery(PageQuery):
@@ -92,28 +84,23 @@ class PartnerQuery(PageQuery):
         return service.PartnerFilter(**self.model_dump(exclude={"limit", "cursor"}))
 
 
-class PartnerPatch(Schema):
-    """The fields to change; the others keep their values and the partner is checked
-    as a whole. A new postal code or country without a county re-derives the county."""
+def _partner_patch() -> type[Schema]:
+    """The fields of :class:`~groupware.crm.partners.PartnerIn`, each optional."""
+    fields: dict[str, Any] = {}
+    for name, field in service.PartnerIn.model_fields.items():
+        kind: Any = Optional[field.annotation]  # noqa: UP045
+        fields[name] = (Annotated[kind, *field.metadata] if field.metadata else kind, None)
+    return create_model(
+        "PartnerPatch",
+        __base__=Schema,
+        __doc__="The fields to change; the others keep their values and the partner is "
+        "checked as a whole. A new postal code or country without a county re-derives "
+        "the county.",
+        **fields,
+    )
 
-    kind: Literal["company", "person"] | None = None
-    name: str | None = None
-    oib: str | None = None
-    vat_id: str | None = None
-    external_id: str | None = None
-    group_id: OptionalId = None
-    status: Literal["prospect", "active", "inactive"] | None = None
-    street: str | None = None
-    postal_code: str | None = None
-    city: str | None = None
-    county_id: OptionalId = None
-    country: str | None = None
-    phones: str | None = None
-    email: str | None = None
-    emails: str | None = None
-    web: str | None = None
-    notes: str | None = None
-    tags: list[str] | None = None
+
+PartnerPatch = _partner_patch()
 
 
 class RepsIn(Schema):
@@ -138,7 +125,7 @@ class DuplicatesOut(BaseModel):
     items: list[DuplicateOut]
 
 
-def partners_out(db: Session, partners: Sequence[Partner]) -> list[PartnerOut]:
+def partners_out(db: Session, partners: Sequence[Partner]) -> list[Out]:
     """Partners with their reps and tags, in three queries however many there are."""
     ids = [p.id for p in partners]
     tags: dict[int, list[str]] = {i: [] for i in ids}
@@ -168,7 +155,7 @@ def ref(record: Any) -> Ref | None:
     return None if record is None else Ref(id=record.id, name=str(record))
 
 
-def _partner_out(partner: Partner, further: list[RepOut], tags: list[str]) -> PartnerOut:
+def _partner_out(partner: Partner, further: list[RepOut], tags: list[str]) -> Out:
     reps = list(further)
     if partner.owner is not None:
         source: Literal["rule", "manual"] = "manual" if partner.manual_assignment else "rule"
@@ -176,37 +163,10 @@ def _partner_out(partner: Partner, further: list[RepOut], tags: list[str]) -> Pa
             id=partner.owner.id, name=partner.owner.full_name, primary=True, source=source
         )
         reps.insert(0, owner)
-    return PartnerOut(
-        id=partner.id,
-        kind=partner.kind,
-        name=partner.name,
-        oib=partner.oib,
-        vat_id=partner.vat_id,
-        external_id=partner.external_id,
-        group=ref(partner.group),
-        status=partner.status,
-        street=partner.street,
-        postal_code=partner.postal_code,
-        city=partner.city,
-        county=ref(partner.county),
-        country=partner.country,
-        phones=partner.phones,
-        email=partner.email,
-        emails=partner.emails,
-        web=partner.web,
-        notes=partner.notes,
-        territory=ref(partner.territory),
-        reps=reps,
-        assignment_rule_id=partner.assignment_rule_id,
-        manual_assignment=partner.manual_assignment,
-        tags=tags,
-        merged_into_id=partner.merged_into_id,
-        created_at=partner.created_at,
-        updated_at=partner.updated_at,
-    )
+    return PartnerOut.of(partner, reps=reps, tags=tags)
 
 
-def _one_out(db: Session, partner: Partner) -> PartnerOut:
+def _one_out(db: Session, partner: Partner) -> Out:
     """A partner just written: its related records are read again (a re-assignment
     changes the owner and territory under loaded relationships)."""
     db.flush()
@@ -222,7 +182,7 @@ def _one_out(db: Session, partner: Partner) -> PartnerOut:
     query=PartnerQuery,
     paginated=True,
 )
-def list_partners(call: Call) -> tuple[list[PartnerOut], str | None]:
+def list_partners(call: Call) -> tuple[list[Out], str | None]:
     q: PartnerQuery = call.query
     query = service.partner_query(call.who, q.to_filter()).order_by(None).order_by(Partner.id)
     after = q.after_id()
@@ -241,13 +201,13 @@ def list_partners(call: Call) -> tuple[list[PartnerOut], str | None]:
     body=service.PartnerIn,
     status=201,
 )
-def create_partner(call: Call) -> PartnerOut:
+def create_partner(call: Call) -> Out:
     partner = service.create_partner(call.db, call.who, call.body)
     return _one_out(call.db, partner)
 
 
 @api.operation("GET", "/partners/{partner_id}", summary="One partner", response=PartnerOut)
-def get_partner(call: Call) -> PartnerOut:
+def get_partner(call: Call) -> Out:
     partner = service.get_partner_for_user(call.db, call.who, call.int_param("partner_id"))
     return partners_out(call.db, [partner])[0]
 
@@ -259,7 +219,7 @@ def get_partner(call: Call) -> PartnerOut:
     response=PartnerOut,
     body=PartnerPatch,
 )
-def patch_partner(call: Call) -> PartnerOut:
+def patch_partner(call: Call) -> Out:
     partner = service.get_partner_for_user(call.db, call.who, call.int_param("partner_id"), "edit")
     changes = call.body.model_dump(exclude_unset=True)
     current = service.values_of(call.db, partner)
@@ -286,7 +246,7 @@ def delete_partner(call: Call) -> None:
     response=PartnerOut,
     body=RepsIn,
 )
-def set_partner_reps(call: Call) -> PartnerOut:
+def set_partner_reps(call: Call) -> Out:
     data: RepsIn = call.body
     partner = service.get_partner_for_user(call.db, call.who, call.int_param("partner_id"), "edit")
     require_share(call.db, call.who, partner)

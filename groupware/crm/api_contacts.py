@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from groupware.access.policy import visible
-from groupware.api import Api, Call, PageQuery, page_of
+from groupware.api import Api, Call, Out, PageQuery, page_of
 from groupware.crm import persons as service
-from groupware.crm.api import Ref, ref
+from groupware.crm.api import Ref
 from groupware.crm.models import Branch, Person
 from groupware.db import escape_like
 from groupware.validation import OptionalId, Schema, validate
@@ -28,7 +28,7 @@ class ContactQuery(PageQuery):
     q: str = Field(default="", max_length=100, description="Part of a name, city or e-mail")
 
 
-class BranchOut(BaseModel):
+class BranchOut(Out):
     id: int
     partner: Ref
     name: str
@@ -57,7 +57,7 @@ class BranchPatch(Schema):
     notes: str | None = None
 
 
-class PersonOut(BaseModel):
+class PersonOut(Out):
     id: int
     partner: Ref
     branch: Ref | None
@@ -89,37 +89,11 @@ class PersonPatch(Schema):
 
 
 def branch_out(branch: Branch) -> BranchOut:
-    return BranchOut(
-        id=branch.id,
-        partner=Ref(id=branch.partner.id, name=branch.partner.name),
-        name=branch.name,
-        street=branch.street,
-        postal_code=branch.postal_code,
-        city=branch.city,
-        county=ref(branch.county),
-        country=branch.country,
-        phones=branch.phones,
-        email=branch.email,
-        notes=branch.notes,
-    )
+    return BranchOut.of(branch)
 
 
 def person_out(person: Person) -> PersonOut:
-    return PersonOut(
-        id=person.id,
-        partner=Ref(id=person.partner.id, name=person.partner.name),
-        branch=ref(person.branch),
-        first_name=person.first_name,
-        last_name=person.last_name,
-        full_name=person.full_name,
-        function=person.function,
-        phones=person.phones,
-        email=person.email,
-        external_id=person.external_id,
-        mailing_consent=person.mailing_consent,
-        opted_out_at=person.opted_out_at,
-        notes=person.notes,
-    )
+    return PersonOut.of(person)
 
 
 # -- branches -------------------------------------------------------------------------

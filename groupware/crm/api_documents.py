@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.orm import joinedload
 from starlette.responses import JSONResponse
 
-from groupware.api import Api, Call, PageQuery, page_of
+from groupware.api import Api, Call, Out, PageQuery, page_of
 from groupware.crm import documents as service
 from groupware.crm.api import Ref
 from groupware.crm.models import Document
@@ -37,7 +37,7 @@ class DocumentQuery(PageQuery):
     date_to: OptionalLocalDate = Field(default=None, description="Documents of this day or earlier")
 
 
-class DocumentOut(BaseModel):
+class DocumentOut(Out):
     id: int
     kind: str
     number: str
@@ -78,20 +78,7 @@ class BatchOut(BaseModel):
 
 
 def document_out(row: Document) -> DocumentOut:
-    return DocumentOut(
-        id=row.id,
-        kind=row.kind,
-        number=row.number,
-        date=row.date,
-        due_date=row.due_date,
-        partner=Ref(id=row.partner.id, name=row.partner.name),
-        net_amount=row.net_amount,
-        gross_amount=row.gross_amount,
-        currency=row.currency,
-        status=row.status,
-        open_amount=row.open_amount,
-        created_at=row.created_at,
-    )
+    return DocumentOut.of(row)
 
 
 @api.operation(

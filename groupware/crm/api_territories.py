@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from groupware.access.policy import Who, require
 from groupware.accounts.models import User
-from groupware.api import Api, Call
+from groupware.api import Api, Call, Out
 from groupware.crm import groups, partners
 from groupware.crm import territories as service
-from groupware.crm.api import Ref, ref
+from groupware.crm.api import Ref
 from groupware.crm.models import AssignmentRule, PartnerGroup, Territory, TerritoryArea
 from groupware.validation import Id, OptionalId, Schema, validate
 
@@ -27,7 +27,7 @@ api = Api("crm")
 SAMPLE = 100  # changes listed by a re-assignment
 
 
-class GroupOut(BaseModel):
+class GroupOut(Out):
     id: int
     name: str
     description: str
@@ -38,7 +38,7 @@ class GroupPatch(Schema):
     description: str | None = None
 
 
-class AreaOut(BaseModel):
+class AreaOut(Out):
     id: int
     country: str
     county: Ref | None
@@ -47,7 +47,7 @@ class AreaOut(BaseModel):
     postal_to: str
 
 
-class TerritoryOut(BaseModel):
+class TerritoryOut(Out):
     id: int
     name: str
     description: str
@@ -62,7 +62,7 @@ class TerritoryPatch(Schema):
     areas: list[service.AreaIn] | None = None
 
 
-class RuleOut(BaseModel):
+class RuleOut(Out):
     id: int
     territory: Ref
     group: Ref | None = Field(description="None: partners of any group")
@@ -116,7 +116,7 @@ def _require_view(who: Who) -> None:
 
 
 def group_out(group: PartnerGroup) -> GroupOut:
-    return GroupOut(id=group.id, name=group.name, description=group.description)
+    return GroupOut.of(group)
 
 
 @api.operation(
@@ -170,23 +170,7 @@ def delete_partner_group(call: Call) -> None:
 
 
 def territory_out(territory: Territory) -> TerritoryOut:
-    return TerritoryOut(
-        id=territory.id,
-        name=territory.name,
-        description=territory.description,
-        areas=[_area_out(a) for a in territory.areas],
-    )
-
-
-def _area_out(area: TerritoryArea) -> AreaOut:
-    return AreaOut(
-        id=area.id,
-        country=area.country,
-        county=ref(area.county),
-        city=area.city,
-        postal_from=area.postal_from,
-        postal_to=area.postal_to,
-    )
+    return TerritoryOut.of(territory)
 
 
 def _territory(call: Call) -> Territory:
@@ -284,15 +268,7 @@ def delete_territory(call: Call) -> None:
 
 
 def rule_out(rule: AssignmentRule) -> RuleOut:
-    return RuleOut(
-        id=rule.id,
-        territory=Ref(id=rule.territory.id, name=rule.territory.name),
-        group=ref(rule.group),
-        priority=rule.priority,
-        is_active=rule.is_active,
-        note=rule.note,
-        reps=[Ref(id=r.user_id, name=r.user.full_name) for r in rule.reps],
-    )
+    return RuleOut.of(rule, reps=[Ref(id=r.user_id, name=r.user.full_name) for r in rule.reps])
 
 
 def _rule(call: Call) -> AssignmentRule:

@@ -93,6 +93,11 @@ def document_query(
     return query.order_by(Document.date.desc(), Document.id.desc())
 
 
+def latest_documents(session: Session, who: Who, partner_id: int, *, limit: int) -> list[Document]:
+    """The partner's newest documents that ``who`` may see."""
+    return list(session.scalars(document_query(who, partner_id=partner_id).limit(limit)))
+
+
 @dataclass(frozen=True)
 class YearTotal:
     year: int

@@ -30,10 +30,12 @@ from groupware.crm.models import (
     Person,
 )
 from groupware.crm.normalize import dedup_key
+from groupware.crm.partners import PARTNER_OPTIONS
 from groupware.db import utcnow
 from groupware.errors import Invalid, NotFound
 from groupware.history.recorder import record
 from groupware.i18n import _l
+from groupware.records import described
 
 
 @dataclass(frozen=True)
@@ -82,20 +84,9 @@ class MergeLink:
 PERSONS_LINK = MergeLink("persons", Person.partner_id, _l("Persons"))
 BRANCHES_LINK = MergeLink("branches", Branch.partner_id, _l("Branches"))
 DOCUMENTS_LINK = MergeLink("documents", Document.partner_id, _l("ERP documents"))
-FILLED_FIELDS = (
-    "oib",
-    "vat_id",
-    "external_id",
-    "group_id",
-    "street",
-    "postal_code",
-    "city",
-    "county_id",
-    "phones",
-    "email",
-    "emails",
-    "web",
-)
+# Fields the kept partner takes from the other when its own is empty (declared on the
+# columns: records.Described.fill_on_merge).
+FILLED_FIELDS = tuple(name for name, d in described(Partner).items() if d.fill_on_merge)
 _UNIQUE_FIELDS = ("oib", "external_id")
 
 
@@ -242,6 +233,39 @@ def _merge_shares(session: Session, kept_id: int, merged_id: int) -> list[int]:
     return added
 
 
+# What moves besides the areas' merge links, as the preview names it.
+MOVED_LABELS: dict[str, Any] = {
+    "reps": _l("Reps"),
+    "tags": _l("Tags"),
+    "shares": _l("Shares"),
+}
+
+
+def moving_counts(session: Session, kept: Partner, other: Partner) -> list[tuple[Any, int]]:
+    """How many rows of each kind (its label, the count) would move from ``other`` to
+    ``kept``: the areas' merge links, then reps, tags and shares the kept one lacks."""
+    counts: list[tuple[Any, int]] = []
+    for link in links():
+        counts.append((link.label, moving(session, link, other.id, kept.id)))
+    kept_reps = {kept.owner_id, *(r.user_id for r in kept.reps)}
+    reps = len({other.owner_id, *(r.user_id for r in other.reps)} - kept_reps - {None})
+    kept_tags = select(PartnerTag.tag_id).where(PartnerTag.partner_id == kept.id)
+    tags = (
+        session.scalar(
+            select(func.count()).where(
+                PartnerTag.partner_id == other.id, PartnerTag.tag_id.not_in(kept_tags)
+            )
+        )
+        or 0
+    )
+    grantees = select(Share.user_id, Share.team_id).where(Share.record_type == "partners")
+    kept_grantees = {(u, t) for u, t in session.execute(grantees.where(Share.record_id == kept.id))}
+    others = {(u, t) for u, t in session.execute(grantees.where(Share.record_id == other.id))}
+    shares = len(others - kept_grantees)
+    moved = {"reps": reps, "tags": tags, "shares": shares}
+    return counts + [(MOVED_LABELS[name], n) for name, n in moved.items()]
+
+
 def get_merge(session: Session, merge_id: int) -> PartnerMerge:
     row = session.get(PartnerMerge, merge_id)
     if row is None:
@@ -257,6 +281,14 @@ def merges_of(session: Session, partner_id: int) -> list[PartnerMerge]:
             .order_by(PartnerMerge.id.desc())
         )
     )
+
+
+def merged_partner(session: Session, merge: PartnerMerge) -> Partner:
+    """The partner ``merge`` retired. Reached through the merge row, which the kept
+    partner's edit right covers; it may be outside the user's own sight."""
+    merged = session.get(Partner, merge.merged_id, options=PARTNER_OPTIONS)
+    assert merged is not None  # the merge row's foreign key cascades
+    return merged
 
 
 def undo_merge(session: Session, merge: PartnerMerge, kept: Partner, merged: Partner) -> None:

@@ -43,6 +43,8 @@ from groupware.records import (
     NUMBER,
     RecordType,
     choice,
+    describe,
+    described,
     ref,
 )
 
@@ -51,6 +53,13 @@ DOCUMENTS_MODULE = Module("documents", _l("ERP documents"))
 
 PARTNER_KINDS = ("company", "person")
 PARTNER_STATUSES = ("prospect", "active", "inactive", "merged")
+PARTNER_KIND_LABELS = {"company": _l("company"), "person": _l("private person")}
+PARTNER_STATUS_LABELS = {
+    "prospect": _l("prospect"),
+    "active": _l("active"),
+    "inactive": _l("inactive"),
+    "merged": _l("merged"),
+}
 DOCUMENT_KINDS = ("offer", "order", "invoice", "delivery_note")
 DOCUMENT_STATUSES = ("draft", "open", "closed", "cancelled")
 
@@ -212,37 +221,113 @@ class Partner(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(10), default="company")
-    name: Mapped[str] = mapped_column(String(200))
+    # The partner's fields as people meet them are declared on their columns
+    # (records.describe): labels, history, the partner page, the CSV export, the API
+    # and merging read them. A new field is a column here, a field of PartnerIn, a
+    # migration and, if people type it, a line in crm/partner_form.html.
+    kind: Mapped[str] = mapped_column(
+        String(10),
+        default="company",
+        info=describe(_l("Kind"), show=choice(PARTNER_KIND_LABELS), detail=False),
+    )
+    name: Mapped[str] = mapped_column(String(200), info=describe(_l("Name"), detail=False))
     # Lower case, no diacritics, single spaces: what search matches against.
     name_search: Mapped[str] = mapped_column(String(200))
     # Normalised name without legal form, plus city: finds likely duplicates.
     dedup_key: Mapped[str] = mapped_column(String(300))
-    oib: Mapped[str | None] = mapped_column(String(11), default=None, unique=True)
-    vat_id: Mapped[str] = mapped_column(String(20), default="")
-    external_id: Mapped[str | None] = mapped_column(String(64), default=None, unique=True)
-    group_id: Mapped[int | None] = mapped_column(ForeignKey("partner_groups.id"), default=None)
-    status: Mapped[str] = mapped_column(String(10), default="active")
-    street: Mapped[str] = mapped_column(String(200), default="")
-    postal_code: Mapped[str] = mapped_column(String(10), default="")
-    city: Mapped[str] = mapped_column(String(100), default="")
-    county_id: Mapped[int | None] = mapped_column(ForeignKey("counties.id"), default=None)
-    country: Mapped[str] = mapped_column(String(2), default="HR")
-    phones: Mapped[str] = mapped_column(String(200), default="")
-    email: Mapped[str] = mapped_column(String(254), default="")
-    emails: Mapped[str] = mapped_column(String(500), default="")
-    web: Mapped[str] = mapped_column(String(200), default="")
-    notes: Mapped[str] = mapped_column(Text, default="")
-    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
-    territory_id: Mapped[int | None] = mapped_column(ForeignKey("territories.id"), default=None)
+    oib: Mapped[str | None] = mapped_column(
+        String(11), default=None, unique=True, info=describe(_l("OIB"), fill_on_merge=True)
+    )
+    vat_id: Mapped[str] = mapped_column(
+        String(20), default="", info=describe(_l("VAT id"), fill_on_merge=True)
+    )
+    external_id: Mapped[str | None] = mapped_column(
+        String(64),
+        default=None,
+        unique=True,
+        info=describe(_l("External id"), fill_on_merge=True),
+    )
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partner_groups.id"),
+        default=None,
+        info=describe(
+            _l("Group"), show=ref("partner_groups"), ref="group", detail=False, fill_on_merge=True
+        ),
+    )
+    status: Mapped[str] = mapped_column(
+        String(10),
+        default="active",
+        info=describe(_l("Status"), show=choice(PARTNER_STATUS_LABELS), detail=False),
+    )
+    street: Mapped[str] = mapped_column(
+        String(200), default="", info=describe(_l("Street"), detail=False, fill_on_merge=True)
+    )
+    postal_code: Mapped[str] = mapped_column(
+        String(10), default="", info=describe(_l("Postal code"), detail=False, fill_on_merge=True)
+    )
+    city: Mapped[str] = mapped_column(
+        String(100), default="", info=describe(_l("City"), detail=False, fill_on_merge=True)
+    )
+    county_id: Mapped[int | None] = mapped_column(
+        ForeignKey("counties.id"),
+        default=None,
+        info=describe(
+            _l("County"), show=ref("counties"), ref="county", detail=False, fill_on_merge=True
+        ),
+    )
+    country: Mapped[str] = mapped_column(
+        String(2), default="HR", info=describe(_l("Country"), detail=False)
+    )
+    phones: Mapped[str] = mapped_column(
+        String(200), default="", info=describe(_l("Phones"), fill_on_merge=True)
+    )
+    email: Mapped[str] = mapped_column(
+        String(254), default="", info=describe(_l("E-mail"), detail=False, fill_on_merge=True)
+    )
+    emails: Mapped[str] = mapped_column(
+        String(500),
+        default="",
+        info=describe(_l("Other e-mails"), detail=False, fill_on_merge=True),
+    )
+    web: Mapped[str] = mapped_column(
+        String(200), default="", info=describe(_l("Web"), detail=False, fill_on_merge=True)
+    )
+    notes: Mapped[str] = mapped_column(Text, default="", info=describe(_l("Notes"), detail=False))
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id"),
+        default=None,
+        # The API shows the primary rep among the reps, with how they were chosen.
+        info=describe(_l("Primary rep"), show=ref("users"), ref="owner", detail=False, api=False),
+    )
+    territory_id: Mapped[int | None] = mapped_column(
+        ForeignKey("territories.id"),
+        default=None,
+        info=describe(_l("Territory"), show=ref("territories"), ref="territory", detail=False),
+    )
     assignment_rule_id: Mapped[int | None] = mapped_column(
-        ForeignKey("assignment_rules.id", ondelete="SET NULL"), default=None
+        ForeignKey("assignment_rules.id", ondelete="SET NULL"),
+        default=None,
+        info=describe(
+            _l("Assignment rule"), show=ref("assignment_rules"), detail=False, export=False
+        ),
     )
     # True when a person chose the reps: automatic re-assignment leaves them alone.
-    manual_assignment: Mapped[bool] = mapped_column(Boolean, default=False)
-    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), default=None)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    manual_assignment: Mapped[bool] = mapped_column(
+        Boolean,
+        default=False,
+        info=describe(_l("Reps chosen by hand"), detail=False, export=False),
+    )
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partners.id"),
+        default=None,
+        info=describe(_l("Merged into"), show=ref("partners"), detail=False, export=False),
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(
+        default=utcnow, info=describe(_l("Created"), detail=False)
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        default=utcnow, onupdate=utcnow, info=describe(_l("Changed"), detail=False, export=False)
+    )
 
     group: Mapped[PartnerGroup | None] = relationship()
     county: Mapped[County | None] = relationship()
@@ -539,45 +624,14 @@ PARTNERS_RECORD = RecordType(
     _l("Partner"),
     "/partners/{id}",
     {
-        "kind": _l("Kind"),
-        "oib": _l("OIB"),
-        "vat_id": _l("VAT id"),
-        "external_id": _l("External id"),
-        "group_id": _l("Group"),
-        "street": _l("Street"),
-        "postal_code": _l("Postal code"),
-        "city": _l("City"),
-        "county_id": _l("County"),
-        "country": _l("Country"),
-        "phones": _l("Phones"),
-        "email": _l("E-mail"),
-        "emails": _l("Other e-mails"),
-        "web": _l("Web"),
-        "notes": _l("Notes"),
-        "owner_id": _l("Primary rep"),
-        "territory_id": _l("Territory"),
-        "assignment_rule_id": _l("Assignment rule"),
-        "manual_assignment": _l("Reps chosen by hand"),
-        "merged_into_id": _l("Merged into"),
+        **{name: d.label for name, d in described(Partner).items()},
         "rep": _l("Rep"),
         "tag": _l("Tag"),
         "merge": _l("Merged duplicate"),
         "rep.source": _l("Chosen"),
     },
     values={
-        "kind": choice({"company": _l("company"), "person": _l("private person")}),
-        "status": choice(
-            {
-                "prospect": _l("prospect"),
-                "active": _l("active"),
-                "inactive": _l("inactive"),
-                "merged": _l("merged"),
-            }
-        ),
-        "group_id": ref("partner_groups"),
-        "territory_id": ref("territories"),
-        "assignment_rule_id": ref("assignment_rules"),
-        "merged_into_id": ref("partners"),
+        **{name: d.show for name, d in described(Partner).items() if d.show.kind != "text"},
         "rep.source": choice(
             {"rule": _l("by the assignment table"), "manual": _l("chosen by hand")}
         ),

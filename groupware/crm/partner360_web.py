@@ -18,53 +18,47 @@ from dataclasses import dataclass
 from typing import Any
 
 from babel import dates as babel_dates
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 from starlette.routing import Route
 
 from groupware import wiring
-from groupware.access.models import Share
-from groupware.access.policy import Who, can, may_share, visible
-from groupware.accounts.models import User
+from groupware.access.policy import can, may_share
+from groupware.accounts.users import user_names
 from groupware.crm import merge as merging
-from groupware.crm.documents import document_query, open_items, revenue_by_month, totals_per_year
+from groupware.crm.documents import latest_documents, open_items, revenue_by_month, totals_per_year
 from groupware.crm.documents_web import DOCUMENT_LABELS
-from groupware.crm.models import Partner, PartnerMerge, PartnerTag
+from groupware.crm.models import (
+    PARTNER_KIND_LABELS,
+    PARTNER_STATUS_LABELS,
+    Partner,
+    PartnerMerge,
+)
 from groupware.crm.partners import (
-    PARTNER_OPTIONS,
     PartnerFilter,
     get_partner_for_user,
     list_partners,
     reps_of,
     tags_of,
+    visible_names,
 )
 from groupware.crm.persons import branches_of, persons_of
 from groupware.crm.reference import country_choices
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, current_language, today
-from groupware.records import field_label
+from groupware.records import described, field_label
 from groupware.validation import parse_id
 from groupware.web import Ctx, NavItem, page
 
 nav: list[NavItem] = []
 
 PARTNER_LABELS: dict[str, dict[str, Any]] = {
-    "kind": {"company": _l("company"), "person": _l("private person")},
-    "status": {
-        "prospect": _l("prospect"),
-        "active": _l("active"),
-        "inactive": _l("inactive"),
-        "merged": _l("merged"),
-    },
+    "kind": PARTNER_KIND_LABELS,
+    "status": PARTNER_STATUS_LABELS,
     "source": {"rule": _l("by the assignment table"), "manual": _l("chosen by hand")},
 }
-# What moves besides the areas' merge links (merge.MergeLink), as the preview names it.
-MOVED_LABELS: dict[str, Any] = {
-    "reps": _l("Reps"),
-    "tags": _l("Tags"),
-    "shares": _l("Shares"),
-}
+# The rows of the partner's facts: fields declared with ``detail`` (records.describe);
+# the page shows the others its own way (the name, chips, the address, links).
+FACTS = {name: d for name, d in described(Partner).items() if d.detail}
 LATEST_DOCUMENTS = 20
 
 
@@ -149,26 +143,10 @@ def revenue_chart(series: list[tuple[dt.date, decimal.Decimal]]) -> Chart:
 # -- the 360° page --------------------------------------------------------------------
 
 
-def _names(session: Session, who: Who, ids: set[int]) -> dict[int, str]:
-    """Names of the partners among ``ids`` that ``who`` may see."""
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(Partner.id, Partner.name).where(Partner.id.in_(ids), visible(Partner, who))
-    )
-    return {pid: name for pid, name in rows}
-
-
 def _merges(ctx: Ctx, partner: Partner) -> list[dict[str, Any]]:
     rows = merging.merges_of(ctx.db, partner.id)
-    names = _names(ctx.db, ctx.acting, {m.merged_id for m in rows})
-    user_ids = {m.merged_by_id for m in rows if m.merged_by_id}
-    users = {
-        uid: name
-        for uid, name in ctx.db.execute(
-            select(User.id, User.full_name).where(User.id.in_(user_ids))
-        )
-    }
+    names = visible_names(ctx.db, ctx.acting, {m.merged_id for m in rows})
+    users = user_names(ctx.db, (m.merged_by_id for m in rows))
     return [
         {"row": m, "name": names.get(m.merged_id), "by": users.get(m.merged_by_id or 0, "")}
         for m in rows
@@ -179,15 +157,25 @@ def _documents(ctx: Ctx, partner: Partner) -> dict[str, Any]:
     db, who = ctx.db, ctx.acting
     if not who.can("documents", "view"):
         return {"show_documents": False}
-    latest = document_query(who, partner_id=partner.id).limit(LATEST_DOCUMENTS)
     return {
         "show_documents": True,
         "totals": totals_per_year(db, who, partner.id),
         "chart": revenue_chart(revenue_by_month(db, who, partner.id, today=today())),
         "open_items": open_items(db, who, partner.id),
-        "latest": list(db.scalars(latest)),
+        "latest": latest_documents(db, who, partner.id, limit=LATEST_DOCUMENTS),
         "today": today(),
     }
+
+
+def _facts(partner: Partner) -> list[tuple[str, str]]:
+    """(label, value) of the partner's declared facts that have a value."""
+    rows = []
+    for name, d in FACTS.items():
+        value = getattr(partner, name)
+        if value not in (None, ""):
+            shown = d.show.choices.get(value, value) if d.show.kind == "choice" else value
+            rows.append((str(d.label), str(shown)))
+    return rows
 
 
 @page()
@@ -195,13 +183,14 @@ def partner(ctx: Ctx) -> Response:
     db, who = ctx.db, ctx.acting
     row = get_partner_for_user(db, who, ctx.int_param("partner_id"))
     merged = row.status == "merged"
-    into = _names(db, who, {row.merged_into_id}) if row.merged_into_id else {}
+    into = visible_names(db, who, {row.merged_into_id}) if row.merged_into_id else {}
     return ctx.render(
         "crm/partner_detail.html",
         partner=row,
         labels=PARTNER_LABELS,
         document_labels=DOCUMENT_LABELS,
         tags=tags_of(db, row.id),
+        facts=_facts(row),
         country_name=dict(country_choices(current_language())).get(row.country, row.country),
         emails=[e for e in [row.email, *row.emails.split(", ")] if e],
         reps=reps_of(db, row),
@@ -243,30 +232,6 @@ def _shown(partner: Partner, name: str, countries: dict[str, str]) -> str:
     return "" if value is None else str(value)
 
 
-def _moves(session: Session, kept: Partner, other: Partner) -> list[tuple[Any, int]]:
-    """How many rows of each kind would move from ``other`` to ``kept``."""
-    counts: list[tuple[Any, int]] = []
-    for link in merging.links():
-        counts.append((link.label, merging.moving(session, link, other.id, kept.id)))
-    kept_reps = {kept.owner_id, *(r.user_id for r in kept.reps)}
-    reps = len({other.owner_id, *(r.user_id for r in other.reps)} - kept_reps - {None})
-    kept_tags = select(PartnerTag.tag_id).where(PartnerTag.partner_id == kept.id)
-    tags = (
-        session.scalar(
-            select(func.count()).where(
-                PartnerTag.partner_id == other.id, PartnerTag.tag_id.not_in(kept_tags)
-            )
-        )
-        or 0
-    )
-    grantees = select(Share.user_id, Share.team_id).where(Share.record_type == "partners")
-    kept_grantees = {(u, t) for u, t in session.execute(grantees.where(Share.record_id == kept.id))}
-    others = {(u, t) for u, t in session.execute(grantees.where(Share.record_id == other.id))}
-    shares = len(others - kept_grantees)
-    moved = {"reps": reps, "tags": tags, "shares": shares}
-    return counts + [(MOVED_LABELS[name], n) for name, n in moved.items()]
-
-
 def merge_preview(ctx: Ctx, kept: Partner, other: Partner) -> MergePreview:
     countries = dict(country_choices(current_language()))
     fields = []
@@ -284,7 +249,7 @@ def merge_preview(ctx: Ctx, kept: Partner, other: Partner) -> MergePreview:
     return MergePreview(
         other=other,
         fields=fields,
-        moves=_moves(ctx.db, kept, other),
+        moves=merging.moving_counts(ctx.db, kept, other),
         may_delete_other=can(ctx.db, ctx.acting, other, "delete"),
         problem=problem,
     )
@@ -356,8 +321,7 @@ def partner_merge_undo(ctx: Ctx) -> Response:
     kept = get_partner_for_user(ctx.db, ctx.acting, row.kept_id, "edit")
     # The retired partner is reached through the merge row, which the kept partner's
     # edit right covers; it may be outside the user's own sight.
-    merged = ctx.db.get(Partner, row.merged_id, options=PARTNER_OPTIONS)
-    assert merged is not None  # the merge row's foreign key cascades
+    merged = merging.merged_partner(ctx.db, row)
     merging.undo_merge(ctx.db, row, kept, merged)
     ctx.flash(_("The merge is undone: %(name)s is a partner of its own again.", name=merged.name))
     return ctx.redirect(ctx.url("partner", partner_id=kept.id))

@@ -22,33 +22,27 @@ from groupware.accounts.models import User
 from groupware.crm.csvfile import write_csv
 from groupware.crm.models import County, Partner, PartnerGroup, PartnerTag, Tag, Territory
 from groupware.crm.partners import PartnerFilter, partner_query
-from groupware.i18n import _, _l, current_language, local_time
+from groupware.i18n import _l, current_language, local_time
+from groupware.records import described
 
-EXPORT_COLUMNS = (
+# What a reference column is exported as: the name of the record it names (the tables
+# :func:`join_names` joins).
+_NAME_OF: dict[str, Any] = {
+    "group_id": PartnerGroup.name,
+    "county_id": County.name,
+    "owner_id": User.full_name,
+    "territory_id": Territory.name,
+}
+_EXPORTED = {name: d for name, d in described(Partner).items() if d.export}
+# (header, column) in the file's order: the id, every field declared for export (the
+# columns' ``records.describe``), then the tags (``None``: read per batch).
+EXPORT_COLUMNS: tuple[tuple[Any, Any], ...] = (
     (_l("ID"), Partner.id),
-    (_l("Name"), Partner.name),
-    (_l("Kind"), Partner.kind),
-    (_l("OIB"), Partner.oib),
-    (_l("VAT id"), Partner.vat_id),
-    (_l("External id"), Partner.external_id),
-    (_l("Group"), PartnerGroup.name),
-    (_l("Status"), Partner.status),
-    (_l("Street"), Partner.street),
-    (_l("Postal code"), Partner.postal_code),
-    (_l("City"), Partner.city),
-    (_l("County"), County.name),
-    (_l("Country"), Partner.country),
-    (_l("Phones"), Partner.phones),
-    (_l("E-mail"), Partner.email),
-    (_l("Other e-mails"), Partner.emails),
-    (_l("Web"), Partner.web),
-    (_l("Primary rep"), User.full_name),
-    (_l("Territory"), Territory.name),
+    *((d.label, _NAME_OF.get(name, getattr(Partner, name))) for name, d in _EXPORTED.items()),
     (_l("Tags"), None),
-    (_l("Notes"), Partner.notes),
-    (_l("Created"), Partner.created_at),
 )
-_TAGS_AT = next(i for i, (_label, column) in enumerate(EXPORT_COLUMNS) if column is None)
+# How a cell reads, per position after the id: a code in words, a time as a local date.
+_CHOICES = [d.show.choices if d.show.kind == "choice" else None for d in _EXPORTED.values()]
 EXPORT_BATCH = 2000
 
 
@@ -61,13 +55,6 @@ def _cell(value: object) -> str:
 
 
 def _export_rows(db: Session, query: Select[*tuple[Any, ...]]) -> Iterator[list[str]]:
-    labels = {
-        "company": _("company"),
-        "person": _("person"),
-        "prospect": _("prospect"),
-        "active": _("active"),
-        "inactive": _("inactive"),
-    }
     date_format = "%d.%m.%Y." if current_language() == "hr" else "%d/%m/%Y"
     yield [str(label) for label, _column in EXPORT_COLUMNS]
     result = db.execute(query, execution_options={"yield_per": EXPORT_BATCH})
@@ -82,19 +69,20 @@ def _export_rows(db: Session, query: Select[*tuple[Any, ...]]) -> Iterator[list[
         ):
             tags.setdefault(partner_id, []).append(name)
         for row in batch:
-            yield _export_row(row, tags.get(row[0], ()), labels, date_format)
+            yield _export_row(row, tags.get(row[0], ()), date_format)
 
 
-def _export_row(
-    row: Row[Any], tags: Sequence[str], labels: dict[str, str], date_format: str
-) -> list[str]:
-    values = list(row)
-    values[2] = labels.get(values[2], values[2])  # kind
-    values[7] = labels.get(values[7], values[7])  # status
-    created: dt.datetime = values[-1]
-    values[-1] = local_time(created).strftime(date_format)
-    values.insert(_TAGS_AT, ", ".join(tags))
-    return [str(values[0]), *map(_cell, values[1:])]
+def _export_row(row: Row[Any], tags: Sequence[str], date_format: str) -> list[str]:
+    cells = [str(row[0])]
+    value: Any
+    for value, choices in zip(row[1:], _CHOICES, strict=True):
+        if choices is not None:
+            value = choices.get(value, value)
+        elif isinstance(value, dt.datetime):
+            value = local_time(value).strftime(date_format)
+        cells.append(_cell(value))
+    cells.append(_cell(", ".join(tags)))
+    return cells
 
 
 def join_names(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:

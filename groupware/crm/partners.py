@@ -23,7 +23,15 @@ from sqlalchemy.orm import Session, joinedload
 from groupware.access.policy import Who, can, get_for_user, require, visible
 from groupware.accounts.models import User
 from groupware.crm import fields, territories
-from groupware.crm.models import County, Partner, PartnerGroup, PartnerRep, PartnerTag, Tag
+from groupware.crm.models import (
+    AssignmentRule,
+    County,
+    Partner,
+    PartnerGroup,
+    PartnerRep,
+    PartnerTag,
+    Tag,
+)
 from groupware.crm.normalize import clean_oib, dedup_key, search_text
 from groupware.crm.reference import county_for_postal
 from groupware.db import const, escape_like
@@ -205,26 +213,19 @@ def _set_tags(session: Session, partner: Partner, names: Sequence[str]) -> None:
             session.add(PartnerTag(tag_id=tag_id, partner_id=partner.id, tag=tag))
 
 
+# The form's fields that are columns, and those of them stored as NULL when empty (an
+# OIB or external id is unique when given, so "none" must not be a value).
+_COLUMNS = Partner.__table__.columns
+_STORED = tuple(n for n in PartnerIn.model_fields if n in _COLUMNS and n != "county_id")
+_NULL_WHEN_EMPTY = frozenset(
+    n for n in _STORED if _COLUMNS[n].nullable and _COLUMNS[n].type.python_type is str
+)
+
+
 def _fill(partner: Partner, data: PartnerIn, county_id: int | None) -> None:
-    for name in (
-        "kind",
-        "name",
-        "vat_id",
-        "group_id",
-        "status",
-        "street",
-        "postal_code",
-        "city",
-        "country",
-        "phones",
-        "email",
-        "emails",
-        "web",
-        "notes",
-    ):
-        setattr(partner, name, getattr(data, name))
-    partner.oib = data.oib or None
-    partner.external_id = data.external_id or None
+    for name in _STORED:
+        value = getattr(data, name)
+        setattr(partner, name, (value or None) if name in _NULL_WHEN_EMPTY else value)
     partner.county_id = county_id
     partner.name_search = search_text(data.name)
     partner.dedup_key = dedup_key(data.name, data.city)
@@ -431,6 +432,23 @@ def reps_of(session: Session, partner: Partner) -> list[tuple[User, str]]:
     return result
 
 
+def assignment_rule_of(session: Session, partner: Partner) -> AssignmentRule | None:
+    """The assignment rule that chose the partner's reps, if one did."""
+    if partner.assignment_rule_id is None:
+        return None
+    return session.get(AssignmentRule, partner.assignment_rule_id)
+
+
+def visible_names(session: Session, who: Who, ids: set[int]) -> dict[int, str]:
+    """Names of the partners among ``ids`` that ``who`` may see."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Partner.id, Partner.name).where(Partner.id.in_(ids), visible(Partner, who))
+    )
+    return {partner_id: name for partner_id, name in rows}
+
+
 def tags_of(session: Session, partner_id: int) -> list[str]:
     return list(
         session.scalars(
@@ -444,26 +462,9 @@ def tags_of(session: Session, partner_id: int) -> list[str]:
 
 def values_of(session: Session, partner: Partner) -> dict[str, object]:
     """A partner as form values (the inverse of :class:`PartnerIn`)."""
-    return {
-        "kind": partner.kind,
-        "name": partner.name,
-        "oib": partner.oib or "",
-        "vat_id": partner.vat_id,
-        "external_id": partner.external_id or "",
-        "group_id": partner.group_id,
-        "status": partner.status,
-        "street": partner.street,
-        "postal_code": partner.postal_code,
-        "city": partner.city,
-        "county_id": partner.county_id,
-        "country": partner.country,
-        "phones": partner.phones,
-        "email": partner.email,
-        "emails": partner.emails,
-        "web": partner.web,
-        "notes": partner.notes,
-        "tags": tags_of(session, partner.id),
-    }
+    values: dict[str, object] = {name: getattr(partner, name) for name in _STORED}
+    values.update((name, values[name] or "") for name in _NULL_WHEN_EMPTY)
+    return values | {"county_id": partner.county_id, "tags": tags_of(session, partner.id)}
 
 
 def groups(session: Session) -> list[PartnerGroup]:

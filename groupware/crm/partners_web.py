@@ -1,44 +1,33 @@
 """Partner pages: the list (filters, sorting, saved views, CSV export), create and edit
 with the duplicate warning, delete, and choosing a partner's reps.
 
-The list must stay fast at a million partners: one query for the page of rows (51 of
-them, to know whether there is a next page; nothing is counted), and the small tables
-behind the filter selects only when the whole page is drawn, not for the fragments
+The list's queries live in :mod:`groupware.crm.partner_list`; the small tables behind
+the filter selects are read only when the whole page is drawn, not for the fragments
 htmx asks for while the user types. The partner's own page (``/partners/{id}``) lives
 in :mod:`groupware.crm.partner360_web`.
 """
 
 from __future__ import annotations
 
-import functools
 import tempfile
-import threading
 import urllib.parse
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
-from sqlalchemy import Integer, Row, Select, bindparam, case, func, literal, select, union_all
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from groupware.access.policy import Who, can, require, require_share
-from groupware.accounts.models import User
+from groupware.access.policy import can, require, require_share
+from groupware.accounts.users import active_user_choices
+from groupware.crm import partner_list, saved_filters
 from groupware.crm import partners as service
-from groupware.crm import saved_filters
-from groupware.crm.models import (
-    AssignmentRule,
-    County,
-    Partner,
-    PartnerGroup,
-    Territory,
-)
+from groupware.crm.models import Partner
 from groupware.crm.normalize import clean_oib, email_is_valid, oib_is_valid
-from groupware.crm.partner_export import join_names, write_partners_csv
+from groupware.crm.partner_export import write_partners_csv
 from groupware.crm.partners import Duplicate, PartnerFilter, PartnerIn
 from groupware.crm.reference import country_choices
-from groupware.db import const
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, current_language, today
 from groupware.validation import parse_id, validate
@@ -46,22 +35,8 @@ from groupware.web import Ctx, NavItem, page
 
 MODULE = "partners"
 nav = [NavItem(_l("Partners"), "partners", module=MODULE, order=20)]
-PAGE_SIZE = 50
-MAX_OFFSET = 1_000_000
+PAGE_SIZE = partner_list.PAGE_SIZE
 UNASSIGNED_CAP = 1000  # counted no further: the list then says "more than 1,000"
-# What a row of the list shows: plain columns, cheaper to load than partner objects.
-LIST_COLUMNS = (
-    Partner.id,
-    Partner.name,
-    Partner.kind,
-    Partner.oib,
-    Partner.city,
-    Partner.status,
-    County.name.label("county"),
-    PartnerGroup.name.label("group"),
-    User.full_name.label("rep"),
-    Territory.name.label("territory"),
-)
 FILTER_FIELDS = tuple(PartnerFilter.model_fields)
 FORM_FIELDS = tuple(PartnerIn.model_fields)
 # Fields that make two partners look alike: a change to one asks about duplicates again.
@@ -104,31 +79,13 @@ def _fragment(ctx: Ctx) -> str | None:
     return "results" if ctx.request.headers.get("HX-Target") == "results" else None
 
 
-@functools.cache
-def _lookups_query() -> Select[Any]:
-    """The options of every filter select in one statement, built once per process."""
-    active = literal("")
-    inactive = case((User.is_active, active), else_=literal("inactive"))
-    options = union_all(
-        select(literal("group_options").label("kind"), PartnerGroup.id, PartnerGroup.name, active),
-        select(literal("county_options"), County.id, County.name, active),
-        select(literal("territory_options"), Territory.id, Territory.name, active),
-        select(literal("rep_options"), User.id, User.full_name, inactive),
-    ).subquery()
-    return select(options).order_by(*options.c[:1], options.c[3], options.c[2])
-
-
-def _lookups(db: Session) -> dict[str, Any]:
-    """Options of the filter selects: small tables, read in one round trip."""
-    found: dict[str, list[tuple[int, str]]] = {
-        "group_options": [],
-        "county_options": [],
-        "territory_options": [],
-        "rep_options": [],
+def _lookups(ctx: Ctx) -> dict[str, Any]:
+    """Options of the filter selects, inactive reps marked as such."""
+    inactive = _("inactive")
+    return {
+        kind: [(i, f"{name} ({inactive})" if off else name) for i, name, off in options]
+        for kind, options in partner_list.filter_options(ctx.db).items()
     }
-    for kind, option_id, name, extra in db.execute(_lookups_query()):
-        found[kind].append((option_id, f"{name} ({_('inactive')})" if extra else name))
-    return found
 
 
 def _unassigned(ctx: Ctx) -> int | None:
@@ -136,13 +93,7 @@ def _unassigned(ctx: Ctx) -> int | None:
     (they are the ones who can do something about it); counted up to a cap."""
     if "all" not in ctx.acting.scopes(MODULE, "view"):
         return None
-    waiting = (
-        select(Partner.id)
-        .where(Partner.owner_id.is_(None), Partner.status != "merged")
-        .limit(UNASSIGNED_CAP + 1)
-        .subquery()
-    )
-    return int(ctx.db.scalar(select(func.count()).select_from(waiting)) or 0)
+    return partner_list.unassigned_waiting(ctx.db, cap=UNASSIGNED_CAP)
 
 
 def _list(
@@ -167,7 +118,7 @@ def _list(
         "may_export": ctx.acting.can(MODULE, "export"),
     }
     if block is None:
-        context |= _lookups(ctx.db) | {
+        context |= _lookups(ctx) | {
             "saved": saved_filters.list_filters(ctx.db, ctx.me.id, MODULE),
             "unassigned": _unassigned(ctx),
             "unassigned_cap": UNASSIGNED_CAP,
@@ -190,41 +141,9 @@ def partners(ctx: Ctx) -> Response:
         f = _filter_of(ctx)
     except Invalid as exc:
         return _list(ctx, PartnerFilter(), [], errors=exc.errors)
-    offset = min(ctx.query_id("offset") or 0, MAX_OFFSET)
-    rows = ctx.db.execute(_page_query(ctx.acting, f), {"offset": offset}).all()
+    offset = min(ctx.query_id("offset") or 0, partner_list.MAX_OFFSET)
+    rows = partner_list.list_page(ctx.db, ctx.acting, f, offset=offset)
     return _list(ctx, f, rows, offset=offset)
-
-
-_page_queries: OrderedDict[tuple[int, tuple[Any, ...]], tuple[Who, Select[Any]]] = OrderedDict()
-_page_queries_lock = threading.Lock()
-PAGE_QUERIES_KEPT = 256
-
-
-def _page_query(who: Who, f: PartnerFilter) -> Select[Any]:
-    """The statement of a list page for ``who`` and ``f`` (the ``offset`` is given when
-    it runs).
-
-    Recently used ones are kept and used again: SQLAlchemy remembers the cache key of a
-    statement object, and working it out anew for every request cost about as much as
-    PostgreSQL spends running the query. An entry holds its ``who``: rights that change
-    give a new ``Who``, so a new entry."""
-    key = (id(who), tuple(f.model_dump().values()))
-    with _page_queries_lock:
-        kept = _page_queries.get(key)
-        if kept is not None and kept[0] is who:
-            _page_queries.move_to_end(key)
-            return kept[1]
-    query = join_names(service.partner_query(who, f).with_only_columns(*LIST_COLUMNS))
-    # The offset is written into the SQL too (an int, capped at MAX_OFFSET): with it as a
-    # parameter PostgreSQL's generic plan must guess it, looks dearer than a custom plan,
-    # and every execution is planned again (0.35 ms of a 1 ms query).
-    offset = bindparam("offset", type_=Integer(), literal_execute=True)
-    query = query.offset(offset).limit(const(PAGE_SIZE + 1))
-    with _page_queries_lock:
-        _page_queries[key] = (who, query)
-        if len(_page_queries) > PAGE_QUERIES_KEPT:
-            _page_queries.popitem(last=False)
-    return query
 
 
 @page()
@@ -448,18 +367,12 @@ def partner_delete(ctx: Ctx) -> Response:
 def _reps_page(
     ctx: Ctx, partner: Partner, form: dict[str, Any], errors: dict[str, str], status: int = 200
 ) -> Response:
-    rule = None
-    if partner.assignment_rule_id is not None:
-        rule = ctx.db.get(AssignmentRule, partner.assignment_rule_id)
-    users = ctx.db.execute(
-        select(User.id, User.full_name).where(User.is_active).order_by(User.full_name)
-    )
     return ctx.render(
         "crm/partner_reps.html",
         partner=partner,
         reps=service.reps_of(ctx.db, partner),
-        rule=rule,
-        user_options=list(users),
+        rule=service.assignment_rule_of(ctx.db, partner),
+        user_options=active_user_choices(ctx.db),
         form=form,
         errors=errors,
         status_code=status,

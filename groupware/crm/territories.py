@@ -28,6 +28,7 @@ from pydantic import Field, model_validator
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from groupware.access.policy import Who, visible
 from groupware.accounts.models import User
 from groupware.crm.models import (
     AssignmentRule,
@@ -95,6 +96,31 @@ def get_territory(session: Session, territory_id: int) -> Territory:
 def list_territories(session: Session) -> list[Territory]:
     query = select(Territory).options(selectinload(Territory.areas)).order_by(Territory.name)
     return list(session.scalars(query))
+
+
+def county_names(session: Session) -> dict[int, str]:
+    return {county_id: name for county_id, name in session.execute(select(County.id, County.name))}
+
+
+def county_choices(session: Session) -> list[tuple[int, str]]:
+    """Every county as ``(id, name)``, by name: the options of an area's county select."""
+    rows = session.execute(select(County.id, County.name).order_by(County.name))
+    return [(county_id, name) for county_id, name in rows]
+
+
+def county_countries(session: Session) -> dict[int, str]:
+    """The country of each county, by county id."""
+    return {i: country for i, country in session.execute(select(County.id, County.country))}
+
+
+def partner_counts(session: Session, who: Who) -> dict[int, int]:
+    """Partners per territory, of those ``who`` may see."""
+    rows = session.execute(
+        select(Partner.territory_id, func.count())
+        .where(Partner.territory_id.is_not(None), Partner.status != "merged", visible(Partner, who))
+        .group_by(Partner.territory_id)
+    )
+    return {territory_id: count for territory_id, count in rows if territory_id is not None}
 
 
 def _check_counties(session: Session, areas: Sequence[AreaIn]) -> None:
@@ -564,15 +590,12 @@ def _history_row(change: Change) -> dict[str, Any]:
     }
 
 
-def unassigned_count(session: Session) -> int:
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(Partner)
-            .where(Partner.owner_id.is_(None), Partner.status != "merged")
-        )
-        or 0
-    )
+def unassigned_count(session: Session, who: Who | None = None) -> int:
+    """Partners without a primary rep (of those ``who`` may see, when given)."""
+    where = [Partner.owner_id.is_(None), Partner.status != "merged"]
+    if who is not None:
+        where.append(visible(Partner, who))
+    return int(session.scalar(select(func.count()).select_from(Partner).where(*where)) or 0)
 
 
 def covered_territories(session: Session, user_id: int) -> list[int]:

@@ -11,20 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from groupware.access.policy import Who, require, visible
-from groupware.accounts.models import User
-from groupware.accounts.users import list_users
+from groupware.access.policy import require
+from groupware.accounts.users import list_users, user_names
 from groupware.crm import groups as group_service
 from groupware.crm import territories as service
 from groupware.crm.models import (
     AssignmentRule,
-    County,
-    Partner,
     PartnerGroup,
     Territory,
     TerritoryArea,
@@ -55,10 +51,6 @@ def _editor(ctx: Ctx) -> None:
 # -- reading --------------------------------------------------------------------------
 
 
-def _county_names(session: Session) -> dict[int, str]:
-    return {county_id: name for county_id, name in session.execute(select(County.id, County.name))}
-
-
 def describe_area(area: TerritoryArea, countries: dict[str, str], counties: dict[int, str]) -> str:
     """An area as a person reads it: "Croatia · Grad Zagreb · postal codes 10000–10999"."""
     parts = [countries.get(area.country, area.country)]
@@ -81,24 +73,8 @@ def describe_area(area: TerritoryArea, countries: dict[str, str], counties: dict
 
 def _described(ctx: Ctx, territories: Iterable[Territory]) -> dict[int, list[str]]:
     countries = dict(country_choices(current_language()))
-    counties = _county_names(ctx.db)
+    counties = service.county_names(ctx.db)
     return {t.id: [describe_area(a, countries, counties) for a in t.areas] for t in territories}
-
-
-def _partner_counts(session: Session, who: Who) -> dict[int, int]:
-    """Partners per territory, of those ``who`` may see."""
-    rows = session.execute(
-        select(Partner.territory_id, func.count())
-        .where(Partner.territory_id.is_not(None), Partner.status != "merged", visible(Partner, who))
-        .group_by(Partner.territory_id)
-    )
-    return {territory_id: count for territory_id, count in rows if territory_id is not None}
-
-
-def _unassigned(ctx: Ctx) -> int:
-    """Partners without a primary rep, of those the user may see (all, for an admin)."""
-    where = (Partner.owner_id.is_(None), Partner.status != "merged", visible(Partner, ctx.acting))
-    return int(ctx.db.scalar(select(func.count()).select_from(Partner).where(*where)) or 0)
 
 
 @page()
@@ -109,9 +85,9 @@ def territories(ctx: Ctx) -> Response:
         "crm/territories.html",
         territories=rows,
         areas=_described(ctx, rows),
-        counts=_partner_counts(ctx.db, ctx.acting),
+        counts=service.partner_counts(ctx.db, ctx.acting),
         rules=service.list_rules(ctx.db),
-        unassigned=_unassigned(ctx),
+        unassigned=service.unassigned_count(ctx.db, ctx.acting),
         may_edit=_may_edit(ctx),
     )
 
@@ -129,7 +105,7 @@ def _territory_page(
         "crm/territory.html",
         territory=territory,
         areas=_described(ctx, [territory])[territory.id],
-        count=_partner_counts(ctx.db, ctx.acting).get(territory.id, 0),
+        count=service.partner_counts(ctx.db, ctx.acting).get(territory.id, 0),
         rules=[r for r in service.list_rules(ctx.db) if r.territory_id == territory.id],
         may_edit=_may_edit(ctx),
         errors=errors or {},
@@ -180,7 +156,6 @@ def _territory_form(
     errors: Form,
     status: int = 200,
 ) -> Response:
-    county_rows = ctx.db.execute(select(County.id, County.name).order_by(County.name))
     return ctx.render(
         "crm/territory_form.html",
         territory=territory,
@@ -188,7 +163,7 @@ def _territory_form(
         rows=rows,
         errors=errors,
         countries=country_choices(current_language()),
-        county_options=[(county_id, name) for county_id, name in county_rows],
+        county_options=service.county_choices(ctx.db),
         status_code=status,
     )
 
@@ -198,7 +173,7 @@ def _area_input(
 ) -> tuple[list[dict[str, str]], list[int], dict[str, str]]:
     """The areas to save (blank and removed rows dropped), the form row of each, and
     errors the schema cannot see. A county chosen without a country implies its own."""
-    county_country = {i: c for i, c in session.execute(select(County.id, County.country))}
+    county_country = service.county_countries(session)
     areas: list[dict[str, str]] = []
     index: list[int] = []
     errors: dict[str, str] = {}
@@ -388,14 +363,6 @@ def rule_delete(ctx: Ctx) -> Response:
 # -- dry run and re-assignment ----------------------------------------------------------
 
 
-def _user_names(session: Session, changes: Iterable[service.Change]) -> dict[int, str]:
-    ids = {i for c in changes for i in (c.old_owner_id, c.new_owner_id) if i is not None}
-    if not ids:
-        return {}
-    rows = session.execute(select(User.id, User.full_name).where(User.id.in_(ids)))
-    return {user_id: name for user_id, name in rows}
-
-
 @page()
 def reassign(ctx: Ctx) -> Response:
     _editor(ctx)
@@ -409,7 +376,7 @@ def reassign(ctx: Ctx) -> Response:
         total=total,
         changes=changes,
         limit=PREVIEW_LIMIT,
-        names=_user_names(ctx.db, changes),
+        names=user_names(ctx.db, (i for c in changes for i in (c.old_owner_id, c.new_owner_id))),
         territory_names={t.id: t.name for t in service.list_territories(ctx.db)},
         rules={r.id: r for r in service.list_rules(ctx.db)},
     )

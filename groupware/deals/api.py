@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from groupware.access.policy import visible
-from groupware.api import Api, Call, PageQuery, page_of
+from groupware.api import Api, Call, Out, PageQuery, page_of
 from groupware.crm.api import Ref
 from groupware.deals import reports, service, types
 from groupware.deals.models import Deal
@@ -45,7 +45,7 @@ class PhaseOut(BaseModel):
     late_days: int
 
 
-class DealOut(BaseModel):
+class DealOut(Out):
     id: int
     direction: str
     title: str
@@ -79,14 +79,14 @@ class MoveIn(Schema):
     on: OptionalLocalDate = None
 
 
-class StepOut(BaseModel):
+class StepOut(Out):
     id: int
     position: int
     name: str
     planned_days: int
 
 
-class TypeOut(BaseModel):
+class TypeOut(Out):
     id: int
     name: str
     direction: str | None
@@ -96,29 +96,10 @@ class TypeOut(BaseModel):
 
 
 def deal_out(deal: Deal) -> DealOut:
-    return DealOut(
-        id=deal.id,
-        direction=deal.direction,
-        title=deal.title,
-        partner=Ref(id=deal.partner.id, name=deal.partner.name),
-        person_id=deal.person_id,
-        type=Ref(id=deal.type.id, name=deal.type.name),
-        phase=Ref(id=deal.phase.id, name=deal.phase.name) if deal.phase else None,
-        phase_due=deal.phase_due,
-        status=deal.status,
-        lost_reason=deal.lost_reason,
-        priority=deal.priority,
-        source=deal.source,
+    return DealOut.of(
+        deal,
         owner=Ref(id=deal.owner.id, name=str(deal.owner)) if deal.owner else None,
         member_ids=sorted(m.user_id for m in deal.members),
-        amount=deal.amount,
-        currency=deal.currency,
-        probability=deal.probability,
-        started_on=deal.started_on,
-        expected_close=deal.expected_close,
-        closed_on=deal.closed_on,
-        description=deal.description,
-        created_at=deal.created_at,
     )
 
 
@@ -140,17 +121,7 @@ def _detail(call: Call, deal: Deal) -> DealDetailOut:
 
 
 def type_out(row: ProcessType) -> TypeOut:
-    return TypeOut(
-        id=row.id,
-        name=row.name,
-        direction=row.direction,
-        description=row.description,
-        is_active=row.is_active,
-        phases=[
-            StepOut(id=p.id, position=p.position, name=p.name, planned_days=p.planned_days)
-            for p in row.phases
-        ],
-    )
+    return TypeOut.of(row)
 
 
 _LOADED = (
@@ -252,7 +223,7 @@ def reopen_deal(call: Call) -> DealDetailOut:
     return _detail(call, service.reopen_deal(call.db, call.who, call.int_param("deal_id")))
 
 
-class ActivityOut(BaseModel):
+class ActivityOut(Out):
     id: int
     kind: str
     at: dt.datetime
@@ -269,7 +240,7 @@ class ActivityOut(BaseModel):
 )
 def add_activity(call: Call) -> ActivityOut:
     row = service.add_activity(call.db, call.who, call.int_param("deal_id"), call.body)
-    return ActivityOut(id=row.id, kind=row.kind, at=row.at, text=row.text)
+    return ActivityOut.of(row)
 
 
 @api.operation(

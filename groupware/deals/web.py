@@ -9,25 +9,21 @@ partner's deals, and deals follow a partner through a merge.
 
 from __future__ import annotations
 
-import datetime as dt
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import joinedload, selectinload
 from starlette.responses import Response
 from starlette.routing import Route
 
-from groupware.access.policy import can, require, visible
-from groupware.accounts.models import User
+from groupware.access.policy import can, require
+from groupware.accounts.users import active_user_choices
 from groupware.crm import saved_filters
 from groupware.crm.documents import CURRENCIES
-from groupware.crm.models import Document, Partner, Person
+from groupware.crm.models import Document, Partner
 from groupware.crm.partner360_web import Section
 from groupware.crm.partners import get_partner_for_user
-from groupware.db import escape_like
-from groupware.deals import service, types
+from groupware.deals import queries, service, types
 from groupware.deals.models import (
     ACTIVITY_LABELS,
     DIRECTION_LABELS,
@@ -62,18 +58,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "planned": _l("planned"),
     },
 }
-FILTERS = (
-    "q",
-    "direction",
-    "status",
-    "type_id",
-    "priority",
-    "source",
-    "owner_id",
-    "partner_id",
-    "close_from",
-    "close_to",
-)
+FILTERS = queries.FILTERS
 FORM_FIELDS = (
     "direction",
     "title",
@@ -99,73 +84,19 @@ def _form_id(ctx: Ctx, name: str) -> int | None:
 # -- the list -------------------------------------------------------------------------
 
 
-def _filtered(ctx: Ctx) -> tuple[dict[str, str], Select[Any]]:
-    raw = {name: ctx.query(name)[:100] for name in FILTERS}
-    query = select(Deal).where(visible(Deal, ctx.acting))
-    if raw["q"]:
-        query = query.where(Deal.title.ilike(f"%{escape_like(raw['q'])}%", escape="\\"))
-    for name, column, allowed in (
-        ("direction", Deal.direction, LABELS["direction"]),
-        ("status", Deal.status, LABELS["status"]),
-        ("priority", Deal.priority, LABELS["priority"]),
-        ("source", Deal.source, LABELS["source"]),
-    ):
-        if raw[name] in allowed:
-            query = query.where(column == raw[name])
-    for name, id_column in (
-        ("type_id", Deal.type_id),
-        ("owner_id", Deal.owner_id),
-        ("partner_id", Deal.partner_id),
-    ):
-        value = parse_id(raw[name])
-        if value is not None:
-            query = query.where(id_column == value)
-    for name, compare in (
-        ("close_from", Deal.expected_close.__ge__),
-        ("close_to", Deal.expected_close.__le__),
-    ):
-        day = _date_or_none(raw[name])
-        if day is not None:
-            query = query.where(compare(day))
-    return raw, query
-
-
-def _date_or_none(text: str) -> dt.date | None:
-    """A date from the filter form (ISO, as the date input sends it); ignored if not one."""
-    try:
-        return dt.date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
-
-
 def _choices(ctx: Ctx) -> dict[str, Any]:
     return {
         "type_options": [(t.id, t.name) for t in types.list_types(ctx.db)],
-        "owner_options": [
-            (u.id, u.full_name)
-            for u in ctx.db.scalars(select(User).where(User.is_active).order_by(User.full_name))
-        ],
+        "owner_options": active_user_choices(ctx.db),
     }
 
 
 @page()
 def deals(ctx: Ctx) -> Response:
     # No module right needed: a user without one sees the deals shared with them.
-    raw, query = _filtered(ctx)
+    raw = {name: ctx.query(name)[:100] for name in FILTERS}
     offset = min(parse_id(ctx.query("offset")) or 0, 1_000_000)
-    rows = list(
-        ctx.db.scalars(
-            query.options(
-                joinedload(Deal.partner),
-                joinedload(Deal.type),
-                joinedload(Deal.owner),
-                joinedload(Deal.phase),
-            )
-            .order_by(Deal.expected_close.is_(None), Deal.expected_close, Deal.id)
-            .offset(offset)
-            .limit(PAGE_SIZE + 1)
-        )
-    )
+    rows = queries.list_deals(ctx.db, ctx.acting, raw, offset=offset, limit=PAGE_SIZE + 1)
     more = len(rows) > PAGE_SIZE
     query_string = urllib.parse.urlencode({k: v for k, v in raw.items() if v})
     next_query = urllib.parse.urlencode(
@@ -220,14 +151,8 @@ def board(ctx: Ctx) -> Response:
     type_ = next((t for t in all_types if t.id == chosen), all_types[0] if all_types else None)
     columns: list[tuple[Any, list[Deal]]] = []
     if type_ is not None:
-        rows = ctx.db.scalars(
-            select(Deal)
-            .where(visible(Deal, ctx.acting), Deal.status == "open", Deal.type_id == type_.id)
-            .options(joinedload(Deal.partner), joinedload(Deal.owner))
-            .order_by(Deal.expected_close.is_(None), Deal.expected_close, Deal.id)
-        )
         by_step: dict[int | None, list[Deal]] = {}
-        for deal in rows:
+        for deal in queries.board_deals(ctx.db, ctx.acting, type_.id):
             by_step.setdefault(deal.step_id, []).append(deal)
         columns = [(step, by_step.get(step.id, [])[:BOARD_LIMIT]) for step in type_.phases]
     return ctx.render(
@@ -258,14 +183,7 @@ def board_move(ctx: Ctx) -> Response:
 
 def _documents_of(ctx: Ctx, deal: Deal) -> tuple[list[Document], list[Document]]:
     """Documents linked to the deal, and the partner's others that could be linked."""
-    rows = list(
-        ctx.db.scalars(
-            select(Document)
-            .where(Document.partner_id == deal.partner_id, visible(Document, ctx.acting))
-            .order_by(Document.date.desc(), Document.id.desc())
-            .limit(100)
-        )
-    )
+    rows = queries.partner_documents(ctx.db, ctx.acting, deal)
     return [d for d in rows if d.deal_id == deal.id], [d for d in rows if d.deal_id is None]
 
 
@@ -372,12 +290,8 @@ def _form(
     errors: dict[str, str],
     status: int = 200,
 ) -> Response:
-    partner_id = parse_id(str(form.get("partner_id") or ""))
-    partner = ctx.db.get(Partner, partner_id) if partner_id else None
-    persons = (
-        list(ctx.db.scalars(select(Person).where(Person.partner_id == partner.id)))
-        if partner is not None
-        else []
+    partner, person_options = queries.form_partner(
+        ctx.db, ctx.acting, parse_id(str(form.get("partner_id") or ""))
     )
     return ctx.render(
         "deals/form.html",
@@ -385,7 +299,7 @@ def _form(
         form=form,
         errors=errors,
         partner=partner,
-        person_options=[(p.id, p.full_name) for p in persons],
+        person_options=person_options,
         direction_options=list(LABELS["direction"].items()),
         priority_options=[(p, LABELS["priority"][p]) for p in PRIORITIES],
         source_options=[(s, LABELS["source"][s]) for s in SOURCES],
@@ -588,15 +502,7 @@ def deal_type_save(ctx: Ctx) -> Response:
 def _partner_deals(ctx: Ctx, partner: Partner) -> dict[str, Any]:
     if not ctx.acting.can(MODULE, "view"):
         return {"deals": None}
-    rows = list(
-        ctx.db.scalars(
-            select(Deal)
-            .where(Deal.partner_id == partner.id, visible(Deal, ctx.acting))
-            .options(joinedload(Deal.phase), selectinload(Deal.owner))
-            .order_by(Deal.status != "open", Deal.expected_close.is_(None), Deal.expected_close)
-            .limit(50)
-        )
-    )
+    rows = queries.deals_of_partner(ctx.db, ctx.acting, partner.id)
     return {"deals": rows, "labels": LABELS, "may_create": ctx.acting.can(MODULE, "create")}
 
 

@@ -27,7 +27,6 @@ class Owner:
     record: Team | User
     kind: str  # "team" or "user"
     page_url: str  # the team's or user's administration page
-    addresses_url: str
 
     @property
     def name(self) -> str:
@@ -41,13 +40,13 @@ class Owner:
 def _team(ctx: Ctx) -> Owner:
     team = team_service.get_team(ctx.db, ctx.int_param("team_id"))
     url = ctx.url("admin_team", team_id=team.id)
-    return Owner(team, "team", url, f"{url}/mail-addresses")
+    return Owner(team, "team", url)
 
 
 def _user(ctx: Ctx) -> Owner:
     user = user_service.get_user(ctx.db, ctx.int_param("user_id"))
     url = ctx.url("admin_user", user_id=user.id)
-    return Owner(user, "user", url, f"{url}/mail-addresses")
+    return Owner(user, "user", url)
 
 
 def _section(
@@ -63,7 +62,7 @@ def _section(
         block="section",
         owner=owner,
         mail_owner_kind=owner.kind,
-        mail_owner_url=owner.addresses_url,
+        mail_owner_key=owner.key,
         mail_addresses=addresses.list_addresses(ctx.db, **owner.key),
         address_form=form or {},
         address_errors=errors or {},

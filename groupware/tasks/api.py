@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import selectinload
 
-from groupware.api import Api, Call, PageQuery, page_of
+from groupware.api import Api, Call, Out, PageQuery, page_of
 from groupware.caldav import occupancy
 from groupware.crm.api import Ref
 from groupware.errors import Invalid
@@ -26,7 +26,7 @@ class TaskQuery(PageQuery):
     closed: bool = False
 
 
-class DelegationOut(BaseModel):
+class DelegationOut(Out):
     from_user_id: int | None
     to_user_id: int | None
     to_team_id: int | None
@@ -37,7 +37,7 @@ class DelegationOut(BaseModel):
     responded_at: dt.datetime | None
 
 
-class TaskOut(BaseModel):
+class TaskOut(Out):
     id: int
     title: str
     description: str
@@ -57,35 +57,8 @@ class TaskOut(BaseModel):
 
 
 def task_out(task: Task) -> TaskOut:
-    return TaskOut(
-        id=task.id,
-        title=task.title,
-        description=task.description,
-        status=task.status,
-        response=task.response,
-        priority=task.priority,
-        progress=task.progress,
-        starts_at=task.starts_at,
-        due_at=task.due_at,
-        owner=Ref(id=task.owner.id, name=str(task.owner)) if task.owner else None,
-        team=Ref(id=task.team.id, name=task.team.name) if task.team else None,
-        created_by_id=task.created_by_id,
-        partner_id=task.partner_id,
-        deal_id=task.deal_id,
-        completed_at=task.completed_at,
-        delegations=[
-            DelegationOut(
-                from_user_id=d.from_user_id,
-                to_user_id=d.to_user_id,
-                to_team_id=d.to_team_id,
-                note=d.note,
-                response=d.response,
-                reason=d.reason,
-                at=d.at,
-                responded_at=d.responded_at,
-            )
-            for d in task.delegations
-        ],
+    return TaskOut.of(
+        task, owner=Ref(id=task.owner.id, name=str(task.owner)) if task.owner else None
     )
 
 

@@ -190,3 +190,13 @@ def test_the_type_list_offers_the_types_of_the_deals_direction(
     deal = saved(database, "Blagajne")
     edit = alice.get(f"/deals/{deal.id}/edit").text
     assert f'<option value="{kinds["Maloprodaja"]}" data-direction="sale" hidden disabled>' in edit
+
+
+def test_a_refused_form_names_no_partner_out_of_sight(
+    kinds: dict[str, int], login_as: LoginAs
+) -> None:
+    """Charlie (Dalmatia) names a Zagreb partner by its id and types a bad amount: the
+    form comes back refused, without that partner's name or persons."""
+    response = create(login_as("charlie"), form(kinds, title="Tuđi kupac", amount="mnogo"))
+    assert response.status_code == 422
+    assert "Konzum" not in response.text
