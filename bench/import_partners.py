@@ -150,9 +150,15 @@ def prepare(url: str, data_dir: str) -> Any:
     from groupware.accounts.teams import TeamIn, create_team
     from groupware.accounts.users import UserIn, create_user
     from groupware.areas import install
-    from groupware.crm.groups import GroupIn, create_group
     from groupware.crm.models import County
-    from groupware.crm.territories import AreaIn, RuleIn, TerritoryIn, save_rule, save_territory
+    from groupware.crm.territories.groups import GroupIn, create_group
+    from groupware.crm.territories.service import (
+        AreaIn,
+        RuleIn,
+        TerritoryIn,
+        save_rule,
+        save_territory,
+    )
     from groupware.db import Database
     from groupware.migrate import upgrade
     from groupware.settings import load_settings
@@ -253,7 +259,7 @@ def child_raw(url: str, path: Path) -> dict[str, Any]:
 
 def child_import(url: str, path: Path, data_dir: str) -> dict[str, Any]:
     from groupware.areas import install
-    from groupware.crm import imports
+    from groupware.crm.importing import imports
     from groupware.db import Database
     from groupware.settings import load_settings
 

@@ -86,7 +86,7 @@ from groupware.accounts.models import Role, User  # noqa: E402
 from groupware.accounts.passwords import hash_password  # noqa: E402
 from groupware.accounts.users import UserIn, create_user  # noqa: E402
 from groupware.areas import install  # noqa: E402
-from groupware.crm import reference, territories  # noqa: E402
+from groupware.crm import reference  # noqa: E402
 from groupware.crm.models import (  # noqa: E402
     AssignmentRule,
     AssignmentRuleRep,
@@ -99,6 +99,7 @@ from groupware.crm.models import (  # noqa: E402
 )
 from groupware.crm.normalize import dedup_key, search_text  # noqa: E402
 from groupware.crm.partners import PartnerFilter, partner_query  # noqa: E402
+from groupware.crm.territories import service as territories  # noqa: E402
 from groupware.db import Database  # noqa: E402
 from groupware.migrate import upgrade  # noqa: E402
 from groupware.settings import load_settings  # noqa: E402

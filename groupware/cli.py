@@ -216,7 +216,7 @@ def cmd_restore(args: argparse.Namespace) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> None:
-    from groupware.crm import importing_cli
+    from groupware.crm.importing import cli as importing_cli
 
     database = _database(args)
     importing_cli.run(database, args, console)

@@ -165,7 +165,7 @@ def county_id(session: Session, code: str) -> int:
 def make_territory(
     session: Session, name: str, *, counties: tuple[str, ...] = (), **area: Any
 ) -> Any:
-    from groupware.crm.territories import AreaIn, TerritoryIn, save_territory
+    from groupware.crm.territories.service import AreaIn, TerritoryIn, save_territory
 
     areas = [AreaIn(county_id=county_id(session, code)) for code in counties]
     if area:
@@ -174,7 +174,7 @@ def make_territory(
 
 
 def make_rule(session: Session, territory: Any, reps: tuple[User, ...], **values: Any) -> Any:
-    from groupware.crm.territories import RuleIn, save_rule
+    from groupware.crm.territories.service import RuleIn, save_rule
 
     data = RuleIn(territory_id=territory.id, rep_ids=[u.id for u in reps], **values)
     return save_rule(session, None, data)

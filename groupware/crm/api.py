@@ -1,5 +1,5 @@
 """API of the CRM: ``/partners`` here; branches and persons (:mod:`.api_contacts`),
-partner groups, territories and the assignment table (:mod:`.api_territories`) and ERP
+partner groups, territories and the assignment table (:mod:`groupware.crm.territories.api`) and ERP
 documents (:mod:`.api_documents`) add their operations to the same :data:`api`.
 
 Every operation goes through the CRM services and their access helpers, in the

@@ -5,17 +5,15 @@ from groupware.crm import (
     api,
     api_contacts,
     api_documents,
-    api_territories,
     documents_web,
-    imports,
-    imports_api,
-    imports_web,
     merge,
     partner360_web,
     partners_web,
     persons_web,
-    territories_web,
 )
+from groupware.crm.importing import api as imports_api
+from groupware.crm.importing import imports
+from groupware.crm.importing import web as imports_web
 from groupware.crm.models import (
     ASSIGNMENT_RULES_RECORD,
     BRANCHES_RECORD,
@@ -44,6 +42,8 @@ from groupware.crm.models import (
     Territory,
     TerritoryArea,
 )
+from groupware.crm.territories import api as api_territories
+from groupware.crm.territories import web as territories_web
 from groupware.mail.filing import Contact, FilingKind
 from groupware.wiring import Area
 

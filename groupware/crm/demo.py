@@ -24,7 +24,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from groupware.accounts.models import User
-from groupware.crm import reference, territories
+from groupware.crm import reference
 from groupware.crm.models import (
     Branch,
     County,
@@ -37,6 +37,7 @@ from groupware.crm.models import (
     Tag,
 )
 from groupware.crm.normalize import dedup_key, fold, search_text
+from groupware.crm.territories import service as territories
 from groupware.db import Base, utcnow
 from groupware.history.recorder import record
 

@@ -19,7 +19,6 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from groupware import wiring
 from groupware.access.models import Share
-from groupware.crm import territories
 from groupware.crm.models import (
     Branch,
     Document,
@@ -31,6 +30,7 @@ from groupware.crm.models import (
 )
 from groupware.crm.normalize import dedup_key
 from groupware.crm.partners import PARTNER_OPTIONS
+from groupware.crm.territories import service as territories
 from groupware.db import utcnow
 from groupware.errors import Invalid, NotFound
 from groupware.history.recorder import record

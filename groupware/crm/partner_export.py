@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from groupware.access.policy import Who
 from groupware.accounts.models import User
-from groupware.crm.csvfile import write_csv
+from groupware.crm.importing.csvfile import write_csv
 from groupware.crm.models import County, Partner, PartnerGroup, PartnerTag, Tag, Territory
 from groupware.crm.partners import PartnerFilter, partner_query
 from groupware.i18n import _l, current_language, local_time

@@ -5,7 +5,7 @@ have it as their own; reps of its territory see it through the "territory" scope
 anyone may be given it by a share. :func:`get_partner_for_user` is the one way to load
 a partner for a user.
 
-Reps come from the assignment table (:mod:`groupware.crm.territories`) when a partner
+Reps come from the assignment table (:mod:`groupware.crm.territories.service`) when a partner
 is created and whenever its address or group changes, unless a person chose its reps
 by hand (:func:`set_reps`), which the table then leaves alone.
 """
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from groupware.access.policy import Who, can, get_for_user, require, visible
 from groupware.accounts.models import User
-from groupware.crm import fields, territories
+from groupware.crm import fields
 from groupware.crm.models import (
     AssignmentRule,
     County,
@@ -34,6 +34,7 @@ from groupware.crm.models import (
 )
 from groupware.crm.normalize import clean_oib, dedup_key, search_text
 from groupware.crm.reference import county_for_postal
+from groupware.crm.territories import service as territories
 from groupware.db import const, escape_like
 from groupware.errors import Invalid
 from groupware.i18n import _l

@@ -12,8 +12,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from groupware.access.policy import require
-from groupware.crm.csvfile import iter_csv
 from groupware.crm.documents import CURRENCIES
+from groupware.crm.importing.csvfile import iter_csv
 from groupware.deals import reports
 from groupware.deals.web import LABELS, MODULE
 from groupware.errors import Invalid

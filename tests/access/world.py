@@ -31,9 +31,9 @@ from groupware.accounts.teams import TeamIn, create_team
 from groupware.announcements.service import AnnouncementIn, create_announcement, publish
 from groupware.caldav import store
 from groupware.crm.documents import DocumentIn, upsert_document
-from groupware.crm.groups import GroupIn, create_group
 from groupware.crm.partners import set_reps
 from groupware.crm.persons import BranchIn, PersonIn, save_branch, save_person
+from groupware.crm.territories.groups import GroupIn, create_group
 from groupware.db import Base
 from groupware.deals.service import DealIn, create_deal
 from groupware.deals.types import StepIn, TypeIn, save_type

@@ -24,7 +24,7 @@ from groupware.accounts.models import Role, Team, User
 from groupware.announcements.models import Announcement
 from groupware.app import collect_routes
 from groupware.caldav.models import Calendar, CalendarItem
-from groupware.crm import imports
+from groupware.crm.importing import imports
 from groupware.crm.models import (
     AssignmentRule,
     Branch,

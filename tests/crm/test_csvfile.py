@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from groupware.crm import csvfile
-from groupware.crm.csvfile import (
+from groupware.crm.importing import csvfile
+from groupware.crm.importing.csvfile import (
     DOCUMENT_FIELDS,
     PARTNER_FIELDS,
     PERSON_FIELDS,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from groupware.access.policy import load_who
 from groupware.accounts.models import User
-from groupware.crm import demo, territories
+from groupware.crm import demo
 from groupware.crm.documents import open_items, totals_per_year
 from groupware.crm.models import (
     AssignmentRule,
@@ -28,6 +28,7 @@ from groupware.crm.models import (
 )
 from groupware.crm.normalize import oib_is_valid
 from groupware.crm.partners import PartnerFilter, PartnerIn, partner_query
+from groupware.crm.territories import service as territories
 from groupware.demo import load_demo
 from groupware.history.models import Change
 from tests.conftest import Demo

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from groupware.accounts.models import User
-from groupware.crm import imports
+from groupware.crm.importing import imports
 from groupware.crm.models import ImportJob, Partner, PartnerGroup
 from groupware.db import Database, utcnow
 from groupware.settings import load_settings

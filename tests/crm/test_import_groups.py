@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from groupware.access.policy import load_who
 from groupware.accounts.models import User
-from groupware.crm import imports
+from groupware.crm.importing import imports
 from groupware.crm.models import ImportJob, Partner, PartnerGroup
 from groupware.db import Database
 from groupware.errors import Invalid

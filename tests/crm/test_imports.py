@@ -21,9 +21,9 @@ from sqlalchemy import func, make_url, select, text
 
 from groupware.access.policy import load_who
 from groupware.accounts.models import User
-from groupware.crm import imports
-from groupware.crm.import_seen import SeenKeys
-from groupware.crm.import_write import PartnerWriter
+from groupware.crm.importing import imports
+from groupware.crm.importing.seen import SeenKeys
+from groupware.crm.importing.write import PartnerWriter
 from groupware.crm.models import (
     AssignmentRule,
     Document,
@@ -33,7 +33,7 @@ from groupware.crm.models import (
     Person,
     Territory,
 )
-from groupware.crm.territories import load_matcher
+from groupware.crm.territories.service import load_matcher
 from groupware.db import Database
 from groupware.errors import Invalid
 from groupware.history.models import Change

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 from sqlalchemy import select, update
 
-from groupware.crm import imports
+from groupware.crm.importing import imports
 from groupware.crm.models import ImportJob, Partner
 from groupware.db import Database
 from groupware.history.models import Change

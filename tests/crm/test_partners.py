@@ -6,7 +6,6 @@ from sqlalchemy.orm import Session
 
 from groupware.access.policy import get_for_user
 from groupware.accounts.users import UserUpdate, update_user
-from groupware.crm import territories
 from groupware.crm.models import Partner, PartnerRep
 from groupware.crm.partners import (
     PartnerFilter,
@@ -17,6 +16,7 @@ from groupware.crm.partners import (
     update_partner,
     values_of,
 )
+from groupware.crm.territories import service as territories
 from groupware.errors import Invalid, NotFound
 from groupware.history.service import record_changes
 from groupware.validation import validate

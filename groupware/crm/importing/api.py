@@ -1,5 +1,5 @@
 """API of CSV imports (``/imports``), and what its operations share with the import
-pages (:mod:`.imports_web`): who may import what, storing an upload, starting a step
+pages (:mod:`.web`): who may import what, storing an upload, starting a step
 once the request has committed, reading the progress.
 
 The flow is the web's: upload the file (``POST /imports``, the CSV itself as the
@@ -32,7 +32,7 @@ from starlette.routing import Route
 
 from groupware.access.policy import Who
 from groupware.api import Api, BadBody, Call, PageQuery, page_of
-from groupware.crm import csvfile, imports
+from groupware.crm.importing import csvfile, imports
 from groupware.crm.models import ImportJob
 from groupware.db import Database, utcnow
 from groupware.errors import Forbidden, Invalid

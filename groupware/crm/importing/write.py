@@ -32,11 +32,11 @@ from sqlalchemy.schema import (
 )
 
 from groupware.access.policy import Who, visible
-from groupware.crm.import_rows import RowProblem
+from groupware.crm.importing.rows import RowProblem
 from groupware.crm.models import Partner, PartnerRep, PartnerTag, Tag
 from groupware.crm.normalize import clean_postal, dedup_key, search_text
 from groupware.crm.partners import taken_by
-from groupware.crm.territories import Assignment, Matcher
+from groupware.crm.territories.service import Assignment, Matcher
 from groupware.db import copy_rows, utcnow
 from groupware.i18n import _l
 
@@ -210,7 +210,7 @@ class PartnerWriter:
 
     def unique_values(self, values: dict[str, Any]) -> list[tuple[int, Any]]:
         """The key, and the values the database keeps unique, which must not repeat in
-        the file (see :class:`~groupware.crm.import_seen.SeenKeys`)."""
+        the file (see :class:`~groupware.crm.importing.seen.SeenKeys`)."""
         return [
             (position, _compact(name, values[name]))
             for position, name in enumerate(self.unique_names)

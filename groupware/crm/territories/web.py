@@ -17,8 +17,6 @@ from starlette.routing import Route
 
 from groupware.access.policy import require
 from groupware.accounts.users import list_users, user_names
-from groupware.crm import groups as group_service
-from groupware.crm import territories as service
 from groupware.crm.models import (
     AssignmentRule,
     PartnerGroup,
@@ -26,6 +24,8 @@ from groupware.crm.models import (
     TerritoryArea,
 )
 from groupware.crm.reference import country_choices, is_country
+from groupware.crm.territories import groups as group_service
+from groupware.crm.territories import service
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, current_language, ngettext
 from groupware.validation import parse_id, validate

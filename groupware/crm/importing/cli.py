@@ -1,6 +1,6 @@
 """``groupware import partners|persons|documents FILE``: the command-line import.
 
-It runs the same job as the web (:mod:`groupware.crm.imports`), in this process, with a
+It runs the same job as the web (:mod:`groupware.crm.importing.imports`), in this process, with a
 progress bar: analyse, check every row, print every problem with its row and column,
 and commit only a clean file (or the valid rows with ``--skip-invalid``); ``--dry-run``
 stops after the check. Group names the database lacks are created with
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from groupware.access.policy import SYSTEM, load_who
 from groupware.accounts.models import User
-from groupware.crm import imports
+from groupware.crm.importing import imports
 from groupware.crm.models import ImportJob
 from groupware.crm.normalize import search_text
 from groupware.crm.partners import groups as partner_groups

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session, selectinload
 from groupware.access.policy import Who, require
 from groupware.accounts.models import User
 from groupware.api import Api, Call, Out
-from groupware.crm import groups, partners
-from groupware.crm import territories as service
+from groupware.crm import partners
 from groupware.crm.api import Ref
 from groupware.crm.models import AssignmentRule, PartnerGroup, Territory, TerritoryArea
+from groupware.crm.territories import groups, service
 from groupware.validation import Id, OptionalId, Schema, validate
 
 api = Api("crm")

@@ -40,20 +40,20 @@ from sqlalchemy.orm import Session
 
 from groupware.access.policy import SYSTEM, Who, load_who
 from groupware.accounts.models import User
-from groupware.crm import csvfile
-from groupware.crm.import_records import DocumentWriter, PersonWriter
-from groupware.crm.import_rows import (
+from groupware.crm.importing import csvfile
+from groupware.crm.importing.records import DocumentWriter, PersonWriter
+from groupware.crm.importing.rows import (
     Lookups,
     RowProblem,
     document_values,
     partner_values,
     person_values,
 )
-from groupware.crm.import_seen import SeenKeys
-from groupware.crm.import_write import PartnerWriter
+from groupware.crm.importing.seen import SeenKeys
+from groupware.crm.importing.write import PartnerWriter
 from groupware.crm.models import ImportJob, ImportRowError, Partner, PartnerGroup
 from groupware.crm.normalize import search_text
-from groupware.crm.territories import load_matcher
+from groupware.crm.territories.service import load_matcher
 from groupware.db import Database, utcnow
 from groupware.errors import Invalid, NotFound
 from groupware.i18n import _l, gettext, use_language

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from groupware.crm import fields
-from groupware.crm.csvfile import parse_bool, parse_local_date, parse_local_decimal
 from groupware.crm.documents import CURRENCIES
+from groupware.crm.importing.csvfile import parse_bool, parse_local_date, parse_local_decimal
 from groupware.crm.models import County, PartnerGroup
 from groupware.crm.normalize import fold, search_text
 from groupware.crm.reference import country_choices, county_for_postal

@@ -1,8 +1,8 @@
 """CSV import pages: upload a file, correct its mapping, check it, watch the progress,
 commit it, download its problems.
 
-The work is the import engine's (:mod:`groupware.crm.imports`); these handlers mirror
-the command-line flow (:mod:`groupware.crm.importing_cli`). Checking and committing run
+The work is the import engine's (:mod:`groupware.crm.importing.imports`); these handlers mirror
+the command-line flow (:mod:`groupware.crm.importing.cli`). Checking and committing run
 in a thread of the server, started once the request that asked for it has committed,
 while the job page polls a progress fragment. Partners and persons need the right to
 create partners, ERP documents the right to create documents; a job is seen only by
@@ -23,8 +23,8 @@ from starlette.routing import BaseRoute, Route
 
 from groupware.access.policy import Who
 from groupware.accounts.models import User
-from groupware.crm import csvfile, imports
-from groupware.crm.imports_api import (
+from groupware.crm.importing import csvfile, imports
+from groupware.crm.importing.api import (
     RUNNING,
     csv_problem,
     live_progress,

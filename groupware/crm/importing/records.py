@@ -16,8 +16,8 @@ from sqlalchemy import insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from groupware.access.policy import Who, visible
-from groupware.crm.import_rows import RowProblem
-from groupware.crm.import_write import Outcome
+from groupware.crm.importing.rows import RowProblem
+from groupware.crm.importing.write import Outcome
 from groupware.crm.models import Document, Partner, Person
 from groupware.db import utcnow
 from groupware.history.recorder import record
