@@ -99,6 +99,7 @@ from groupware.crm.models import (  # noqa: E402
 )
 from groupware.crm.normalize import dedup_key, search_text  # noqa: E402
 from groupware.crm.partners import PartnerFilter, partner_query  # noqa: E402
+from groupware.crm.territories import assignment  # noqa: E402
 from groupware.crm.territories import service as territories  # noqa: E402
 from groupware.db import Database  # noqa: E402
 from groupware.migrate import upgrade  # noqa: E402
@@ -252,7 +253,7 @@ def partner_rows(
     session: Any, count: int, rng: random.Random
 ) -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[int, int, str]], list[tuple[int, int]]]]:
     """Chunks of (partner rows, further-rep rows, tag rows), reps by the real matcher."""
-    matcher = territories.load_matcher(session)
+    matcher = assignment.load_matcher(session)
     codes = {c.code: c.id for c in session.scalars(sa.select(County))}
     groups = list(session.scalars(sa.select(PartnerGroup.id)))
     cities: list[list[reference.CityRef]] = [

@@ -37,6 +37,7 @@ from groupware.crm.models import (
     Tag,
 )
 from groupware.crm.normalize import dedup_key, fold, search_text
+from groupware.crm.territories import assignment
 from groupware.crm.territories import service as territories
 from groupware.db import Base, utcnow
 from groupware.history.recorder import record
@@ -158,7 +159,7 @@ def load_crm_demo(
             row["vat_id"] = f"HR{row['oib']}" if row["vat_id"] else ""
         if row["oib"]:
             seen.add(row["oib"])
-    matcher = territories.load_matcher(session)
+    matcher = assignment.load_matcher(session)
     for row in rows:
         match = matcher.match(
             row["country"], row["county_id"], search_text(row["city"]), row["postal_code"],

@@ -30,7 +30,7 @@ from groupware.crm.models import (
 )
 from groupware.crm.normalize import dedup_key
 from groupware.crm.partners import PARTNER_OPTIONS
-from groupware.crm.territories import service as territories
+from groupware.crm.territories import assignment
 from groupware.db import utcnow
 from groupware.errors import Invalid, NotFound
 from groupware.history.recorder import record
@@ -168,7 +168,7 @@ def merge_partners(
         if {"country", "county_id", "city", "postal_code", "group_id"} & set(kept_before):
             # A new address re-assigns the kept partner; remember what it had, for undo.
             moved["assignment_before"] = original
-            territories.apply(session, kept, territories.load_matcher(session).for_partner(kept))
+            assignment.apply(session, kept, assignment.load_matcher(session).for_partner(kept))
     merged.status = "merged"
     merged.merged_into_id = kept.id
     row = PartnerMerge(

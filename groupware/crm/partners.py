@@ -34,7 +34,7 @@ from groupware.crm.models import (
 )
 from groupware.crm.normalize import clean_oib, dedup_key, search_text
 from groupware.crm.reference import county_for_postal
-from groupware.crm.territories import service as territories
+from groupware.crm.territories import assignment
 from groupware.db import const, escape_like
 from groupware.errors import Invalid
 from groupware.i18n import _l
@@ -218,7 +218,7 @@ def _set_tags(session: Session, partner: Partner, names: Sequence[str]) -> None:
 # OIB or external id is unique when given, so "none" must not be a value).
 _COLUMNS = Partner.__table__.columns
 _STORED = tuple(n for n in PartnerIn.model_fields if n in _COLUMNS and n != "county_id")
-_NULL_WHEN_EMPTY = frozenset(
+NULL_WHEN_EMPTY = frozenset(
     n for n in _STORED if _COLUMNS[n].nullable and _COLUMNS[n].type.python_type is str
 )
 
@@ -226,7 +226,7 @@ _NULL_WHEN_EMPTY = frozenset(
 def _fill(partner: Partner, data: PartnerIn, county_id: int | None) -> None:
     for name in _STORED:
         value = getattr(data, name)
-        setattr(partner, name, (value or None) if name in _NULL_WHEN_EMPTY else value)
+        setattr(partner, name, (value or None) if name in NULL_WHEN_EMPTY else value)
     partner.county_id = county_id
     partner.name_search = search_text(data.name)
     partner.dedup_key = dedup_key(data.name, data.city)
@@ -237,7 +237,7 @@ def create_partner(
     who: Who,
     data: PartnerIn,
     *,
-    matcher: territories.Matcher | None = None,
+    matcher: assignment.Matcher | None = None,
 ) -> Partner:
     """Create a partner and give it reps by the assignment table. When the table leaves
     its creator without access (no rule for them), the creator becomes a further rep:
@@ -249,8 +249,8 @@ def create_partner(
     _fill(partner, data, county_id)
     session.add(partner)
     session.flush()
-    territories.apply(
-        session, partner, (matcher or territories.load_matcher(session)).for_partner(partner)
+    assignment.apply(
+        session, partner, (matcher or assignment.load_matcher(session)).for_partner(partner)
     )
     _set_tags(session, partner, data.tags)
     session.flush()
@@ -268,7 +268,7 @@ def update_partner(
     data: PartnerIn,
     *,
     who: Who,
-    matcher: territories.Matcher | None = None,
+    matcher: assignment.Matcher | None = None,
 ) -> Partner:
     """Change a partner (loaded for edit by ``who``); a new address or group re-assigns its reps."""
     if partner.status == "merged":
@@ -290,8 +290,8 @@ def update_partner(
         partner.postal_code,
         partner.group_id,
     ):
-        territories.apply(
-            session, partner, (matcher or territories.load_matcher(session)).for_partner(partner)
+        assignment.apply(
+            session, partner, (matcher or assignment.load_matcher(session)).for_partner(partner)
         )
     _set_tags(session, partner, data.tags)
     session.flush()
@@ -310,8 +310,8 @@ def set_reps(
     with ``automatic``, hand them back to the assignment table."""
     if automatic:
         partner.manual_assignment = False
-        territories.apply(
-            session, partner, territories.load_matcher(session).for_partner(partner), force=True
+        assignment.apply(
+            session, partner, assignment.load_matcher(session).for_partner(partner), force=True
         )
         session.flush()
         return partner
@@ -464,7 +464,7 @@ def tags_of(session: Session, partner_id: int) -> list[str]:
 def values_of(session: Session, partner: Partner) -> dict[str, object]:
     """A partner as form values (the inverse of :class:`PartnerIn`)."""
     values: dict[str, object] = {name: getattr(partner, name) for name in _STORED}
-    values.update((name, values[name] or "") for name in _NULL_WHEN_EMPTY)
+    values.update((name, values[name] or "") for name in NULL_WHEN_EMPTY)
     return values | {"county_id": partner.county_id, "tags": tags_of(session, partner.id)}
 
 

@@ -28,7 +28,7 @@ from groupware.crm.models import (
 )
 from groupware.crm.normalize import oib_is_valid
 from groupware.crm.partners import PartnerFilter, PartnerIn, partner_query
-from groupware.crm.territories import service as territories
+from groupware.crm.territories import assignment
 from groupware.demo import load_demo
 from groupware.history.models import Change
 from tests.conftest import Demo
@@ -79,10 +79,10 @@ def _check_partners(session: Session) -> None:
 
 
 def _check_assignment(session: Session) -> None:
-    matcher = territories.load_matcher(session)
+    matcher = assignment.load_matcher(session)
     # Every partner has the reps, territory and rule the table gives it right now.
-    assert territories.preview_reassignment(session, matcher) == (0, [])
-    assert 100 < territories.unassigned_count(session) < 1000
+    assert assignment.preview_reassignment(session, matcher) == (0, [])
+    assert 100 < assignment.unassigned_count(session) < 1000
     users = {u.username: u for u in session.scalars(select(User))}
     horeca = session.scalar(select(PartnerGroup.id).where(PartnerGroup.name == "HoReCa"))
     zagreb = session.scalar(select(County.id).where(County.code == "HR-21"))
@@ -99,7 +99,7 @@ def _check_assignment(session: Session) -> None:
     # A territory rep sees her territory's partners, and only those.
     ivana = load_who(session, users["ivana"])
     visible = list(session.scalars(partner_query(ivana, PartnerFilter())))
-    mine = {t for t in territories.covered_territories(session, users["ivana"].id)}
+    mine = {t for t in assignment.covered_territories(session, users["ivana"].id)}
     assert len(visible) > 500
     assert all(p.territory_id in mine or p.owner_id == users["ivana"].id for p in visible)
 

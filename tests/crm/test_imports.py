@@ -33,7 +33,7 @@ from groupware.crm.models import (
     Person,
     Territory,
 )
-from groupware.crm.territories.service import load_matcher
+from groupware.crm.territories.assignment import load_matcher
 from groupware.db import Database
 from groupware.errors import Invalid
 from groupware.history.models import Change

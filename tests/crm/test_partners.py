@@ -16,7 +16,7 @@ from groupware.crm.partners import (
     update_partner,
     values_of,
 )
-from groupware.crm.territories import service as territories
+from groupware.crm.territories import assignment
 from groupware.errors import Invalid, NotFound
 from groupware.history.service import record_changes
 from groupware.validation import validate
@@ -97,7 +97,7 @@ def test_uncovered_partners_land_in_the_unassigned_queue(db: Session, sales: Cas
     assert partner.owner_id is None and partner.territory_id is None
     unassigned = list_partners(db, who(db, sales, sales.root), PartnerFilter(unassigned=True))
     assert [p.id for p in unassigned] == [partner.id]
-    assert territories.unassigned_count(db) == 1
+    assert assignment.unassigned_count(db) == 1
 
 
 def test_a_creator_outside_the_table_keeps_access(db: Session, sales: Cast) -> None:
@@ -141,11 +141,11 @@ def test_dry_run_lists_changes_and_reassign_all_applies_them_with_history(
     # A new rule for Zagreb with a better priority names charlie.
     zagreb = first.territory
     rule = make_rule(db, zagreb, (sales.charlie,), priority=10)
-    matcher = territories.load_matcher(db)
-    total, sample = territories.preview_reassignment(db, matcher)
+    matcher = assignment.load_matcher(db)
+    total, sample = assignment.preview_reassignment(db, matcher)
     assert total == 1 and sample[0].partner_id == first.id and sample[0].rule_id == rule.id
     assert db.get(Partner, first.id).owner_id == sales.alice.id  # type: ignore[union-attr]
-    assert territories.reassign_all(db, matcher) == 1
+    assert assignment.reassign_all(db, matcher) == 1
     db.expire_all()
     assert db.get(Partner, first.id).owner_id == sales.charlie.id  # type: ignore[union-attr]
     assert db.get(Partner, second.id).owner_id == sales.dave.id  # type: ignore[union-attr]
@@ -153,7 +153,7 @@ def test_dry_run_lists_changes_and_reassign_all_applies_them_with_history(
     assert bob_left is None
     last = record_changes(db, "partners", first.id)[0]
     assert last.changes["assignment_rule_id"][1] == rule.id and last.channel == "cli"
-    forced = territories.reassign_all(db, matcher, force=True)
+    forced = assignment.reassign_all(db, matcher, force=True)
     assert forced == 1 and db.get(Partner, second.id).owner_id == sales.charlie.id  # type: ignore[union-attr]
 
 
@@ -209,5 +209,5 @@ def test_the_best_rule_wins_across_overlapping_territories(db: Session, sales: C
     partner = make_partner(db, who(db, sales, sales.root), "Centar d.o.o.", postal_code="10000")
     assert partner.owner_id == sales.alice.id and partner.territory.name == "Zagreb"
     make_rule(db, centre, (sales.dave,), priority=1)
-    matcher = territories.load_matcher(db)
+    matcher = assignment.load_matcher(db)
     assert matcher.for_partner(partner).owner_id == sales.dave.id

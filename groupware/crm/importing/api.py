@@ -37,7 +37,7 @@ from groupware.crm.models import ImportJob
 from groupware.db import Database, utcnow
 from groupware.errors import Forbidden, Invalid
 from groupware.i18n import _, _l, gettext
-from groupware.validation import Schema
+from groupware.validation import Id, Schema
 
 MODULE_OF = {"partners": "partners", "persons": "partners", "documents": "documents"}
 RUNNING = ("validating", "committing")
@@ -239,7 +239,7 @@ class MappingIn(Schema):
     )
     key: Key | None = None
     skip_invalid: bool | None = None
-    group_map: dict[str, int] | None = Field(
+    group_map: dict[str, Id] | None = Field(
         default=None,
         description="Partner files: group names of the file to take as existing groups "
         "(name -> partner group id), added to those chosen before",

@@ -53,7 +53,7 @@ from groupware.crm.importing.seen import SeenKeys
 from groupware.crm.importing.write import PartnerWriter
 from groupware.crm.models import ImportJob, ImportRowError, Partner, PartnerGroup
 from groupware.crm.normalize import search_text
-from groupware.crm.territories.service import load_matcher
+from groupware.crm.territories.assignment import load_matcher
 from groupware.db import Database, utcnow
 from groupware.errors import Invalid, NotFound
 from groupware.i18n import _l, gettext, use_language

@@ -33,11 +33,12 @@ from groupware.crm.importing.api import (
     require_import,
     store_upload,
 )
-from groupware.crm.models import ImportJob
+from groupware.crm.models import ImportJob, Partner
 from groupware.crm.partners import groups as partner_groups
 from groupware.db import Database
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, format_number, ngettext
+from groupware.records import described
 from groupware.web import Ctx, NavItem, page
 
 nav: list[NavItem] = []
@@ -70,22 +71,13 @@ ENCODINGS = {
     "cp1250": "Windows-1250",
     "iso-8859-2": "ISO-8859-2",
 }
+# A partner field's label is its column's (records.describe); the others name what
+# only files have (a group or county by name, a person's partner key, a document's).
 FIELD_LABELS: dict[str, Any] = {
-    "name": _l("Name"),
-    "oib": _l("OIB"),
-    "vat_id": _l("VAT id"),
-    "street": _l("Street"),
-    "postal_code": _l("Postal code"),
-    "city": _l("City"),
+    **{name: field.label for name, field in described(Partner).items()},
     "county": _l("County"),
-    "country": _l("Country"),
-    "phones": _l("Phones"),
-    "email": _l("E-mail"),
-    "web": _l("Web"),
     "group": _l("Group"),
     "tags": _l("Tags"),
-    "notes": _l("Notes"),
-    "external_id": _l("External id"),
     "first_name": _l("First name"),
     "last_name": _l("Last name"),
     "function": _l("Function"),

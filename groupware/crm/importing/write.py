@@ -35,78 +35,28 @@ from groupware.access.policy import Who, visible
 from groupware.crm.importing.rows import RowProblem
 from groupware.crm.models import Partner, PartnerRep, PartnerTag, Tag
 from groupware.crm.normalize import clean_postal, dedup_key, search_text
-from groupware.crm.partners import taken_by
-from groupware.crm.territories.service import Assignment, Matcher
+from groupware.crm.partners import NULL_WHEN_EMPTY, taken_by
+from groupware.crm.territories.assignment import Assignment, Matcher
 from groupware.db import copy_rows, utcnow
 from groupware.i18n import _l
 
 KEY_COLUMNS = {"oib": "oib", "external_id": "external_id", "email": "email"}
 PLACE_FIELDS = ("country", "county_id", "city", "postal_code", "group_id")
-_UPDATABLE = (
-    "kind",
-    "name",
-    "oib",
-    "vat_id",
-    "external_id",
-    "group_id",
-    "status",
-    "street",
-    "postal_code",
-    "city",
-    "county_id",
-    "country",
-    "phones",
-    "email",
-    "emails",
-    "web",
-    "notes",
+_COLUMNS = Partner.__table__.columns
+# What the import fills itself rather than from the file's fields.
+_BOOKKEEPING = frozenset(
+    {"id", "name_search", "dedup_key", "owner_id", "territory_id", "assignment_rule_id"}
+    | {"manual_assignment", "merged_into_id", "created_at", "updated_at"}
 )
-_INSERT_COLUMNS = (
-    "id",
-    "kind",
-    "name",
-    "name_search",
-    "dedup_key",
-    "oib",
-    "vat_id",
-    "external_id",
-    "group_id",
-    "status",
-    "street",
-    "postal_code",
-    "city",
-    "county_id",
-    "country",
-    "phones",
-    "email",
-    "emails",
-    "web",
-    "notes",
-    "owner_id",
-    "territory_id",
-    "assignment_rule_id",
-    "manual_assignment",
-    "created_at",
-    "updated_at",
-)
-_TEXT_FIELDS = frozenset(_UPDATABLE) - {"group_id", "county_id"}
+# The partner's columns as the model declares them: a new field is imported (when the
+# file has a column for it) without a change here.
+_INSERT_COLUMNS = tuple(c.key for c in _COLUMNS if c.key != "merged_into_id")
+_UPDATABLE = tuple(name for name in _INSERT_COLUMNS if name not in _BOOKKEEPING)
+_TEXT_FIELDS = frozenset(n for n in _UPDATABLE if _COLUMNS[n].type.python_type is str)
 _DEFAULTS: dict[str, Any] = {
-    "kind": "company",
-    "oib": None,
-    "vat_id": "",
-    "external_id": None,
-    "group_id": None,
-    "status": "active",
-    "street": "",
-    "postal_code": "",
-    "city": "",
-    "county_id": None,
-    "country": "HR",
-    "phones": "",
-    "email": "",
-    "emails": "",
-    "web": "",
-    "notes": "",
+    n: _COLUMNS[n].default.arg if _COLUMNS[n].default is not None else None
+    for n in _UPDATABLE
+    if n != "name"
 }
 
 
@@ -428,34 +378,25 @@ class PartnerWriter:
         for partner_id, (_number, values) in zip(ids, rows, strict=True):
             full = values["_full"]
             assignment = values["_assignment"]
+            filled = {
+                "id": partner_id,
+                "name_search": values["_searched"],
+                "dedup_key": values["_dedup"],
+                "owner_id": assignment.owner_id,
+                "territory_id": assignment.territory_id,
+                "assignment_rule_id": assignment.rule_id,
+                "manual_assignment": False,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
             partner_rows.append(
-                (
-                    partner_id,
-                    full["kind"],
-                    full["name"],
-                    values["_searched"],
-                    values["_dedup"],
-                    full["oib"] or None,
-                    full["vat_id"],
-                    full["external_id"] or None,
-                    full["group_id"],
-                    full["status"],
-                    full["street"],
-                    full["postal_code"],
-                    full["city"],
-                    full["county_id"],
-                    full["country"],
-                    full["phones"],
-                    full["email"],
-                    full["emails"],
-                    full["web"],
-                    full["notes"],
-                    assignment.owner_id,
-                    assignment.territory_id,
-                    assignment.rule_id,
-                    False,
-                    stamp,
-                    stamp,
+                tuple(
+                    filled[name]
+                    if name in filled
+                    else (full[name] or None)
+                    if name in NULL_WHEN_EMPTY
+                    else full[name]
+                    for name in _INSERT_COLUMNS
                 )
             )
             for user_id in assignment.rep_ids[1:]:

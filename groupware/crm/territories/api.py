@@ -19,7 +19,7 @@ from groupware.api import Api, Call, Out
 from groupware.crm import partners
 from groupware.crm.api import Ref
 from groupware.crm.models import AssignmentRule, PartnerGroup, Territory, TerritoryArea
-from groupware.crm.territories import groups, service
+from groupware.crm.territories import assignment, groups, service
 from groupware.validation import Id, OptionalId, Schema, validate
 
 api = Api("crm")
@@ -352,20 +352,22 @@ def delete_assignment_rule(call: Call) -> None:
 def reassign_partners(call: Call) -> ReassignOut:
     _require_admin(call.who)
     data: ReassignIn = call.body
-    matcher = service.load_matcher(call.db)
-    total, sample = service.preview_reassignment(call.db, matcher, force=data.force, limit=SAMPLE)
+    matcher = assignment.load_matcher(call.db)
+    total, sample = assignment.preview_reassignment(
+        call.db, matcher, force=data.force, limit=SAMPLE
+    )
     if not data.dry_run:
-        total = service.reassign_all(call.db, matcher, force=data.force)
+        total = assignment.reassign_all(call.db, matcher, force=data.force)
     return ReassignOut(
         dry_run=data.dry_run,
         force=data.force,
         changed=total,
         changes=_changes_out(call.db, sample),
-        unassigned=service.unassigned_count(call.db),
+        unassigned=assignment.unassigned_count(call.db),
     )
 
 
-def _changes_out(db: Session, changes: list[service.Change]) -> list[ChangeOut]:
+def _changes_out(db: Session, changes: list[assignment.Change]) -> list[ChangeOut]:
     user_ids = {i for c in changes for i in (c.old_owner_id, c.new_owner_id) if i}
     territory_ids = {i for c in changes for i in (c.old_territory_id, c.new_territory_id) if i}
     users = {

@@ -24,8 +24,8 @@ from groupware.crm.models import (
     TerritoryArea,
 )
 from groupware.crm.reference import country_choices, is_country
+from groupware.crm.territories import assignment, service
 from groupware.crm.territories import groups as group_service
-from groupware.crm.territories import service
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, current_language, ngettext
 from groupware.validation import parse_id, validate
@@ -87,7 +87,7 @@ def territories(ctx: Ctx) -> Response:
         areas=_described(ctx, rows),
         counts=service.partner_counts(ctx.db, ctx.acting),
         rules=service.list_rules(ctx.db),
-        unassigned=service.unassigned_count(ctx.db, ctx.acting),
+        unassigned=assignment.unassigned_count(ctx.db, ctx.acting),
         may_edit=_may_edit(ctx),
     )
 
@@ -367,8 +367,8 @@ def rule_delete(ctx: Ctx) -> Response:
 def reassign(ctx: Ctx) -> Response:
     _editor(ctx)
     force = ctx.query("force") == "1"
-    total, changes = service.preview_reassignment(
-        ctx.db, service.load_matcher(ctx.db), force=force, limit=PREVIEW_LIMIT
+    total, changes = assignment.preview_reassignment(
+        ctx.db, assignment.load_matcher(ctx.db), force=force, limit=PREVIEW_LIMIT
     )
     return ctx.render(
         "crm/reassign.html",
@@ -386,7 +386,7 @@ def reassign(ctx: Ctx) -> Response:
 def reassign_apply(ctx: Ctx) -> Response:
     _editor(ctx)
     force = ctx.form_dict(checkboxes=("force",))["force"]
-    count = service.reassign_all(ctx.db, service.load_matcher(ctx.db), force=force)
+    count = assignment.reassign_all(ctx.db, assignment.load_matcher(ctx.db), force=force)
     ctx.flash(
         ngettext(
             "%(num)d partner got new reps or a new territory.",
