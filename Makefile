@@ -6,6 +6,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+# Each pass spreads its test files over this many processes (pytest-xdist; a file's
+# tests stay together, so module fixtures such as a browser are made once).
+TEST_WORKERS ?= 2
 
 .PHONY: run install install-test test test-sqlite test-postgresql fuzz chromium bench lint messages clean
 
@@ -41,10 +44,10 @@ test: install-test chromium
 	fi
 
 test-sqlite: install-test
-	GROUPWARE_TEST_DB=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
+	GROUPWARE_TEST_DB=sqlite $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-postgresql: install-test
-	GROUPWARE_TEST_DB=postgresql GROUPWARE_TEST_PG="$(PG_URL)" $(BIN)/python -m pytest $(PYTEST_ARGS)
+	GROUPWARE_TEST_DB=postgresql GROUPWARE_TEST_PG="$(PG_URL)" $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 ## fuzz: a longer run of the API fuzz test (the suite sends 6 valid requests per operation
 ## and user; FUZZ_EXAMPLES=30 by default here), on SQLite and on PostgreSQL when reachable
