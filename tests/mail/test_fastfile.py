@@ -25,9 +25,19 @@ from tests.factories import MAIL_DOMAIN, make_partner
 from tests.mail.conftest import make_deal, message
 
 SQLITE_FILES_IN_ITS_WRITER = (
-    "the one-statement filing is PostgreSQL's (SQLite files every message through the "
-    "writer, tested in test_smtp.py); this runs in make test's PostgreSQL pass"
+    "the fast path is PostgreSQL's own (psycopg's pool, one autocommitted statement); on "
+    "SQLite every message goes through the writer thread, whose filing and keeping a "
+    "message once are tested in test_smtp.py and test_filing_kinds.py; this file runs in "
+    "make test's PostgreSQL pass"
 )
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_only(database: Database) -> None:
+    if database.is_sqlite:
+        pytest.skip(SQLITE_FILES_IN_ITS_WRITER)
+
+
 COLUMNS = [c.key for c in MailMessage.__table__.columns if c.key not in {"id", "received_at"}]
 
 
@@ -72,8 +82,6 @@ async def alice_to_bob(
 def test_the_fast_path_keeps_what_the_general_path_keeps(
     live: object, committed: factories.Cast, database: Database
 ) -> None:
-    if database.is_sqlite:
-        pytest.skip(SQLITE_FILES_IN_ITS_WRITER)
     with database.transaction(actor_id=None, channel="cli") as session:
         partner = make_partner(session, SYSTEM, "Konzum d.d.")
         session.add(Person(partner_id=partner.id, last_name="Horvat", email="ivan@konzum.example"))
@@ -167,8 +175,6 @@ def test_the_fast_path_keeps_what_the_general_path_keeps(
 def test_mail_between_colleagues_is_kept_alike(
     live: object, committed: factories.Cast, database: Database
 ) -> None:
-    if database.is_sqlite:
-        pytest.skip(SQLITE_FILES_IN_ITS_WRITER)
     alice, bob = committed.alice, committed.bob
     mail = EmailMessage()
     mail["From"], mail["To"], mail["Subject"] = alice.email, bob.email, "Sastanak u 10"
@@ -205,8 +211,6 @@ def test_a_message_the_database_refuses_fails_alone(
 ) -> None:
     """Messages under way at once: the refused ones fail, the others are kept, and the
     refused ones' connections serve the messages after them."""
-    if database.is_sqlite:
-        pytest.skip(SQLITE_FILES_IN_ITS_WRITER)
     alice, bob = committed.alice, committed.bob
     gone = 10**9  # no such user: its mailbox entry breaks a foreign key
     refused = {2, 4, 5, 6, 7}  # more than the filer's connections
@@ -241,8 +245,6 @@ def test_a_large_message_sent_in_pieces_is_kept_exactly(
 ) -> None:
     """A message near the fast path's limit, on a connection whose socket takes a few
     kilobytes at a time: the filer waits for the socket between the pieces."""
-    if database.is_sqlite:
-        pytest.skip(SQLITE_FILES_IN_ITS_WRITER)
     alice, bob = committed.alice, committed.bob
     raw = bytes(message(alice.email, bob.email, "Cjenik", "Šifra;Naziv;Cijena\n" * 12_000))
     assert len(raw) > 200_000
@@ -272,8 +274,6 @@ def test_a_filing_cancelled_while_under_way_frees_its_connection(
 ) -> None:
     """A client that hangs up while its message waits in PostgreSQL (here on a row
     lock): that connection is closed, and the next messages get connections."""
-    if database.is_sqlite:
-        pytest.skip(SQLITE_FILES_IN_ITS_WRITER)
     alice, bob = committed.alice, committed.bob
 
     async def send(filer: FastFiler, n: int) -> int | None:
@@ -343,8 +343,6 @@ def test_a_filing_tried_again_after_a_lost_connection_is_kept_once(
     """The connection dies between two attempts at one message (whether the first
     committed is not known then): the second attempt, on a new connection, finds the
     message by its delivery key; a message of its own is kept as before."""
-    if database.is_sqlite:
-        pytest.skip(SQLITE_FILES_IN_ITS_WRITER)
     alice, bob = committed.alice, committed.bob
     mail = message(alice.email, bob.email, "Jednom")
     mail["Message-ID"] = "<jednom@example.com>"
@@ -377,8 +375,6 @@ def test_a_filing_whose_first_attempt_died_before_its_commit_is_kept(
 ) -> None:
     """The first attempt waits on a row lock when its connection is killed (nothing
     committed): the attempt on a new connection keeps the message, once."""
-    if database.is_sqlite:
-        pytest.skip(SQLITE_FILES_IN_ITS_WRITER)
     alice, bob = committed.alice, committed.bob
     mail = message(alice.email, bob.email, "Prekinuto")
     mail["Message-ID"] = "<prekinuto@example.com>"
@@ -423,8 +419,6 @@ def test_a_statement_that_does_not_finish_in_time_is_given_up(
 ) -> None:
     """Every wait is bounded: a statement stuck on a lock raises TimeoutError (the SMTP
     client gets 451) and its connection serves the next message."""
-    if database.is_sqlite:
-        pytest.skip(SQLITE_FILES_IN_ITS_WRITER)
     from groupware.mail import fastfile
 
     monkeypatch.setattr(fastfile, "STATEMENT_SECONDS", 0.5)
