@@ -32,11 +32,11 @@ from starlette.routing import Route
 
 from groupware.access.policy import Who
 from groupware.api import Api, BadBody, Call, PageQuery, page_of
-from groupware.crm.importing import csvfile, imports
+from groupware.crm.importing import imports
 from groupware.crm.models import ImportJob
 from groupware.db import Database, utcnow
 from groupware.errors import Forbidden, Invalid
-from groupware.i18n import _, _l, gettext
+from groupware.i18n import _, _l
 from groupware.validation import Id, Schema
 
 MODULE_OF = {"partners": "partners", "persons": "partners", "documents": "documents"}
@@ -113,17 +113,6 @@ def live_progress(database: Database, job: ImportJob) -> imports.Progress | None
     if progress is None or job.status not in RUNNING or progress.phase != job.status:
         return None
     return progress if progress.at >= job.updated_at.timestamp() - 1 else None
-
-
-def csv_problem(exc: csvfile.CsvError) -> str:
-    """A file problem in the user's language (the reader's own messages are English)."""
-    if exc.code == "encoding":
-        return gettext(
-            "Row %(row)s cannot be read in the detected encoding; "
-            "save the file as UTF-8 or Windows-1250.",
-            row=exc.row,
-        )
-    return gettext("Row %(row)s is not valid CSV: %(problem)s", row=exc.row, problem=exc.message)
 
 
 # -- the API ----------------------------------------------------------------------------

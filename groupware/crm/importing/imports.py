@@ -195,7 +195,7 @@ def create_job(
         stored.unlink(missing_ok=True)  # the caller rolls the job back; keep no copy
         if isinstance(exc, Invalid):
             raise
-        raise Invalid({"file": _csv_message(exc)}) from None
+        raise Invalid({"file": csv_message(exc)}) from None
     job.encoding = dialect.encoding
     job.delimiter = dialect.delimiter
     suggested = csvfile.suggest_mapping(dialect.header, FIELDS[kind])
@@ -377,7 +377,8 @@ def error_rows(session: Session, job_id: int) -> Iterator[tuple[int, str, str]]:
 # -- running --------------------------------------------------------------------------
 
 
-def _csv_message(exc: csvfile.CsvError) -> str:
+def csv_message(exc: csvfile.CsvError) -> str:
+    """A file problem in the user's language (the reader's own messages are English)."""
     if exc.code == "encoding":
         return gettext(
             "Row %(row)s cannot be read in the detected encoding; "
@@ -519,7 +520,7 @@ def _process(
                 batch = []
                 reporter(rows=total, errors=len(problems))
     except csvfile.CsvError as exc:
-        problems.append((exc.row, "", _csv_message(exc)))
+        problems.append((exc.row, "", csv_message(exc)))
     finally:
         try:
             send(batch)

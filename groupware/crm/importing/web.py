@@ -26,7 +26,6 @@ from groupware.accounts.models import User
 from groupware.crm.importing import csvfile, imports
 from groupware.crm.importing.api import (
     RUNNING,
-    csv_problem,
     live_progress,
     may_import,
     queue_run,
@@ -177,7 +176,7 @@ def preview(database: Database, job: ImportJob) -> tuple[list[tuple[int, list[st
         finally:
             found.close()
     except csvfile.CsvError as exc:
-        return [], csv_problem(exc)
+        return [], imports.csv_message(exc)
     except OSError:
         return [], _("The uploaded file is gone; upload it again.")
 
