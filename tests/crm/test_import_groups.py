@@ -250,3 +250,26 @@ def test_in_a_browser_an_administrator_creates_the_missing_groups_from_the_check
     context.close()
     assert group_of(database)["Kavana Split d.o.o."] == "HoReCa"
     assert group_names(database) == {"HoReCa", "Veleprodaja"}
+
+
+@pytest.mark.browser
+def test_on_a_phone_in_croatian_the_missing_groups_fit_the_screen(
+    chromium: Browser, live: LiveServer, sales: Sales, tmp_path: Path
+) -> None:
+    context = chromium.new_context(locale="hr-HR", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{live.url}/login?next=/imports")
+    page.fill("#username", "root")  # root reads Croatian
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{live.url}/imports")
+    page.set_input_files("#f-file", str(croatian_csv(tmp_path / "prvi.csv", GROUP_ROWS)))
+    page.click("form[enctype] button")
+    page.click("form[action$='/validate'] button.primary")
+    card = page.locator("[data-testid=unknown-groups]")
+    expect(card).to_contain_text("Veleprodaja", timeout=30_000)
+    expect(card.locator("select").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    box = card.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    context.close()
