@@ -39,6 +39,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from groupware import i18n, records, wiring
+from groupware.accounts.passwords import use_hashing
 from groupware.areas import install
 from groupware.db import Database
 from groupware.notifications.service import unread_count
@@ -87,6 +88,7 @@ class Groupware:
         self.page_routes: dict[str, Route] = {}
         self._nav_urls: dict[str, str] = {}
         i18n.set_default_timezone(settings.timezone)
+        use_hashing(settings.password_hashing)
 
     async def db_run(self, fn: Callable[[Session], T], *, write: bool) -> T:
         """Run ``fn`` with a fresh session (see the README's architecture section)."""

@@ -30,11 +30,14 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _database(args: argparse.Namespace, *, migrated: bool = True) -> Database:
+    from groupware.accounts.passwords import use_hashing
     from groupware.areas import install
     from groupware.migrate import is_up_to_date
 
     install()
-    database = Database(_settings(args))
+    settings = _settings(args)
+    use_hashing(settings.password_hashing)
+    database = Database(settings)
     check_connection(database.engine)
     if migrated and not is_up_to_date(database.engine):
         raise CommandError("the database schema is not up to date; run `groupware migrate` first")

@@ -41,6 +41,11 @@ def serve(
     )
     host = host or settings.http_host
     port = port or settings.http_port
+    if settings.password_hashing == "test-only-cheapest":  # noqa: S105 (a cost, no secret)
+        log.warning(
+            "GROUPWARE_PASSWORD_HASHING=test-only-cheapest: stolen password hashes are "
+            "cheap to guess; use it for test suites only"
+        )
     if role == "worker":
         print(f"groupware worker: running jobs every {settings.job_interval_seconds} s")
         with contextlib.suppress(KeyboardInterrupt):

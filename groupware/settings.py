@@ -25,6 +25,8 @@ from typing import Any
 PREFIX = "GROUPWARE_"
 DEFAULT_DATA_DIR = Path("var")
 LANGUAGES = ("hr", "en")
+# The argon2id costs GROUPWARE_PASSWORD_HASHING names (groupware.accounts.passwords).
+PASSWORD_HASHINGS = ("rfc9106-low-memory", "rfc9106-high-memory", "test-only-cheapest")
 
 
 class SettingsError(Exception):
@@ -140,6 +142,14 @@ class Settings:
     )
     timezone: str = _setting(
         "Europe/Zagreb", "Time zone in which dates and times are shown (IANA name)."
+    )
+    password_hashing: str = _setting(
+        "rfc9106-low-memory",
+        "Cost of the argon2id password hash: `rfc9106-low-memory` (3 passes over 64 MiB, "
+        "about 0.1 s a login), `rfc9106-high-memory` (1 pass over 2 GiB), or "
+        "`test-only-cheapest` (for test suites only: it makes stolen hashes cheap to "
+        "guess, and the server warns at start). Existing hashes are re-made with the new "
+        "cost at each user's next login.",
     )
     session_idle_minutes: int = _setting(
         120, "A web session ends after this many minutes without a request.", parse=int
@@ -360,6 +370,9 @@ def _validate(s: Settings) -> None:
     for name in positive:
         if getattr(s, name) <= 0:
             raise SettingsError(f"{env_name(name)} must be a positive number")
+    if s.password_hashing not in PASSWORD_HASHINGS:
+        names = ", ".join(PASSWORD_HASHINGS)
+        raise SettingsError(f"{env_name('password_hashing')} must be one of: {names}")
     if s.smarthost_tls not in {"starttls", "tls", "none"}:
         raise SettingsError(f"{env_name('smarthost_tls')} must be starttls, tls or none")
     if not _HOSTNAME.match(s.mail_domain.lower()):

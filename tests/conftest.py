@@ -26,6 +26,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session
 
+from groupware.accounts.passwords import use_hashing
 from groupware.app import create_app
 from groupware.areas import install
 from groupware.db import Database, bind_actor
@@ -35,6 +36,12 @@ from groupware.settings import Settings, load_settings
 from tests import factories
 
 install()  # every area's models, pages and jobs, as the app and the CLI do
+# argon2id at its production cost is most of a login's time, and the suite logs in
+# thousands of times; every process of a test run (this one, the servers it starts, the
+# CLI it runs) hashes at the cheapest cost instead. tests/accounts/test_passwords.py
+# checks the production costs and the re-hash from one cost to another.
+TEST_HASHING = {"GROUPWARE_PASSWORD_HASHING": "test-only-cheapest"}
+use_hashing(TEST_HASHING["GROUPWARE_PASSWORD_HASHING"])
 
 PG_ADMIN_URL = os.environ.get("GROUPWARE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -78,6 +85,7 @@ def _settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Se
             "GROUPWARE_DATA_DIR": str(tmp_path_factory.mktemp("data")),
             "GROUPWARE_SECRET_KEY": "test-secret-key-that-is-long-enough-for-us",
             "GROUPWARE_DB_POOL_SIZE": "4",
+            **TEST_HASHING,
         }
     )
 

@@ -7,6 +7,7 @@ bob is shared with, charlie has no access.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,14 @@ from groupware.announcements.models import Announcement
 from groupware.db import Base, Database
 
 PASSWORD = "correct horse battery"
-PASSWORD_HASH = hash_password(PASSWORD)
+
+
+@functools.cache
+def password_hash() -> str:
+    """The hash of :data:`PASSWORD`, made once (at the cost the test run hashes with)."""
+    return hash_password(PASSWORD)
+
+
 MAIL_DOMAIN = "groupware.local"
 
 
@@ -70,7 +78,7 @@ def make_user(
         **extra,
     )
     user = create_user(session, data, mail_domain=MAIL_DOMAIN)
-    user.password_hash = PASSWORD_HASH
+    user.password_hash = password_hash()
     session.flush()
     return user
 

@@ -14,7 +14,7 @@ from groupware import wiring
 from groupware.accounts.teams import TeamIn, create_team
 from groupware.db import Database
 from groupware.settings import load_settings
-from tests.conftest import Demo, _pg_database
+from tests.conftest import TEST_HASHING, Demo, _pg_database
 
 GROUPWARE = [sys.executable, "-m", "groupware.cli"]
 # Each command is a new process that imports the whole app: a test running ten of them
@@ -38,7 +38,12 @@ def env(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 def _environ(url: str, data_dir: Path) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("GROUPWARE_")}
-    return {**clean, "GROUPWARE_DATABASE_URL": url, "GROUPWARE_DATA_DIR": str(data_dir)}
+    return {
+        **clean,
+        **TEST_HASHING,
+        "GROUPWARE_DATABASE_URL": url,
+        "GROUPWARE_DATA_DIR": str(data_dir),
+    }
 
 
 def gw(
