@@ -5,12 +5,16 @@ Choose the database with ``GROUPWARE_TEST_DB=sqlite`` (default) or ``postgresql`
 PostgreSQL the run creates ``groupware_test_<pid>_main`` on ``GROUPWARE_TEST_PG`` (default
 ``postgresql://postgres@127.0.0.1:5432/postgres``) and drops it at the end. The tests that
 only read the demo company share one load of it, in a database of its own
-(``demo_company``; ``groupware_test_<pid>_main_demo`` on PostgreSQL).
+(``demo_company``; ``groupware_test_<run>_demo`` on PostgreSQL), shared by the
+processes of the run.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
+import shutil
 import socket
 import threading
 import time
@@ -18,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -46,13 +51,28 @@ use_hashing(TEST_HASHING["GROUPWARE_PASSWORD_HASHING"])
 PG_ADMIN_URL = os.environ.get("GROUPWARE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def _pg_database(name: str) -> Iterator[str]:
-    admin = create_engine(
+def _pg_admin() -> Engine:
+    return create_engine(
         make_url(PG_ADMIN_URL).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
     )
+
+
+def _drop_pg_databases(names: list[str]) -> None:
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        for name in names:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _pg_database(name: str, *, template: str | None = None, keep: bool = False) -> Iterator[str]:
+    """A new database ``name`` (a copy of ``template``), dropped after use unless kept."""
+    admin = _pg_admin()
+    like = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{like}'))
+    admin.dispose()
     try:
         yield (
             make_url(PG_ADMIN_URL)
@@ -60,22 +80,19 @@ def _pg_database(name: str) -> Iterator[str]:
             .render_as_string(hide_password=False)
         )
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        if not keep:
+            _drop_pg_databases([name])
 
 
 def _test_database(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[str]:
     """The URL of a fresh database of the kind GROUPWARE_TEST_DB names."""
-    kind = os.environ.get("GROUPWARE_TEST_DB", "sqlite")
+    kind = _db_kind()
     if kind == "postgresql":
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
         suffix = "" if name == "groupware" else f"_{name}"
         yield from _pg_database(f"groupware_test_{os.getpid()}_{worker}{suffix}")
-    elif kind == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / f'{name}.db'}"
     else:
-        raise pytest.UsageError("GROUPWARE_TEST_DB must be sqlite or postgresql")
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / f'{name}.db'}"
 
 
 def _settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
@@ -112,6 +129,8 @@ def database(settings: Settings) -> Iterator[Database]:
 class Demo:
     database: Database
     loaded: bool  # what the first load answered
+    template: str  # a copy of the demo as loaded, never opened: the source of copies
+    tmp_path_factory: pytest.TempPathFactory
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -123,16 +142,100 @@ class Demo:
                 yield session
             transaction.rollback()
 
+    @contextmanager
+    def copy(self) -> Iterator[Database]:
+        """A database of its own holding the demo as loaded, for a test that commits
+        (a live server walking the pages); dropped afterwards."""
+        if _db_kind() == "postgresql":
+            name = f"{make_url(self.template).database}_copy_{os.getpid()}"
+            for url in _pg_database(name, template=make_url(self.template).database):
+                yield from _database_of(url, self.tmp_path_factory)
+        else:
+            target = self.tmp_path_factory.mktemp("demo-copy") / "demo.db"
+            shutil.copyfile(make_url(self.template).database or "", target)
+            yield from _database_of(f"sqlite:///{target}", self.tmp_path_factory)
+
+
+def _database_of(url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    database = Database(_settings(url, tmp_path_factory))
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+def _db_kind() -> str:
+    kind = os.environ.get("GROUPWARE_TEST_DB", "sqlite")
+    if kind not in {"sqlite", "postgresql"}:
+        raise pytest.UsageError("GROUPWARE_TEST_DB must be sqlite or postgresql")
+    return kind
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+# The PostgreSQL databases the test processes of a run share, dropped when the run ends
+# (by the xdist controller, or by the one process of a run without workers).
+SHARED_DATABASES = "shared-databases.txt"
+
+
+def _shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory the processes of one test run share: xdist gives each worker a base
+    directory inside the controller's."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if "PYTEST_XDIST_WORKER" in os.environ else base
+
+
+def _load_shared_demo(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Load the demo into a template database and a database the readers open."""
+    if _db_kind() == "postgresql":
+        run = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))[:12]
+        template, readers = f"groupware_test_{run}_demo_template", f"groupware_test_{run}_demo"
+        with (shared / SHARED_DATABASES).open("a") as listed:
+            listed.write(f"{template}\n{readers}\n")
+        template_url = next(_pg_database(template, keep=True))
+        for database in _database_of(template_url, tmp_path_factory):
+            upgrade(database)
+            loaded = load_demo(database)
+        readers_url = next(_pg_database(readers, template=template, keep=True))
+    else:
+        template_url, readers_url = (f"sqlite:///{shared / name}" for name in ("tpl.db", "demo.db"))
+        for database in _database_of(template_url, tmp_path_factory):
+            upgrade(database)
+            loaded = load_demo(database)
+        shutil.copyfile(shared / "tpl.db", shared / "demo.db")
+    return {"template": template_url, "readers": readers_url, "loaded": loaded}
+
 
 @pytest.fixture(scope="session")
 def demo_company(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    """The demo company, loaded once into a database of its own for the tests that only
-    read it (a load takes 10-30 s)."""
-    for url in _test_database(tmp_path_factory, "demo"):
-        database = Database(_settings(url, tmp_path_factory))
-        upgrade(database)
-        yield Demo(database, load_demo(database))
-        database.dispose()
+    """The demo company, loaded once per test run (the first process of the run that
+    asks loads it, the others wait and share it) for the tests that only read it; a load
+    takes 10-30 s. Tests that commit work on it take a :meth:`Demo.copy`."""
+    shared = _shared_dir(tmp_path_factory)
+    with _locked(shared / "demo.lock"):
+        state = shared / "demo.json"
+        if not state.exists():
+            state.write_text(json.dumps(_load_shared_demo(shared, tmp_path_factory)))
+        demo = json.loads(state.read_text())
+    for database in _database_of(demo["readers"], tmp_path_factory):
+        yield Demo(database, demo["loaded"], demo["template"], tmp_path_factory)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The run's last word (the controller's under xdist): drop the shared databases."""
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        return
+    listed = session.config._tmp_path_factory.getbasetemp() / SHARED_DATABASES  # type: ignore[attr-defined]
+    if listed.exists():
+        _drop_pg_databases(listed.read_text().split())
 
 
 @pytest.fixture(scope="session")

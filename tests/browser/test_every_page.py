@@ -11,6 +11,7 @@ with the reason, or the test fails.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ from groupware.mail.models import MailEntry, MailLink, MailMessage
 from groupware.phases.models import ProcessType
 from groupware.tasks.models import Task
 from tests.browser.conftest import log_in
-from tests.conftest import LiveServer
+from tests.conftest import Demo, LiveServer
 from tests.crm.test_imports import big_csv, start_job
 
 pytestmark = pytest.mark.browser
@@ -126,9 +127,8 @@ def _address(path: str, values: dict[str, str]) -> str:
     return PARAM.sub(value, path)
 
 
-def _demo_with_an_import(database: Database, tmp_path: Path) -> tuple[int, int]:
-    """The demo company, and one partner import checked and waiting to be committed."""
-    assert load_demo(database) is True  # ``live`` empties the database afterwards
+def _an_import(database: Database, tmp_path: Path) -> tuple[int, int]:
+    """One partner import of the demo checked and waiting to be committed."""
     with database.session() as session:
         admin_id = _first(session, select(User.id).where(User.username == ADMIN))
     job_id = start_job(database, admin_id, big_csv(tmp_path / "partneri.csv", 20))
@@ -151,11 +151,23 @@ def _boost_to(page: Page, url: str) -> None:
     page.click("#walk-link")
 
 
+@pytest.fixture
+def demo_server(demo_company: Demo) -> Iterator[LiveServer]:
+    """A server of its own on a copy of the demo company (the walk commits: it logs in)."""
+    with demo_company.copy() as database:
+        server = LiveServer(database.settings, database)
+        server.start()
+        yield server
+        server.stop()
+
+
 @pytest.mark.timeout(600)  # the demo company takes a while to load on PostgreSQL
 def test_every_page_loads_and_boosts_with_a_clean_console(
-    chromium: Browser, live: LiveServer, database: Database, tmp_path: Path
+    chromium: Browser, demo_server: LiveServer, tmp_path: Path
 ) -> None:
-    admin_id, job_id = _demo_with_an_import(database, tmp_path)
+    live, database = demo_server, demo_server.database
+    assert load_demo(database) is False  # the demo company, loaded already
+    admin_id, job_id = _an_import(database, tmp_path)
     with database.session() as session:
         values = _values(session, admin_id, job_id)
     routes = _page_routes()
