@@ -42,6 +42,7 @@ from groupware import i18n, records, wiring
 from groupware.areas import install
 from groupware.db import Database
 from groupware.notifications.service import unread_count
+from groupware.requestlog import AccessLog
 from groupware.settings import Settings
 from groupware.web import Ctx, NavItem
 
@@ -368,4 +369,5 @@ def create_app(
     app.add_middleware(BodyLimit, limit=gw.max_part_size)
     app.add_middleware(RefuseNul)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(AccessLog)  # outermost: it sees every answer, refusals included
     return app

@@ -43,6 +43,7 @@ from groupware.errors import (
     NotFound,
 )
 from groupware.i18n import _, current_language, pick_language, use_language
+from groupware.requestlog import note_user
 from groupware.validation import MAX_ID, parse_id
 
 if TYPE_CHECKING:
@@ -415,6 +416,7 @@ def _run_handler(ctx: Ctx, handler: Handler, *, login: bool, admin: bool, unsafe
     db = ctx.db
     with db.begin() as transaction:
         _resume(ctx)
+        note_user(ctx.request.scope, ctx.user.id if ctx.user else None)
         bind_actor(db, actor_id=ctx.user.id if ctx.user else None, channel="web")
         with use_language(_language_for(ctx), ctx.gw.settings.timezone):
             try:
