@@ -65,6 +65,8 @@ class NavItem:
     badge: Callable[[Session, int], int] | None = None
     # Where it stands in the navigation (entries of every area, in this order).
     order: int = 100
+    # Its picture: the name of an icon of web/static/icons/icons.svg (tools/icons.py).
+    icon: str = ""
 
 
 SESSION_COOKIE = "gw_session"
