@@ -104,6 +104,7 @@ def database(settings: Settings) -> Iterator[Database]:
 class Demo:
     database: Database
     loaded: bool  # what the first load answered
+    steps: tuple[str, ...] = ()  # the steps the load told of, in order
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -123,7 +124,9 @@ def demo_company(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     for url in _test_database(tmp_path_factory, "demo"):
         database = Database(_settings(url, tmp_path_factory))
         upgrade(database)
-        yield Demo(database, load_demo(database))
+        told: list[str] = []
+        loaded = load_demo(database, step=lambda number, name: told.append(f"{number} {name}"))  # noqa: B023 - called during the load, in this pass
+        yield Demo(database, loaded, tuple(told))
         database.dispose()
 
 
