@@ -35,6 +35,7 @@ from groupware.accounts.models import User
 from groupware.db import bind_actor
 from groupware.errors import CONFLICT_MESSAGE, GroupwareError, Invalid, NotFound
 from groupware.i18n import _, _l, pick_language, use_language
+from groupware.requestlog import note_user
 from groupware.validation import MAX_ID, errors_of, unstorable_text
 
 if TYPE_CHECKING:
@@ -292,6 +293,7 @@ def _run(
 ) -> Response:
     with db.begin() as transaction:
         user, used_token = _authenticate(db, request)
+        note_user(request.scope, user.id if user else None)
         response: Response
         chosen = language or (user.language if user else gw.settings.default_language)
         with use_language(chosen, gw.settings.timezone):

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import anyio.to_thread
 from jinja2 import (
@@ -43,6 +43,7 @@ from groupware.accounts.passwords import use_hashing
 from groupware.areas import install
 from groupware.db import Database
 from groupware.notifications.service import unread_count
+from groupware.requestlog import AccessLog
 from groupware.settings import Settings
 from groupware.web import Ctx, NavItem
 
@@ -65,11 +66,20 @@ SECURITY_HEADERS = [
 ]
 
 
+class NavLink(NamedTuple):
+    """An entry of the main navigation as a page shows it."""
+
+    label: Any
+    url: str
+    active: bool  # the section the page is in (aria-current="page")
+    icon: str
+
+
 @dataclass(frozen=True)
 class Shell:
     """What the base layout shows around every page."""
 
-    nav: list[tuple[Any, str, bool]]
+    nav: list[NavLink]
     unread: int
     badges: dict[str, int] = field(default_factory=dict)  # by nav URL
 
@@ -102,7 +112,7 @@ class Groupware:
     def shell(self, ctx: Ctx) -> Shell:
         who = ctx.acting
         path = ctx.request.url.path
-        items = []
+        shown: list[tuple[NavItem, str]] = []
         badges: dict[str, int] = {}
         for item in self.nav:
             if item.admin and not who.is_admin:
@@ -112,10 +122,11 @@ class Groupware:
             url = self._nav_urls.get(item.endpoint)
             if url is None:  # worked out once: route lookups walk every route
                 url = self._nav_urls[item.endpoint] = ctx.url(item.endpoint)
-            active = path == url if url == "/" else path.startswith(url)
-            items.append((item.label, url, active))
+            shown.append((item, url))
             if item.badge is not None:
                 badges[url] = item.badge(ctx.db, ctx.me.id)
+        active = active_section(path, [url for _item, url in shown])
+        items = [NavLink(item.label, url, url == active, item.icon) for item, url in shown]
         return Shell(nav=items, unread=unread_count(ctx.db, ctx.me.id), badges=badges)
 
     def finish(self, ctx: Ctx, response: Response) -> None:
@@ -147,6 +158,19 @@ class Groupware:
                     write(session)
             except OperationalError:
                 log.warning("bookkeeping write failed", exc_info=True)
+
+
+def active_section(path: str, urls: list[str]) -> str | None:
+    """The navigation URL of the section ``path`` is in: the longest one it lies under
+    (``/deals/board`` is under ``/deals``), else the one of its first segment
+    (``/admin/teams`` is in Administration, whose entry is ``/admin/users``)."""
+    under = [u for u in urls if path == u or path.startswith(u.rstrip("/") + "/")]
+    under = [u for u in under if u != "/" or path == "/"]
+    if under:
+        return max(under, key=len)
+    segment = path.strip("/").partition("/")[0]
+    same = [u for u in urls if segment and u.strip("/").partition("/")[0] == segment]
+    return same[0] if same else None
 
 
 @pass_context
@@ -184,6 +208,9 @@ def make_templates() -> Environment:
         field_label=records.field_label,
         url_for=_url_for,
     )
+    # The shared pieces of the look (icons, marks), in every template and in each of
+    # its blocks without an import: ``{{ ui.icon("mail") }}``.
+    env.globals["ui"] = env.get_template("_ui.html").module
     return env
 
 
@@ -370,4 +397,5 @@ def create_app(
     app.add_middleware(BodyLimit, limit=gw.max_part_size)
     app.add_middleware(RefuseNul)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(AccessLog)  # outermost: it sees every answer, refusals included
     return app

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from groupware import wiring
@@ -188,10 +189,20 @@ def cmd_token_create(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from groupware.demo import DEMO_PASSWORD, USERS, load_demo
+    from groupware.demo import DEMO_PASSWORD, STEPS, USERS, load_demo
 
     database = _database(args)
-    if load_demo(database):
+    # A bar on a terminal (the load takes a while); nothing in a log or a pipe.
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+        task = progress.add_task("Loading the demo company", total=len(STEPS))
+
+        def step(number: int, name: str) -> None:
+            progress.update(task, completed=number, description=f"Loading {name}")
+
+        loaded = load_demo(database, step=step)
+        progress.update(task, completed=len(STEPS), description="Done")
+    if loaded:
         console.print("Loaded the demo company.")
     else:
         console.print("The demo company is already loaded.")

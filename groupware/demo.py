@@ -5,6 +5,7 @@ module that has landed. Later modules add their part in :func:`load_demo`."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +20,11 @@ from groupware.db import Database, bind_actor, utcnow
 from groupware.deals.demo import load_deals_demo
 from groupware.i18n import gettext, today
 from groupware.mail.demo import load_mail_demo
+from groupware.notifications.models import Notification
 from groupware.notifications.service import notify
+from groupware.phases.alerts import raise_alerts
+from groupware.phases.models import Alert
+from groupware.settings import Settings
 from groupware.tasks.demo import load_calendar_demo
 
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - published on purpose: demo data only
@@ -99,20 +104,53 @@ ANNOUNCEMENTS = [
 ]
 
 
-def load_demo(database: Database) -> bool:
-    """Load the demo company; False when it is loaded already."""
+# What a load does, in order: each step's name is told to the caller as it starts.
+STEPS = (
+    "users and teams",
+    "announcements",
+    "partners and persons",
+    "deals",
+    "calendars and tasks",
+    "mail",
+    "notifications",
+)
+# Alerts older than this were read by their people before the demo's "today".
+READ_AFTER = dt.timedelta(days=2)
+
+
+def load_demo(database: Database, *, step: Callable[[int, str], None] | None = None) -> bool:
+    """Load the demo company; False when it is loaded already. ``step(number, name)``
+    is told each of :data:`STEPS` as it starts (numbered from 0)."""
     usernames = [username for username, *_rest in USERS]
     with database.transaction(actor_id=None, channel="cli") as session:
         if session.scalar(select(User.id).where(User.username.in_(usernames)).limit(1)):
             return False
-        _load(session, database.settings.mail_domain)
+        _load(session, database.settings, step or (lambda number, name: None))
         return True
 
 
-def _load(session: Session, mail_domain: str) -> None:
+def _load(session: Session, settings: Settings, step: Callable[[int, str], None]) -> None:
+    step(0, STEPS[0])
     teams = {
         name: create_team(session, TeamIn(name=name, description=text)) for name, text in TEAMS
     }
+    users = _users(session, teams, settings.mail_domain)
+    step(1, STEPS[1])
+    _announcements(session, users, teams)
+    step(2, STEPS[2])
+    load_crm_demo(session, users)
+    step(3, STEPS[3])
+    load_deals_demo(session, users, today())
+    step(4, STEPS[4])
+    load_calendar_demo(session, users, today())
+    step(5, STEPS[5])
+    load_mail_demo(session, users, teams, settings.mail_domain)
+    step(6, STEPS[6])
+    _notifications(session, users, settings.alert_grace_days)
+    session.flush()
+
+
+def _users(session: Session, teams: dict[str, Team], mail_domain: str) -> dict[str, User]:
     roles = {role.name: role for role in session.scalars(select(Role))}
     password_hash = hash_password(DEMO_PASSWORD)
     users: dict[str, User] = {}
@@ -128,11 +166,25 @@ def _load(session: Session, mail_domain: str) -> None:
         user = create_user(session, data, mail_domain=mail_domain)
         user.password_hash = password_hash
         users[username] = user
-    _announcements(session, users, teams)
-    load_crm_demo(session, users)
-    load_deals_demo(session, users, today())
-    load_calendar_demo(session, users, today())
-    load_mail_demo(session, users, teams, mail_domain)
+    return users
+
+
+def _notifications(session: Session, users: dict[str, User], grace_days: int) -> None:
+    """What people of a company that has used the CRM for months find: the alerts of
+    their late deals and tasks raised on the day each fell late (and escalated after
+    the grace days), read by them except the last two days' ones, and a welcome."""
+    raise_alerts(session, today(), grace_days, channels=False)
+    alerts = {f"alert:{a.id}": a for a in session.scalars(select(Alert))}
+    now = utcnow()
+    for row in session.scalars(select(Notification).where(Notification.dedup_key.like("alert:%"))):
+        alert = alerts.get(row.dedup_key or "")
+        if alert is None:
+            continue
+        late_from = alert.due + dt.timedelta(days=1 + (grace_days if alert.level == 2 else 0))
+        raised = dt.datetime.combine(late_from, dt.time(6), tzinfo=dt.UTC)
+        row.created_at = alert.raised_at = min(raised, now)
+        if raised < now - READ_AFTER:
+            row.read_at = raised + dt.timedelta(hours=3)
     for user in users.values():
         notify(
             session,
@@ -145,7 +197,6 @@ def _load(session: Session, mail_domain: str) -> None:
             link="/profile",
             dedup_key="demo-welcome",
         )
-    session.flush()
 
 
 def _announcements(session: Session, users: dict[str, User], teams: dict[str, Team]) -> None:

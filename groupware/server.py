@@ -64,7 +64,7 @@ def serve(
         "proxy_headers": False,
         "server_header": False,
         "log_level": settings.log_level,
-        "access_log": settings.log_level == "debug",
+        "access_log": False,  # the app logs each request itself (groupware.requestlog)
     }
     workers = settings.web_workers
     print(f"groupware: serving on http://{host}:{port}/ (role {role}, {workers} process(es))")

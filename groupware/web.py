@@ -43,6 +43,7 @@ from groupware.errors import (
     NotFound,
 )
 from groupware.i18n import _, current_language, pick_language, use_language
+from groupware.requestlog import note_user
 from groupware.validation import MAX_ID, parse_id
 
 if TYPE_CHECKING:
@@ -64,6 +65,8 @@ class NavItem:
     badge: Callable[[Session, int], int] | None = None
     # Where it stands in the navigation (entries of every area, in this order).
     order: int = 100
+    # Its picture: the name of an icon of web/static/icons/icons.svg (tools/icons.py).
+    icon: str = ""
 
 
 SESSION_COOKIE = "gw_session"
@@ -415,6 +418,7 @@ def _run_handler(ctx: Ctx, handler: Handler, *, login: bool, admin: bool, unsafe
     db = ctx.db
     with db.begin() as transaction:
         _resume(ctx)
+        note_user(ctx.request.scope, ctx.user.id if ctx.user else None)
         bind_actor(db, actor_id=ctx.user.id if ctx.user else None, channel="web")
         with use_language(_language_for(ctx), ctx.gw.settings.timezone):
             try:

@@ -131,6 +131,7 @@ class Demo:
     loaded: bool  # what the first load answered
     template: str  # a copy of the demo as loaded, never opened: the source of copies
     tmp_path_factory: pytest.TempPathFactory
+    steps: tuple[str, ...] = ()  # the steps the load told of, in order
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -195,6 +196,11 @@ def _shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _load_shared_demo(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Load the demo into a template database and a database the readers open."""
+    told: list[str] = []
+
+    def step(number: int, name: str) -> None:
+        told.append(f"{number} {name}")
+
     if _db_kind() == "postgresql":
         run = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))[:12]
         template, readers = f"groupware_test_{run}_demo_template", f"groupware_test_{run}_demo"
@@ -203,15 +209,15 @@ def _load_shared_demo(shared: Path, tmp_path_factory: pytest.TempPathFactory) ->
         template_url = next(_pg_database(template, keep=True))
         for database in _database_of(template_url, tmp_path_factory):
             upgrade(database)
-            loaded = load_demo(database)
+            loaded = load_demo(database, step=step)
         readers_url = next(_pg_database(readers, template=template, keep=True))
     else:
         template_url, readers_url = (f"sqlite:///{shared / name}" for name in ("tpl.db", "demo.db"))
         for database in _database_of(template_url, tmp_path_factory):
             upgrade(database)
-            loaded = load_demo(database)
+            loaded = load_demo(database, step=step)
         shutil.copyfile(shared / "tpl.db", shared / "demo.db")
-    return {"template": template_url, "readers": readers_url, "loaded": loaded}
+    return {"template": template_url, "readers": readers_url, "loaded": loaded, "steps": told}
 
 
 @pytest.fixture(scope="session")
@@ -226,7 +232,9 @@ def demo_company(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             state.write_text(json.dumps(_load_shared_demo(shared, tmp_path_factory)))
         demo = json.loads(state.read_text())
     for database in _database_of(demo["readers"], tmp_path_factory):
-        yield Demo(database, demo["loaded"], demo["template"], tmp_path_factory)
+        yield Demo(
+            database, demo["loaded"], demo["template"], tmp_path_factory, tuple(demo["steps"])
+        )
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -18,7 +18,7 @@ from groupware.i18n import _, _l
 from groupware.validation import parse_id, validate
 from groupware.web import Ctx, NavItem, page
 
-nav = [NavItem(_l("Administration"), "admin_users", admin=True, order=130)]
+nav = [NavItem(_l("Administration"), "admin_users", admin=True, order=130, icon="settings")]
 
 _USER_LISTS = ("role_ids", "team_ids", "lead_team_ids")
 

@@ -20,7 +20,7 @@ from groupware.notifications.service import list_for
 from groupware.validation import Schema, validate
 from groupware.web import LANGUAGE_COOKIE, SESSION_COOKIE, Ctx, NavItem, client_address, page
 
-nav = [NavItem(_l("Dashboard"), "dashboard", order=10)]
+nav = [NavItem(_l("Dashboard"), "dashboard", order=10, icon="layout-dashboard")]
 
 
 def _safe_next(target: str | None) -> str:

@@ -16,7 +16,11 @@ from groupware.i18n import _, _l
 from groupware.validation import validate
 from groupware.web import Ctx, NavItem, page
 
-nav = [NavItem(_l("Announcements"), "announcements", module="announcements", order=110)]
+nav = [
+    NavItem(
+        _l("Announcements"), "announcements", module="announcements", order=110, icon="megaphone"
+    )
+]
 PAGE_SIZE = 50
 
 

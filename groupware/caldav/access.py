@@ -44,6 +44,7 @@ class Auth(BaseAuth):
     ) -> tuple[str, str, set[str]]:
         found = self.logins.login(login, password, context.remote_addr or "")
         self._waits.seconds = found.retry_after
+        self._waits.user_id = found.user_id
         return found.username, "groupware", set()
 
     def throttled(self) -> int:
@@ -52,6 +53,13 @@ class Auth(BaseAuth):
         seconds: int = getattr(self._waits, "seconds", 0)
         self._waits.seconds = 0
         return seconds
+
+    def logged_in(self) -> int | None:
+        """The id of the user the last login on this thread found (None: nobody); read
+        once, like :meth:`throttled`."""
+        user_id: int | None = getattr(self._waits, "user_id", None)
+        self._waits.user_id = None
+        return user_id
 
     def _login(self, login: str, password: str) -> str:  # pragma: no cover - login() rules
         return ""

@@ -32,13 +32,20 @@ from groupware.caldav.access import Auth, Rights
 from groupware.caldav.gate import DavGate, Reasons
 from groupware.caldav.storage import Storage
 from groupware.db import Database
+from groupware.requestlog import note_user
 from groupware.settings import Settings
 from groupware.web import client_address
 
 
-def radicale_app(settings: Settings, database: Database, auth: Auth) -> Any:
-    if settings.log_level != "debug":  # Radicale tells every setting it read at INFO
+def quiet_radicale(settings: Settings) -> None:
+    """Radicale tells at INFO every setting it reads (its auth module when it is made,
+    the app when it starts) and every request it serves: noise beside our own access
+    log. Below ``debug`` its logger says only warnings and errors."""
+    if settings.log_level != "debug":
         logging.getLogger("radicale").setLevel(logging.WARNING)
+
+
+def radicale_app(settings: Settings, database: Database, auth: Auth) -> Any:
     configuration = radicale.config.load()
     limits = _limits(settings)
     configuration.update(
@@ -78,9 +85,11 @@ def answer_throttled(app: Any, auth: Auth) -> Any:
 
     def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
         auth.throttled()  # nothing left over from this thread's last request
+        auth.logged_in()
         started: list[tuple[Any, ...]] = []
         answers = app(environ, lambda *args: started.append(args))
         wait = auth.throttled()
+        note_user(environ.get("asgi.scope"), auth.logged_in())
         if wait and started and str(started[0][0]).startswith("401"):
             if hasattr(answers, "close"):
                 answers.close()
@@ -177,6 +186,7 @@ def _ask_to_log_in() -> Response:
 
 
 def routes(settings: Settings, database: Database) -> list[BaseRoute]:
+    quiet_radicale(settings)  # before the first Radicale object is made
     auth = Auth(radicale.config.load(), database, settings)
     limits = _limits(settings)
     app = Reasons(answer_throttled(radicale_app(settings, database, auth), auth), limits)

@@ -18,7 +18,7 @@ from groupware.i18n import _, _l, local_time, parse_date, today
 from groupware.validation import parse_id
 from groupware.web import Ctx, NavItem, page
 
-nav = [NavItem(_l("Occupancy"), "occupancy", order=80)]
+nav = [NavItem(_l("Occupancy"), "occupancy", order=80, icon="calendar-clock")]
 HOURS = range(7, 20)  # the hours a day view shows
 MAX_PEOPLE = 30
 

@@ -25,7 +25,7 @@ from groupware.errors import Invalid, NotFound
 from groupware.i18n import _, _l, current_language, format_day_month, local_time, today
 from groupware.web import Ctx, NavItem, page
 
-nav = [NavItem(_l("Calendar"), "calendar", order=70)]
+nav = [NavItem(_l("Calendar"), "calendar", order=70, icon="calendar")]
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 FIRST_YEAR, LAST_YEAR = 1900, 9000  # of the months and weeks one may page to
 

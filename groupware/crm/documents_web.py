@@ -25,7 +25,7 @@ from groupware.i18n import _l
 from groupware.validation import OptionalId, OptionalLocalDate, Schema, validate
 from groupware.web import Ctx, NavItem, page
 
-nav = [NavItem(_l("ERP documents"), "documents", module="documents", order=90)]
+nav = [NavItem(_l("ERP documents"), "documents", module="documents", order=90, icon="file-text")]
 PAGE_SIZE = 50
 
 DOCUMENT_LABELS: dict[str, dict[str, Any]] = {

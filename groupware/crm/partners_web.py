@@ -34,7 +34,7 @@ from groupware.validation import parse_id, validate
 from groupware.web import Ctx, NavItem, page
 
 MODULE = "partners"
-nav = [NavItem(_l("Partners"), "partners", module=MODULE, order=20)]
+nav = [NavItem(_l("Partners"), "partners", module=MODULE, order=20, icon="building-2")]
 PAGE_SIZE = partner_list.PAGE_SIZE
 UNASSIGNED_CAP = 1000  # counted no further: the list then says "more than 1,000"
 FILTER_FIELDS = tuple(PartnerFilter.model_fields)

@@ -23,7 +23,7 @@ from groupware.i18n import _, _l, current_language
 from groupware.validation import validate
 from groupware.web import Ctx, NavItem, page
 
-nav = [NavItem(_l("Persons"), "persons", module="partners", order=30)]
+nav = [NavItem(_l("Persons"), "persons", module="partners", order=30, icon="users")]
 PAGE_SIZE = 50
 PERSON_FIELDS = (
     "first_name",

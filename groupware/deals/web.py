@@ -42,7 +42,7 @@ from groupware.validation import parse_id, validate
 from groupware.web import Ctx, NavItem, acted, page
 
 MODULE = "deals"
-nav = [NavItem(_l("Deals"), "deals", module=MODULE, order=40)]
+nav = [NavItem(_l("Deals"), "deals", module=MODULE, order=40, icon="handshake")]
 PAGE_SIZE = 50
 BOARD_LIMIT = 200  # cards per column; the list shows the rest
 LABELS: dict[str, dict[str, Any]] = {

@@ -18,7 +18,7 @@ from groupware.records import record_label, record_types
 from groupware.validation import parse_id
 from groupware.web import Ctx, NavItem, page
 
-nav = [NavItem(_l("History"), "history", order=120)]
+nav = [NavItem(_l("History"), "history", order=120, icon="history")]
 PAGE_SIZE = 50
 
 

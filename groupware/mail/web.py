@@ -25,7 +25,7 @@ from groupware.mail.models import FOLDERS, MailEntry
 from groupware.validation import parse_id, validate
 from groupware.web import Ctx, NavItem, acted, page
 
-nav = [NavItem(_l("Mail"), "mail", badge=mailbox.unread_inbox, order=60)]
+nav = [NavItem(_l("Mail"), "mail", badge=mailbox.unread_inbox, order=60, icon="mail")]
 FOLDER_LABELS: dict[str, Any] = {
     "inbox": _l("Inbox"),
     "sent": _l("Sent"),

@@ -87,14 +87,17 @@ ANALYZE_AFTER = 1000  # new alerts in one run after which PostgreSQL re-reads th
 AlertChannel = Callable[[Session, Sequence[Delivery]], None]
 
 
-def raise_alerts(session: Session, today: dt.date, grace_days: int) -> int:
-    """Raise what is due as of ``today``; returns how many alerts were new."""
+def raise_alerts(
+    session: Session, today: dt.date, grace_days: int, *, channels: bool = True
+) -> int:
+    """Raise what is due as of ``today``; returns how many alerts were new. Without
+    ``channels`` they are only notifications (the demo's past: no e-mail about it)."""
     count = 0
     for source in wiring.current().alert_sources:
         for level, before in ((1, today), (2, today - dt.timedelta(days=grace_days))):
             raised = _insert_new(session, source, level, before)
             if raised:
-                _deliver(session, source, raised, today)
+                _deliver(session, source, raised, today, channels=channels)
             count += len(raised)
     if count >= ANALYZE_AFTER and session.get_bind().dialect.name == "postgresql":
         # The next run looks up every late item among these: with statistics that still
@@ -178,10 +181,15 @@ def _recipients(session: Session, raised: Sequence[Raised]) -> dict[int, list[in
 
 
 def _deliver(
-    session: Session, source: AlertSource, raised: Sequence[Raised], today: dt.date
+    session: Session,
+    source: AlertSource,
+    raised: Sequence[Raised],
+    today: dt.date,
+    *,
+    channels: bool = True,
 ) -> None:
     messages = source.messages(session, raised, today)
-    channels = wiring.current().alert_channels
+    others = wiring.current().alert_channels if channels else ()
     recipients = _recipients(session, raised)
     user_ids = {u for people in recipients.values() for u in people}
     users = {
@@ -205,7 +213,7 @@ def _deliver(
             if user is None or message is None:
                 continue
             title, body = texts[r.alert_id, user.language]
-            if channels:
+            if others:
                 deliveries.append(Delivery(r, user, title, body, message.link))
             kind = "escalation" if r.level == 2 else "alert"
             rows.append(
@@ -213,7 +221,7 @@ def _deliver(
                  f"alert:{r.alert_id}")
             )  # fmt: skip
     copy_rows(session, "notifications", _NOTIFICATION_COLUMNS, rows)
-    for channel in channels:
+    for channel in others:
         channel(session, deliveries)
 
 

@@ -28,7 +28,7 @@ from groupware.validation import validate
 from groupware.web import Ctx, NavItem, acted, page
 
 MODULE = "tasks"
-nav = [NavItem(_l("Tasks"), "tasks", module=MODULE, order=50)]
+nav = [NavItem(_l("Tasks"), "tasks", module=MODULE, order=50, icon="square-check-big")]
 PAGE_SIZE = 100
 VIEWS: dict[str, Any] = {
     "mine": _l("My tasks"),

@@ -32,7 +32,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.conftest import LiveServer
+from tests.conftest import Demo, LiveServer
 from tests.factories import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
@@ -140,6 +140,17 @@ def chromium(request: pytest.FixtureRequest) -> Iterator[Browser]:
     unexpected = problems.unexpected()
     if unexpected:
         pytest.fail("the browser reported problems:\n" + "\n".join(unexpected), pytrace=False)
+
+
+@pytest.fixture
+def demo_server(demo_company: Demo) -> Iterator[LiveServer]:
+    """A server of its own on a copy of the demo company, for a walk through its pages
+    (a walk commits: it logs in)."""
+    with demo_company.copy() as database:
+        server = LiveServer(database.settings, database)
+        server.start()
+        yield server
+        server.stop()
 
 
 @pytest.fixture

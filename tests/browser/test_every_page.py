@@ -11,7 +11,6 @@ with the reason, or the test fails.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,7 @@ from groupware.mail.models import MailEntry, MailLink, MailMessage
 from groupware.phases.models import ProcessType
 from groupware.tasks.models import Task
 from tests.browser.conftest import log_in
-from tests.conftest import Demo, LiveServer
+from tests.conftest import LiveServer
 from tests.crm.test_imports import big_csv, start_job
 
 pytestmark = pytest.mark.browser
@@ -149,16 +148,6 @@ def _boost_to(page: Page, url: str) -> None:
         url,
     )
     page.click("#walk-link")
-
-
-@pytest.fixture
-def demo_server(demo_company: Demo) -> Iterator[LiveServer]:
-    """A server of its own on a copy of the demo company (the walk commits: it logs in)."""
-    with demo_company.copy() as database:
-        server = LiveServer(database.settings, database)
-        server.start()
-        yield server
-        server.stop()
 
 
 @pytest.mark.timeout(600)  # the demo company takes a while to load on PostgreSQL

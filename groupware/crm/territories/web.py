@@ -31,7 +31,7 @@ from groupware.i18n import _, _l, current_language, ngettext
 from groupware.validation import parse_id, validate
 from groupware.web import Ctx, NavItem, page
 
-nav = [NavItem(_l("Territories"), "territories", module="partners", order=100)]
+nav = [NavItem(_l("Territories"), "territories", module="partners", order=100, icon="map")]
 Form = dict[str, Any]
 
 AREA_FIELDS = ("country", "county_id", "city", "postal_from", "postal_to")

@@ -1,0 +1,37 @@
+"""Layout checks a browser test runs on a page: does it fit the screen's width, and does
+any text sit on other text.
+
+:func:`layout_problems` returns what is wrong, as sentences naming the elements, so a
+failing test says where to look (the screenshot beside it shows it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page
+
+# layout.js runs in the page; ``width`` is the viewport's width in CSS pixels.
+#
+# Overflow: the document wider than the screen means a phone user scrolls sideways to
+# read the page. The elements reported are the outermost ones past the right edge that
+# are not inside a box that scrolls on its own (a wide table in an ``overflow: auto``
+# box is fine: that box scrolls, the page does not).
+#
+# Overlap: each piece of text is measured as it is laid out, one box per line
+# (``Range.getClientRects`` on its text nodes), form fields as their boxes, each cut to
+# what its clipping ancestors let show (an ellipsis, a scrolling box, a screen-reader
+# only text of 1 px). Two such boxes of different elements that cross by more than a
+# sliver (3 px across, and a third of the lower one's height) are text drawn on text.
+# What is meant to lie on top is left out: the content of an open dropdown (an
+# absolutely placed box inside an open <details>) and what is invisible.
+_CHECK = (Path(__file__).parent / "layout.js").read_text(encoding="utf-8")
+
+
+def layout_problems(page: Page, width: int) -> list[str]:
+    """What does not fit on ``page`` shown ``width`` CSS pixels wide."""
+    found: dict[str, Any] = page.evaluate(_CHECK, width)
+    problems = [f"wider than the screen: {item}" for item in found["overflow"][:8]]
+    problems += [f"text on text: {item}" for item in found["overlaps"][:8]]
+    return problems
