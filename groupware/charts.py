@@ -107,9 +107,9 @@ def _round(value: float) -> float:
     return round(value, 1)
 
 
-def _scale(groups: Sequence[Group]) -> list[float]:
+def _scale(groups: Sequence[Group], count: int = 4) -> list[float]:
     top = max((float(bar.value) for group in groups for bar in group.bars), default=0.0)
-    return ticks(top)
+    return ticks(top, count)
 
 
 def horizontal(
@@ -118,16 +118,16 @@ def horizontal(
     *,
     title: str,
     tick_text: Callable[[float], str],
-    width: int = 640,
+    width: int = 480,
     label_width: int = 150,
 ) -> Chart:
     """Bars from left to right, a group per row (labels on the left, the value axis
     below)."""
-    bar_height, bar_gap, group_gap, top, axis = 14, 2, 12, 6, 22
+    bar_height, bar_gap, group_gap, top, axis = 16, 2, 12, 6, 22
     group_height = len(series) * (bar_height + bar_gap) - bar_gap + group_gap
     height = top + len(groups) * group_height + axis
-    left, right = label_width + 8, width - 72
-    scale = _scale(groups)
+    left, right = label_width + 8, width - 84  # room for the value beside the longest bar
+    scale = _scale(groups, 3)
 
     def x_of(value: float) -> float:
         return left + (right - left) * value / scale[-1]
@@ -136,7 +136,7 @@ def horizontal(
     for index, group in enumerate(groups):
         y = top + index * group_height
         middle = y + (group_height - group_gap) / 2 + 4
-        label = _shortened(group.label, 24)
+        label = _shortened(group.label, 18)  # about 150 units of 13px text
         chart.texts.append(
             Text(label_width, _round(middle), label, "end", "label", group.href, group.label)
         )
@@ -151,7 +151,7 @@ def horizontal(
             )
             value_at = _round(left + length + 4)
             chart.texts.append(
-                Text(value_at, bar_y + bar_height - 3, bar.short or bar.text, css="value")
+                Text(value_at, bar_y + bar_height - 4, bar.short or bar.text, css="value")
             )
     bottom = height - axis
     for tick in scale:
@@ -169,8 +169,8 @@ def vertical(
     *,
     title: str,
     tick_text: Callable[[float], str],
-    width: int = 480,
-    height: int = 240,
+    width: int = 420,
+    height: int = 230,
 ) -> Chart:
     """Bars from the bottom up, groups side by side (labels below, the value axis on
     the left)."""

@@ -13,6 +13,8 @@ from groupware.caldav.events import DAY, SeenCalendar, Shown
 from groupware.dashboard import Widget, WidgetArgs
 from groupware.i18n import _l
 
+SHOWN = 6  # meetings listed under each day
+
 
 @dataclass(frozen=True)
 class Day:
@@ -40,7 +42,7 @@ def meeting_figures(args: WidgetArgs) -> dict[str, Any]:
         )
         for label, day in ((_l("Today"), args.today), (_l("Tomorrow"), tomorrow))
     ]
-    return {"days": days}
+    return {"days": days, "shown": SHOWN}
 
 
 WIDGET = Widget(
