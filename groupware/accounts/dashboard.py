@@ -90,9 +90,8 @@ def set_layout(
     shown: Iterable[str],
 ) -> None:
     """Place the widgets as the customising form says: ``positions`` (1 = first) and
-    the names of the ``shown`` ones; a widget without a position keeps its place
-    relative to the others; of two with one number, the one whose number changed goes
-    first (typing 1 for a widget puts it at the top)."""
+    the names of the ``shown`` ones. A widget whose number changed takes that place
+    (the first free one from there); the others keep their order around it."""
     placed = arrange(session, user_id, widgets)
     known = {p.widget.name for p in placed}
     shown = set(shown)
@@ -102,17 +101,20 @@ def set_layout(
         raise Invalid(
             {"position": _l("A position is a number from 1 to %(count)s.", count=len(placed))}
         )
-
-    def place(i: int) -> tuple[int, bool, int]:
-        wanted = positions.get(placed[i].widget.name, i + 1)
-        return wanted, wanted == i + 1, i
-
-    order = sorted(range(len(placed)), key=place)
-    _save(
-        session,
-        user_id,
-        [(placed[i].widget.name, placed[i].widget.name not in shown) for i in order],
+    names = [p.widget.name for p in placed]
+    moved = sorted(
+        (positions[name] - 1, index)
+        for index, name in enumerate(names)
+        if positions.get(name, index + 1) != index + 1
     )
+    slots: list[str | None] = [None] * len(names)
+    for wanted, index in moved:
+        free = [i for i, taken in enumerate(slots) if taken is None]
+        slot = next((i for i in free if i >= wanted), free[-1])
+        slots[slot] = names[index]
+    staying = iter(name for name in names if name not in slots)
+    order = [name if name is not None else next(staying) for name in slots]
+    _save(session, user_id, [(name, name not in shown) for name in order])
 
 
 def reset(session: Session, user_id: int) -> None:
