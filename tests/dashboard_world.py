@@ -14,6 +14,7 @@ so that "due today" does not depend on when the tests run.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import decimal
 import zoneinfo
@@ -32,6 +33,7 @@ from groupware.dashboard import Scope, WidgetArgs, pick_scope, scopes_for
 from groupware.deals.dashboard import month_of, quarter_of
 from groupware.deals.models import Deal
 from groupware.deals.service import CloseIn, DealIn, close_deal, create_deal, move_deal, phases_of
+from groupware.db import Database
 from groupware.i18n import today
 from groupware.mail.delivery import deliver
 from groupware.mail.models import MailEntry
@@ -235,6 +237,18 @@ def make_world(db: Session, cast: Cast) -> World:
     )
     make_announcement(db, cast.root, title="Still a draft")
     return World(setup, erin, now)
+
+
+def commit_world(database: Database, committed: Cast) -> World:
+    """The world, committed for a live server, on the cast ``committed`` made."""
+    with database.transaction(actor_id=None, channel="cli") as session:
+        cast = Cast(
+            **{
+                f.name: session.get(type(getattr(committed, f.name)), getattr(committed, f.name).id)
+                for f in dataclasses.fields(Cast)
+            }
+        )
+        return make_world(session, cast)
 
 
 # -- reading the figures, and what they should be ----------------------------------

@@ -4,7 +4,6 @@ the local way, and the layout changed with and without htmx, with CSRF."""
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import re
 import httpx
@@ -14,7 +13,7 @@ from sqlalchemy import select
 from groupware.accounts.models import DashboardPreference
 from groupware.db import Database
 from tests.conftest import LiveServer, LoginAs
-from tests.dashboard_world import World, make_world
+from tests.dashboard_world import World, commit_world
 from tests.factories import Cast
 
 ROWS = {
@@ -37,15 +36,7 @@ EVERY_WIDGET = [
 
 @pytest.fixture
 def world(live: LiveServer, committed: Cast, database: Database) -> World:
-    """The dashboard world, committed for the live server (on the committed cast)."""
-    with database.transaction(actor_id=None, channel="cli") as session:
-        cast = Cast(
-            **{
-                f.name: session.get(type(getattr(committed, f.name)), getattr(committed, f.name).id)
-                for f in dataclasses.fields(Cast)
-            }
-        )
-        return make_world(session, cast)
+    return commit_world(database, committed)
 
 
 def widgets(page: str) -> list[str]:
