@@ -24,16 +24,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from groupware import wiring
 from groupware.access.policy import load_who, may
 from groupware.accounts.models import TeamMember, User
 from groupware.accounts.roles import RoleIn, create_role
 from groupware.caldav import store
 from groupware.caldav.event_form import EventIn, create_event
 from groupware.dashboard import Scope, WidgetArgs, pick_scope, scopes_for
+from groupware.db import Database
 from groupware.deals.dashboard import month_of, quarter_of
 from groupware.deals.models import Deal
 from groupware.deals.service import CloseIn, DealIn, close_deal, create_deal, move_deal, phases_of
-from groupware.db import Database
 from groupware.i18n import today
 from groupware.mail.delivery import deliver
 from groupware.mail.models import MailEntry
@@ -42,7 +43,6 @@ from groupware.notifications.service import mark_read, notify
 from groupware.phases.models import TypePhase
 from groupware.tasks.models import Task
 from groupware.tasks.service import TaskIn, create_task
-from groupware import wiring
 from tests.deals.conftest import Setup, make_setup
 from tests.factories import MAIL_DOMAIN, Cast, make_announcement, make_user
 

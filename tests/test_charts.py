@@ -89,10 +89,10 @@ def test_vertical_groups_stand_side_by_side_on_a_common_scale() -> None:
 
 def _inside(chart: charts.Chart) -> None:
     for rect in chart.rects:
-        assert 0 <= rect.x and rect.x + rect.width <= chart.width
-        assert 0 <= rect.y and rect.y + rect.height <= chart.height
+        assert rect.x >= 0 and rect.x + rect.width <= chart.width
+        assert rect.y >= 0 and rect.y + rect.height <= chart.height
     for line in chart.lines:
-        assert 0 <= min(line.x1, line.x2) and max(line.x1, line.x2) <= chart.width
-        assert 0 <= min(line.y1, line.y2) and max(line.y1, line.y2) <= chart.height
+        assert min(line.x1, line.x2) >= 0 and max(line.x1, line.x2) <= chart.width
+        assert min(line.y1, line.y2) >= 0 and max(line.y1, line.y2) <= chart.height
     for text in chart.texts:
         assert 0 <= text.x <= chart.width and 0 <= text.y <= chart.height

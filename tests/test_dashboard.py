@@ -235,7 +235,7 @@ def test_amounts_are_written_the_local_way(db: Session, world: World) -> None:
     with use_language("hr"):
         data = figures(db, world.cast.alice, "deals-pipeline")
     qualify = data["pipelines"][0].chart.rects[0]
-    assert qualify.title == "Qualify (1) · Value: 10.000,00\xa0€"
+    assert qualify.title == "Qualify (1) · Vrijednost: 10.000,00\xa0€"
     texts = [t.text for t in data["pipelines"][0].chart.texts]
     assert {"10\xa0tis.\xa0€", "2,4\xa0tis.\xa0€"} <= set(texts)
     with use_language("en"):

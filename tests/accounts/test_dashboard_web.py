@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+
 import httpx
 import pytest
 from sqlalchemy import select
@@ -22,6 +23,11 @@ ROWS = {
     "/mail": re.compile(r'data-testid="message-row"'),
     "/notifications": re.compile(r'<li class="unread '),
 }
+# a phase's label in a chart, with its count of deals: "Offer (1)"
+LABEL_LINK = re.compile(
+    r'<a href="([^"]+)" class="label-link"><text [^>]*>'
+    r"(?:<title>[^<]*</title>)?[^<(]*\((\d+)\)</text>"
+)
 EVERY_WIDGET = [
     "deals-pipeline",
     "deals-forecast",
@@ -96,10 +102,7 @@ def test_every_figure_and_bar_links_to_a_list_of_as_many_records(
             assert rows_behind(client, href) == number, (username, href)
         # each bar of the pipeline: the phase's count is in its label, "Offer (1)"
         pipeline = section(page, "deals-pipeline")
-        labels = re.findall(
-            r'<a href="([^"]+)" class="label-link"><text [^>]*>(?:<title>[^<]*</title>)?[^<(]*\((\d+)\)</text>',
-            pipeline,
-        )
+        labels = LABEL_LINK.findall(pipeline)
         assert labels
         for href, number in labels:
             assert rows_behind(client, html.unescape(href)) == int(number), (username, href)
