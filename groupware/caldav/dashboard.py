@@ -8,8 +8,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from groupware.caldav import events, store
+from sqlalchemy import select
+
+from groupware.access.policy import visible
+from groupware.caldav import events
 from groupware.caldav.events import DAY, SeenCalendar, Shown
+from groupware.caldav.models import Calendar
 from groupware.dashboard import Widget, WidgetArgs
 from groupware.i18n import _l
 
@@ -26,7 +30,8 @@ class Day:
 
 def meetings_of(args: WidgetArgs, first: dt.date, last: dt.date) -> list[Shown]:
     """The events of the user's own calendars that meet the days ``first``..``last``."""
-    calendars = [SeenCalendar(c, True) for c in store.calendars_of(args.session, args.user_id)]
+    own = select(Calendar).where(Calendar.owner_id == args.user_id, visible(Calendar, args.who))
+    calendars = [SeenCalendar(c, True) for c in args.session.scalars(own.order_by(Calendar.id))]
     return events.events_between(args.session, calendars, first, last)
 
 

@@ -106,7 +106,7 @@ def test_every_figure_and_bar_links_to_a_list_of_as_many_records(
         assert labels
         for href, number in labels:
             assert rows_behind(client, html.unescape(href)) == int(number), (username, href)
-        bars = set(re.findall(r'<a href="([^"]+)" class="bar-link">', pipeline))
+        bars = set(re.findall(r'<a href="([^"]+)" class="bar-link"', pipeline))
         assert bars <= {href for href, _n in labels}
 
 
