@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from babel import dates as babel_dates
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, case, func, literal_column, select
 
 from groupware import charts
 from groupware.access.policy import visible
@@ -211,57 +211,60 @@ def quarter_of(day: dt.date) -> tuple[dt.date, dt.date]:
     return start, month_of(dt.date(day.year, first_month + 2, 1))[1]
 
 
-def forecast_of(args: WidgetArgs, start: dt.date, end: dt.date) -> decimal.Decimal:
-    """The weighted value of the scope's open sales expected to close in the period."""
-    weighted = func.sum(Deal.amount * Deal.probability / HUNDRED)
-    query = select(weighted).where(
-        Deal.status == "open",
-        Deal.direction == "sale",
-        Deal.expected_close.between(start, end),
-        *_in_scope(args),
+Span = tuple[dt.date, dt.date]
+
+
+def _sums(
+    args: WidgetArgs, status: str, amount: Any, day: Any, month: Span, quarter: Span
+) -> tuple[decimal.Decimal, decimal.Decimal]:
+    """``amount`` summed over the scope's sales of ``status`` whose ``day`` falls in the
+    month and in the quarter: one pass over the quarter's deals for both."""
+    in_month = case((day.between(*month), amount), else_=literal_column("0"))
+    query = select(func.sum(in_month), func.sum(amount)).where(
+        Deal.status == status, Deal.direction == "sale", day.between(*quarter), *_in_scope(args)
     )
-    return _money(args.session.scalar(query))
+    month_sum, quarter_sum = args.session.execute(query).one()
+    return _money(month_sum), _money(quarter_sum)
 
 
-def realised_of(args: WidgetArgs, start: dt.date, end: dt.date) -> decimal.Decimal:
-    """The value of the scope's sales won in the period."""
-    query = select(func.sum(Deal.amount)).where(
-        Deal.status == "won",
-        Deal.direction == "sale",
-        Deal.closed_on.between(start, end),
-        *_in_scope(args),
-    )
-    return _money(args.session.scalar(query))
+def forecast_of(args: WidgetArgs, month: Span, quarter: Span) -> tuple[decimal.Decimal, ...]:
+    """The weighted value of the scope's open sales expected to close in the month and
+    in the quarter."""
+    weighted = Deal.amount * Deal.probability / HUNDRED
+    return _sums(args, "open", weighted, Deal.expected_close, month, quarter)
 
 
-def _period(args: WidgetArgs, label: str, start: dt.date, end: dt.date) -> Period:
-    span = {"direction": "sale"}
+def realised_of(args: WidgetArgs, month: Span, quarter: Span) -> tuple[decimal.Decimal, ...]:
+    """The value of the scope's sales won in the month and in the quarter."""
+    return _sums(args, "won", Deal.amount, Deal.closed_on, month, quarter)
+
+
+def _period(
+    args: WidgetArgs, label: str, span: Span, forecast: decimal.Decimal, realised: decimal.Decimal
+) -> Period:
+    start, end = (day.isoformat() for day in span)
+    sale = {"direction": "sale"}
     return Period(
         label,
-        start,
-        end,
-        forecast_of(args, start, end),
-        realised_of(args, start, end),
-        list_url(
-            args, status="open", **span, close_from=start.isoformat(), close_to=end.isoformat()
-        ),
-        list_url(
-            args, status="won", **span, closed_from=start.isoformat(), closed_to=end.isoformat()
-        ),
+        *span,
+        forecast,
+        realised,
+        list_url(args, status="open", **sale, close_from=start, close_to=end),
+        list_url(args, status="won", **sale, closed_from=start, closed_to=end),
     )
 
 
 def forecast_figures(args: WidgetArgs) -> dict[str, Any]:
     locale = "hr_HR" if current_language() == "hr" else "en_GB"
-    month = babel_dates.format_date(args.today, "LLLL y", locale=locale)
-    quarter_start, quarter_end = quarter_of(args.today)
-    quarter = _(
-        "Q%(number)d %(year)d", number=(quarter_start.month + 2) // 3, year=quarter_start.year
-    )
+    month, quarter = month_of(args.today), quarter_of(args.today)
+    number = (quarter[0].month + 2) // 3
+    forecast, realised = forecast_of(args, month, quarter), realised_of(args, month, quarter)
     periods = [
-        _period(args, month, *month_of(args.today)),
-        _period(args, quarter, quarter_start, quarter_end),
-    ]
+        _period(args, babel_dates.format_date(args.today, "LLLL y", locale=locale), month,
+                forecast[0], realised[0]),
+        _period(args, _("Q%(number)d %(year)d", number=number, year=quarter[0].year), quarter,
+                forecast[1], realised[1]),
+    ]  # fmt: skip
     groups = [
         charts.Group(p.label, (_bar(p.forecast, p.forecast_url), _bar(p.realised, p.realised_url)))
         for p in periods
