@@ -18,6 +18,7 @@ BENCHMARKS = {
     "partner_list": "The partner list at 1,000,000 partners for a territory rep: p95 < 150 ms.",
     "import_partners": "CSV import of 1,000,000 partners against raw COPY/executemany: >= 0.30x.",
     "deals": "Deal reports (< 1 s) and the alert job (< 10 s) over 1,000,000 open deals.",
+    "dashboard": "The dashboard's deal figures over 1,000,000 open deals: < 1 s per viewer.",
     "caldav": "CalDAV PUT, week query and sync at 10,000 events: <= 0.10x Radicale's own.",
     "smtp_ingest": "SMTP ingest of 5 KB messages, 4 connections: >= 0.70x a discarding aiosmtpd.",
 }

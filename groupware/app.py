@@ -200,6 +200,7 @@ def make_templates() -> Environment:
         datetime=i18n.format_datetime,
         number=i18n.format_number,
         money=i18n.format_money,
+        money_short=i18n.format_money_short,
     )
     env.globals.update(
         LANGUAGES=i18n.LANGUAGE_NAMES,

@@ -175,6 +175,14 @@ def format_money(value: int | float | decimal.Decimal | None, currency: str = "E
     return numbers.format_currency(value, currency, locale=_locale())
 
 
+def format_money_short(value: int | float | decimal.Decimal, currency: str = "EUR") -> str:
+    """An amount rounded for a chart's axis or bar: ``1,2 mil. €``, ``€1.2m``, ``950 €``."""
+    amount = decimal.Decimal(str(value))
+    if abs(amount) < 1000:
+        amount = amount.quantize(decimal.Decimal(1))  # no cents where thousands lose them
+    return numbers.format_compact_currency(amount, currency, locale=_locale(), fraction_digits=1)
+
+
 def parse_date(text: str) -> dt.date:
     """Read a date typed the local way (``27.11.2026.``, ``27/11/2026``) or ISO."""
     cleaned = text.strip().rstrip(".")

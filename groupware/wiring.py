@@ -2,7 +2,8 @@
 
 Each area (accounts, crm, deals, mail...) declares in its ``area.py`` one :class:`Area`:
 its models, pages, API, navigation, jobs, alert sources, calendar sources, partner page
-sections, deal timeline sources, merge links, mail filing kinds and record types.
+sections, deal timeline sources, merge links, mail filing kinds, record types and
+dashboard widgets.
 ``groupware.areas`` lists the areas in order, and whatever starts the product (the app, the CLI, the
 migrations, a benchmark, the tests) calls ``groupware.areas.install()`` once, which
 gathers them here. Readers (the job runner, the alert job, the partner page, the
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from groupware.caldav.store import SourceHandler
     from groupware.crm.merge import MergeLink
     from groupware.crm.partner360_web import Section
+    from groupware.dashboard import Widget
     from groupware.deals.service import TimelineSource
     from groupware.jobs import Job
     from groupware.mail.filing import FilingKind
@@ -63,6 +65,8 @@ class Area:
     # Kinds of record mail is filed on: a filing address (deal-12@), a subject tag
     # ([D-12]), contacts found by their addresses (groupware.mail.filing).
     filing_kinds: tuple[FilingKind, ...] = ()
+    # Boxes of the dashboard with the area's figures (groupware.dashboard).
+    dashboard_widgets: tuple[Widget, ...] = ()
     # What must run before the first flush (the history recorder starts listening).
     setup: tuple[Callable[[], None], ...] = ()
 
@@ -84,6 +88,7 @@ class Wiring:
     deal_timelines: tuple[TimelineSource, ...] = ()
     merge_links: tuple[MergeLink, ...] = ()
     filing_kinds: tuple[FilingKind, ...] = ()
+    dashboard_widgets: tuple[Widget, ...] = ()
 
 
 def _unique(kind: str, names: Iterable[str]) -> None:
@@ -114,6 +119,8 @@ def gather(areas: Iterable[Area]) -> Wiring:
     _unique("filing address", (k.prefix for k in kinds))
     _unique("filing tag", (k.tag for k in kinds if k.tag))
     _unique("filed record type", (k.record_type for k in kinds))
+    widgets = every("dashboard_widgets")
+    _unique("dashboard widget", (w.name for w in widgets))
     return Wiring(
         areas=areas,
         access_modules={m.name: m for m in modules},
@@ -128,6 +135,7 @@ def gather(areas: Iterable[Area]) -> Wiring:
         deal_timelines=tuple(every("deal_timelines")),
         merge_links=tuple(every("merge_links")),
         filing_kinds=tuple(kinds),
+        dashboard_widgets=tuple(sorted(widgets, key=lambda w: w.order)),
     )
 
 

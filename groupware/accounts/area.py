@@ -1,9 +1,10 @@
 """Accounts: users, teams, roles and their rights, sign-in, sessions, tokens."""
 
 from groupware.access.policy import SYSTEM_MODULE
-from groupware.accounts import admin_web, api, sessions, throttle, web
+from groupware.accounts import admin_web, api, dashboard_web, sessions, throttle, web
 from groupware.accounts.models import (
     Credential,
+    DashboardPreference,
     Grant,
     LoginCounter,
     Role,
@@ -40,10 +41,21 @@ ROLES_RECORD = RecordType(
 
 AREA = Area(
     "accounts",
-    models=(User, Team, TeamMember, Role, Grant, UserRole, WebSession, Credential, LoginCounter),
+    models=(
+        User,
+        Team,
+        TeamMember,
+        Role,
+        Grant,
+        UserRole,
+        WebSession,
+        Credential,
+        LoginCounter,
+        DashboardPreference,
+    ),
     access_modules=(SYSTEM_MODULE,),
     record_types=(USERS_RECORD, TEAMS_RECORD, ROLES_RECORD),
-    pages=(web, admin_web),
+    pages=(web, dashboard_web, admin_web),
     apis=(api.api,),
     jobs=(sessions.PRUNE_JOB, throttle.PRUNE_JOB),
 )

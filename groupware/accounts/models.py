@@ -244,3 +244,18 @@ class LoginCounter(Base):
         UniqueConstraint("kind", "username", "address"),
         CheckConstraint("kind IN ('account', 'address', 'proven')", name="kind"),
     )
+
+
+class DashboardPreference(Base):
+    """Where one widget stands on one user's dashboard, and whether they hid it
+    (:mod:`groupware.accounts.dashboard`). A user's own setting, not a business record:
+    no history. Widgets without a row stand after these, in their default order."""
+
+    __tablename__ = "dashboard_preferences"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    widget: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)

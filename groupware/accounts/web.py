@@ -1,4 +1,5 @@
-"""Login, logout, language, the dashboard and the user's own profile."""
+"""Login, logout, language and the user's own profile (the dashboard is in
+:mod:`groupware.accounts.dashboard_web`)."""
 
 from __future__ import annotations
 
@@ -11,16 +12,10 @@ from starlette.routing import Route
 
 from groupware.accounts import auth, credentials, sessions
 from groupware.accounts.users import UserUpdate, set_password, update_user
-from groupware.announcements.service import feed
 from groupware.errors import Invalid
-from groupware.history.display import describe
-from groupware.history.service import list_changes
-from groupware.i18n import _, _l, ngettext
-from groupware.notifications.service import list_for
+from groupware.i18n import _, ngettext
 from groupware.validation import Schema, validate
-from groupware.web import LANGUAGE_COOKIE, SESSION_COOKIE, Ctx, NavItem, client_address, page
-
-nav = [NavItem(_l("Dashboard"), "dashboard", order=10, icon="layout-dashboard")]
+from groupware.web import LANGUAGE_COOKIE, SESSION_COOKIE, Ctx, client_address, page
 
 
 def _safe_next(target: str | None) -> str:
@@ -118,18 +113,6 @@ def set_language(ctx: Ctx) -> Response:
     ctx.cookies.append((LANGUAGE_COOKIE, data.language, 365 * 24 * 3600))
     target = data.next or urllib.parse.urlsplit(ctx.request.headers.get("Referer", "")).path
     return ctx.redirect(_safe_next(target))
-
-
-@page()
-def dashboard(ctx: Ctx) -> Response:
-    return ctx.render(
-        "dashboard.html",
-        announcements=feed(ctx.db, ctx.acting),
-        notifications=list_for(ctx.db, ctx.me.id, unread_only=True, limit=5),
-        my_changes=describe(
-            ctx.db, ctx.acting, list_changes(ctx.db, ctx.acting, actor_id=ctx.me.id, limit=8)
-        ),
-    )
 
 
 # -- profile ----------------------------------------------------------------------
@@ -246,7 +229,6 @@ def sessions_end_others(ctx: Ctx) -> Response:
 
 
 routes = [
-    Route("/", dashboard, name="dashboard"),
     Route("/login", login_form, name="login"),
     Route("/login", login_submit, methods=["POST"], name="login_submit"),
     Route("/logout", logout, methods=["POST"], name="logout"),

@@ -1,6 +1,6 @@
 """Announcements: news for the whole company or a team, on the dashboard."""
 
-from groupware.announcements import api, web
+from groupware.announcements import api, dashboard, web
 from groupware.announcements.models import ANNOUNCEMENTS_RECORD, MODULE, Announcement
 from groupware.wiring import Area
 
@@ -11,4 +11,5 @@ AREA = Area(
     record_types=(ANNOUNCEMENTS_RECORD,),
     pages=(web,),
     apis=(api.api,),
+    dashboard_widgets=(dashboard.WIDGET,),
 )

@@ -1,6 +1,6 @@
 """Calendars: CalDAV for people's own programs, the web calendar and team occupancy."""
 
-from groupware.caldav import occupancy_web, store, web
+from groupware.caldav import dashboard, occupancy_web, store, web
 from groupware.caldav.models import (
     CALENDARS_MODULE,
     CALENDARS_RECORD,
@@ -17,4 +17,5 @@ AREA = Area(
     record_types=(CALENDARS_RECORD,),
     pages=(web, occupancy_web),
     jobs=(store.PRUNE_TOMBSTONES_JOB,),
+    dashboard_widgets=(dashboard.WIDGET,),
 )

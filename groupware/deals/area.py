@@ -2,7 +2,7 @@
 alerts when a deal runs late; on partner pages, in calendars and through merges."""
 
 from groupware.crm.merge import MergeLink
-from groupware.deals import alerts, api, calendar, reports_web, service, web
+from groupware.deals import alerts, api, calendar, dashboard, reports_web, service, web
 from groupware.deals.models import (
     DEALS_MODULE,
     DEALS_RECORD,
@@ -30,4 +30,5 @@ AREA = Area(
     merge_links=(MergeLink("deals", Deal.partner_id, _l("Deals")),),
     # deal-12@<mail domain>, ana+deal-12@..., and [D-12] in a subject
     filing_kinds=(FilingKind("deal", "deals", Deal.id, tag="D"),),
+    dashboard_widgets=(dashboard.PIPELINE_WIDGET, dashboard.FORECAST_WIDGET),
 )

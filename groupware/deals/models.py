@@ -154,6 +154,9 @@ class Deal(Base):
         Index("ix_deals_status_expected_close", "status", "expected_close"),
         Index("ix_deals_status_phase_due", "status", "phase_due"),
         Index("ix_deals_status_type_id_step_id", "status", "type_id", "step_id"),
+        # What was won in a period (the dashboard's realised sales, the reports): without
+        # it every won deal of all the years is read.
+        Index("ix_deals_status_closed_on", "status", "closed_on"),
     )
 
     def __str__(self) -> str:

@@ -15,6 +15,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from groupware.access.policy import Who, visible
+from groupware.accounts.models import TeamMember
+from groupware.crm.documents import CURRENCIES
 from groupware.crm.models import Document, Partner, Person
 from groupware.db import escape_like
 from groupware.deals.models import (
@@ -38,6 +40,13 @@ FILTERS = (
     "partner_id",
     "close_from",
     "close_to",
+    # What the dashboard's figures link to: a phase, a team's deals, deals closed in a
+    # period, one currency.
+    "step_id",
+    "team_id",
+    "closed_from",
+    "closed_to",
+    "currency",
 )
 _BY_CLOSE = (Deal.expected_close.is_(None), Deal.expected_close, Deal.id)
 
@@ -68,13 +77,22 @@ def deal_query(who: Who, raw: Mapping[str, str]) -> Select[Deal]:
         ("type_id", Deal.type_id),
         ("owner_id", Deal.owner_id),
         ("partner_id", Deal.partner_id),
+        ("step_id", Deal.step_id),
     ):
         value = parse_id(raw.get(name, ""))
         if value is not None:
             query = query.where(id_column == value)
+    team_id = parse_id(raw.get("team_id", ""))
+    if team_id is not None:
+        members = select(TeamMember.user_id).where(TeamMember.team_id == team_id)
+        query = query.where(Deal.owner_id.in_(members))
+    if raw.get("currency", "") in CURRENCIES:
+        query = query.where(Deal.currency == raw["currency"])
     for name, compare in (
         ("close_from", Deal.expected_close.__ge__),
         ("close_to", Deal.expected_close.__le__),
+        ("closed_from", Deal.closed_on.__ge__),
+        ("closed_to", Deal.closed_on.__le__),
     ):
         day = _date_or_none(raw.get(name, ""))
         if day is not None:

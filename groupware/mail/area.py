@@ -3,7 +3,7 @@ and partners, the relay to a smarthost, and alerts sent as mail."""
 
 from groupware.crm.merge import MergeLink
 from groupware.i18n import _l
-from groupware.mail import addresses, addresses_web, alerts, api, relay, timeline, web
+from groupware.mail import addresses, addresses_web, alerts, api, dashboard, relay, timeline, web
 from groupware.mail.models import MailAddress, MailEntry, MailLink, MailMessage, MailOutbox
 from groupware.wiring import Area
 
@@ -26,4 +26,5 @@ AREA = Area(
             unique=(MailLink.message_id,),
         ),
     ),
+    dashboard_widgets=(dashboard.WIDGET,),
 )

@@ -91,9 +91,12 @@ def search_clause(q: str) -> Any:
     return and_(*words)
 
 
-def folder_query(who: Who, folder: str, *, q: str = "", before: int | None = None) -> Select[Any]:
-    """``who``'s entries in ``folder``, newest first, with their messages (without the
-    raw bytes and the HTML); ``before`` is the id of the last entry of the page before."""
+def folder_query(
+    who: Who, folder: str, *, q: str = "", before: int | None = None, unread: bool = False
+) -> Select[Any]:
+    """``who``'s entries in ``folder`` (only the unread ones with ``unread``), newest
+    first, with their messages (without the raw bytes and the HTML); ``before`` is the
+    id of the last entry of the page before."""
     query = (
         select(MailEntry)
         .join(MailEntry.message)
@@ -105,6 +108,8 @@ def folder_query(who: Who, folder: str, *, q: str = "", before: int | None = Non
         query = query.where(search_clause(q))
     if before is not None:
         query = query.where(MailEntry.id < before)
+    if unread:
+        query = query.where(MailEntry.seen.is_(False))
     return query
 
 
@@ -115,10 +120,11 @@ def list_folder(
     *,
     q: str = "",
     before: int | None = None,
+    unread: bool = False,
     limit: int = PAGE_SIZE,
 ) -> list[MailEntry]:
     """A page of ``folder``: up to ``limit + 1`` entries (one more says there are more)."""
-    query = folder_query(who, folder, q=q, before=before).limit(limit + 1)
+    query = folder_query(who, folder, q=q, before=before, unread=unread).limit(limit + 1)
     return list(session.scalars(query))
 
 

@@ -86,7 +86,8 @@ def mail(ctx: Ctx) -> Response:
     folder = _folder_param(ctx)
     q = ctx.query("q")[:200]
     before = ctx.query_id("before")
-    rows = mailbox.list_folder(ctx.db, ctx.acting, folder, q=q, before=before)
+    unread = ctx.query("unread") == "1"  # the dashboard's unread mail links here
+    rows = mailbox.list_folder(ctx.db, ctx.acting, folder, q=q, before=before, unread=unread)
     return ctx.render(
         "mail/list.html",
         block="rows",

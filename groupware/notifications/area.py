@@ -1,6 +1,6 @@
 """Notifications: what the app tells a person (a task given, an alert), read and pruned."""
 
-from groupware.notifications import api, service, web
+from groupware.notifications import api, dashboard, service, web
 from groupware.notifications.models import Notification
 from groupware.wiring import Area
 
@@ -10,4 +10,5 @@ AREA = Area(
     pages=(web,),
     apis=(api.api,),
     jobs=(service.PRUNE_JOB,),
+    dashboard_widgets=(dashboard.WIDGET,),
 )

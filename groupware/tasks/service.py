@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from groupware.access.policy import Who, get_for_user, require, visible
@@ -22,7 +22,7 @@ from groupware.crm.models import Partner
 from groupware.db import utcnow
 from groupware.deals.models import Deal
 from groupware.errors import Forbidden, Invalid
-from groupware.i18n import _, _l
+from groupware.i18n import _, _l, local_time
 from groupware.notifications.service import notify
 from groupware.tasks.models import Task, TaskDelegation
 from groupware.validation import LocalWhole, OptionalId, OptionalLocalDateTime, Schema, fail
@@ -353,10 +353,38 @@ def cancel_task(session: Session, who: Who, task_id: int, *, push: bool = True) 
     return task
 
 
-def tasks_query(who: Who, view: View, *, closed: bool = False) -> Select[Any]:
+Due = Literal["today", "overdue"]
+
+
+def due_clause(due: Due, now: dt.datetime) -> ColumnElement[bool]:
+    """Tasks due before ``now`` (``overdue``) or from ``now`` to the end of the
+    company's day (``today``): the dashboard's figures and the lists behind them."""
+    if due == "overdue":
+        return Task.due_at < now
+    local = local_time(now)
+    midnight = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), local.tzinfo)
+    return and_(Task.due_at >= now, Task.due_at < midnight.astimezone(dt.UTC))
+
+
+def team_clause(team_id: int) -> ColumnElement[bool]:
+    """A team's tasks: those waiting in it and those its members hold."""
+    members = select(TeamMember.user_id).where(TeamMember.team_id == team_id)
+    return or_(Task.team_id == team_id, Task.owner_id.in_(members))
+
+
+def tasks_query(
+    who: Who,
+    view: View,
+    *,
+    closed: bool = False,
+    due: Due | None = None,
+    team_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> Select[Any]:
     """The tasks of a list: ``mine`` (I am responsible), ``delegated`` (I handed them
     on or made them for others), ``team`` (my teams' people and waiting team tasks),
-    ``all`` (every task I may see, shared ones too)."""
+    ``all`` (every task I may see, shared ones too); narrowed to those ``due`` today
+    or overdue and to one team's."""
     query = select(Task).where(visible(Task, who, "view"))
     statuses = ("done", "cancelled") if closed else ("open", "in_progress")
     query = query.where(Task.status.in_(statuses))
@@ -373,6 +401,10 @@ def tasks_query(who: Who, view: View, *, closed: bool = False) -> Select[Any]:
         query = query.where(
             or_(Task.team_id.in_(who.team_ids), Task.owner_id.in_(members)),
         )
+    if due is not None:
+        query = query.where(due_clause(due, now or dt.datetime.now(dt.UTC)))
+    if team_id is not None:
+        query = query.where(team_clause(team_id))
     return query.order_by(Task.due_at.is_(None), Task.due_at, Task.id).options(
         joinedload(Task.owner), joinedload(Task.team)
     )

@@ -36,6 +36,7 @@ VIEWS: dict[str, Any] = {
     "team": _l("My team"),
     "all": _l("All I may see"),
 }
+DUE: dict[str, service.Due] = {"today": "today", "overdue": "overdue"}
 LABELS: dict[str, dict[str, Any]] = {
     "status": STATUS_LABELS,
     "response": RESPONSE_LABELS,
@@ -65,7 +66,11 @@ def tasks(ctx: Ctx) -> Response:
         if ctx.query("view") == name:
             view = name
     closed = ctx.query("closed") == "1"
-    query = service.tasks_query(ctx.acting, view, closed=closed).limit(PAGE_SIZE + 1)
+    # Narrowed as the dashboard's figures link here (due today or overdue, a team's).
+    due = DUE.get(ctx.query("due"))
+    team_id = ctx.query_id("team_id")
+    query = service.tasks_query(ctx.acting, view, closed=closed, due=due, team_id=team_id)
+    query = query.limit(PAGE_SIZE + 1)
     rows = list(ctx.db.scalars(query).unique())
     return ctx.render(
         "tasks/list.html",

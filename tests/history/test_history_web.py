@@ -30,7 +30,7 @@ def speaking(client: httpx.Client, language: str) -> httpx.Client:
 
 def recent_changes(client: httpx.Client) -> str:
     page = client.get("/").text
-    return text_of(page.split('<section class="card">')[-1])
+    return text_of(page.split('data-widget="recent-changes"')[1].split("</section>")[0])
 
 
 DEAL_PANEL = {
