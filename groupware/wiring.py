@@ -2,7 +2,8 @@
 
 Each area (accounts, crm, deals, mail...) declares in its ``area.py`` one :class:`Area`:
 its models, pages, API, navigation, jobs, alert sources, calendar sources, partner page
-sections, deal timeline sources, merge links, mail filing kinds and record types.
+sections, deal timeline sources, merge links, mail filing kinds, record types and the
+list pages people shape.
 ``groupware.areas`` lists the areas in order, and whatever starts the product (the app, the CLI, the
 migrations, a benchmark, the tests) calls ``groupware.areas.install()`` once, which
 gathers them here. Readers (the job runner, the alert job, the partner page, the
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from groupware.crm.partner360_web import Section
     from groupware.deals.service import TimelineSource
     from groupware.jobs import Job
+    from groupware.lists.declare import ListDef
     from groupware.mail.filing import FilingKind
     from groupware.phases.alerts import AlertChannel, AlertSource
     from groupware.records import RecordType
@@ -63,6 +65,9 @@ class Area:
     # Kinds of record mail is filed on: a filing address (deal-12@), a subject tag
     # ([D-12]), contacts found by their addresses (groupware.mail.filing).
     filing_kinds: tuple[FilingKind, ...] = ()
+    # List pages people shape: their columns, sorts, totals, bulk actions and export
+    # (groupware.lists), by the list's name.
+    lists: tuple[ListDef, ...] = ()
     # What must run before the first flush (the history recorder starts listening).
     setup: tuple[Callable[[], None], ...] = ()
 
@@ -84,6 +89,7 @@ class Wiring:
     deal_timelines: tuple[TimelineSource, ...] = ()
     merge_links: tuple[MergeLink, ...] = ()
     filing_kinds: tuple[FilingKind, ...] = ()
+    lists: dict[str, ListDef] = field(default_factory=dict)
 
 
 def _unique(kind: str, names: Iterable[str]) -> None:
@@ -114,6 +120,8 @@ def gather(areas: Iterable[Area]) -> Wiring:
     _unique("filing address", (k.prefix for k in kinds))
     _unique("filing tag", (k.tag for k in kinds if k.tag))
     _unique("filed record type", (k.record_type for k in kinds))
+    lists = every("lists")
+    _unique("list", (listed.name for listed in lists))
     return Wiring(
         areas=areas,
         access_modules={m.name: m for m in modules},
@@ -128,6 +136,7 @@ def gather(areas: Iterable[Area]) -> Wiring:
         deal_timelines=tuple(every("deal_timelines")),
         merge_links=tuple(every("merge_links")),
         filing_kinds=tuple(kinds),
+        lists={listed.name: listed for listed in lists},
     )
 
 

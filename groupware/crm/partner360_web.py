@@ -26,7 +26,7 @@ from groupware.access.policy import can, may_share
 from groupware.accounts.users import user_names
 from groupware.crm import merge as merging
 from groupware.crm.documents import latest_documents, open_items, revenue_by_month, totals_per_year
-from groupware.crm.documents_web import DOCUMENT_LABELS
+from groupware.crm.lists import DOCUMENT_LABELS
 from groupware.crm.models import (
     PARTNER_KIND_LABELS,
     PARTNER_STATUS_LABELS,

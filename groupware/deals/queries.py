@@ -50,10 +50,10 @@ def _date_or_none(text: str) -> dt.date | None:
         return None
 
 
-def deal_query(who: Who, raw: Mapping[str, str]) -> Select[Deal]:
-    """The deals ``who`` may see that match the list's filters ``raw`` (text as typed;
-    a value that is not one of a filter's choices is ignored)."""
-    query = select(Deal).where(visible(Deal, who))
+def deal_query(who: Who, raw: Mapping[str, str], action: str = "view") -> Select[Deal]:
+    """The deals ``who`` may see (or ``action``) that match the list's filters ``raw``
+    (text as typed; a value that is not one of a filter's choices is ignored)."""
+    query = select(Deal).where(visible(Deal, who, action))
     if raw.get("q"):
         query = query.where(Deal.title.ilike(f"%{escape_like(raw['q'])}%", escape="\\"))
     for name, column, allowed in (
@@ -80,19 +80,6 @@ def deal_query(who: Who, raw: Mapping[str, str]) -> Select[Deal]:
         if day is not None:
             query = query.where(compare(day))
     return query
-
-
-def list_deals(
-    session: Session, who: Who, raw: Mapping[str, str], *, offset: int, limit: int
-) -> list[Deal]:
-    """A page of :func:`deal_query`, the soonest expected close first."""
-    query = deal_query(who, raw).options(
-        joinedload(Deal.partner),
-        joinedload(Deal.type),
-        joinedload(Deal.owner),
-        joinedload(Deal.phase),
-    )
-    return list(session.scalars(query.order_by(*_BY_CLOSE).offset(offset).limit(limit)))
 
 
 def board_deals(session: Session, who: Who, type_id: int) -> list[Deal]:

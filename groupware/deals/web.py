@@ -9,7 +9,6 @@ partner's deals, and deals follow a partner through a merge.
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -18,12 +17,12 @@ from starlette.routing import Route
 
 from groupware.access.policy import can, require
 from groupware.accounts.users import active_user_choices
-from groupware.crm import saved_filters
 from groupware.crm.documents import CURRENCIES
 from groupware.crm.models import Document, Partner
 from groupware.crm.partner360_web import Section
 from groupware.crm.partners import get_partner_for_user
 from groupware.deals import queries, service, types
+from groupware.deals.lists import DEALS
 from groupware.deals.models import (
     ACTIVITY_LABELS,
     DIRECTION_LABELS,
@@ -36,6 +35,7 @@ from groupware.deals.models import (
 )
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, format_number, today
+from groupware.lists import web as lists_web
 from groupware.phases import engine
 from groupware.phases.models import ProcessType
 from groupware.validation import parse_id, validate
@@ -43,7 +43,6 @@ from groupware.web import Ctx, NavItem, acted, page
 
 MODULE = "deals"
 nav = [NavItem(_l("Deals"), "deals", module=MODULE, order=40)]
-PAGE_SIZE = 50
 BOARD_LIMIT = 200  # cards per column; the list shows the rest
 LABELS: dict[str, dict[str, Any]] = {
     "direction": DIRECTION_LABELS,
@@ -58,7 +57,6 @@ LABELS: dict[str, dict[str, Any]] = {
         "planned": _l("planned"),
     },
 }
-FILTERS = queries.FILTERS
 FORM_FIELDS = (
     "direction",
     "title",
@@ -94,51 +92,12 @@ def _choices(ctx: Ctx) -> dict[str, Any]:
 @page()
 def deals(ctx: Ctx) -> Response:
     # No module right needed: a user without one sees the deals shared with them.
-    raw = {name: ctx.query(name)[:100] for name in FILTERS}
-    offset = min(parse_id(ctx.query("offset")) or 0, 1_000_000)
-    rows = queries.list_deals(ctx.db, ctx.acting, raw, offset=offset, limit=PAGE_SIZE + 1)
-    more = len(rows) > PAGE_SIZE
-    query_string = urllib.parse.urlencode({k: v for k, v in raw.items() if v})
-    next_query = urllib.parse.urlencode(
-        {**{k: v for k, v in raw.items() if v}, "offset": offset + PAGE_SIZE}
-    )
-    return ctx.render(
-        "deals/list.html",
-        block="results",
-        rows=rows[:PAGE_SIZE],
-        raw=raw,
-        labels=LABELS,
-        today=today(),
-        query=query_string,
-        more_url=f"/deals?{next_query}" if more else "",
-        may_create=ctx.acting.can(MODULE, "create"),
-        saved=saved_filters.list_filters(ctx.db, ctx.me.id, MODULE),
-        **_choices(ctx),
-    )
-
-
-@page()
-def deal_view_save(ctx: Ctx) -> Response:
-    """Keep the list's filters as a named view of the user's."""
-    form = ctx.form_dict()
-    query = urllib.parse.parse_qs(str(form.get("query", "")).lstrip("?"))
-    params = {k: v[-1] for k, v in query.items() if k in FILTERS and v[-1].strip()}
-    try:
-        saved = saved_filters.save_filter(
-            ctx.db, ctx.me.id, MODULE, str(form.get("name", "")), urllib.parse.urlencode(params)
-        )
-    except Invalid as exc:
-        ctx.flash(" ".join(map(str, exc.errors.values())), "error")
-        return ctx.redirect("/deals?" + urllib.parse.urlencode(params))
-    ctx.flash(_("The view “%(name)s” is saved.", name=saved.name))
-    return ctx.redirect("/deals?" + saved.query)
-
-
-@page()
-def deal_view_delete(ctx: Ctx) -> Response:
-    saved_filters.delete_filter(ctx.db, ctx.me.id, MODULE, ctx.int_param("filter_id"))
-    ctx.flash(_("The saved view is deleted."))
-    return ctx.redirect("/deals")
+    full = ctx.request.headers.get("HX-Target") != "results"
+    found = lists_web.listing(ctx, DEALS, full=full)
+    context = {"labels": LABELS, "may_create": ctx.acting.can(MODULE, "create")}
+    if full:
+        context |= _choices(ctx)
+    return lists_web.render(ctx, "deals/list.html", found, **context)
 
 
 # -- the board ------------------------------------------------------------------------
@@ -516,8 +475,6 @@ def _post(path: str, endpoint: Any, name: str) -> Route:
 routes = [
     Route("/deals", deals, name="deals"),
     Route("/deals/board", board, name="deal_board"),
-    _post("/deals/views", deal_view_save, "deal_view_save"),
-    _post("/deals/views/{filter_id:int}/delete", deal_view_delete, "deal_view_delete"),
     Route("/deals/new", deal_new, name="deal_new"),
     _post("/deals/new", deal_create, "deal_create"),
     Route("/deals/{deal_id:int}", deal, name="deal"),
