@@ -26,7 +26,7 @@ nav = [NavItem(_l("ERP documents"), "documents", module="documents", order=90)]
 @page()
 def documents(ctx: Ctx) -> Response:
     # No module right needed: a user without one sees the documents shared with them.
-    full = ctx.request.headers.get("HX-Target") != "results"
+    full = not lists_web.wants_results(ctx)
     found = lists_web.listing(ctx, DOCUMENTS, full=full)
     partner_id = parse_id(found.shape.filters.get("partner_id", ""))
     partner_name = (

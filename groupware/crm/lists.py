@@ -82,6 +82,18 @@ PARTNERS = ListDef(
     module="partners",
     query=_partner_rows,
     filters=PARTNER_FILTERS,
+    filter_labels={
+        "q": _l("Search"),
+        "city": _l("City"),
+        "county_id": _l("County"),
+        "group_id": _l("Group"),
+        "territory_id": _l("Territory"),
+        "rep_id": _l("Rep"),
+        "tag": _l("Tag"),
+        "status": _l("Status"),
+        "kind": _l("Kind"),
+        "unassigned": _l("Without a rep only"),
+    },
     columns=(
         Column(
             "name",
@@ -232,6 +244,14 @@ DOCUMENTS = ListDef(
     module="documents",
     query=_document_rows,
     filters=tuple(DocumentFilter.model_fields),
+    filter_labels={
+        "kind": _l("Kind"),
+        "status": _l("Status"),
+        "partner": _l("Partner name"),
+        "partner_id": _l("Partner"),
+        "date_from": _l("From"),
+        "date_to": _l("Until"),
+    },
     columns=(
         Column("number", _l("Number"), Document.number, link=("/documents/{id}", Document.id)),
         Column("date", _l("Date"), Document.date, show="date", sort=(Document.date, Document.id)),

@@ -14,14 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from babel import dates as babel_dates
 from starlette.responses import Response
 from starlette.routing import Route
 
-from groupware import wiring
+from groupware import charts, wiring
 from groupware.access.policy import can, may_share
 from groupware.accounts.users import user_names
 from groupware.crm import merge as merging
@@ -44,7 +43,7 @@ from groupware.crm.partners import (
 from groupware.crm.persons import branches_of, persons_of
 from groupware.crm.reference import country_choices
 from groupware.errors import Invalid
-from groupware.i18n import _, _l, current_language, today
+from groupware.i18n import _, _l, current_language, format_number, today
 from groupware.records import described, field_label
 from groupware.validation import parse_id
 from groupware.web import Ctx, NavItem, page
@@ -91,7 +90,8 @@ class Bar:
 
 @dataclass(frozen=True)
 class Chart:
-    """A bar chart drawn as inline SVG by ``crm/_revenue_chart.html`` (no script)."""
+    """A bar chart drawn as inline SVG by ``crm/_revenue_chart.html`` (no script), with
+    a value axis of round ticks (:func:`groupware.charts.nice_ticks`)."""
 
     bars: list[Bar]
     total: decimal.Decimal
@@ -99,12 +99,17 @@ class Chart:
     bottom: decimal.Decimal
     zero_y: float
     bar_width: float
+    ticks: list[charts.Tick] = field(default_factory=list)
     # Narrow enough that the month labels stay legible on a phone.
     width: int = 480
     height: int = 240
-    left: int = 4
-    plot_top: int = 26
-    plot_bottom: int = 190
+    left: float = 4
+    plot_top: int = 34
+    plot_bottom: int = 200
+
+    @property
+    def right(self) -> float:
+        return self.width - 4
 
 
 def revenue_chart(series: list[tuple[dt.date, decimal.Decimal]]) -> Chart:
@@ -112,20 +117,26 @@ def revenue_chart(series: list[tuple[dt.date, decimal.Decimal]]) -> Chart:
     base = Chart([], decimal.Decimal(0), decimal.Decimal(0), decimal.Decimal(0), 0, 0)
     top = max([decimal.Decimal(0), *(a for _m, a in series)])
     bottom = min([decimal.Decimal(0), *(a for _m, a in series)])
-    span = float(top - bottom) or 1.0
+    ticks = charts.nice_ticks(bottom, top)
+    texts = [format_number(t) for t in ticks]
+    left = 8 + 9 * max(len(t) for t in texts)
+    span = float(ticks[-1] - ticks[0])
     plot = base.plot_bottom - base.plot_top
-    zero_y = base.plot_top + plot * float(top) / span
-    step = (base.width - 2 * base.left) / max(len(series), 1)
-    locale = "hr_HR" if current_language() == "hr" else "en_GB"
+
+    def y_of(value: decimal.Decimal) -> float:
+        return round(base.plot_bottom - plot * float(value - ticks[0]) / span, 1)
+
+    zero_y = y_of(decimal.Decimal(0))
+    step = (base.width - left - 4) / max(len(series), 1)
     bars = []
     for index, (month, amount) in enumerate(series):
-        height = plot * abs(float(amount)) / span
+        height = abs(y_of(amount) - zero_y)
         bars.append(
             Bar(
                 month=month,
-                label=babel_dates.format_date(month, "LLL yyyy", locale=locale),
+                label=charts.month_label(month),
                 amount=amount,
-                x=round(base.left + index * step + step * 0.15, 1),
+                x=round(left + index * step + step * 0.15, 1),
                 y=round(zero_y - height if amount >= 0 else zero_y, 1),
                 height=round(height, 1),
             )
@@ -135,8 +146,10 @@ def revenue_chart(series: list[tuple[dt.date, decimal.Decimal]]) -> Chart:
         total=sum((a for _m, a in series), decimal.Decimal(0)),
         top=top,
         bottom=bottom,
-        zero_y=round(zero_y, 1),
+        zero_y=zero_y,
         bar_width=round(step * 0.7, 1),
+        ticks=[charts.Tick(y_of(t), text) for t, text in zip(ticks, texts, strict=True)],
+        left=round(left, 1),
     )
 
 

@@ -73,7 +73,7 @@ def partners(ctx: Ctx) -> Response:
     """The partner list as the user shapes it (:mod:`groupware.lists`); the small
     tables behind the filter selects are read only for the whole page, not for the
     results htmx asks for while the user types."""
-    full = ctx.request.headers.get("HX-Target") != "results"
+    full = not lists_web.wants_results(ctx)
     found = lists_web.listing(ctx, PARTNERS, full=full)
     context: dict[str, Any] = {}
     if full:

@@ -54,7 +54,7 @@ BRANCH_FIELDS = (
 @page()
 def persons(ctx: Ctx) -> Response:
     # No module right needed: a user without one sees the persons shared with them.
-    full = ctx.request.headers.get("HX-Target") != "results"
+    full = not lists_web.wants_results(ctx)
     return lists_web.render(
         ctx, "crm/person_list.html", lists_web.listing(ctx, PERSONS, full=full)
     )

@@ -92,7 +92,7 @@ def _choices(ctx: Ctx) -> dict[str, Any]:
 @page()
 def deals(ctx: Ctx) -> Response:
     # No module right needed: a user without one sees the deals shared with them.
-    full = ctx.request.headers.get("HX-Target") != "results"
+    full = not lists_web.wants_results(ctx)
     found = lists_web.listing(ctx, DEALS, full=full)
     context = {"labels": LABELS, "may_create": ctx.acting.can(MODULE, "create")}
     if full:

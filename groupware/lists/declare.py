@@ -127,6 +127,8 @@ class ListDef:
     default_columns: tuple[str, ...]
     default_sort: str
     filters: tuple[str, ...] = ()
+    # What a filter is called in the message about a value it cannot use.
+    filter_labels: Mapping[str, Any] = field(default_factory=dict)
     default_filters: Mapping[str, str] = field(default_factory=dict)
     joins: Mapping[str, Join] = field(default_factory=dict)
     bulk: tuple[BulkAction, ...] = ()

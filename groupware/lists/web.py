@@ -52,6 +52,11 @@ class Listing:
         """This list's address with ``changes`` to its shape (``sort``, ``offset``)."""
         return self.url(self.shape.query(**changes))
 
+    def filtered(self, **changes: str) -> str:
+        """This list's address with ``changes`` to its filters (a tab of the tasks)."""
+        filters = {k: v for k, v in {**self.shape.filters, **changes}.items() if v}
+        return self.url(self.shape.query(filters=filters, offset=0))
+
     def sort_url(self, key: str) -> str:
         return self.url(self.shape.sort_link(key))
 
@@ -110,10 +115,16 @@ def listing(ctx: Ctx, listdef: ListDef, *, full: bool = True) -> Listing:
     return found
 
 
+def wants_results(ctx: Ctx) -> bool:
+    """Whether the request is the filter form's, asking htmx-wise for the results
+    alone; a boosted link or htmx restoring history wants the whole page."""
+    return ctx.wants_fragment and ctx.request.headers.get("HX-Target", "results") == "results"
+
+
 def render(ctx: Ctx, template: str, found: Listing, **context: Any) -> Response:
     """Render a list page: the ``results`` block alone for the filter form's htmx
     requests (with the address bar set to the shape's address), else the whole page."""
-    fragment = ctx.request.headers.get("HX-Target") == "results"
+    fragment = wants_results(ctx)
     headers = {"HX-Push-Url": found.here} if fragment and not found.errors else None
     return ctx.render(
         template,

@@ -3,7 +3,7 @@ those who hold them, with alerts when they run late."""
 
 from groupware.crm.merge import MergeLink
 from groupware.i18n import _l
-from groupware.tasks import alerts, api, calendar, web
+from groupware.tasks import alerts, api, calendar, lists, web
 from groupware.tasks.models import TASKS_MODULE, TASKS_RECORD, Task, TaskDelegation
 from groupware.wiring import Area
 
@@ -17,4 +17,5 @@ AREA = Area(
     alert_sources=(alerts.SOURCE,),
     calendar_sources=((calendar.PREFIX, calendar.from_client),),
     merge_links=(MergeLink("tasks", Task.partner_id, _l("Tasks")),),
+    lists=(lists.TASKS,),
 )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, joinedload
 from groupware.access.policy import Who, get_for_user, require, visible
 from groupware.accounts.models import Team, TeamMember, User
 from groupware.crm.models import Partner
-from groupware.db import utcnow
+from groupware.db import escape_like, utcnow
 from groupware.deals.models import Deal
 from groupware.errors import Forbidden, Invalid
 from groupware.i18n import _, _l
@@ -353,13 +353,18 @@ def cancel_task(session: Session, who: Who, task_id: int, *, push: bool = True) 
     return task
 
 
-def tasks_query(who: Who, view: View, *, closed: bool = False) -> Select[Any]:
+def task_filter(
+    who: Who, view: View, *, closed: bool = False, q: str = "", action: str = "view"
+) -> Select[Any]:
     """The tasks of a list: ``mine`` (I am responsible), ``delegated`` (I handed them
     on or made them for others), ``team`` (my teams' people and waiting team tasks),
-    ``all`` (every task I may see, shared ones too)."""
-    query = select(Task).where(visible(Task, who, "view"))
+    ``all`` (every task I may see, shared ones too); open ones, or with ``closed`` the
+    done and cancelled; with ``q``, those whose title holds it."""
+    query = select(Task).where(visible(Task, who, action))
     statuses = ("done", "cancelled") if closed else ("open", "in_progress")
     query = query.where(Task.status.in_(statuses))
+    if q.strip():
+        query = query.where(Task.title.ilike(f"%{escape_like(q.strip())}%", escape="\\"))
     if view == "mine":
         query = query.where(Task.owner_id == who.id)
     elif view == "delegated":
@@ -373,6 +378,19 @@ def tasks_query(who: Who, view: View, *, closed: bool = False) -> Select[Any]:
         query = query.where(
             or_(Task.team_id.in_(who.team_ids), Task.owner_id.in_(members)),
         )
-    return query.order_by(Task.due_at.is_(None), Task.due_at, Task.id).options(
-        joinedload(Task.owner), joinedload(Task.team)
+    return query
+
+
+def tasks_query(who: Who, view: View, *, closed: bool = False) -> Select[Any]:
+    """:func:`task_filter` as task objects, the soonest due first."""
+    return (
+        task_filter(who, view, closed=closed)
+        .order_by(Task.due_at.is_(None), Task.due_at, Task.id)
+        .options(joinedload(Task.owner), joinedload(Task.team))
     )
+
+
+def after_change(session: Session, task: Task) -> None:
+    """The task's calendar item follows a change made outside this module (a bulk
+    action of the tasks list)."""
+    _changed(session, task, push=True)
