@@ -8,10 +8,12 @@ everywhere; the pages only parse the request, call these and render.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from groupware.access.policy import Who, visible
@@ -82,16 +84,71 @@ def deal_query(who: Who, raw: Mapping[str, str], action: str = "view") -> Select
     return query
 
 
-def board_deals(session: Session, who: Who, type_id: int) -> list[Deal]:
-    """The open deals of a type that ``who`` may see, the soonest expected close first."""
+def _on_board(who: Who, type_id: int, owner_id: int | None) -> list[Any]:
+    conditions = [visible(Deal, who), Deal.status == "open", Deal.type_id == type_id]
+    if owner_id is not None:
+        conditions.append(Deal.owner_id == owner_id)
+    return conditions
+
+
+def board_deals(
+    session: Session, who: Who, type_id: int, *, owner_id: int | None = None
+) -> list[Deal]:
+    """The open deals of a type that ``who`` may see (those ``owner_id`` is responsible
+    for, when given), the soonest expected close first."""
     return list(
         session.scalars(
             select(Deal)
-            .where(visible(Deal, who), Deal.status == "open", Deal.type_id == type_id)
+            .where(*_on_board(who, type_id, owner_id))
             .options(joinedload(Deal.partner), joinedload(Deal.owner))
             .order_by(*_BY_CLOSE)
         )
     )
+
+
+@dataclass(frozen=True)
+class ColumnTotal:
+    """What a column of the board holds in one currency."""
+
+    currency: str
+    count: int
+    amount: decimal.Decimal
+    weighted: decimal.Decimal
+
+
+def board_totals(
+    session: Session, who: Who, type_id: int, *, owner_id: int | None = None
+) -> dict[int | None, list[ColumnTotal]]:
+    """Per column (template step) of the board: the deals, their amount and weighted
+    amount (amount × probability), per currency, largest first."""
+    weighted = func.sum(Deal.amount * Deal.probability / literal_column("100.0"))
+    rows = session.execute(
+        select(Deal.step_id, Deal.currency, func.count(), func.sum(Deal.amount), weighted)
+        .where(*_on_board(who, type_id, owner_id))
+        .group_by(Deal.step_id, Deal.currency)
+    )
+    found: dict[int | None, list[ColumnTotal]] = {}
+    for step_id, currency, count, amount, weight in rows:
+        found.setdefault(step_id, []).append(
+            ColumnTotal(currency, int(count), _cents(amount), _cents(weight))
+        )
+    for totals in found.values():
+        totals.sort(key=lambda t: (-t.amount, t.currency))
+    return found
+
+
+def _cents(value: Any) -> decimal.Decimal:
+    """A sum from the database as cents (SQLite may hand back a float)."""
+    return decimal.Decimal(str(value or 0)).quantize(decimal.Decimal("0.01"))
+
+
+def first_type_with_deals(session: Session, who: Who, owner_id: int | None) -> int | None:
+    """The type of the soonest closing open deal of ``owner_id`` (or any ``who`` may
+    see): where the board opens when no type is asked for."""
+    query = select(Deal.type_id).where(visible(Deal, who), Deal.status == "open")
+    if owner_id is not None:
+        query = query.where(Deal.owner_id == owner_id)
+    return session.scalar(query.order_by(*_BY_CLOSE).limit(1))
 
 
 def partner_documents(

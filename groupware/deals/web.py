@@ -1,15 +1,18 @@
 """Deal pages: the list with filters, the pipeline board of a type, a deal's page (phase
 timeline, moves, closing, activity log, documents, history) and its form.
 
-The board works without JavaScript: every card has a small form that moves the deal to
-a chosen phase (keyboard users tab to it); ``/static/board.js`` adds dragging a card
-onto a column, which sends the same form. The partner 360° page gets a section with the
+The board opens on the user's own open deals, each column with its count, sum and
+weighted sum. It works without JavaScript: every card has a small menu whose buttons
+move the deal to another phase; ``/static/board.js`` adds dragging a card onto a
+column and moving a focused card with the arrow keys (both send the card's menu form),
+and folding columns (remembered in the browser). The partner 360° page gets a section with the
 partner's deals, and deals follow a partner through a merge.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.responses import Response
@@ -103,22 +106,47 @@ def deals(ctx: Ctx) -> Response:
 # -- the board ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class BoardColumn:
+    step: Any
+    cards: list[Deal]
+    count: int
+    totals: list[queries.ColumnTotal]
+
+
+def _board_owner(ctx: Ctx, everyone: str) -> int | None:
+    """Whose deals the board shows: the user's own, unless they ask for every deal
+    they may see."""
+    return None if everyone == "all" else ctx.acting.id
+
+
 @page()
 def board(ctx: Ctx) -> Response:
+    """The pipeline board of a type: the user's own open deals by default, a column per
+    phase with its count, sum and weighted sum."""
+    everyone = "all" if ctx.query("owner") == "all" else ""
+    owner_id = _board_owner(ctx, everyone)
     all_types = types.list_types(ctx.db, active_only=True)
-    chosen = parse_id(ctx.query("type_id"))
+    chosen = parse_id(ctx.query("type_id")) or queries.first_type_with_deals(
+        ctx.db, ctx.acting, owner_id
+    )
     type_ = next((t for t in all_types if t.id == chosen), all_types[0] if all_types else None)
-    columns: list[tuple[Any, list[Deal]]] = []
+    columns: list[BoardColumn] = []
     if type_ is not None:
         by_step: dict[int | None, list[Deal]] = {}
-        for deal in queries.board_deals(ctx.db, ctx.acting, type_.id):
+        for deal in queries.board_deals(ctx.db, ctx.acting, type_.id, owner_id=owner_id):
             by_step.setdefault(deal.step_id, []).append(deal)
-        columns = [(step, by_step.get(step.id, [])[:BOARD_LIMIT]) for step in type_.phases]
+        totals = queries.board_totals(ctx.db, ctx.acting, type_.id, owner_id=owner_id)
+        for step in type_.phases:
+            cards = by_step.get(step.id, [])
+            columns.append(BoardColumn(step, cards[:BOARD_LIMIT], len(cards), totals.get(step.id, [])))
     return ctx.render(
         "deals/board.html",
         types=all_types,
         type=type_,
         columns=columns,
+        owner=everyone,
+        moved=parse_id(ctx.query("moved")),
         today=today(),
         labels=LABELS,
     )
@@ -134,7 +162,8 @@ def board_move(ctx: Ctx) -> Response:
         raise Invalid({"step_id": _l("This phase does not belong to this record's type.")})
     service.move_deal(ctx.db, ctx.acting, deal.id, phase.id)
     ctx.flash(_("%(title)s moved to %(phase)s.", title=deal.title, phase=phase.name))
-    return ctx.redirect(f"/deals/board?type_id={deal.type_id}")
+    owner = "&owner=all" if ctx.form is not None and ctx.form.get("owner") == "all" else ""
+    return ctx.redirect(f"/deals/board?type_id={deal.type_id}{owner}&moved={deal.id}")
 
 
 # -- one deal -------------------------------------------------------------------------
