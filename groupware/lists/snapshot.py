@@ -61,8 +61,11 @@ def _plain(value: Any) -> Any:
 
 
 def _python_type(column: Any) -> type | None:
+    kind = column.type
+    # A decorated type (UTC timestamps) says what its underlying type holds.
+    kind = getattr(kind, "impl_instance", kind)
     try:
-        return column.type.python_type  # type: ignore[no-any-return]
+        return kind.python_type  # type: ignore[no-any-return]
     except NotImplementedError:
         return None
 
