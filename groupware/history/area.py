@@ -1,7 +1,14 @@
 """History: every change of every record, who made it and through which channel."""
 
-from groupware.history import api, recorder, web
+from groupware.history import api, lists, recorder, web
 from groupware.history.models import Change
 from groupware.wiring import Area
 
-AREA = Area("history", models=(Change,), pages=(web,), apis=(api.api,), setup=(recorder.listen,))
+AREA = Area(
+    "history",
+    models=(Change,),
+    pages=(web,),
+    apis=(api.api,),
+    lists=(lists.HISTORY,),
+    setup=(recorder.listen,),
+)

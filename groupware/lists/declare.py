@@ -135,6 +135,11 @@ class ListDef:
     module: str | None = None
     page_size: int = 50
     row_class: Callable[[], Any] | None = None
+    # More about each row of a page, shown under it: a template with a macro
+    # ``details(item)`` and what reads the items of a page's ids.
+    details: tuple[str, Callable[[Session, Who, Sequence[int]], Mapping[int, Any]]] | None = None
+    # What tests and scripts find a row by (``data-testid``), when the list names it.
+    row_testid: str = ""
     # How many records, in words ("3 partners"), for confirmations and messages.
     count: Callable[[int], str] = field(default=lambda n: str(n))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import tempfile
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -44,6 +44,7 @@ class Listing:
     actions: list[BulkAction] = field(default_factory=list)
     change: BulkChange | None = None
     may_export: bool = False
+    details: Mapping[int, Any] = field(default_factory=dict)
 
     def url(self, query: str) -> str:
         return f"{self.path}?{query}" if query else self.path
@@ -105,6 +106,8 @@ def listing(ctx: Ctx, listdef: ListDef, *, full: bool = True) -> Listing:
         rows, found.errors = [], exc.errors
     found.rows = [dict(row._mapping) for row in rows[: listdef.page_size]]
     found.more = len(rows) > listdef.page_size
+    if listdef.details is not None and found.rows:
+        found.details = listdef.details[1](ctx.db, who, [row["row__id"] for row in found.rows])
     module = listdef.module
     found.may_export = module is not None and who.can(module, "export")
     found.actions = [a for a in listdef.bulk if module is None or who.can(module, a.right)]
