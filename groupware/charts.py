@@ -38,7 +38,11 @@ def nice_ticks(low: Amount, high: Amount, count: int = 4) -> list[Amount]:
         high = low + 1
     rough = (high - low) / count
     power = Amount(10) ** (rough.adjusted())
-    step = next(power * m for m in (Amount(1), Amount(2), Amount("2.5"), Amount(5), Amount(10)) if power * m >= rough)
+    step = next(
+        power * m
+        for m in (Amount(1), Amount(2), Amount("2.5"), Amount(5), Amount(10))
+        if power * m >= rough
+    )
     first = (low / step).to_integral_value(rounding=decimal.ROUND_FLOOR) * step
     ticks = [first]
     while ticks[-1] < high:

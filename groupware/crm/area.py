@@ -64,7 +64,7 @@ AREA = Area(
         Person,
         Document,
         PartnerMerge,
-            ImportJob,
+        ImportJob,
         ImportRowError,
     ),
     access_modules=(PARTNERS_MODULE, DOCUMENTS_MODULE),

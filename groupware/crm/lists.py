@@ -104,7 +104,9 @@ PARTNERS = ListDef(
             badge=(Partner.kind, {"person": _l("person")}),
         ),
         Column("oib", _l("OIB"), Partner.oib, sort=(Partner.oib, Partner.id)),
-        Column("city", _l("City"), Partner.city, sort=(Partner.city, Partner.name_search, Partner.id)),
+        Column(
+            "city", _l("City"), Partner.city, sort=(Partner.city, Partner.name_search, Partner.id)
+        ),
         Column("county", _l("County"), County.name, join=("county",)),
         Column("group", _l("Group"), PartnerGroup.name, join=("group",)),
         Column(
@@ -118,7 +120,9 @@ PARTNERS = ListDef(
             ),
         ),
         Column("territory", _l("Territory"), Territory.name, join=("territory",)),
-        Column("status", _l("Status"), Partner.status, show="choice", choices=PARTNER_STATUS_LABELS),
+        Column(
+            "status", _l("Status"), Partner.status, show="choice", choices=PARTNER_STATUS_LABELS
+        ),
         Column("kind", _l("Kind"), Partner.kind, show="choice", choices=PARTNER_KIND_LABELS),
         _described("vat_id"),
         _described("street"),
@@ -170,7 +174,9 @@ PARTNERS = ListDef(
             choices=_status_choices,
             value_label=_l("New status"),
         ),
-        delete_action(_l("Delete"), Partner, lambda session, p: partners.delete_partner(session, p)),
+        delete_action(
+            _l("Delete"), Partner, lambda session, p: partners.delete_partner(session, p)
+        ),
     ),
     row_class=lambda: case((Partner.status == "inactive", literal("muted")), else_=literal("")),
     count=lambda n: ngettext("%(num)d partner", "%(num)d partners", n),
@@ -280,7 +286,11 @@ DOCUMENTS = ListDef(
             total=True,
         ),
         Column(
-            "status", _l("Status"), Document.status, show="choice", choices=DOCUMENT_LABELS["status"]
+            "status",
+            _l("Status"),
+            Document.status,
+            show="choice",
+            choices=DOCUMENT_LABELS["status"],
         ),
         Column(
             "open",

@@ -102,7 +102,9 @@ def tag(session: Session, who: Who, ids: Sequence[int], value: str) -> dict[str,
     for partner_id in ids:
         partner = get_partner_for_user(session, who, partner_id, "edit")
         has = session.scalar(
-            select(PartnerTag).where(PartnerTag.partner_id == partner.id, PartnerTag.tag_id == found.id)
+            select(PartnerTag).where(
+                PartnerTag.partner_id == partner.id, PartnerTag.tag_id == found.id
+            )
         )
         if has is None:
             session.add(PartnerTag(partner_id=partner.id, tag_id=found.id, tag=found))

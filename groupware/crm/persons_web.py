@@ -55,9 +55,7 @@ BRANCH_FIELDS = (
 def persons(ctx: Ctx) -> Response:
     # No module right needed: a user without one sees the persons shared with them.
     full = not lists_web.wants_results(ctx)
-    return lists_web.render(
-        ctx, "crm/person_list.html", lists_web.listing(ctx, PERSONS, full=full)
-    )
+    return lists_web.render(ctx, "crm/person_list.html", lists_web.listing(ctx, PERSONS, full=full))
 
 
 def _person_form(

@@ -32,7 +32,7 @@ from groupware.lists.declare import Column, ListDef
 from groupware.phases.models import Phase, ProcessType
 
 # A decimal divisor: SQLite would divide two integers as integers.
-HUNDRED = literal_column("100.0")
+HUNDRED: Any = literal_column("100.0")
 WEIGHTED = Deal.amount * Deal.probability / HUNDRED
 
 

@@ -139,7 +139,9 @@ def board(ctx: Ctx) -> Response:
         totals = queries.board_totals(ctx.db, ctx.acting, type_.id, owner_id=owner_id)
         for step in type_.phases:
             cards = by_step.get(step.id, [])
-            columns.append(BoardColumn(step, cards[:BOARD_LIMIT], len(cards), totals.get(step.id, [])))
+            columns.append(
+                BoardColumn(step, cards[:BOARD_LIMIT], len(cards), totals.get(step.id, []))
+            )
     return ctx.render(
         "deals/board.html",
         types=all_types,

@@ -80,7 +80,9 @@ def _rows(who: Who, filters: Mapping[str, str], action: str) -> Select[Any]:
 
 
 def _described(session: Session, who: Who, ids: Sequence[int]) -> dict[int, ChangeView]:
-    return {view.change.id: view for view in describe(session, who, changes_by_id(session, list(ids)))}
+    return {
+        view.change.id: view for view in describe(session, who, changes_by_id(session, list(ids)))
+    }
 
 
 HISTORY = ListDef(

@@ -222,7 +222,12 @@ def delete_action(
         if needed:
             names = ", ".join(str(r) for r in records if record_key(r) in needed)
             raise Invalid(
-                {"ids": _l("Other records still need these, so nothing was deleted: %(names)s", names=names)}
+                {
+                    "ids": _l(
+                        "Other records still need these, so nothing was deleted: %(names)s",
+                        names=names,
+                    )
+                }
             )
         kept = snapshot.take(session, model, [record_key(r) for r in records])
         for record in records:

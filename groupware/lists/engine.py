@@ -157,16 +157,14 @@ def totals(session: Session, shape: Shape, who: Who) -> dict[str, list[tuple[str
     for column in chosen(shape):
         if not column.total:
             continue
-        base = listdef.query(who, shape.filters, "view").order_by(None)
-        if column.currency is None:
-            # PostgreSQL refuses a constant in GROUP BY: one sum, no currency.
-            query = base.with_only_columns(const(""), func.sum(column.value))
-            query = _joined(listdef, query, [column])
-        else:
-            query = base.with_only_columns(column.currency, func.sum(column.value))
-            query = _joined(listdef, query, [column]).group_by(column.currency)
+        base: Select[Any] = listdef.query(who, shape.filters, "view").order_by(None)
+        # PostgreSQL refuses a constant in GROUP BY: without a currency, one sum.
+        currency = const("") if column.currency is None else column.currency
+        query = _joined(listdef, base.with_only_columns(currency, func.sum(column.value)), [column])
+        if column.currency is not None:
+            query = query.group_by(column.currency)
         money = column.show == "money"
-        sums = [(str(cur or ""), _amount(s, money)) for cur, s in session.execute(query)]
+        sums = [(str(row[0] or ""), _amount(row[1], money)) for row in session.execute(query)]
         found[column.key] = sorted(sums, key=lambda pair: (-pair[1], pair[0]))
     return found
 

@@ -82,5 +82,7 @@ def write(session: Session, shape: Shape, who: Who, out: IO[bytes]) -> None:
 def filename(shape: Shape) -> str:
     """``partneri-2026-12-08.csv``: the list's name in the user's language, in ASCII."""
     plain = unicodedata.normalize("NFKD", str(shape.listdef.label).lower())
-    stem = "".join(c if c.isascii() and c.isalnum() else "-" for c in plain if not unicodedata.combining(c))
+    stem = "".join(
+        c if c.isascii() and c.isalnum() else "-" for c in plain if not unicodedata.combining(c)
+    )
     return f"{stem.strip('-') or shape.listdef.name}-{today().isoformat()}.csv"

@@ -88,7 +88,9 @@ class Shape:
         """What a form about one part of the shape carries of the rest: the sort, and
         the filters (the column chooser) or the columns (a filter form)."""
         d = self.listdef
-        pairs = [(name, self.filters[name]) for name in d.filters if filters and self.filters.get(name)]
+        pairs = [
+            (name, self.filters[name]) for name in d.filters if filters and self.filters.get(name)
+        ]
         if self.sort != d.default_sort:
             pairs.append(("sort", self.sort))
         if columns and self.columns != d.default_columns:

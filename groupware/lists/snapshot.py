@@ -179,7 +179,10 @@ def _mapper_of(table: Table) -> Mapper[Any] | None:
 
 def _put_back(session: Session, table: Table, table_rows: list[dict[str, Any]]) -> None:
     mapper = _mapper_of(table)
-    typed = [{c.name: _typed(c, row[c.name]) for c in table.columns if c.name in row} for row in table_rows]
+    typed = [
+        {c.name: _typed(c, row[c.name]) for c in table.columns if c.name in row}
+        for row in table_rows
+    ]
     if mapper is None:
         session.execute(insert(table), typed)
         return
@@ -209,8 +212,13 @@ def restore(session: Session, snapshot: dict[str, Any]) -> None:
         mapper = _mapper_of(table)
         if mapper is not None:
             record = session.get(mapper.class_, tuple(values))
-            if record is not None and getattr(record, mapper.get_property_by_column(column).key) is None:
-                setattr(record, mapper.get_property_by_column(column).key, _typed(column, item["value"]))
+            if (
+                record is not None
+                and getattr(record, mapper.get_property_by_column(column).key) is None
+            ):
+                setattr(
+                    record, mapper.get_property_by_column(column).key, _typed(column, item["value"])
+                )
         else:
             session.execute(
                 table.update()

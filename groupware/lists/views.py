@@ -9,7 +9,7 @@ loads a saved view by id alone.
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from groupware.access.policy import Who
@@ -62,7 +62,7 @@ def save_view(
     return row
 
 
-def _visible(who: Who) -> object:
+def _visible(who: Who) -> ColumnElement[bool]:
     mine = SavedView.user_id == who.id
     if not who.team_ids:
         return mine

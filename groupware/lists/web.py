@@ -86,7 +86,12 @@ class Listing:
         label = str(action.label) if action is not None else change.action
         what = self.listdef.count(change.count)
         if change.value_label:
-            return _("%(action)s (%(value)s): %(what)s.", action=label, value=change.value_label, what=what)
+            return _(
+                "%(action)s (%(value)s): %(what)s.",
+                action=label,
+                value=change.value_label,
+                what=what,
+            )
         return _("%(action)s: %(what)s.", action=label, what=what)
 
 
@@ -199,7 +204,12 @@ def _action(ctx: Ctx, listdef: ListDef, name: str) -> BulkAction:
 
 
 def _confirm(
-    ctx: Ctx, listdef: ListDef, action: BulkAction, ids: list[int], query: str, errors: dict[str, str]
+    ctx: Ctx,
+    listdef: ListDef,
+    action: BulkAction,
+    ids: list[int],
+    query: str,
+    errors: dict[str, str],
 ) -> Response:
     shape = _shape_of(listdef, query)
     first = listdef.columns[0]
@@ -216,7 +226,7 @@ def _confirm(
         query=query,
         back=_back(ctx, listdef, query),
         errors=errors,
-        value=str((ctx.form or {}).get("value", "")),
+        value=str(ctx.form.get("value", "")) if ctx.form is not None else "",
     )
 
 

@@ -33,7 +33,10 @@ def _rows(who: Who, filters: Mapping[str, str], action: str) -> Select[Any]:
     query = (
         select(MailEntry)
         .join(MailMessage, MailMessage.id == MailEntry.message_id)
-        .where(MailEntry.user_id == who.id, MailEntry.folder == (folder if folder in FOLDERS else "inbox"))
+        .where(
+            MailEntry.user_id == who.id,
+            MailEntry.folder == (folder if folder in FOLDERS else "inbox"),
+        )
     )
     q = filters.get("q", "")[:200]
     return query.where(mailbox.search_clause(q)) if q.strip() else query
@@ -80,7 +83,9 @@ MAIL = ListDef(
             _l("From or to"),
             case(
                 (SENT_OR_DRAFT, _recipients()),
-                else_=func.coalesce(func.nullif(MailMessage.from_name, ""), MailMessage.from_address),
+                else_=func.coalesce(
+                    func.nullif(MailMessage.from_name, ""), MailMessage.from_address
+                ),
             ),
         ),
         Column(
@@ -97,7 +102,10 @@ MAIL = ListDef(
                     else_=literal("/mail/") + cast(MailEntry.id, String),
                 ),
             ),
-            badge=(case((MailEntry.private, literal("private")), else_=literal("")), {"private": _l("private")}),
+            badge=(
+                case((MailEntry.private, literal("private")), else_=literal("")),
+                {"private": _l("private")},
+            ),
         ),
         Column(
             "date",

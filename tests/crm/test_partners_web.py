@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from groupware.access.policy import load_who
 from groupware.accounts.models import User
@@ -21,7 +20,6 @@ from groupware.accounts.users import UserUpdate, update_user
 from groupware.crm.models import Partner, PartnerGroup
 from groupware.crm.partner_export import EXPORT_COLUMNS
 from groupware.db import Database
-
 from groupware.history.models import Change
 from groupware.i18n import today, use_language
 from tests.api.helpers import Api
@@ -84,7 +82,9 @@ def sales(live: LiveServer, committed: Cast, database: Database) -> Sales:
 def listed(response: httpx.Response) -> list[str]:
     """Partner names in the list's rows, in order."""
     assert response.status_code == 200, response.text[:500]
-    return re.findall(r'<td data-label="[^"]*" class="lead"><a href="/partners/\d+">([^<]+)</a>', response.text)
+    return re.findall(
+        r'<td data-label="[^"]*" class="lead"><a href="/partners/\d+">([^<]+)</a>', response.text
+    )
 
 
 def partner_count(database: Database) -> int:

@@ -51,7 +51,9 @@ def test_a_bulk_reassign_asks_first_and_its_undo_gives_the_partners_back(
     wrong = bulk(root, "partners", ids, action="reassign", confirm="1", value="999999")
     assert wrong.status_code == 422 and owners(database, ids) == before
 
-    done = bulk(root, "partners", ids, action="reassign", confirm="1", value=str(committed.charlie.id))
+    done = bulk(
+        root, "partners", ids, action="reassign", confirm="1", value=str(committed.charlie.id)
+    )
     assert done.status_code == 303 and done.headers["location"] == "/partners"
     assert owners(database, ids) == [(committed.charlie.id, True)] * 2
     page = root.get("/partners").text
@@ -63,7 +65,9 @@ def test_a_bulk_reassign_asks_first_and_its_undo_gives_the_partners_back(
     assert root.post(f"/lists/undo/{undo_id(page)}", data={"query": ""}).status_code == 422
     with database.transaction(actor_id=None, channel="cli", write=False) as session:
         history = session.scalars(
-            select(Change.changes).where(Change.record_type == "partners", Change.record_id == ids[0])
+            select(Change.changes).where(
+                Change.record_type == "partners", Change.record_id == ids[0]
+            )
         ).all()
     owner_changes = [c["owner_id"] for c in history if "owner_id" in c]
     assert [committed.alice.id, committed.charlie.id] in owner_changes  # the action
@@ -75,13 +79,20 @@ def test_a_bulk_action_touches_nothing_when_one_record_is_refused(
 ) -> None:
     alice = login_as("alice")  # staff: her own Konzum, not bob's Studenac
     konzum, studenac = live_shop.partners["Konzum d.d."], live_shop.partners["Studenac"]
-    refused = bulk(alice, "partners", [konzum, studenac], action="status", confirm="1", value="inactive")
+    refused = bulk(
+        alice, "partners", [konzum, studenac], action="status", confirm="1", value="inactive"
+    )
     assert refused.status_code == 404
     with database.transaction(actor_id=None, channel="cli", write=False) as session:
         assert session.get(Partner, konzum).status == "active"  # type: ignore[union-attr]
     # Another user's change cannot be taken back by her.
     bob = login_as("bob")
-    assert bulk(bob, "partners", [studenac], action="status", confirm="1", value="inactive").status_code == 303
+    assert (
+        bulk(
+            bob, "partners", [studenac], action="status", confirm="1", value="inactive"
+        ).status_code
+        == 303
+    )
     change = undo_id(bob.get("/partners").text)
     assert alice.post(f"/lists/undo/{change}", data={"query": ""}).status_code == 404
     # An undo leaves alone a record changed again since.
@@ -103,9 +114,13 @@ def test_a_bulk_delete_and_its_undo_bring_back_everything_it_removed(
     with database.transaction(actor_id=None, channel="cli") as session:
         kept = make_partner(session, SYSTEM, "Ostaje", tags=["vip"])
         gone = make_partner(session, SYSTEM, "Odlazi", tags=["vip", "jug"])
-        person = save_person(session, SYSTEM, None, PersonIn(partner_id=gone.id, last_name="Horvat"))
+        person = save_person(
+            session, SYSTEM, None, PersonIn(partner_id=gone.id, last_name="Horvat")
+        )
         task = create_task(
-            session, SYSTEM, TaskIn(title="Nazvati", assignee_id=committed.root.id, partner_id=gone.id)
+            session,
+            SYSTEM,
+            TaskIn(title="Nazvati", assignee_id=committed.root.id, partner_id=gone.id),
         )
         ids = {"kept": kept.id, "gone": gone.id, "person": person.id, "task": task.id}
     root = login_as("root")
@@ -117,7 +132,10 @@ def test_a_bulk_delete_and_its_undo_bring_back_everything_it_removed(
         with database.transaction(actor_id=None, channel="cli", write=False) as session:
             partner = session.get(Partner, ids["gone"])
             tags = session.scalars(
-                select(Tag.name).join(PartnerTag).where(PartnerTag.partner_id == ids["gone"]).order_by(Tag.name)
+                select(Tag.name)
+                .join(PartnerTag)
+                .where(PartnerTag.partner_id == ids["gone"])
+                .order_by(Tag.name)
             ).all()
             person = session.get(Person, ids["person"])
             task = session.get(Task, ids["task"])
@@ -129,7 +147,12 @@ def test_a_bulk_delete_and_its_undo_bring_back_everything_it_removed(
             )
 
     assert state() == (None, [], None, None)
-    assert root.post(f"/lists/undo/{undo_id(root.get('/partners').text)}", data={"query": ""}).status_code == 303
+    assert (
+        root.post(
+            f"/lists/undo/{undo_id(root.get('/partners').text)}", data={"query": ""}
+        ).status_code
+        == 303
+    )
     assert state() == ("Odlazi", ["jug", "vip"], "Horvat", ids["gone"])
     with database.transaction(actor_id=None, channel="cli", write=False) as session:
         actions = list(
@@ -164,7 +187,9 @@ def test_deals_are_given_to_another_rep_and_back(
     assert done.status_code == 303
     with database.transaction(actor_id=None, channel="cli", write=False) as session:
         assert {session.get(Deal, i).owner_id for i in mine} == {committed.bob.id}  # type: ignore[union-attr]
-        given = session.scalar(select(func.count()).select_from(Deal).where(Deal.owner_id == committed.alice.id))
+        given = session.scalar(
+            select(func.count()).select_from(Deal).where(Deal.owner_id == committed.alice.id)
+        )
     assert given == 2  # Police and the won one stay hers
     # They are out of her sight now, yet her undo gives them back.
     page = alice.get("/deals").text
@@ -175,6 +200,9 @@ def test_deals_are_given_to_another_rep_and_back(
     # Only someone allowed to share a deal hands it on.
     bob = login_as("bob")
     hladnjaci = live_shop.deals["Hladnjaci"]
-    assert bulk(bob, "deals", [hladnjaci], action="priority", confirm="1", value="urgent").status_code == 303
+    assert (
+        bulk(bob, "deals", [hladnjaci], action="priority", confirm="1", value="urgent").status_code
+        == 303
+    )
     unknown = bulk(bob, "deals", [hladnjaci], action="launch", confirm="1")
     assert unknown.status_code == 303  # back to the list with the reason

@@ -59,9 +59,7 @@ def test_the_export_takes_the_export_right(live_shop: Shop, login_as: LoginAs) -
     assert login_as("root").get("/lists/deals/export.csv?sort=password").status_code == 422
 
 
-def test_amounts_are_numbers_with_their_currency_beside(
-    live_shop: Shop, login_as: LoginAs
-) -> None:
+def test_amounts_are_numbers_with_their_currency_beside(live_shop: Shop, login_as: LoginAs) -> None:
     dave = login_as("dave")  # manages alice's and bob's team: exports what they own
     header, *rows = read_csv(dave.get("/lists/deals/export.csv?cols=title,amount,probability"))
     assert header == ["Title", "Amount", "Amount: currency", "Probability"]

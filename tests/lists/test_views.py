@@ -26,7 +26,8 @@ def test_a_view_keeps_the_chosen_columns_their_order_and_the_sort(
     alice = login_as("alice")
     # Chosen in the column menu: amount and title, partner moved first; then sorted.
     shaped = alice.get(
-        "/deals", params=[("cols", "title"), ("cols", "amount"), ("cols", "partner"), ("up", "partner")]
+        "/deals",
+        params=[("cols", "title"), ("cols", "amount"), ("cols", "partner"), ("up", "partner")],
     )
     assert headers(shaped.text) == ["title", "partner", "amount"]
     sorted_page = alice.get("/deals?cols=title,partner,amount&sort=-amount")

@@ -41,7 +41,10 @@ def upgrade() -> None:
         sa.Column("query", sa.String(length=2000), nullable=False),
         sa.Column("created_at", groupware.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["team_id"], ["teams.id"], name=op.f("fk_saved_views_team_id_teams"), ondelete="SET NULL"
+            ["team_id"],
+            ["teams.id"],
+            name=op.f("fk_saved_views_team_id_teams"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_saved_views_user_id_users"), ondelete="CASCADE"
