@@ -213,7 +213,8 @@ def _confirm(
 ) -> Response:
     shape = _shape_of(listdef, query)
     first = listdef.columns[0]
-    rows = engine.rows_by_id(ctx.db, shape.changed(filters={}), ctx.acting, ids, extra=[first])
+    # Named as the list the rows were chosen on shows them (a mail folder, a task view).
+    rows = engine.rows_by_id(ctx.db, shape, ctx.acting, ids, extra=[first])
     return ctx.render(
         "lists/confirm.html",
         status_code=422 if errors else 200,
