@@ -138,6 +138,9 @@ class ListDef:
     # More about each row of a page, shown under it: a template with a macro
     # ``details(item)`` and what reads the items of a page's ids.
     details: tuple[str, Callable[[Session, Who, Sequence[int]], Mapping[int, Any]]] | None = None
+    # The column that names a record (a confirmation lists the chosen ones by it); by
+    # default the first.
+    title: str = ""
     # What tests and scripts find a row by (``data-testid``), when the list names it.
     row_testid: str = ""
     # How many records, in words ("3 partners"), for confirmations and messages.
@@ -147,7 +150,8 @@ class ListDef:
         keys = [c.key for c in self.columns]
         if len(set(keys)) != len(keys):
             raise ValueError(f"list {self.name}: two columns share a key")
-        missing = {*self.default_columns, self.default_sort.lstrip("-")} - set(keys)
+        missing = {*self.default_columns, self.default_sort.lstrip("-"), self.title or keys[0]}
+        missing -= set(keys)
         if missing:
             raise ValueError(f"list {self.name}: no column {sorted(missing)}")
         unknown = {j for c in self.columns for j in c.join} - set(self.joins)
@@ -167,6 +171,10 @@ class ListDef:
     def key(self) -> Any:
         """The records' id column."""
         return pk_column(self.model)
+
+    @property
+    def title_column(self) -> Column:
+        return self.by_key[self.title] if self.title else self.columns[0]
 
     def action(self, name: str) -> BulkAction | None:
         return next((a for a in self.bulk if a.name == name), None)

@@ -212,7 +212,7 @@ def _confirm(
     errors: dict[str, str],
 ) -> Response:
     shape = _shape_of(listdef, query)
-    first = listdef.columns[0]
+    first = listdef.title_column
     # Named as the list the rows were chosen on shows them (a mail folder, a task view).
     rows = engine.rows_by_id(ctx.db, shape, ctx.acting, ids, extra=[first])
     return ctx.render(

@@ -148,6 +148,7 @@ MAIL = ListDef(
         ),
     ),
     row_class=lambda: case((MailEntry.seen.is_(False), literal("unread")), else_=literal("")),
+    title="subject",
     row_testid="message-row",
     count=lambda n: ngettext("%(num)d message", "%(num)d messages", n),
 )

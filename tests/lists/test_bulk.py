@@ -206,3 +206,40 @@ def test_deals_are_given_to_another_rep_and_back(
     )
     unknown = bulk(bob, "deals", [hladnjaci], action="launch", confirm="1")
     assert unknown.status_code == 303  # back to the list with the reason
+
+
+def test_mail_is_archived_and_marked_read_in_bulk_and_taken_back(
+    live: Any, committed: Cast, login_as: LoginAs, database: Database, settings: Any
+) -> None:
+    from groupware.mail.models import MailEntry
+    from tests.mail.test_web import mail
+
+    for subject in ("Prva", "Druga", "Treća"):
+        mail(database, settings, committed.bob, "alice@groupware.local", subject)
+    alice = login_as("alice")
+    with database.transaction(actor_id=None, channel="cli", write=False) as session:
+        inbox = list(
+            session.scalars(
+                select(MailEntry.id).where(
+                    MailEntry.user_id == committed.alice.id, MailEntry.folder == "inbox"
+                )
+            )
+        )
+    chosen = inbox[:2]
+    asked = bulk(alice, "mail", chosen, action="move", query="folder=inbox")
+    assert asked.status_code == 200 and "Prva" in asked.text and "Druga" in asked.text
+    moved = bulk(
+        alice, "mail", chosen, action="move", confirm="1", value="archive", query="folder=inbox"
+    )
+    assert moved.status_code == 303 and moved.headers["location"] == "/mail?folder=inbox"
+    assert alice.get("/mail").text.count('data-testid="message-row"') == 1
+    archive = alice.get("/mail?folder=archive").text
+    assert archive.count('data-testid="message-row"') == 2
+    assert bulk(alice, "mail", chosen, action="seen", confirm="1", value="1").status_code == 303
+    archive = alice.get("/mail?folder=archive").text
+    assert 'class="unread"' not in archive
+    bob = login_as("bob")  # bob's own mailbox has none of alice's messages
+    assert bulk(bob, "mail", chosen, action="seen", confirm="1", value="0").status_code == 404
+    # Undo the newest change (read), then nothing else is offered; the move stays.
+    assert alice.post(f"/lists/undo/{undo_id(archive)}", data={"query": ""}).status_code == 303
+    assert alice.get("/mail?folder=archive").text.count('class="unread"') == 2
