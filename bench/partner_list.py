@@ -21,7 +21,9 @@ For each database (a fresh SQLite file and a fresh PostgreSQL database) the scri
    clients (the asyncio load generator of ``bench/handlers.py``).
 
 Measured, for the rep: the list (``/partners``), a search (``?q=promet``), a town of
-the territory (``?city=Sesvete``) and page 3 (``?offset=100``), and the list through
+the territory (``?city=Sesvete``), page 3 (``?offset=100``), the list sorted newest
+first (``?sort=-created``, an index) and by rep (``?sort=rep``, a sort of what the access
+filter leaves), and the list through
 the JSON API (``/api/v1/partners``: the same ``partner_query``, paged by id, no HTML).
 The same-run baselines: the same URL for the administrator (scope "all": no access
 filter) and ``/static/app.css``. "1 client" is the median of requests sent one at a
@@ -132,6 +134,11 @@ URLS = [  # what, page, the same through the API
     ("search", f"/partners?q={SEARCH}", None),
     ("city", f"/partners?city={CITY}", None),
     ("page 3", "/partners?offset=100", None),
+    # Sorted by a column of the shaped list (groupware.lists): one an index walks (the
+    # newest first), and one of another table (the rep's name) that must sort what the
+    # access filter leaves.
+    ("newest first", "/partners?sort=-created", None),
+    ("by rep", "/partners?sort=rep", None),
 ]
 
 

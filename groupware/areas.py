@@ -17,6 +17,7 @@ from groupware.crm.area import AREA as CRM
 from groupware.db import never_reuse_ids
 from groupware.deals.area import AREA as DEALS
 from groupware.history.area import AREA as HISTORY
+from groupware.lists.area import AREA as LISTS
 from groupware.mail.area import AREA as MAIL
 from groupware.notifications.area import AREA as NOTIFICATIONS
 from groupware.phases.area import AREA as PHASES
@@ -26,6 +27,7 @@ AREAS: tuple[wiring.Area, ...] = (
     ACCOUNTS,
     ACCESS,
     HISTORY,
+    LISTS,
     NOTIFICATIONS,
     ANNOUNCEMENTS,
     CRM,

@@ -2,8 +2,8 @@
 
 Each area (accounts, crm, deals, mail...) declares in its ``area.py`` one :class:`Area`:
 its models, pages, API, navigation, jobs, alert sources, calendar sources, partner page
-sections, deal timeline sources, merge links, mail filing kinds, record types and
-dashboard widgets.
+sections, deal timeline sources, merge links, mail filing kinds, record types,
+dashboard widgets and the list pages people shape.
 ``groupware.areas`` lists the areas in order, and whatever starts the product (the app, the CLI, the
 migrations, a benchmark, the tests) calls ``groupware.areas.install()`` once, which
 gathers them here. Readers (the job runner, the alert job, the partner page, the
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from groupware.dashboard import Widget
     from groupware.deals.service import TimelineSource
     from groupware.jobs import Job
+    from groupware.lists.declare import ListDef
     from groupware.mail.filing import FilingKind
     from groupware.phases.alerts import AlertChannel, AlertSource
     from groupware.records import RecordType
@@ -67,6 +68,9 @@ class Area:
     filing_kinds: tuple[FilingKind, ...] = ()
     # Boxes of the dashboard with the area's figures (groupware.dashboard).
     dashboard_widgets: tuple[Widget, ...] = ()
+    # List pages people shape: their columns, sorts, totals, bulk actions and export
+    # (groupware.lists), by the list's name.
+    lists: tuple[ListDef, ...] = ()
     # What must run before the first flush (the history recorder starts listening).
     setup: tuple[Callable[[], None], ...] = ()
 
@@ -89,6 +93,7 @@ class Wiring:
     merge_links: tuple[MergeLink, ...] = ()
     filing_kinds: tuple[FilingKind, ...] = ()
     dashboard_widgets: tuple[Widget, ...] = ()
+    lists: dict[str, ListDef] = field(default_factory=dict)
 
 
 def _unique(kind: str, names: Iterable[str]) -> None:
@@ -121,6 +126,8 @@ def gather(areas: Iterable[Area]) -> Wiring:
     _unique("filed record type", (k.record_type for k in kinds))
     widgets = every("dashboard_widgets")
     _unique("dashboard widget", (w.name for w in widgets))
+    lists = every("lists")
+    _unique("list", (listed.name for listed in lists))
     return Wiring(
         areas=areas,
         access_modules={m.name: m for m in modules},
@@ -136,6 +143,7 @@ def gather(areas: Iterable[Area]) -> Wiring:
         merge_links=tuple(every("merge_links")),
         filing_kinds=tuple(kinds),
         dashboard_widgets=tuple(sorted(widgets, key=lambda w: w.order)),
+        lists={listed.name: listed for listed in lists},
     )
 
 

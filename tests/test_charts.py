@@ -1,22 +1,23 @@
-"""Server-drawn bar charts (groupware/charts.py): round axes, bars to scale, every bar a
-link, nothing drawn outside the picture."""
+"""Server-drawn bar charts (groupware/charts.py): round axes holding zero, bars to scale
+on both sides of the zero line, every bar a link where it has a list, a legend naming
+the series, local month names, nothing drawn outside the picture."""
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 
 import pytest
 
 from groupware import charts
+from groupware.i18n import use_language
 
-SERIES = (charts.Series("Value", "s0"), charts.Series("Weighted", "s1"))
+D = decimal.Decimal
+SERIES = (charts.Series("Value", "s1"), charts.Series("Weighted", "s2"))
 
 
 def _group(label: str, *values: float) -> charts.Group:
-    bars = [
-        charts.Bar(decimal.Decimal(str(v)), f"/list?{label}={i}", f"{v} €")
-        for i, v in enumerate(values)
-    ]
+    bars = [charts.Bar(D(str(v)), f"/list?{label}={i}", f"{v} €") for i, v in enumerate(values)]
     return charts.Group(label, bars, f"/list?{label}")
 
 
@@ -31,9 +32,17 @@ def _group(label: str, *values: float) -> charts.Group:
     ],
 )
 def test_axis_ticks_are_round_and_reach_the_top(top: float, expected: list[float]) -> None:
-    found = charts.ticks(top)
-    assert found == pytest.approx(expected)
-    assert found[-1] >= top
+    found = charts.nice_ticks(0, top)
+    assert [float(t) for t in found] == pytest.approx(expected)
+    assert found[-1] >= D(str(top))
+
+
+def test_ticks_are_round_and_hold_zero_and_the_extremes() -> None:
+    assert charts.nice_ticks(D(0), D(1234)) == [D(0), D(500), D(1000), D(1500)]
+    assert charts.nice_ticks(D(-50), D(100)) == [D(-50), D(0), D(50), D(100)]
+    assert charts.nice_ticks(D(0), D(0)) == [D(0), D(1)]  # nothing to show: one step
+    assert charts.nice_ticks(D(3), D(9)) == [D(0), D("2.5"), D(5), D("7.5"), D(10)]
+    assert charts.nice_ticks(D(0), D(400), 3) == [D(0), D(200), D(400)]
 
 
 def test_horizontal_bars_are_to_scale_and_link_to_their_lists() -> None:
@@ -45,7 +54,8 @@ def test_horizontal_bars_are_to_scale_and_link_to_their_lists() -> None:
     )
     offer, weighted, won, nothing = chart.rects
     assert offer.width == pytest.approx(4 * weighted.width, abs=0.2)
-    assert (offer.css, weighted.css) == ("s0", "s1")
+    assert offer.x == weighted.x == chart.zero  # from the zero line
+    assert (offer.css, weighted.css) == ("s1", "s2")
     assert offer.href == "/list?Offer=0" and offer.title == "Offer · Value: 400 €"
     assert won.width == nothing.width == 0  # nothing to draw (and to click) for nothing
     assert [t.text for t in chart.texts if t.css == "tick"] == ["0", "200", "400"]  # 3 steps: room
@@ -54,6 +64,8 @@ def test_horizontal_bars_are_to_scale_and_link_to_their_lists() -> None:
         ("Offer", "/list?Offer", "end"),
         ("Won", "/list?Won", "end"),
     ]
+    assert [(e.css, e.label) for e in chart.legend] == [("s1", "Value"), ("s2", "Weighted")]
+    assert all(e.y + 12 <= offer.y for e in chart.legend)  # the legend above the bars
     _inside(chart)
 
 
@@ -87,6 +99,54 @@ def test_vertical_groups_stand_side_by_side_on_a_common_scale() -> None:
     _inside(chart)
 
 
+def test_bars_stand_on_the_zero_line_at_their_scale_with_a_legend() -> None:
+    forecast, won = charts.Series("Forecast", "s1"), charts.Series("Won", "s2")
+    groups = [
+        charts.Group(name, [charts.Bar(D(f), text=str(f)), charts.Bar(D(w), text=str(w))])
+        for name, f, w in (("a", 100, 50), ("b", 0, 25), ("c", -50, 0))
+    ]
+    chart = charts.vertical(groups, (forecast, won), title="T", values=False)
+    assert [(e.css, e.label) for e in chart.legend] == [("s1", "Forecast"), ("s2", "Won")]
+    up, won_bar, _empty, quarter, down, _none = chart.rects
+    assert up.y + up.height == pytest.approx(chart.zero)
+    assert up.height == pytest.approx(2 * won_bar.height, abs=0.2)
+    assert up.height == pytest.approx(4 * quarter.height, abs=0.2)
+    assert down.y == chart.zero and down.height == pytest.approx(won_bar.height, abs=0.2)
+    assert up.title == "a · Forecast: 100" and up.css == "s1" and won_bar.css == "s2"
+    assert not up.href and not [t for t in chart.texts if t.css == "value"]
+    ticks = [t for t in chart.texts if t.css == "tick"]
+    assert [t.text for t in ticks] == ["-50", "0", "50", "100"]
+    grid = [line.y1 for line in chart.lines if line.css == "grid"]
+    assert grid[-1] == chart.plot.top and grid[0] == chart.plot.bottom
+    _inside(chart)
+
+
+def test_a_bar_may_have_a_colour_of_its_own_and_the_legend_more_entries() -> None:
+    net, credit = charts.Series("Net", "s2"), charts.Series("Credit notes", "neg")
+    groups = [charts.Group("x", [charts.Bar(D(-10), css="neg")])]
+    chart = charts.vertical(groups, (net,), title="T", legend=(net, credit))
+    [bar] = chart.rects
+    assert bar.css == "neg" and [e.label for e in chart.legend] == ["Net", "Credit notes"]
+
+
+def test_many_groups_are_labelled_every_few_and_a_wide_legend_wraps() -> None:
+    series = [charts.Series(f"A long name of series {n}", f"s{n}") for n in range(1, 5)]
+    groups = [charts.Group(f"m{n}", [charts.Bar(n)] * 4) for n in range(24)]
+    chart = charts.vertical(groups, series, title="T", width=480, values=False, max_labels=4)
+    assert [t.text for t in chart.texts if t.css == "label"] == ["m0", "m6", "m12", "m18"]
+    assert len({e.y for e in chart.legend}) > 1  # more than one row
+    assert all(e.x + 18 + 7 * len(e.label) <= chart.width for e in chart.legend)
+    _inside(chart)
+
+
+def test_months_are_written_the_local_way() -> None:
+    with use_language("hr"):
+        assert charts.month_label(dt.date(2026, 4, 1)) == "tra 2026"
+        assert charts.month_label(dt.date(2026, 1, 1), long=True) == "siječanj 2026"
+    with use_language("en"):
+        assert charts.month_label(dt.date(2026, 4, 1)) == "Apr 2026"
+
+
 def _inside(chart: charts.Chart) -> None:
     for rect in chart.rects:
         assert rect.x >= 0 and rect.x + rect.width <= chart.width
@@ -96,3 +156,5 @@ def _inside(chart: charts.Chart) -> None:
         assert min(line.y1, line.y2) >= 0 and max(line.y1, line.y2) <= chart.height
     for text in chart.texts:
         assert 0 <= text.x <= chart.width and 0 <= text.y <= chart.height
+    for entry in chart.legend:
+        assert 0 <= entry.x <= chart.width and 0 <= entry.y <= chart.height

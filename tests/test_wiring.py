@@ -165,3 +165,27 @@ def test_every_filing_kind_files_on_records_with_access_rules() -> None:
     for kind in kinds:
         assert kind.record_type in record_models(), kind
         assert kind.id_column.class_ is record_models()[kind.record_type], kind
+
+
+def test_every_list_names_its_page_and_no_list_is_declared_twice(
+    settings: Settings, database: Database
+) -> None:
+    """A list people shape is declared once, by its area, and its page is a route."""
+    import pytest
+
+    from groupware.lists.declare import ListDef
+
+    lists = wiring.current().lists
+    assert {"partners", "persons", "documents", "deals", "tasks", "mail", "history"} <= set(lists)
+    app = create_app(settings, database=database)
+    names = {name for _path, name in _routes(list(app.routes))}
+    for listed in lists.values():
+        assert listed.endpoint in names, listed.name
+    twice = wiring.Area("twice", lists=(lists["deals"],))
+    with pytest.raises(ValueError, match="list"):
+        wiring.gather((*AREAS, twice))
+    with pytest.raises(ValueError, match="no column"):
+        ListDef(
+            "broken", "Broken", "deals", lists["deals"].model, lists["deals"].columns,
+            lists["deals"].query, default_columns=("nothing",), default_sort="title",
+        )  # fmt: skip

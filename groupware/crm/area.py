@@ -6,6 +6,7 @@ from groupware.crm import (
     api_contacts,
     api_documents,
     documents_web,
+    lists,
     merge,
     partner360_web,
     partners_web,
@@ -37,7 +38,6 @@ from groupware.crm.models import (
     PartnerRep,
     PartnerTag,
     Person,
-    SavedFilter,
     Tag,
     Territory,
     TerritoryArea,
@@ -64,7 +64,6 @@ AREA = Area(
         Person,
         Document,
         PartnerMerge,
-        SavedFilter,
         ImportJob,
         ImportRowError,
     ),
@@ -91,6 +90,7 @@ AREA = Area(
     merge_links=(merge.PERSONS_LINK, merge.BRANCHES_LINK, merge.DOCUMENTS_LINK),
     # partner-7@<mail domain>, and mail exchanged with the partner's address or one of
     # its persons' (a merged partner's address no longer files anything)
+    lists=lists.LISTS,
     filing_kinds=(
         FilingKind(
             "partner",

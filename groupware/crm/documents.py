@@ -19,9 +19,19 @@ from sqlalchemy.orm import Session, joinedload
 
 from groupware.access.policy import Who, get_for_user, visible
 from groupware.crm.models import Document, Partner
+from groupware.crm.normalize import search_text
+from groupware.db import escape_like
 from groupware.errors import Invalid
 from groupware.i18n import _l
-from groupware.validation import Id, LocalDate, LocalDecimal, OptionalLocalDate, Schema, fail
+from groupware.validation import (
+    Id,
+    LocalDate,
+    LocalDecimal,
+    OptionalId,
+    OptionalLocalDate,
+    Schema,
+    fail,
+)
 
 CURRENCIES = ("EUR", "USD", "GBP", "CHF", "HRK", "BAM", "RSD", "HUF")
 Kind = Literal["offer", "order", "invoice", "delivery_note"]
@@ -83,14 +93,43 @@ def upsert_document(session: Session, who: Who, data: DocumentIn) -> tuple[Docum
 
 
 def document_query(
-    who: Who, *, partner_id: int | None = None, kind: str | None = None
+    who: Who, *, partner_id: int | None = None, kind: str | None = None, action: str = "view"
 ) -> Select[Document]:
-    query = select(Document).where(visible(Document, who))
+    query = select(Document).where(visible(Document, who, action))
     if partner_id is not None:
         query = query.where(Document.partner_id == partner_id)
     if kind:
         query = query.where(Document.kind == kind)
     return query.order_by(Document.date.desc(), Document.id.desc())
+
+
+class DocumentFilter(Schema):
+    """The documents list's query string."""
+
+    kind: Literal["", "offer", "order", "invoice", "delivery_note"] = ""
+    status: Literal["", "draft", "open", "closed", "cancelled"] = ""
+    partner: str = Field(default="", max_length=100)
+    partner_id: OptionalId = None
+    date_from: OptionalLocalDate = None
+    date_to: OptionalLocalDate = None
+
+
+def filtered_documents(who: Who, f: DocumentFilter, *, action: str = "view") -> Select[Document]:
+    """The documents ``who`` may see (or export) that match the list's filters ``f``."""
+    query = document_query(who, partner_id=f.partner_id, kind=f.kind or None, action=action)
+    if f.status:
+        query = query.where(Document.status == f.status)
+    if f.date_from is not None:
+        query = query.where(Document.date >= f.date_from)
+    if f.date_to is not None:
+        query = query.where(Document.date <= f.date_to)
+    words = search_text(f.partner)
+    if words:
+        named = select(Partner.id).where(
+            Partner.name_search.like(f"%{escape_like(words)}%", escape="\\")
+        )
+        query = query.where(Document.partner_id.in_(named))
+    return query
 
 
 def latest_documents(session: Session, who: Who, partner_id: int, *, limit: int) -> list[Document]:

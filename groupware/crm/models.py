@@ -556,21 +556,6 @@ class PartnerMerge(Base):
         return f"#{self.merged_id} → #{self.kept_id}"
 
 
-class SavedFilter(Base):
-    """A named list view (its query string) a user keeps for a module's list."""
-
-    __tablename__ = "saved_filters"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    module: Mapped[str] = mapped_column(String(32))
-    name: Mapped[str] = mapped_column(String(100))
-    query: Mapped[str] = mapped_column(String(2000))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-
-    __table_args__ = (UniqueConstraint("user_id", "module", "name"),)
-
-
 class ImportJob(Base):
     """A CSV import: uploaded, analysed, validated, then committed in one transaction."""
 

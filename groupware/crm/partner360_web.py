@@ -17,16 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from babel import dates as babel_dates
 from starlette.responses import Response
 from starlette.routing import Route
 
-from groupware import wiring
+from groupware import charts, wiring
 from groupware.access.policy import can, may_share
 from groupware.accounts.users import user_names
 from groupware.crm import merge as merging
 from groupware.crm.documents import latest_documents, open_items, revenue_by_month, totals_per_year
-from groupware.crm.documents_web import DOCUMENT_LABELS
+from groupware.crm.lists import DOCUMENT_LABELS
 from groupware.crm.models import (
     PARTNER_KIND_LABELS,
     PARTNER_STATUS_LABELS,
@@ -44,7 +43,7 @@ from groupware.crm.partners import (
 from groupware.crm.persons import branches_of, persons_of
 from groupware.crm.reference import country_choices
 from groupware.errors import Invalid
-from groupware.i18n import _, _l, current_language, today
+from groupware.i18n import _, _l, current_language, format_money, format_money_short, today
 from groupware.records import described, field_label
 from groupware.validation import parse_id
 from groupware.web import Ctx, NavItem, page
@@ -78,65 +77,52 @@ class Section:
 
 # -- the revenue chart ----------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class Bar:
-    month: dt.date
-    label: str
-    amount: decimal.Decimal
-    x: float
-    y: float
-    height: float
+NET = charts.Series(_l("Invoiced net (EUR)"), "s2")
+CREDIT = charts.Series(_l("Credit notes"), "neg")
 
 
 @dataclass(frozen=True)
-class Chart:
-    """A bar chart drawn as inline SVG by ``crm/_revenue_chart.html`` (no script)."""
+class Revenue:
+    """The partner's invoiced net amount per month: the chart (``crm/_revenue_chart.html``
+    draws it with the macro every chart uses) and the same figures for its table."""
 
-    bars: list[Bar]
+    chart: charts.Chart
+    months: list[tuple[str, decimal.Decimal]]  # (the month the local way, its amount)
     total: decimal.Decimal
     top: decimal.Decimal
     bottom: decimal.Decimal
-    zero_y: float
-    bar_width: float
-    # Narrow enough that the month labels stay legible on a phone.
-    width: int = 480
-    height: int = 240
-    left: int = 4
-    plot_top: int = 26
-    plot_bottom: int = 190
 
 
-def revenue_chart(series: list[tuple[dt.date, decimal.Decimal]]) -> Chart:
-    """Bars for amounts per month; credit notes can make a month negative."""
-    base = Chart([], decimal.Decimal(0), decimal.Decimal(0), decimal.Decimal(0), 0, 0)
-    top = max([decimal.Decimal(0), *(a for _m, a in series)])
-    bottom = min([decimal.Decimal(0), *(a for _m, a in series)])
-    span = float(top - bottom) or 1.0
-    plot = base.plot_bottom - base.plot_top
-    zero_y = base.plot_top + plot * float(top) / span
-    step = (base.width - 2 * base.left) / max(len(series), 1)
-    locale = "hr_HR" if current_language() == "hr" else "en_GB"
-    bars = []
-    for index, (month, amount) in enumerate(series):
-        height = plot * abs(float(amount)) / span
-        bars.append(
-            Bar(
-                month=month,
-                label=babel_dates.format_date(month, "LLL yyyy", locale=locale),
-                amount=amount,
-                x=round(base.left + index * step + step * 0.15, 1),
-                y=round(zero_y - height if amount >= 0 else zero_y, 1),
-                height=round(height, 1),
-            )
+def revenue_chart(series: list[tuple[dt.date, decimal.Decimal]]) -> Revenue:
+    """Bars for amounts per month; credit notes can make a month negative (drawn below
+    the zero line in their own colour). Narrow enough that the month labels stay
+    legible on a phone: a label every six months."""
+    zero = decimal.Decimal(0)
+    months = [(charts.month_label(month), amount) for month, amount in series]
+    groups = [
+        charts.Group(
+            label, (charts.Bar(amount, "", format_money(amount), css="" if amount >= 0 else "neg"),)
         )
-    return Chart(
-        bars=bars,
-        total=sum((a for _m, a in series), decimal.Decimal(0)),
-        top=top,
+        for label, amount in months
+    ]
+    bottom = min([zero, *(a for _m, a in series)])
+    chart = charts.vertical(
+        groups,
+        (NET,),
+        title=_("Invoiced net revenue per month, last 24 months (EUR)"),
+        tick_text=format_money_short,
+        width=480,
+        height=240,
+        values=False,
+        max_labels=4,
+        legend=(NET, CREDIT) if bottom < 0 else (NET,),
+    )
+    return Revenue(
+        chart,
+        months,
+        total=sum((a for _m, a in series), zero),
+        top=max([zero, *(a for _m, a in series)]),
         bottom=bottom,
-        zero_y=round(zero_y, 1),
-        bar_width=round(step * 0.7, 1),
     )
 
 

@@ -1,85 +1,24 @@
-"""The partner list page's queries: one page of rows, the filter selects' options and
-the unassigned queue's size.
+"""The partner list page's own queries: the filter selects' options and the unassigned
+queue's size (its rows come from the list's declaration, :mod:`groupware.crm.lists`,
+through :mod:`groupware.lists.engine`).
 
-The list must stay fast at a million partners: one query for the page of rows (one
-more than a page, to know whether there is a next page; nothing is counted), plain
-columns rather than partner objects, and the small tables behind the filter selects in
-one round trip.
+The list must stay fast at a million partners: the small tables behind the filter
+selects in one round trip, and the queue counted only up to a cap.
 """
 
 from __future__ import annotations
 
 import functools
-import threading
-from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import Integer, Row, Select, bindparam, case, func, literal, select, union_all
+from sqlalchemy import Select, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from groupware.access.policy import Who
 from groupware.accounts.models import User
 from groupware.crm.models import County, Partner, PartnerGroup, Territory
-from groupware.crm.partner_export import join_names
-from groupware.crm.partners import PartnerFilter, partner_query
-from groupware.db import const
 
-PAGE_SIZE = 50
-MAX_OFFSET = 1_000_000
-# What a row of the list shows: plain columns, cheaper to load than partner objects.
-LIST_COLUMNS = (
-    Partner.id,
-    Partner.name,
-    Partner.kind,
-    Partner.oib,
-    Partner.city,
-    Partner.status,
-    County.name.label("county"),
-    PartnerGroup.name.label("group"),
-    User.full_name.label("rep"),
-    Territory.name.label("territory"),
-)
 # The filter selects, in the order of their options' kinds in :func:`filter_options`.
 OPTION_KINDS = ("group_options", "county_options", "territory_options", "rep_options")
-
-
-def list_page(session: Session, who: Who, f: PartnerFilter, *, offset: int = 0) -> list[Row[Any]]:
-    """Rows of :data:`LIST_COLUMNS` for the partners ``who`` may see that match ``f``,
-    from ``offset`` (capped at :data:`MAX_OFFSET`): up to ``PAGE_SIZE + 1`` of them."""
-    offset = max(0, min(offset, MAX_OFFSET))
-    return list(session.execute(page_query(who, f), {"offset": offset}).all())
-
-
-_page_queries: OrderedDict[tuple[int, tuple[Any, ...]], tuple[Who, Select[Any]]] = OrderedDict()
-_page_queries_lock = threading.Lock()
-PAGE_QUERIES_KEPT = 256
-
-
-def page_query(who: Who, f: PartnerFilter) -> Select[Any]:
-    """The statement of a list page for ``who`` and ``f`` (the ``offset`` is given when
-    it runs).
-
-    Recently used ones are kept and used again: SQLAlchemy remembers the cache key of a
-    statement object, and working it out anew for every request cost about as much as
-    PostgreSQL spends running the query. An entry holds its ``who``: rights that change
-    give a new ``Who``, so a new entry."""
-    key = (id(who), tuple(f.model_dump().values()))
-    with _page_queries_lock:
-        kept = _page_queries.get(key)
-        if kept is not None and kept[0] is who:
-            _page_queries.move_to_end(key)
-            return kept[1]
-    query = join_names(partner_query(who, f).with_only_columns(*LIST_COLUMNS))
-    # The offset is written into the SQL too (an int, capped at MAX_OFFSET): with it as a
-    # parameter PostgreSQL's generic plan must guess it, looks dearer than a custom plan,
-    # and every execution is planned again (0.35 ms of a 1 ms query).
-    offset = bindparam("offset", type_=Integer(), literal_execute=True)
-    query = query.offset(offset).limit(const(PAGE_SIZE + 1))
-    with _page_queries_lock:
-        _page_queries[key] = (who, query)
-        if len(_page_queries) > PAGE_QUERIES_KEPT:
-            _page_queries.popitem(last=False)
-    return query
 
 
 @functools.cache

@@ -1,28 +1,26 @@
-"""Partner pages: the list (filters, sorting, saved views, CSV export), create and edit
-with the duplicate warning, delete, and choosing a partner's reps.
+"""Partner pages: the list (its filters; columns, sorting, totals, bulk actions, saved
+views and export come from :mod:`groupware.lists` by the list's declaration in
+:mod:`groupware.crm.lists`), the export of every field, create and edit with the
+duplicate warning, delete, and choosing a partner's reps.
 
-The list's queries live in :mod:`groupware.crm.partner_list`; the small tables behind
-the filter selects are read only when the whole page is drawn, not for the fragments
-htmx asks for while the user types. The partner's own page (``/partners/{id}``) lives
-in :mod:`groupware.crm.partner360_web`.
+The partner's own page (``/partners/{id}``) lives in :mod:`groupware.crm.partner360_web`.
 """
 
 from __future__ import annotations
 
 import tempfile
-import urllib.parse
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
-from sqlalchemy import Row
 from sqlalchemy.orm import Session
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from groupware.access.policy import can, require, require_share
 from groupware.accounts.users import active_user_choices
-from groupware.crm import partner_list, saved_filters
+from groupware.crm import partner_list
 from groupware.crm import partners as service
+from groupware.crm.lists import PARTNERS
 from groupware.crm.models import Partner
 from groupware.crm.normalize import clean_oib, email_is_valid, oib_is_valid
 from groupware.crm.partner_export import write_partners_csv
@@ -30,12 +28,12 @@ from groupware.crm.partners import Duplicate, PartnerFilter, PartnerIn
 from groupware.crm.reference import country_choices
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, current_language, today
+from groupware.lists import web as lists_web
 from groupware.validation import parse_id, validate
 from groupware.web import Ctx, NavItem, page
 
 MODULE = "partners"
 nav = [NavItem(_l("Partners"), "partners", module=MODULE, order=20, icon="building-2")]
-PAGE_SIZE = partner_list.PAGE_SIZE
 UNASSIGNED_CAP = 1000  # counted no further: the list then says "more than 1,000"
 FILTER_FIELDS = tuple(PartnerFilter.model_fields)
 FORM_FIELDS = tuple(PartnerIn.model_fields)
@@ -51,32 +49,6 @@ def _filter_of(ctx: Ctx) -> PartnerFilter:
     return validate(
         PartnerFilter, {k: params[k] for k in FILTER_FIELDS if params.get(k, "").strip()}
     )
-
-
-def _query_string(f: PartnerFilter, **changes: Any) -> str:
-    """``f`` (with ``changes``) as the list's query string, defaults left out."""
-    values = f.model_dump() | changes
-    pairs = []
-    for name in (*FILTER_FIELDS, "offset"):
-        value = values.get(name)
-        if value in (None, "", False, 0) or (name == "sort" and value == "name"):
-            continue
-        pairs.append((name, "1" if value is True else str(value)))
-    return urllib.parse.urlencode(pairs)
-
-
-def _with_query(query: str) -> str:
-    return "/partners?" + query if query else "/partners"
-
-
-def _list_url(f: PartnerFilter, **changes: Any) -> str:
-    return _with_query(_query_string(f, **changes))
-
-
-def _fragment(ctx: Ctx) -> str | None:
-    """The block to render alone: only for the filter form's own requests. A boosted
-    link or htmx restoring history sends ``HX-Request`` too, but wants the whole page."""
-    return "results" if ctx.request.headers.get("HX-Target") == "results" else None
 
 
 def _lookups(ctx: Ctx) -> dict[str, Any]:
@@ -96,78 +68,21 @@ def _unassigned(ctx: Ctx) -> int | None:
     return partner_list.unassigned_waiting(ctx.db, cap=UNASSIGNED_CAP)
 
 
-def _list(
-    ctx: Ctx,
-    f: PartnerFilter,
-    rows: Sequence[Row[Any]],
-    *,
-    offset: int = 0,
-    errors: dict[str, str] | None = None,
-) -> Response:
-    block = _fragment(ctx)
-    context: dict[str, Any] = {
-        "rows": rows[:PAGE_SIZE],
-        "more": len(rows) > PAGE_SIZE,
-        "offset": offset,
-        "page_size": PAGE_SIZE,
-        "f": f,
-        "raw": dict(ctx.request.query_params),
-        "query": _query_string(f),
-        "link": lambda **changes: _list_url(f, **changes),
-        "errors": errors or {},
-        "may_export": ctx.acting.can(MODULE, "export"),
-    }
-    if block is None:
-        context |= _lookups(ctx) | {
-            "saved": saved_filters.list_filters(ctx.db, ctx.me.id, MODULE),
+@page()
+def partners(ctx: Ctx) -> Response:
+    """The partner list as the user shapes it (:mod:`groupware.lists`); the small
+    tables behind the filter selects are read only for the whole page, not for the
+    results htmx asks for while the user types."""
+    full = not lists_web.wants_results(ctx)
+    found = lists_web.listing(ctx, PARTNERS, full=full)
+    context: dict[str, Any] = {}
+    if full:
+        context = _lookups(ctx) | {
             "unassigned": _unassigned(ctx),
             "unassigned_cap": UNASSIGNED_CAP,
             "may_create": ctx.acting.can(MODULE, "create"),
         }
-    # The address bar shows the canonical query, not every empty field of the form.
-    headers = {"HX-Push-Url": _list_url(f, offset=offset)} if block and not errors else None
-    return ctx.render(
-        "crm/partner_list.html",
-        block=block,
-        status_code=422 if errors else 200,
-        headers=headers,
-        **context,
-    )
-
-
-@page()
-def partners(ctx: Ctx) -> Response:
-    try:
-        f = _filter_of(ctx)
-    except Invalid as exc:
-        return _list(ctx, PartnerFilter(), [], errors=exc.errors)
-    offset = min(ctx.query_id("offset") or 0, partner_list.MAX_OFFSET)
-    rows = partner_list.list_page(ctx.db, ctx.acting, f, offset=offset)
-    return _list(ctx, f, rows, offset=offset)
-
-
-@page()
-def partner_filter_save(ctx: Ctx) -> Response:
-    form = ctx.form_dict()
-    query = urllib.parse.parse_qs(str(form.get("query", "")).lstrip("?"))
-    params = {k: v[-1] for k, v in query.items() if k in FILTER_FIELDS and v[-1].strip()}
-    try:
-        f = validate(PartnerFilter, params)
-        saved = saved_filters.save_filter(
-            ctx.db, ctx.me.id, MODULE, str(form.get("name", "")), _query_string(f)
-        )
-    except Invalid as exc:
-        ctx.flash(" ".join(map(str, exc.errors.values())), "error")
-        return ctx.redirect(_with_query(urllib.parse.urlencode(params)))
-    ctx.flash(_("The view “%(name)s” is saved.", name=saved.name))
-    return ctx.redirect(_with_query(saved.query))
-
-
-@page()
-def partner_filter_delete(ctx: Ctx) -> Response:
-    saved_filters.delete_filter(ctx.db, ctx.me.id, MODULE, ctx.int_param("filter_id"))
-    ctx.flash(_("The saved view is deleted."))
-    return ctx.redirect(ctx.url("partners"))
+    return lists_web.render(ctx, "crm/partner_list.html", found, **context)
 
 
 # -- CSV export -----------------------------------------------------------------------
@@ -422,10 +337,6 @@ def _post(path: str, endpoint: Any, name: str) -> Route:
 routes = [
     Route("/partners", partners, name="partners"),
     Route("/partners/export.csv", partners_export, name="partners_export"),
-    _post("/partners/filters", partner_filter_save, "partner_filter_save"),
-    _post(
-        "/partners/filters/{filter_id:int}/delete", partner_filter_delete, "partner_filter_delete"
-    ),
     Route("/partners/new", partner_new, name="partner_new"),
     _post("/partners/new", partner_create, "partner_create"),
     _post("/partners/check-duplicates", partner_check_duplicates, "partner_check_duplicates"),

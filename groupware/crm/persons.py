@@ -158,8 +158,10 @@ def delete_branch(session: Session, branch: Branch) -> None:
     session.flush()
 
 
-def person_query(who: Who, *, partner_id: int | None = None, q: str = "") -> Select[Person]:
-    query = select(Person).where(visible(Person, who))
+def person_query(
+    who: Who, *, partner_id: int | None = None, q: str = "", action: str = "view"
+) -> Select[Person]:
+    query = select(Person).where(visible(Person, who, action))
     if partner_id is not None:
         query = query.where(Person.partner_id == partner_id)
     if q:

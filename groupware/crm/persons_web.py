@@ -6,25 +6,24 @@ access to the partner (deleting takes its delete right).
 
 from __future__ import annotations
 
-import urllib.parse
 from typing import Any
 
-from sqlalchemy.orm import joinedload
 from starlette.responses import Response
 from starlette.routing import Route
 
 from groupware.access.policy import can
 from groupware.crm import persons as service
+from groupware.crm.lists import PERSONS
 from groupware.crm.models import Branch, Partner, Person
 from groupware.crm.partners import counties, get_partner_for_user
 from groupware.crm.reference import country_choices
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, current_language
+from groupware.lists import web as lists_web
 from groupware.validation import validate
 from groupware.web import Ctx, NavItem, page
 
 nav = [NavItem(_l("Persons"), "persons", module="partners", order=30, icon="users")]
-PAGE_SIZE = 50
 PERSON_FIELDS = (
     "first_name",
     "last_name",
@@ -55,25 +54,8 @@ BRANCH_FIELDS = (
 @page()
 def persons(ctx: Ctx) -> Response:
     # No module right needed: a user without one sees the persons shared with them.
-    offset = min(ctx.query_id("offset") or 0, 1_000_000)
-    q = ctx.query("q")[:100]
-    query = (
-        service.person_query(ctx.acting, q=q)
-        .options(joinedload(Person.partner), joinedload(Person.branch))
-        .offset(offset)
-        .limit(PAGE_SIZE + 1)
-    )
-    rows = list(ctx.db.scalars(query))
-    more = len(rows) > PAGE_SIZE
-    return ctx.render(
-        "crm/person_list.html",
-        block="results",
-        rows=rows[:PAGE_SIZE],
-        q=q,
-        more_url="?" + urllib.parse.urlencode({"q": q, "offset": offset + PAGE_SIZE})
-        if more
-        else "",
-    )
+    full = not lists_web.wants_results(ctx)
+    return lists_web.render(ctx, "crm/person_list.html", lists_web.listing(ctx, PERSONS, full=full))
 
 
 def _person_form(

@@ -2,7 +2,7 @@
 alerts when a deal runs late; on partner pages, in calendars and through merges."""
 
 from groupware.crm.merge import MergeLink
-from groupware.deals import alerts, api, calendar, dashboard, reports_web, service, web
+from groupware.deals import alerts, api, calendar, dashboard, lists, reports_web, service, web
 from groupware.deals.models import (
     DEALS_MODULE,
     DEALS_RECORD,
@@ -27,6 +27,7 @@ AREA = Area(
     calendar_sources=((calendar.MEETING, calendar.meeting_moved),),
     partner_sections=(web.PARTNER_SECTION,),
     deal_timelines=(service.activities,),
+    lists=(lists.DEALS,),
     merge_links=(MergeLink("deals", Deal.partner_id, _l("Deals")),),
     # deal-12@<mail domain>, ana+deal-12@..., and [D-12] in a subject
     filing_kinds=(FilingKind("deal", "deals", Deal.id, tag="D"),),

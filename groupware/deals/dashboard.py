@@ -16,7 +16,6 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from babel import dates as babel_dates
 from sqlalchemy import ColumnElement, case, func, literal_column, select
 
 from groupware import charts
@@ -24,22 +23,15 @@ from groupware.access.policy import visible
 from groupware.dashboard import Widget, WidgetArgs
 from groupware.deals.models import Deal
 from groupware.deals.reports import HUNDRED
-from groupware.i18n import (
-    _,
-    _l,
-    current_language,
-    format_money,
-    format_money_short,
-    format_number,
-)
+from groupware.i18n import _, _l, format_money, format_money_short, format_number
 from groupware.phases.models import ProcessType
 
 CURRENCY = "EUR"
 CENT = decimal.Decimal("0.01")
-VALUE = charts.Series(_l("Value"), "s0")
-WEIGHTED = charts.Series(_l("Weighted value"), "s1")
-FORECAST = charts.Series(_l("Forecast (weighted)"), "s1")
-REALISED = charts.Series(_l("Realised (won)"), "s2")
+VALUE = charts.Series(_l("Value"), "s1")
+WEIGHTED = charts.Series(_l("Weighted value"), "s2")
+FORECAST = charts.Series(_l("Forecast (weighted)"), "s2")
+REALISED = charts.Series(_l("Realised (won)"), "s3")
 
 
 def _money(value: Any) -> decimal.Decimal:
@@ -181,7 +173,6 @@ def pipeline_figures(args: WidgetArgs) -> dict[str, Any]:
         "pipelines": [_type_pipeline(args, t, counted[t.id]) for t in types],
         "all_url": list_url(args, status="open"),
         "currency": CURRENCY,
-        "series": (VALUE, WEIGHTED),
     }
 
 
@@ -255,16 +246,14 @@ def _period(
 
 
 def forecast_figures(args: WidgetArgs) -> dict[str, Any]:
-    locale = "hr_HR" if current_language() == "hr" else "en_GB"
     month, quarter = month_of(args.today), quarter_of(args.today)
     number = (quarter[0].month + 2) // 3
     forecast, realised = forecast_of(args, month, quarter), realised_of(args, month, quarter)
+    quarter_label = _("Q%(number)d %(year)d", number=number, year=quarter[0].year)
     periods = [
-        _period(args, babel_dates.format_date(args.today, "LLLL y", locale=locale), month,
-                forecast[0], realised[0]),
-        _period(args, _("Q%(number)d %(year)d", number=number, year=quarter[0].year), quarter,
-                forecast[1], realised[1]),
-    ]  # fmt: skip
+        _period(args, charts.month_label(month[0], long=True), month, forecast[0], realised[0]),
+        _period(args, quarter_label, quarter, forecast[1], realised[1]),
+    ]
     groups = [
         charts.Group(p.label, (_bar(p.forecast, p.forecast_url), _bar(p.realised, p.realised_url)))
         for p in periods

@@ -289,7 +289,8 @@ DEALS_RECORD = RecordType(
         "activity.at": DATETIME,
     },
     summary=("direction", "partner_id", "type_id", "amount", "owner_id", "expected_close"),
-    list_url="/deals",
+    # Every deal: the list opens on the open ones unless told otherwise.
+    list_url="/deals?status=",
     api_url="/api/v1/deals",
 )
 PROCESS_TYPES_RECORD = RecordType(

@@ -8,10 +8,12 @@ everywhere; the pages only parse the request, call these and render.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from groupware.access.policy import Who, visible
@@ -51,7 +53,7 @@ FILTERS = (
 _BY_CLOSE = (Deal.expected_close.is_(None), Deal.expected_close, Deal.id)
 
 
-def _date_or_none(text: str) -> dt.date | None:
+def date_or_none(text: str) -> dt.date | None:
     """A date from the filter form (ISO, as the date input sends it); ignored if not one."""
     try:
         return dt.date.fromisoformat(text) if text else None
@@ -59,10 +61,10 @@ def _date_or_none(text: str) -> dt.date | None:
         return None
 
 
-def deal_query(who: Who, raw: Mapping[str, str]) -> Select[Deal]:
-    """The deals ``who`` may see that match the list's filters ``raw`` (text as typed;
-    a value that is not one of a filter's choices is ignored)."""
-    query = select(Deal).where(visible(Deal, who))
+def deal_query(who: Who, raw: Mapping[str, str], action: str = "view") -> Select[Deal]:
+    """The deals ``who`` may see (or ``action``) that match the list's filters ``raw``
+    (text as typed; a value that is not one of a filter's choices is ignored)."""
+    query = select(Deal).where(visible(Deal, who, action))
     if raw.get("q"):
         query = query.where(Deal.title.ilike(f"%{escape_like(raw['q'])}%", escape="\\"))
     for name, column, allowed in (
@@ -94,35 +96,77 @@ def deal_query(who: Who, raw: Mapping[str, str]) -> Select[Deal]:
         ("closed_from", Deal.closed_on.__ge__),
         ("closed_to", Deal.closed_on.__le__),
     ):
-        day = _date_or_none(raw.get(name, ""))
+        day = date_or_none(raw.get(name, ""))
         if day is not None:
             query = query.where(compare(day))
     return query
 
 
-def list_deals(
-    session: Session, who: Who, raw: Mapping[str, str], *, offset: int, limit: int
+def _on_board(who: Who, type_id: int, owner_id: int | None) -> list[Any]:
+    conditions = [visible(Deal, who), Deal.status == "open", Deal.type_id == type_id]
+    if owner_id is not None:
+        conditions.append(Deal.owner_id == owner_id)
+    return conditions
+
+
+def board_deals(
+    session: Session, who: Who, type_id: int, *, owner_id: int | None = None
 ) -> list[Deal]:
-    """A page of :func:`deal_query`, the soonest expected close first."""
-    query = deal_query(who, raw).options(
-        joinedload(Deal.partner),
-        joinedload(Deal.type),
-        joinedload(Deal.owner),
-        joinedload(Deal.phase),
-    )
-    return list(session.scalars(query.order_by(*_BY_CLOSE).offset(offset).limit(limit)))
-
-
-def board_deals(session: Session, who: Who, type_id: int) -> list[Deal]:
-    """The open deals of a type that ``who`` may see, the soonest expected close first."""
+    """The open deals of a type that ``who`` may see (those ``owner_id`` is responsible
+    for, when given), the soonest expected close first."""
     return list(
         session.scalars(
             select(Deal)
-            .where(visible(Deal, who), Deal.status == "open", Deal.type_id == type_id)
+            .where(*_on_board(who, type_id, owner_id))
             .options(joinedload(Deal.partner), joinedload(Deal.owner))
             .order_by(*_BY_CLOSE)
         )
     )
+
+
+@dataclass(frozen=True)
+class ColumnTotal:
+    """What a column of the board holds in one currency."""
+
+    currency: str
+    count: int
+    amount: decimal.Decimal
+    weighted: decimal.Decimal
+
+
+def board_totals(
+    session: Session, who: Who, type_id: int, *, owner_id: int | None = None
+) -> dict[int | None, list[ColumnTotal]]:
+    """Per column (template step) of the board: the deals, their amount and weighted
+    amount (amount × probability), per currency, largest first."""
+    weighted = func.sum(Deal.amount * Deal.probability / literal_column("100.0"))
+    rows = session.execute(
+        select(Deal.step_id, Deal.currency, func.count(), func.sum(Deal.amount), weighted)
+        .where(*_on_board(who, type_id, owner_id))
+        .group_by(Deal.step_id, Deal.currency)
+    )
+    found: dict[int | None, list[ColumnTotal]] = {}
+    for step_id, currency, count, amount, weight in rows:
+        found.setdefault(step_id, []).append(
+            ColumnTotal(currency, int(count), _cents(amount), _cents(weight))
+        )
+    for totals in found.values():
+        totals.sort(key=lambda t: (-t.amount, t.currency))
+    return found
+
+
+def _cents(value: Any) -> decimal.Decimal:
+    """A sum from the database as cents (SQLite may hand back a float)."""
+    return decimal.Decimal(str(value or 0)).quantize(decimal.Decimal("0.01"))
+
+
+def first_type_with_deals(session: Session, who: Who, owner_id: int | None) -> int | None:
+    """The type of the soonest closing open deal of ``owner_id`` (or any ``who`` may
+    see): where the board opens when no type is asked for."""
+    query = select(Deal.type_id).where(visible(Deal, who), Deal.status == "open")
+    if owner_id is not None:
+        query = query.where(Deal.owner_id == owner_id)
+    return session.scalar(query.order_by(*_BY_CLOSE).limit(1))
 
 
 def partner_documents(

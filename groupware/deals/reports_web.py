@@ -4,74 +4,104 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-from babel import dates as babel_dates
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from groupware import charts
 from groupware.access.policy import require
 from groupware.crm.documents import CURRENCIES
 from groupware.crm.importing.csvfile import iter_csv
 from groupware.deals import reports
 from groupware.deals.web import LABELS, MODULE
 from groupware.errors import Invalid
-from groupware.i18n import _, current_language, format_number, today
+from groupware.i18n import _, _l, format_money, format_money_short, format_number, today
 from groupware.validation import validate
 from groupware.web import Ctx, page
 
-
-@dataclass(frozen=True)
-class MonthBars:
-    label: str
-    x: float
-    forecast: tuple[float, float]  # y, height
-    realised: tuple[float, float]
+FORECAST = charts.Series(_l("Forecast"), "s1")
+WON = charts.Series(_l("Won"), "s2")
+INVOICED = charts.Series(_l("Invoiced"), "s3")
+AMOUNT = charts.Series(_l("Amount"), "s1")
+WEIGHTED = charts.Series(_l("Weighted"), "s2")
 
 
-@dataclass(frozen=True)
-class Chart:
-    """Forecast against realised (won deals) per month, drawn as inline SVG."""
-
-    months: list[MonthBars]
-    top: decimal.Decimal
-    bar_width: float
-    width: int = 640
-    height: int = 260
-    plot_top: int = 30
-    plot_bottom: int = 220
+def _deals_url(currency: str, **params: str) -> str:
+    return "/deals?" + urllib.parse.urlencode({**params, "currency": currency})
 
 
-def chart(rows: list[reports.ForecastRow], start: dt.date, end: dt.date) -> Chart:
-    sums: dict[dt.date, list[decimal.Decimal]] = {}
-    for row in rows:
-        pair = sums.setdefault(row.month, [reports.ZERO, reports.ZERO])
-        pair[0] += row.forecast
-        pair[1] += row.won
+def _month_group(
+    month: dt.date, sums: list[decimal.Decimal], start: dt.date, end: dt.date, currency: str
+) -> charts.Group:
+    """A month's bars: forecast and won link to the deals behind them (within the
+    period), the invoiced amount has no list of its own."""
+    month_end = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    first = max(month, start).isoformat()
+    last = min(month_end - dt.timedelta(days=1), end).isoformat()
+    forecast, won, invoiced = sums
+    return charts.Group(
+        charts.month_label(month),
+        (
+            charts.Bar(
+                forecast,
+                _deals_url(currency, status="open", close_from=first, close_to=last),
+                format_money(forecast, currency),
+            ),
+            charts.Bar(
+                won,
+                _deals_url(currency, status="won", closed_from=first, closed_to=last),
+                format_money(won, currency),
+            ),
+            charts.Bar(invoiced, "", format_money(invoiced, currency)),
+        ),
+    )
+
+
+def forecast_chart(
+    rows: list[reports.ForecastRow], start: dt.date, end: dt.date, currency: str
+) -> charts.Chart:
+    """Forecast, won and invoiced per month of the period (summed over the groups)."""
     months = reports.months_of(start, end)
-    top = max([decimal.Decimal(1), *(v for pair in sums.values() for v in pair)])
-    base = Chart([], top, 0)
-    plot = base.plot_bottom - base.plot_top
-    step = base.width / max(len(months), 1)
-    locale = "hr_HR" if current_language() == "hr" else "en_GB"
+    sums = {month: [reports.ZERO, reports.ZERO, reports.ZERO] for month in months}
+    for row in rows:
+        if row.month in sums:
+            for index, value in enumerate((row.forecast, row.won, row.invoiced)):
+                sums[row.month][index] += value
+    return charts.vertical(
+        [_month_group(m, sums[m], start, end, currency) for m in months],
+        (FORECAST, WON, INVOICED),
+        title=_("Forecast, won and invoiced per month (%(currency)s)", currency=currency),
+        tick_text=lambda v: format_money_short(v, currency),
+        width=640,
+        height=300,
+        values=False,
+    )
 
-    def bar(value: decimal.Decimal) -> tuple[float, float]:
-        height = round(plot * float(value) / float(top), 1)
-        return round(base.plot_bottom - height, 1), height
 
-    bars = []
-    for index, month in enumerate(months):
-        forecast, won = sums.get(month, [reports.ZERO, reports.ZERO])
-        bars.append(
-            MonthBars(
-                label=babel_dates.format_date(month, "LLL yy", locale=locale),
-                x=round(index * step + step * 0.1, 1),
-                forecast=bar(forecast),
-                realised=bar(won),
-            )
+def pipeline_chart(rows: list[reports.PipelineRow], currency: str) -> charts.Chart:
+    """The open deals' amount and weighted amount per type and phase."""
+    groups = [
+        charts.Group(
+            f"{r.type} · {r.phase}" if r.phase else r.type,
+            (
+                charts.Bar(r.amount, "", format_money(r.amount, currency)),
+                charts.Bar(r.weighted, "", format_money(r.weighted, currency)),
+            ),
         )
-    return Chart(bars, top, round(step * 0.4, 1))
+        for r in rows
+    ]
+    return charts.vertical(
+        groups,
+        (AMOUNT, WEIGHTED),
+        title=_("Open deals per phase (%(currency)s)", currency=currency),
+        tick_text=lambda v: format_money_short(v, currency),
+        width=640,
+        height=300,
+        values=False,
+        max_labels=8,
+    )
 
 
 def _period(ctx: Ctx) -> reports.Period:
@@ -92,6 +122,7 @@ def deal_reports(ctx: Ctx) -> Response:
     start, end = period.span
     who = ctx.acting
     rows = reports.forecast(ctx.db, who, start, end, group_by=period.by, currency=period.currency)
+    pipeline = reports.pipeline(ctx.db, who, currency=period.currency)
     return ctx.render(
         "deals/reports.html",
         status_code=422 if errors else 200,
@@ -100,8 +131,10 @@ def deal_reports(ctx: Ctx) -> Response:
         raw=dict(ctx.request.query_params),
         rows=rows,
         totals=reports.totals(rows),
-        chart=chart(rows, start, end),
-        pipeline=reports.pipeline(ctx.db, who, currency=period.currency),
+        chart=forecast_chart(rows, start, end, period.currency),
+        pipeline=pipeline,
+        pipeline_chart=pipeline_chart(pipeline, period.currency),
+        month_label=charts.month_label,
         rates=reports.win_rate(ctx.db, who, start, end, group_by="owner"),
         cycle=reports.cycle_time(ctx.db, who, start, end),
         overdue=reports.overdue(ctx.db, who, today(), limit=50),

@@ -1,16 +1,18 @@
 """Deal pages: the list with filters, the pipeline board of a type, a deal's page (phase
 timeline, moves, closing, activity log, documents, history) and its form.
 
-The board works without JavaScript: every card has a small form that moves the deal to
-a chosen phase (keyboard users tab to it); ``/static/board.js`` adds dragging a card
-onto a column, which sends the same form. The partner 360° page gets a section with the
+The board opens on the user's own open deals, each column with its count, sum and
+weighted sum. It works without JavaScript: every card has a small menu whose buttons
+move the deal to another phase; ``/static/board.js`` adds dragging a card onto a
+column and moving a focused card with the arrow keys (both send the card's menu form),
+and folding columns (remembered in the browser). The partner 360° page gets a section with the
 partner's deals, and deals follow a partner through a merge.
 """
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.responses import Response
@@ -18,12 +20,12 @@ from starlette.routing import Route
 
 from groupware.access.policy import can, require
 from groupware.accounts.users import active_user_choices
-from groupware.crm import saved_filters
 from groupware.crm.documents import CURRENCIES
 from groupware.crm.models import Document, Partner
 from groupware.crm.partner360_web import Section
 from groupware.crm.partners import get_partner_for_user
 from groupware.deals import queries, service, types
+from groupware.deals.lists import DEALS
 from groupware.deals.models import (
     ACTIVITY_LABELS,
     DIRECTION_LABELS,
@@ -36,6 +38,7 @@ from groupware.deals.models import (
 )
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, format_number, today
+from groupware.lists import web as lists_web
 from groupware.phases import engine
 from groupware.phases.models import ProcessType
 from groupware.validation import parse_id, validate
@@ -43,7 +46,6 @@ from groupware.web import Ctx, NavItem, acted, page
 
 MODULE = "deals"
 nav = [NavItem(_l("Deals"), "deals", module=MODULE, order=40, icon="handshake")]
-PAGE_SIZE = 50
 BOARD_LIMIT = 200  # cards per column; the list shows the rest
 LABELS: dict[str, dict[str, Any]] = {
     "direction": DIRECTION_LABELS,
@@ -58,7 +60,6 @@ LABELS: dict[str, dict[str, Any]] = {
         "planned": _l("planned"),
     },
 }
-FILTERS = queries.FILTERS
 FORM_FIELDS = (
     "direction",
     "title",
@@ -94,72 +95,60 @@ def _choices(ctx: Ctx) -> dict[str, Any]:
 @page()
 def deals(ctx: Ctx) -> Response:
     # No module right needed: a user without one sees the deals shared with them.
-    raw = {name: ctx.query(name)[:100] for name in FILTERS}
-    offset = min(parse_id(ctx.query("offset")) or 0, 1_000_000)
-    rows = queries.list_deals(ctx.db, ctx.acting, raw, offset=offset, limit=PAGE_SIZE + 1)
-    more = len(rows) > PAGE_SIZE
-    query_string = urllib.parse.urlencode({k: v for k, v in raw.items() if v})
-    next_query = urllib.parse.urlencode(
-        {**{k: v for k, v in raw.items() if v}, "offset": offset + PAGE_SIZE}
-    )
-    return ctx.render(
-        "deals/list.html",
-        block="results",
-        rows=rows[:PAGE_SIZE],
-        raw=raw,
-        labels=LABELS,
-        today=today(),
-        query=query_string,
-        more_url=f"/deals?{next_query}" if more else "",
-        may_create=ctx.acting.can(MODULE, "create"),
-        saved=saved_filters.list_filters(ctx.db, ctx.me.id, MODULE),
-        **_choices(ctx),
-    )
-
-
-@page()
-def deal_view_save(ctx: Ctx) -> Response:
-    """Keep the list's filters as a named view of the user's."""
-    form = ctx.form_dict()
-    query = urllib.parse.parse_qs(str(form.get("query", "")).lstrip("?"))
-    params = {k: v[-1] for k, v in query.items() if k in FILTERS and v[-1].strip()}
-    try:
-        saved = saved_filters.save_filter(
-            ctx.db, ctx.me.id, MODULE, str(form.get("name", "")), urllib.parse.urlencode(params)
-        )
-    except Invalid as exc:
-        ctx.flash(" ".join(map(str, exc.errors.values())), "error")
-        return ctx.redirect("/deals?" + urllib.parse.urlencode(params))
-    ctx.flash(_("The view “%(name)s” is saved.", name=saved.name))
-    return ctx.redirect("/deals?" + saved.query)
-
-
-@page()
-def deal_view_delete(ctx: Ctx) -> Response:
-    saved_filters.delete_filter(ctx.db, ctx.me.id, MODULE, ctx.int_param("filter_id"))
-    ctx.flash(_("The saved view is deleted."))
-    return ctx.redirect("/deals")
+    full = not lists_web.wants_results(ctx)
+    found = lists_web.listing(ctx, DEALS, full=full)
+    context = {"labels": LABELS, "may_create": ctx.acting.can(MODULE, "create")}
+    if full:
+        context |= _choices(ctx)
+    return lists_web.render(ctx, "deals/list.html", found, **context)
 
 
 # -- the board ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class BoardColumn:
+    step: Any
+    cards: list[Deal]
+    count: int
+    totals: list[queries.ColumnTotal]
+
+
+def _board_owner(ctx: Ctx, everyone: str) -> int | None:
+    """Whose deals the board shows: the user's own, unless they ask for every deal
+    they may see."""
+    return None if everyone == "all" else ctx.acting.id
+
+
 @page()
 def board(ctx: Ctx) -> Response:
+    """The pipeline board of a type: the user's own open deals by default, a column per
+    phase with its count, sum and weighted sum."""
+    everyone = "all" if ctx.query("owner") == "all" else ""
+    owner_id = _board_owner(ctx, everyone)
     all_types = types.list_types(ctx.db, active_only=True)
-    chosen = parse_id(ctx.query("type_id"))
+    chosen = parse_id(ctx.query("type_id")) or queries.first_type_with_deals(
+        ctx.db, ctx.acting, owner_id
+    )
     type_ = next((t for t in all_types if t.id == chosen), all_types[0] if all_types else None)
-    columns: list[tuple[Any, list[Deal]]] = []
+    columns: list[BoardColumn] = []
     if type_ is not None:
         by_step: dict[int | None, list[Deal]] = {}
-        for deal in queries.board_deals(ctx.db, ctx.acting, type_.id):
+        for deal in queries.board_deals(ctx.db, ctx.acting, type_.id, owner_id=owner_id):
             by_step.setdefault(deal.step_id, []).append(deal)
-        columns = [(step, by_step.get(step.id, [])[:BOARD_LIMIT]) for step in type_.phases]
+        totals = queries.board_totals(ctx.db, ctx.acting, type_.id, owner_id=owner_id)
+        for step in type_.phases:
+            cards = by_step.get(step.id, [])
+            columns.append(
+                BoardColumn(step, cards[:BOARD_LIMIT], len(cards), totals.get(step.id, []))
+            )
     return ctx.render(
         "deals/board.html",
         types=all_types,
         type=type_,
         columns=columns,
+        owner=everyone,
+        moved=parse_id(ctx.query("moved")),
         today=today(),
         labels=LABELS,
     )
@@ -175,7 +164,8 @@ def board_move(ctx: Ctx) -> Response:
         raise Invalid({"step_id": _l("This phase does not belong to this record's type.")})
     service.move_deal(ctx.db, ctx.acting, deal.id, phase.id)
     ctx.flash(_("%(title)s moved to %(phase)s.", title=deal.title, phase=phase.name))
-    return ctx.redirect(f"/deals/board?type_id={deal.type_id}")
+    owner = "&owner=all" if ctx.form is not None and ctx.form.get("owner") == "all" else ""
+    return ctx.redirect(f"/deals/board?type_id={deal.type_id}{owner}&moved={deal.id}")
 
 
 # -- one deal -------------------------------------------------------------------------
@@ -516,8 +506,6 @@ def _post(path: str, endpoint: Any, name: str) -> Route:
 routes = [
     Route("/deals", deals, name="deals"),
     Route("/deals/board", board, name="deal_board"),
-    _post("/deals/views", deal_view_save, "deal_view_save"),
-    _post("/deals/views/{filter_id:int}/delete", deal_view_delete, "deal_view_delete"),
     Route("/deals/new", deal_new, name="deal_new"),
     _post("/deals/new", deal_create, "deal_create"),
     Route("/deals/{deal_id:int}", deal, name="deal"),

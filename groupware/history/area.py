@@ -1,6 +1,6 @@
 """History: every change of every record, who made it and through which channel."""
 
-from groupware.history import api, dashboard, recorder, web
+from groupware.history import api, dashboard, lists, recorder, web
 from groupware.history.models import Change
 from groupware.wiring import Area
 
@@ -9,6 +9,7 @@ AREA = Area(
     models=(Change,),
     pages=(web,),
     apis=(api.api,),
+    lists=(lists.HISTORY,),
     setup=(recorder.listen,),
     dashboard_widgets=(dashboard.WIDGET,),
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 from sqlalchemy.orm import Session, joinedload
 
 from groupware.access.policy import Who, access_spec, pk_column, record_models, visible
@@ -38,8 +38,7 @@ def visible_changes(who: Who) -> ColumnElement[bool]:
     return or_(*clauses) if clauses else false()
 
 
-def list_changes(
-    session: Session,
+def changes_query(
     who: Who,
     *,
     record_type: str | None = None,
@@ -49,11 +48,9 @@ def list_changes(
     action: str | None = None,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
-    before_id: int | None = None,
-    limit: int = 50,
-) -> list[Change]:
-    """Newest first; page on with ``before_id`` (the last id of the previous page)."""
-    query = select(Change).where(visible_changes(who)).options(joinedload(Change.actor))
+) -> Select[Any]:
+    """The changes ``who`` may see that match the filters (in no order)."""
+    query = select(Change).where(visible_changes(who))
     if record_type:
         query = query.where(Change.record_type == record_type)
     if record_id is not None:
@@ -68,9 +65,28 @@ def list_changes(
         query = query.where(Change.at >= since)
     if until is not None:
         query = query.where(Change.at < until)
+    return query
+
+
+def list_changes(
+    session: Session,
+    who: Who,
+    *,
+    before_id: int | None = None,
+    limit: int = 50,
+    **filters: Any,
+) -> list[Change]:
+    """Newest first; page on with ``before_id`` (the last id of the previous page)."""
+    query = changes_query(who, **filters).options(joinedload(Change.actor))
     if before_id is not None:
         query = query.where(Change.id < before_id)
     return list(session.scalars(query.order_by(Change.id.desc()).limit(limit)))
+
+
+def changes_by_id(session: Session, ids: list[int]) -> list[Change]:
+    """The changes of ``ids`` (the caller found them through :func:`changes_query`)."""
+    query = select(Change).where(Change.id.in_(ids)).options(joinedload(Change.actor))
+    return list(session.scalars(query))
 
 
 def record_changes(

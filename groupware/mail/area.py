@@ -3,7 +3,17 @@ and partners, the relay to a smarthost, and alerts sent as mail."""
 
 from groupware.crm.merge import MergeLink
 from groupware.i18n import _l
-from groupware.mail import addresses, addresses_web, alerts, api, dashboard, relay, timeline, web
+from groupware.mail import (
+    addresses,
+    addresses_web,
+    alerts,
+    api,
+    dashboard,
+    lists,
+    relay,
+    timeline,
+    web,
+)
 from groupware.mail.models import MailAddress, MailEntry, MailLink, MailMessage, MailOutbox
 from groupware.wiring import Area
 
@@ -16,6 +26,7 @@ AREA = Area(
     jobs=(relay.RELAY_JOB,),
     alert_channels=(alerts.mail_alerts,),
     partner_sections=(timeline.PARTNER_SECTION,),
+    lists=(lists.MAIL,),
     deal_timelines=(timeline.deal_mail,),
     merge_links=(
         MergeLink(

@@ -20,19 +20,14 @@ from starlette.routing import Route
 
 from groupware.errors import Invalid
 from groupware.i18n import _, _l
+from groupware.lists import web as lists_web
 from groupware.mail import compose, mailbox, sanitize, senders
+from groupware.mail.lists import FOLDER_LABELS, MAIL
 from groupware.mail.models import FOLDERS, MailEntry
 from groupware.validation import parse_id, validate
 from groupware.web import Ctx, NavItem, acted, page
 
 nav = [NavItem(_l("Mail"), "mail", badge=mailbox.unread_inbox, order=60, icon="mail")]
-FOLDER_LABELS: dict[str, Any] = {
-    "inbox": _l("Inbox"),
-    "sent": _l("Sent"),
-    "drafts": _l("Drafts"),
-    "archive": _l("Archive"),
-    "trash": _l("Trash"),
-}
 MOVED: dict[str, Any] = {
     "inbox": _l("The message is back in the inbox."),
     "sent": _l("The message is back among the sent ones."),
@@ -76,28 +71,18 @@ INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"}
 MAX_UPLOADS = 20
 
 
-def _folder_param(ctx: Ctx) -> str:
-    folder = ctx.query("folder", "inbox")
-    return folder if folder in FOLDERS else "inbox"
-
-
 @page()
 def mail(ctx: Ctx) -> Response:
-    folder = _folder_param(ctx)
-    q = ctx.query("q")[:200]
-    before = ctx.query_id("before")
-    unread = ctx.query("unread") == "1"  # the dashboard's unread mail links here
-    rows = mailbox.list_folder(ctx.db, ctx.acting, folder, q=q, before=before, unread=unread)
-    return ctx.render(
+    found = lists_web.listing(ctx, MAIL, full=not lists_web.wants_results(ctx))
+    folder = found.shape.filters.get("folder", "inbox")
+    return lists_web.render(
+        ctx,
         "mail/list.html",
-        block="rows",
-        rows=rows[: mailbox.PAGE_SIZE],
-        more=len(rows) > mailbox.PAGE_SIZE,
-        folder=folder,
+        found,
+        folder=folder if folder in FOLDERS else "inbox",
         folders=FOLDER_LABELS,
         counts=mailbox.folder_counts(ctx.db, ctx.acting),
-        q=q,
-        before=before,
+        q=found.shape.filters.get("q", ""),
     )
 
 

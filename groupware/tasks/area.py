@@ -3,7 +3,7 @@ those who hold them, with alerts when they run late."""
 
 from groupware.crm.merge import MergeLink
 from groupware.i18n import _l
-from groupware.tasks import alerts, api, calendar, dashboard, web
+from groupware.tasks import alerts, api, calendar, dashboard, lists, web
 from groupware.tasks.models import TASKS_MODULE, TASKS_RECORD, Task, TaskDelegation
 from groupware.wiring import Area
 
@@ -18,4 +18,5 @@ AREA = Area(
     calendar_sources=((calendar.PREFIX, calendar.from_client),),
     merge_links=(MergeLink("tasks", Task.partner_id, _l("Tasks")),),
     dashboard_widgets=(dashboard.WIDGET,),
+    lists=(lists.TASKS,),
 )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, joinedload
 from groupware.access.policy import Who, get_for_user, require, visible
 from groupware.accounts.models import Team, TeamMember, User
 from groupware.crm.models import Partner
-from groupware.db import utcnow
+from groupware.db import escape_like, utcnow
 from groupware.deals.models import Deal
 from groupware.errors import Forbidden, Invalid
 from groupware.i18n import _, _l, local_time
@@ -356,14 +356,17 @@ def cancel_task(session: Session, who: Who, task_id: int, *, push: bool = True) 
 Due = Literal["today", "overdue"]
 
 
-def due_clause(due: Due, now: dt.datetime) -> ColumnElement[bool]:
+def due_clause(due: Due, now: dt.datetime, *, clock: Any = None) -> ColumnElement[bool]:
     """Tasks due before ``now`` (``overdue``) or from ``now`` to the end of the
-    company's day (``today``): the dashboard's figures and the lists behind them."""
+    company's day (``today``): the dashboard's figures and the lists behind them.
+    ``clock`` is what is compared as "now" instead of ``now`` itself (the database's
+    clock for a list whose statement is kept and used again all day)."""
+    at = now if clock is None else clock
     if due == "overdue":
-        return Task.due_at < now
+        return Task.due_at < at
     local = local_time(now)
     midnight = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), local.tzinfo)
-    return and_(Task.due_at >= now, Task.due_at < midnight.astimezone(dt.UTC))
+    return and_(Task.due_at >= at, Task.due_at < midnight.astimezone(dt.UTC))
 
 
 def team_clause(team_id: int) -> ColumnElement[bool]:
@@ -372,22 +375,28 @@ def team_clause(team_id: int) -> ColumnElement[bool]:
     return or_(Task.team_id == team_id, Task.owner_id.in_(members))
 
 
-def tasks_query(
+def task_filter(
     who: Who,
     view: View,
     *,
     closed: bool = False,
+    q: str = "",
+    action: str = "view",
     due: Due | None = None,
     team_id: int | None = None,
     now: dt.datetime | None = None,
+    clock: Any = None,
 ) -> Select[Any]:
     """The tasks of a list: ``mine`` (I am responsible), ``delegated`` (I handed them
     on or made them for others), ``team`` (my teams' people and waiting team tasks),
-    ``all`` (every task I may see, shared ones too); narrowed to those ``due`` today
-    or overdue and to one team's."""
-    query = select(Task).where(visible(Task, who, "view"))
+    ``all`` (every task I may see, shared ones too); open ones, or with ``closed`` the
+    done and cancelled; with ``q``, those whose title holds it; narrowed to those
+    ``due`` today or overdue (:func:`due_clause`) and to one team's."""
+    query = select(Task).where(visible(Task, who, action))
     statuses = ("done", "cancelled") if closed else ("open", "in_progress")
     query = query.where(Task.status.in_(statuses))
+    if q.strip():
+        query = query.where(Task.title.ilike(f"%{escape_like(q.strip())}%", escape="\\"))
     if view == "mine":
         query = query.where(Task.owner_id == who.id)
     elif view == "delegated":
@@ -402,9 +411,30 @@ def tasks_query(
             or_(Task.team_id.in_(who.team_ids), Task.owner_id.in_(members)),
         )
     if due is not None:
-        query = query.where(due_clause(due, now or dt.datetime.now(dt.UTC)))
+        query = query.where(due_clause(due, now or dt.datetime.now(dt.UTC), clock=clock))
     if team_id is not None:
         query = query.where(team_clause(team_id))
-    return query.order_by(Task.due_at.is_(None), Task.due_at, Task.id).options(
-        joinedload(Task.owner), joinedload(Task.team)
+    return query
+
+
+def tasks_query(
+    who: Who,
+    view: View,
+    *,
+    closed: bool = False,
+    due: Due | None = None,
+    team_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> Select[Any]:
+    """:func:`task_filter` as task objects, the soonest due first."""
+    return (
+        task_filter(who, view, closed=closed, due=due, team_id=team_id, now=now)
+        .order_by(Task.due_at.is_(None), Task.due_at, Task.id)
+        .options(joinedload(Task.owner), joinedload(Task.team))
     )
+
+
+def after_change(session: Session, task: Task) -> None:
+    """The task's calendar item follows a change made outside this module (a bulk
+    action of the tasks list)."""
+    _changed(session, task, push=True)

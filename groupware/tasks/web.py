@@ -16,7 +16,9 @@ from groupware.access.policy import require
 from groupware.accounts.models import Team, User
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, local_time
+from groupware.lists import web as lists_web
 from groupware.tasks import service
+from groupware.tasks.lists import TASKS, VIEWS
 from groupware.tasks.models import (
     PRIORITIES,
     PRIORITY_LABELS,
@@ -29,14 +31,6 @@ from groupware.web import Ctx, NavItem, acted, page
 
 MODULE = "tasks"
 nav = [NavItem(_l("Tasks"), "tasks", module=MODULE, order=50, icon="square-check-big")]
-PAGE_SIZE = 100
-VIEWS: dict[str, Any] = {
-    "mine": _l("My tasks"),
-    "delegated": _l("Delegated by me"),
-    "team": _l("My team"),
-    "all": _l("All I may see"),
-}
-DUE: dict[str, service.Due] = {"today": "today", "overdue": "overdue"}
 LABELS: dict[str, dict[str, Any]] = {
     "status": STATUS_LABELS,
     "response": RESPONSE_LABELS,
@@ -61,26 +55,16 @@ def _people(ctx: Ctx) -> dict[str, Any]:
 
 @page()
 def tasks(ctx: Ctx) -> Response:
-    view: service.View = "mine"
-    for name in ("delegated", "team", "all"):
-        if ctx.query("view") == name:
-            view = name
-    closed = ctx.query("closed") == "1"
-    # Narrowed as the dashboard's figures link here (due today or overdue, a team's).
-    due = DUE.get(ctx.query("due"))
-    team_id = ctx.query_id("team_id")
-    query = service.tasks_query(ctx.acting, view, closed=closed, due=due, team_id=team_id)
-    query = query.limit(PAGE_SIZE + 1)
-    rows = list(ctx.db.scalars(query).unique())
-    return ctx.render(
+    full = not lists_web.wants_results(ctx)
+    found = lists_web.listing(ctx, TASKS, full=full)
+    view = found.shape.filters.get("view", "mine")
+    return lists_web.render(
+        ctx,
         "tasks/list.html",
-        rows=rows[:PAGE_SIZE],
-        more=len(rows) > PAGE_SIZE,
-        view=view,
+        found,
+        view=view if view in VIEWS else "mine",
         views=VIEWS,
-        closed=closed,
-        labels=LABELS,
-        now=dt.datetime.now(dt.UTC),
+        closed=found.shape.filters.get("closed") == "1",
         may_create=ctx.acting.can(MODULE, "create"),
     )
 

@@ -18,8 +18,8 @@ from tests.dashboard_world import World, commit_world
 from tests.factories import Cast
 
 ROWS = {
-    "/deals": re.compile(r'<td><a href="/deals/\d+">'),
-    "/tasks": re.compile(r'<td><a href="/tasks/\d+">'),
+    "/deals": re.compile(r'class="lead"><a href="/deals/\d+">'),
+    "/tasks": re.compile(r'class="lead"><a href="/tasks/\d+">'),
     "/mail": re.compile(r'data-testid="message-row"'),
     "/notifications": re.compile(r'<li class="unread '),
 }
@@ -108,6 +108,46 @@ def test_every_figure_and_bar_links_to_a_list_of_as_many_records(
             assert rows_behind(client, html.unescape(href)) == int(number), (username, href)
         bars = set(re.findall(r'<a href="([^"]+)" class="bar-link"', pipeline))
         assert bars <= {href for href, _n in labels}
+
+
+def narrowed(page: str) -> dict[str, tuple[str, str]]:
+    """The filters a list names as applied: name -> (what it reads, the link dropping it)."""
+    if 'data-testid="narrowed"' not in page:
+        return {}
+    part = page.split('data-testid="narrowed"', 1)[1].split("</p>", 1)[0]
+    chips = re.findall(r'data-filter="(\w+)">([^<]*)<a href="([^"]+)"', part)
+    return {name: (text.strip(), html.unescape(href)) for name, text, href in chips}
+
+
+def test_a_list_behind_a_figure_names_the_filters_it_applies_and_keeps_them(
+    world: World, login_as: LoginAs
+) -> None:
+    north = world.cast.north.id
+    dave = login_as("dave")  # his team North's figures
+    page = dave.get("/").text
+    [overdue, _today] = [h for h, _n in figure_links(section(page, "tasks-due"))]
+    tasks = dave.get(overdue).text
+    applied = narrowed(tasks)
+    assert {k: v[0] for k, v in applied.items()} == {"due": "Overdue", "team_id": "Team: North"}
+    # dropping one keeps the other; the search form and the sort links carry both on
+    assert "due=" not in applied["due"][1] and f"team_id={north}" in applied["due"][1]
+    search = tasks.split('role="search"', 1)[1].split("</form>", 1)[0]
+    assert 'name="due" value="overdue"' in search and f'name="team_id" value="{north}"' in search
+    sort = re.findall(r'<th[^>]*data-column="priority"><a href="([^"]+)"', tasks)
+    assert sort and "due=overdue" in html.unescape(sort[0])
+    # a phase's bar: the deals list names the phase, the team and the currency
+    bar = re.findall(r'<a href="([^"]+)" class="bar-link"', section(page, "deals-pipeline"))[0]
+    deals = narrowed(dave.get(html.unescape(bar)).text)
+    assert deals["team_id"][0] == "Team: North" and deals["currency"][0] == "In EUR"
+    assert deals["step_id"][0].startswith("Phase: ")
+    # the unread mail: only the unread ones, on the next page too
+    [(unread, count)] = figure_links(section(page, "mail-unread"))
+    mail = dave.get(unread).text
+    assert narrowed(mail)["unread"][0] == "Unread messages"
+    assert len(ROWS["/mail"].findall(mail)) == count
+    sort = re.findall(r'<th[^>]*data-column="subject"><a href="([^"]+)"', mail)
+    assert sort and "unread=1" in html.unescape(sort[0])
+    assert narrowed(dave.get("/tasks").text) == {}  # the list opened plainly names nothing
 
 
 def test_the_forecast_links_to_the_deals_it_adds_up(world: World, login_as: LoginAs) -> None:

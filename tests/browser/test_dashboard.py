@@ -56,7 +56,7 @@ def test_the_dashboard_draws_its_charts_and_leads_to_the_lists_behind_them(
     assert count in (1, 2)
     overdue.click()
     expect(page).to_have_url(re.compile(r"/tasks\?view=mine&due=overdue"))
-    expect(page.locator('[data-testid="tasks"] tbody tr')).to_have_count(count)
+    expect(page.locator('[data-testid="list-tasks"] tbody tr')).to_have_count(count)
     context.close()
 
 

@@ -48,6 +48,7 @@ ADMIN = "ana"  # the demo company's administrator
 NOT_PAGES = {
     "/login": "the form before one logs in; the walk starts there",
     "/partners/export.csv": "a download",
+    "/lists/{list_name}/export.csv": "a download",
     "/deals/reports/forecast.csv": "a download",
     "/imports/{import_id:int}/errors.csv": "a download",
     "/mail/{entry_id:int}/parts/{number:int}": "a download",

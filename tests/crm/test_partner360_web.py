@@ -234,13 +234,17 @@ def test_the_chart_scales_bars_and_shows_credit_notes_below_the_line() -> None:
         (dt.date(2025, 3, 1), decimal.Decimal("-50")),
     ]
     with use_language("en"):
-        chart = revenue_chart(series)
-    up, empty, down = chart.bars
-    assert (chart.top, chart.bottom, chart.total) == (100, -50, 50)
+        revenue = revenue_chart(series)
+    chart = revenue.chart
+    up, empty, down = chart.rects
+    assert (revenue.top, revenue.bottom, revenue.total) == (100, -50, 50)
     assert empty.height == 0 and up.height == pytest.approx(2 * down.height, abs=0.2)
-    assert up.y + up.height == pytest.approx(chart.zero_y) and down.y == chart.zero_y
-    assert up.label == "Jan 2025"
-    assert chart.plot_top <= up.y and down.y + down.height <= chart.plot_bottom + 0.1
+    assert up.y + up.height == pytest.approx(chart.zero) and down.y == chart.zero
+    assert (up.css, down.css) == ("s2", "neg")  # a credit note in its own colour
+    assert [e.label for e in chart.legend] == ["Invoiced net (EUR)", "Credit notes"]
+    assert revenue.months[0] == ("Jan 2025", 100)
+    assert up.title == "Jan 2025 · Invoiced net (EUR): €100.00"
+    assert chart.plot.top <= up.y and down.y + down.height <= chart.plot.bottom + 0.1
 
 
 def test_a_merged_partner_points_at_the_one_it_was_merged_into(
@@ -265,7 +269,8 @@ def test_a_merged_partner_points_at_the_one_it_was_merged_into(
 
 
 def numbers(html: str) -> list[str]:
-    return sorted(row[2] for row in table_rows(html, "documents")[1:] if len(row) > 2)
+    rows = table_rows(html, "list-documents")[1:]
+    return sorted(row[0] for row in rows if len(row) > 2 and row[0] != "Total")
 
 
 def test_the_documents_list_filters_by_kind_partner_dates_and_status(

@@ -13,16 +13,13 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from groupware.access.policy import load_who
 from groupware.accounts.models import User
 from groupware.accounts.users import UserUpdate, update_user
-from groupware.crm import saved_filters
 from groupware.crm.models import Partner, PartnerGroup
 from groupware.crm.partner_export import EXPORT_COLUMNS
 from groupware.db import Database
-from groupware.errors import Invalid, NotFound
 from groupware.history.models import Change
 from groupware.i18n import today, use_language
 from tests.api.helpers import Api
@@ -85,7 +82,9 @@ def sales(live: LiveServer, committed: Cast, database: Database) -> Sales:
 def listed(response: httpx.Response) -> list[str]:
     """Partner names in the list's rows, in order."""
     assert response.status_code == 200, response.text[:500]
-    return re.findall(r'<td><a href="/partners/\d+">([^<]+)</a>', response.text)
+    return re.findall(
+        r'<td data-label="[^"]*" class="lead"><a href="/partners/\d+">([^<]+)</a>', response.text
+    )
 
 
 def partner_count(database: Database) -> int:
@@ -222,38 +221,24 @@ def test_the_list_follows_a_change_of_rights_at_once(
 
 def test_saved_views_belong_to_their_owner(sales: Sales, login_as: LoginAs) -> None:
     alice, bob = login_as("alice"), login_as("bob")
-    saved = alice.post("/partners/filters", data={"name": "Prospects", "query": "status=prospect"})
+    saved = alice.post(
+        "/lists/partners/views", data={"name": "Prospects", "query": "status=prospect"}
+    )
     assert saved.status_code == 303 and saved.headers["location"] == "/partners?status=prospect"
     page = alice.get("/partners")
     assert '<a href="/partners?status=prospect">Prospects</a>' in page.text
     # Saving under the same name replaces the view.
-    alice.post("/partners/filters", data={"name": "Prospects", "query": "status=active&x=1"})
+    alice.post("/lists/partners/views", data={"name": "Prospects", "query": "status=active&x=1"})
     page = alice.get("/partners")
     assert '<a href="/partners?status=active">Prospects</a>' in page.text
     assert "status=prospect" not in page.text
     assert "Prospects" not in bob.get("/partners").text
-    filter_id = int(re.search(r"/partners/filters/(\d+)/delete", page.text).group(1))  # type: ignore[union-attr]
-    assert bob.post(f"/partners/filters/{filter_id}/delete").status_code == 404
-    assert alice.post(f"/partners/filters/{filter_id}/delete").status_code == 303
+    view_id = int(re.search(r"/lists/partners/views/(\d+)/delete", page.text).group(1))  # type: ignore[union-attr]
+    assert bob.post(f"/lists/partners/views/{view_id}/delete").status_code == 404
+    assert alice.post(f"/lists/partners/views/{view_id}/delete").status_code == 303
     assert "Prospects" not in alice.get("/partners").text
-    refused = alice.post("/partners/filters", data={"name": " ", "query": "sort=city"})
+    refused = alice.post("/lists/partners/views", data={"name": " ", "query": "sort=city"})
     assert refused.status_code == 303
-    assert "Give the view a name." in alice.get(refused.headers["location"]).text
-
-
-def test_saved_filter_service_replaces_by_name_per_user_and_module(db: Session, cast: Cast) -> None:
-    first = saved_filters.save_filter(db, cast.alice.id, "partners", " Mine ", "?q=a")
-    again = saved_filters.save_filter(db, cast.alice.id, "partners", "Mine", "q=b")
-    other = saved_filters.save_filter(db, cast.alice.id, "persons", "Mine", "q=c")
-    assert again.id == first.id and again.query == "q=b" and other.id != first.id
-    assert [f.query for f in saved_filters.list_filters(db, cast.alice.id, "partners")] == ["q=b"]
-    assert saved_filters.list_filters(db, cast.bob.id, "partners") == []
-    with pytest.raises(NotFound):
-        saved_filters.delete_filter(db, cast.bob.id, "partners", first.id)
-    with pytest.raises(Invalid):
-        saved_filters.save_filter(db, cast.alice.id, "partners", "x" * 101, "")
-    saved_filters.delete_filter(db, cast.alice.id, "partners", first.id)
-    assert saved_filters.list_filters(db, cast.alice.id, "partners") == []
 
 
 # -- export -------------------------------------------------------------------------------

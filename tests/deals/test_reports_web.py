@@ -1,0 +1,34 @@
+"""The deal reports page: charts with their legends and axes, every series in the table
+beside them, months written the reader's way."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import LoginAs
+from tests.lists.conftest import Shop, live_shop
+
+__all__ = ["live_shop"]  # a fixture used here
+
+
+def test_the_reports_speak_croatian_months_with_charts_and_their_tables(
+    live_shop: Shop, login_as: LoginAs
+) -> None:
+    root = login_as("root")  # reads Croatian
+    page = root.get("/deals/reports", params={"from": "2026-01-01", "to": "2026-06-30"}).text
+    chart = page[page.index('data-testid="forecast-chart"') :]
+    chart = chart[: chart.index("</svg>")]
+    # The chart: a legend naming the three series, an axis, a label per month.
+    assert re.findall(r'<g class="legend">.*?</g>', chart, re.S)
+    for series in ("Prognoza", "Dobiveno", "Fakturirano"):
+        assert f">{series}</text>" in chart
+    assert 'class="grid"' in chart and 'class="tick"' in chart
+    for month in ("sij 2026", "velj 2026", "ožu 2026", "tra 2026", "svi 2026", "lip 2026"):
+        assert f">{month}</text>" in chart
+    # Its table beside it: every series, months in words.
+    table = page[page.index('data-testid="forecast"') :]
+    table = table[: table.index("</table>")]
+    assert "veljača 2026" in table and "svibanj 2026" in table  # won in Feb, Blagajne in May
+    assert "700,00" in table and "500,00" in table
+    assert 'data-testid="pipeline-chart"' in page
+    assert "style=" not in page and "<script>" not in page  # the CSP allows neither
