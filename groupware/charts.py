@@ -288,9 +288,10 @@ def vertical(
     legend: Sequence[Series] | None = None,
 ) -> Chart:
     """Bars up from the zero line (a negative value down from it), groups side by side:
-    labels below (of every few groups when there are more than ``max_labels``), the
-    value axis on the left, the legend above. ``values`` writes each bar's value at its
-    end (a chart of few bars; one of many leaves them to its table)."""
+    labels below (of every few groups when there are more than ``max_labels`` or they
+    are longer than a group is wide), the value axis on the left, the legend above.
+    ``values`` writes each bar's value at its end (a chart of few bars; one of many
+    leaves them to its table)."""
     found = _values(groups)
     ticks = nice_ticks(min(found, default=0), max(found, default=0))
     tick_texts = [tick_text(t) for t in ticks]
@@ -311,7 +312,10 @@ def vertical(
     slot = (right - left) / max(len(groups), 1)
     bar_width = min(48.0, slot * 0.8 / max(len(series), 1))
     gap = 2.0 if bar_width > 6 else 0.0
-    every = max(1, math.ceil(len(groups) / max(max_labels, 1)))
+    # Every few groups get their label: no more than ``max_labels``, and the longest
+    # fits in the room of the groups it stands for (shortened only if one does not).
+    longest = max((len(group.label) for group in groups), default=0) + 1
+    every = max(math.ceil(len(groups) / max(max_labels, 1)), math.ceil(longest * CHAR_WIDTH / slot))
     for index, group in enumerate(groups):
         start = left + index * slot + (slot - bar_width * len(series)) / 2
         for number, (bar, kind) in enumerate(zip(group.bars, series, strict=True)):
@@ -330,8 +334,7 @@ def vertical(
                 chart.texts.append(Text(middle, _round(at), short, "middle", "value"))
         if index % every == 0:
             middle = _round(left + index * slot + slot / 2)
-            room = int(slot * every / CHAR_WIDTH)
-            label = _shortened(group.label, room)
+            label = _shortened(group.label, int(slot * every / CHAR_WIDTH) - 1)
             chart.texts.append(
                 Text(middle, height - 10, label, "middle", "label", group.href, group.label)
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import itertools
 import urllib.parse
 from collections.abc import Iterator
 
@@ -80,28 +81,39 @@ def forecast_chart(
     )
 
 
-def pipeline_chart(rows: list[reports.PipelineRow], currency: str) -> charts.Chart:
-    """The open deals' amount and weighted amount per type and phase."""
-    groups = [
-        charts.Group(
-            f"{r.type} · {r.phase}" if r.phase else r.type,
-            (
-                charts.Bar(r.amount, "", format_money(r.amount, currency)),
-                charts.Bar(r.weighted, "", format_money(r.weighted, currency)),
-            ),
+def pipeline_charts(
+    rows: list[reports.PipelineRow], currency: str
+) -> list[tuple[str, charts.Chart]]:
+    """The open deals' amount and weighted amount per phase, a chart per type (as the
+    dashboard draws them: a row per phase, its name beside it), with the type's name."""
+    found = []
+    for type_name, phases in itertools.groupby(rows, key=lambda r: r.type):
+        groups = [
+            charts.Group(
+                f"{r.phase or _('Without a phase')} ({format_number(r.count)})",
+                (_bar(r.amount, currency), _bar(r.weighted, currency)),
+            )
+            for r in phases
+        ]
+        title = _(
+            "Open deals of the type %(type)s by phase (%(currency)s)",
+            type=type_name,
+            currency=currency,
         )
-        for r in rows
-    ]
-    return charts.vertical(
-        groups,
-        (AMOUNT, WEIGHTED),
-        title=_("Open deals per phase (%(currency)s)", currency=currency),
-        tick_text=lambda v: format_money_short(v, currency),
-        width=640,
-        height=300,
-        values=False,
-        max_labels=8,
-    )
+        chart = charts.horizontal(
+            groups,
+            (AMOUNT, WEIGHTED),
+            title=title,
+            tick_text=lambda v: format_money_short(v, currency),
+            width=560,
+            label_width=190,
+        )
+        found.append((type_name, chart))
+    return found
+
+
+def _bar(value: decimal.Decimal, currency: str) -> charts.Bar:
+    return charts.Bar(value, "", format_money(value, currency), format_money_short(value, currency))
 
 
 def _period(ctx: Ctx) -> reports.Period:
@@ -133,7 +145,7 @@ def deal_reports(ctx: Ctx) -> Response:
         totals=reports.totals(rows),
         chart=forecast_chart(rows, start, end, period.currency),
         pipeline=pipeline,
-        pipeline_chart=pipeline_chart(pipeline, period.currency),
+        pipeline_charts=pipeline_charts(pipeline, period.currency),
         month_label=charts.month_label,
         rates=reports.win_rate(ctx.db, who, start, end, group_by="owner"),
         cycle=reports.cycle_time(ctx.db, who, start, end),

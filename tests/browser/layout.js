@@ -31,6 +31,8 @@
   }
 
   const visible = (el) => {
+    // What a closed <details> holds besides its summary is not drawn (a closed menu).
+    if (el.closest("details:not([open]) > :not(summary)")) return false;
     for (let e = el; e && e !== document.documentElement; e = e.parentElement) {
       const style = getComputedStyle(e);
       if (style.display === "none" || style.visibility === "hidden" || style.opacity === "0") return false;

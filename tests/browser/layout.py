@@ -25,7 +25,8 @@ from playwright.sync_api import Page
 # only text of 1 px). Two such boxes of different elements that cross by more than a
 # sliver (3 px across, and a third of the lower one's height) are text drawn on text.
 # What is meant to lie on top is left out: the content of an open dropdown (an
-# absolutely placed box inside an open <details>) and what is invisible.
+# absolutely placed box inside an open <details>) and what is invisible (the content
+# of a closed <details> too: a closed menu).
 _CHECK = (Path(__file__).parent / "layout.js").read_text(encoding="utf-8")
 
 

@@ -35,7 +35,7 @@ def test_the_dashboard_draws_its_charts_and_leads_to_the_lists_behind_them(
     chart = pipeline.locator('[data-testid="pipeline-chart-1"]')
     expect(chart).to_be_visible()
     assert chart.locator("rect.bar").count() == 4  # Qualify and Offer, value and weighted
-    expect(pipeline.locator(".legend")).to_contain_text("Weighted value")
+    expect(chart.locator(".legend")).to_contain_text("Weighted value")  # each chart its own
     expect(chart.locator("text.tick").first).to_have_text("€0")
     box = chart.bounding_box()
     assert box is not None and box["width"] > 300, box
