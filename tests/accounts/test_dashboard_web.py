@@ -129,6 +129,8 @@ def test_a_list_behind_a_figure_names_the_filters_it_applies_and_keeps_them(
     tasks = dave.get(overdue).text
     applied = narrowed(tasks)
     assert {k: v[0] for k, v in applied.items()} == {"due": "Overdue", "team_id": "Team: North"}
+    late = len(ROWS["/tasks"].findall(tasks))
+    assert late and tasks.count('<span class="chip overdue') == late  # each says how late
     # dropping one keeps the other; the search form and the sort links carry both on
     assert "due=" not in applied["due"][1] and f"team_id={north}" in applied["due"][1]
     search = tasks.split('role="search"', 1)[1].split("</form>", 1)[0]

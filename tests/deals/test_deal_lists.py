@@ -3,8 +3,10 @@ row and its columns, through the real server."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
+from groupware.i18n import today
 from tests.conftest import LoginAs
 from tests.lists.conftest import Shop, live_shop
 
@@ -36,3 +38,21 @@ def test_the_totals_row_sums_and_weighs_per_currency(live_shop: Shop, login_as: 
     assert cells["weighted"] == "€520.00<br>US$120.00"
     root = login_as("root").get("/deals").text  # bob's 5,000 counts for those who see it
     assert "6.200,00\xa0€" in root  # root reads Croatian
+
+
+def test_a_late_deal_says_how_late_and_a_closed_one_does_not(
+    live_shop: Shop, login_as: LoginAs
+) -> None:
+    page = login_as("alice").get("/deals?status=").text
+    rows = {
+        title: row for row in re.findall(r"<tr[^>]*>.*?</tr>", page, re.S) for title in titles(row)
+    }
+    # Vage: its phase Qualify was planned to end on 10 January (started on 5 January, five
+    # days), before its expected close on 1 March; the earlier counts
+    days = (today() - dt.date(2026, 1, 10)).days
+    assert days > 3  # past the alert job's grace days: the chip is escalated
+    assert rows["Vage"].startswith('<tr class="late"')
+    phase = re.search(r'<td data-label="Phase">(.*?)</td>', rows["Vage"], re.S)
+    assert phase is not None and 'class="chip overdue escalated"' in phase[1]
+    assert f"{days} days late" in phase[1]
+    assert "overdue" not in rows["Stari posao"] and 'class="late"' not in rows["Stari posao"]

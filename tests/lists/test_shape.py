@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+
 from groupware.crm.lists import PARTNERS
 from groupware.deals.lists import DEALS
 from groupware.lists.shape import default, read
+from groupware.tasks.lists import TASKS
 
 
 def test_a_bare_list_opens_on_its_default_view() -> None:
@@ -55,3 +60,16 @@ def test_forms_carry_the_rest_of_the_shape() -> None:
     shape = read(PARTNERS, [("cols", "city,name"), ("sort", "-city"), ("city", "Split")])
     assert shape.hidden(columns=True) == [("sort", "-city"), ("cols", "city,name")]
     assert shape.hidden(filters=True) == [("city", "Split"), ("sort", "-city")]
+
+
+def test_a_filter_form_carries_the_filters_it_does_not_offer() -> None:
+    # the dashboard's link to a phase's deals: the filter form keeps step_id and the
+    # currency when its own fields change, and the next page keeps them too
+    shape = read(DEALS, [("status", "open"), ("step_id", "7"), ("currency", "EUR")])
+    assert shape.hidden(columns=True) == [("step_id", "7"), ("currency", "EUR")]
+    assert shape.query(offset=50) == "status=open&step_id=7&currency=EUR&offset=50"
+
+
+def test_a_list_narrows_only_by_its_own_filters() -> None:
+    with pytest.raises(ValueError, match="no filter"):
+        replace(TASKS, narrowing={**TASKS.narrowing, "colour": lambda s, w, v: v})
