@@ -1,7 +1,15 @@
-"""History: every change of every record, who made it and through which channel."""
+"""History: every change of every record, who made it and through which channel; a
+record's changes in its activity stream."""
 
-from groupware.history import api, recorder, web
+from groupware.history import api, recorder, stream, web
 from groupware.history.models import Change
 from groupware.wiring import Area
 
-AREA = Area("history", models=(Change,), pages=(web,), apis=(api.api,), setup=(recorder.listen,))
+AREA = Area(
+    "history",
+    models=(Change,),
+    pages=(web,),
+    apis=(api.api,),
+    stream_sources=(stream.SOURCE,),
+    setup=(recorder.listen,),
+)
