@@ -72,9 +72,12 @@ def _seen(session: Session, who: Who, record_type: str, record_id: int) -> Any:
     return session.scalar(query)
 
 
-def check(session: Session, who: Who, organizer: User, data: EventIn) -> Planned:
+def check(
+    session: Session, who: Who, organizer: User, data: EventIn, calendar: Calendar
+) -> Planned:
     """The records the form names, each one the user may see, and the colleagues it
-    invites (active users, not the organizer); :class:`Invalid` naming the field."""
+    invites (active users, not the organizer, from an event in the organizer's own
+    calendar); :class:`Invalid` naming the field."""
     links: list[tuple[str, int]] = []
     if data.partner_id is not None:
         if _seen(session, who, "partners", data.partner_id) is None:
@@ -95,6 +98,8 @@ def check(session: Session, who: Who, organizer: User, data: EventIn) -> Planned
         if parsed is None or _seen(session, who, *parsed) is None:
             raise Invalid({"": _("There is no such record, or you may not see it.")})
         links.append(parsed)
+    if data.attendee_ids and calendar.owner_id != organizer.id:
+        raise Invalid({"attendee_ids": _("Invite colleagues from an event in your own calendar.")})
     return Planned(list(dict.fromkeys(links)), _attendees(session, organizer, data.attendee_ids))
 
 
@@ -238,7 +243,17 @@ def send_invitations(
         routing.submit(session, organizer, raw, list(cancel), settings)
 
 
-def after_save(
+def relink(
+    session: Session, row: CalendarItem, links: Sequence[tuple[str, int]], *, moved_from: int
+) -> None:
+    """Link the saved event ``row`` to ``links``; an event moved to another calendar is
+    a new row there, and the old one's links go."""
+    if moved_from != row.id:
+        session.execute(delete(CalendarLink).where(CalendarLink.item_id == moved_from))
+    set_links(session, row, links)
+
+
+def invite_changes(
     session: Session,
     organizer: User,
     saved: Any,
@@ -246,20 +261,15 @@ def after_save(
     settings: Settings,
     *,
     seen_changed: bool,
-    moved_from: int | None = None,
 ) -> None:
-    """Link the saved event to the records the form named and send the invitations:
-    to everyone invited when what they see changed (or the event is new), else to
-    those just added; a cancellation to those taken off."""
-    if moved_from is not None and moved_from != saved.row.id:
-        session.execute(delete(CalendarLink).where(CalendarLink.item_id == moved_from))
-    set_links(session, saved.row, planned.links)
+    """Send the invitations a save calls for: to everyone invited when what they see
+    changed (or the event is new), else to those just added; a cancellation to those
+    taken off."""
     master = master_of(vobject.readOne(saved.row.ics))
-    current = [a for a in attendees_of(master) if a in {u.email.lower() for u in planned.attendees}]
+    chosen = {u.email.lower() for u in planned.attendees}
+    current = [a for a in attendees_of(master) if a in chosen]
     invite = current if seen_changed else saved.added
-    send_invitations(
-        session, organizer, saved.row, settings, invite=invite, cancel=saved.removed
-    )
+    send_invitations(session, organizer, saved.row, settings, invite=invite, cancel=saved.removed)
 
 
 # -- in the stream and on the partner page -------------------------------------------------

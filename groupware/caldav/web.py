@@ -10,6 +10,7 @@ inline SVG, which is an attribute and not a style.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import urllib.parse
@@ -173,6 +174,7 @@ def _form(
     may_keep: bool = False,
     status: int = 200,
     invited_by: str = "",
+    guests: bool = True,
     block: str = "event_form",
 ) -> Response:
     repeats = list(REPEAT_LABELS.items())
@@ -193,6 +195,7 @@ def _form(
         calendar_options=event_form.calendar_options(_calendars(ctx)),
         repeat_options=repeats,
         invited_by=invited_by,
+        guests=guests and not invited_by,
         back=form.get("back", "") if stream.page_of(str(form.get("back", ""))) else "",
         back_url=stream.page_of(str(form.get("back", ""))),
         partner_q=str(form.get("partner_q", ""))[:100],
@@ -267,10 +270,13 @@ def event_create(ctx: Ctx) -> Response:
     try:
         data = event_form.read_form(form, may_keep=False)
         calendar = events.get_calendar_for_user(ctx.db, ctx.acting, data.calendar_id, write=True)
-        planned = meetings.check(ctx.db, ctx.acting, ctx.me, data)
+        planned = meetings.check(ctx.db, ctx.acting, ctx.me, data, calendar)
         people = meetings.people(ctx.db, ctx.me, planned.attendees)
         saved = event_form.create_event(ctx.db, calendar, data, people=people)
-        meetings.after_save(ctx.db, ctx.me, saved, planned, ctx.gw.settings, seen_changed=True)
+        meetings.relink(ctx.db, saved.row, planned.links, moved_from=saved.row.id)
+        meetings.invite_changes(
+            ctx.db, ctx.me, saved, planned, ctx.gw.settings, seen_changed=True
+        )
     except Invalid as exc:
         return _form(ctx, form, exc.errors, action="/calendar/new", status=422)
     return _after_save(ctx, data, _("The event is saved."), str(form.get("back", "")))
@@ -290,6 +296,7 @@ def event_edit(ctx: Ctx) -> Response:
         action=url,
         may_keep=was.repeat == KEEP,
         invited_by=meetings.organized_by_other(row, calendar.owner),
+        guests=calendar.owner_id == ctx.me.id,
     )
 
 
@@ -305,22 +312,25 @@ def event_save(ctx: Ctx) -> Response:
     try:
         data = event_form.read_form(form, may_keep=was.repeat == KEEP)
         target = events.get_calendar_for_user(ctx.db, ctx.acting, data.calendar_id, write=True)
-        planned = meetings.check(ctx.db, ctx.acting, calendar.owner, data)
-        # Someone else's invitation: its guests are the organizer's to change.
-        people = None if invited_by else meetings.people(ctx.db, calendar.owner, planned.attendees)
+        # Guests are managed from one's own calendar, on one's own events (someone
+        # else's invitation is its organizer's); a form without the guests' field (an
+        # older page, a script) leaves them as they are.
+        managed = (
+            not invited_by
+            and form.get("attendees_shown") == "1"
+            and calendar.owner_id == ctx.me.id
+            and target.owner_id == ctx.me.id
+        )
+        if not managed:
+            data = dataclasses.replace(data, attendee_ids=())
+        planned = meetings.check(ctx.db, ctx.acting, ctx.me, data, target)
+        people = meetings.people(ctx.db, ctx.me, planned.attendees) if managed else None
         old_id = row.id
         saved = event_form.update_event(ctx.db, calendar, row, data, target=target, people=people)
-        if invited_by:
-            meetings.set_links(ctx.db, saved.row, planned.links)
-        else:
-            meetings.after_save(
-                ctx.db,
-                calendar.owner,
-                saved,
-                planned,
-                ctx.gw.settings,
-                seen_changed=data.seen != was.seen,
-                moved_from=old_id,
+        meetings.relink(ctx.db, saved.row, planned.links, moved_from=old_id)
+        if managed:
+            meetings.invite_changes(
+                ctx.db, ctx.me, saved, planned, ctx.gw.settings, seen_changed=data.seen != was.seen
             )
     except Invalid as exc:
         return _form(
@@ -331,6 +341,7 @@ def event_save(ctx: Ctx) -> Response:
             may_keep=was.repeat == KEEP,
             status=422,
             invited_by=invited_by,
+            guests=calendar.owner_id == ctx.me.id,
         )
     return _after_save(ctx, data, _("The event is saved."), str(form.get("back", "")))
 
