@@ -132,7 +132,9 @@ def test_pages_continue_exactly_where_the_last_one_ended_across_sources(
     seen: list[tuple[str, int]] = []
     window = Window(limit=3)
     while True:
-        page = stream.read(db, alice, konzum.target, kinds=["note", "call", "meeting"], window=window)
+        page = stream.read(
+            db, alice, konzum.target, kinds=["note", "call", "meeting"], window=window
+        )
         seen += [(i.kind, i.ident) for i in page.items]
         if page.next is None:
             break

@@ -36,7 +36,10 @@ AREA = Area(
     # Notes and calls on a retired partner move to the one it was merged into.
     merge_links=(
         MergeLink(
-            "activities", Activity.record_id, _l("Notes and calls"), record_type=Activity.record_type
+            "activities",
+            Activity.record_id,
+            _l("Notes and calls"),
+            record_type=Activity.record_type,
         ),
     ),
 )

@@ -26,7 +26,7 @@ from groupware.db import utcnow
 from groupware.errors import Forbidden, Invalid
 from groupware.i18n import _l, gettext
 from groupware.stream import StreamItem, Target, Window, ordered, target
-from groupware.validation import LocalWhole, OptionalLocalDateTime, Schema, fail
+from groupware.validation import LocalWhole, OptionalLocalDateTime, Schema
 
 # A call logged a little ahead of the server's clock is fine; a day ahead is a mistake.
 FUTURE_SLACK = dt.timedelta(minutes=10)
@@ -125,7 +125,10 @@ def facts(row: Activity) -> tuple[str, ...]:
     """What a call's entry says beside it: which way, how it ended, how long."""
     if row.kind != "call":
         return ()
-    found = [str(DIRECTION_LABELS.get(row.direction or "", "")), str(OUTCOME_LABELS.get(row.outcome or "", ""))]
+    found = [
+        str(DIRECTION_LABELS.get(row.direction or "", "")),
+        str(OUTCOME_LABELS.get(row.outcome or "", "")),
+    ]
     if row.duration_minutes:
         found.append(gettext("%(num)d min", num=row.duration_minutes))
     return tuple(f for f in found if f)

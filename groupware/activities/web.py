@@ -26,8 +26,8 @@ from groupware.activities.models import (
     OUTCOME_LABELS,
     OUTCOMES,
 )
-from groupware.crm.partner360_web import Section
 from groupware.crm.models import Partner
+from groupware.crm.partner360_web import Section
 from groupware.errors import Invalid
 from groupware.i18n import _, local_time
 from groupware.records import record_label, record_url
@@ -49,7 +49,9 @@ def _query(kinds: list[str], before: Cursor | None) -> str:
     return urllib.parse.urlencode(pairs)
 
 
-def card(ctx: Ctx, where: Target, *, kinds: list[str] | None = None, before: str = "") -> dict[str, Any]:
+def card(
+    ctx: Ctx, where: Target, *, kinds: list[str] | None = None, before: str = ""
+) -> dict[str, Any]:
     """What the stream card of ``where``'s page shows (the first page, or the one
     after ``before``), for the reader."""
     chosen = [k for k in (kinds or []) if k]

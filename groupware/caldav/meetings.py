@@ -93,7 +93,7 @@ def check(
         # The deal's partner comes along, if the user may see it.
         if data.partner_id is None and _seen(session, who, "partners", deal.partner_id):
             links.append(("partners", deal.partner_id))
-    for key in links:
+    for key in data.links:
         parsed = stream.parse_key(key)
         if parsed is None or _seen(session, who, *parsed) is None:
             raise Invalid({"": _("There is no such record, or you may not see it.")})
@@ -156,9 +156,7 @@ def with_crm(session: Session, row: CalendarItem, data: EventIn) -> EventIn:
     links = links_of(session, row.id)
     master = master_of(vobject.readOne(row.ics))
     invited = attendees_of(master)
-    ids = (
-        list(session.scalars(select(User.id).where(User.email.in_(invited)))) if invited else []
-    )
+    ids = list(session.scalars(select(User.id).where(User.email.in_(invited)))) if invited else []
     others = tuple(f"{t}:{i}" for t, i in links if t not in ("partners", "deals"))
     return dataclasses.replace(
         data,
@@ -218,9 +216,7 @@ def _invitation(
     if "description" in master.contents and str(master.description.value):
         lines += ["", str(master.description.value)]
     message.set_content("\n".join(lines) + "\n")
-    message.add_alternative(
-        str(vcal.serialize()), subtype="calendar", params={"method": method}
-    )
+    message.add_alternative(str(vcal.serialize()), subtype="calendar", params={"method": method})
     return bytes(message)
 
 

@@ -274,9 +274,7 @@ def event_create(ctx: Ctx) -> Response:
         people = meetings.people(ctx.db, ctx.me, planned.attendees)
         saved = event_form.create_event(ctx.db, calendar, data, people=people)
         meetings.relink(ctx.db, saved.row, planned.links, moved_from=saved.row.id)
-        meetings.invite_changes(
-            ctx.db, ctx.me, saved, planned, ctx.gw.settings, seen_changed=True
-        )
+        meetings.invite_changes(ctx.db, ctx.me, saved, planned, ctx.gw.settings, seen_changed=True)
     except Invalid as exc:
         return _form(ctx, form, exc.errors, action="/calendar/new", status=422)
     return _after_save(ctx, data, _("The event is saved."), str(form.get("back", "")))

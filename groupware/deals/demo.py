@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from groupware.access.policy import SYSTEM, Who, load_who
-from groupware.activities import service as activities
 from groupware.accounts.models import User
+from groupware.activities import service as activities
 from groupware.crm.models import Document, Partner
 from groupware.db import bind_actor
 from groupware.deals import service

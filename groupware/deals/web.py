@@ -17,8 +17,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from groupware.access.policy import Who, can, require
-from groupware.activities.web import card as stream_card
 from groupware.accounts.users import active_user_choices
+from groupware.activities.web import card as stream_card
 from groupware.crm import saved_filters
 from groupware.crm.documents import CURRENCIES
 from groupware.crm.models import Document, Partner

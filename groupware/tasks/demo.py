@@ -80,7 +80,9 @@ def load_calendar_demo(session: Session, users: Mapping[str, User], today: dt.da
             begin = dt.datetime.combine(day, dt.time(rng.choice([10, 11, 13, 14, 15])), tzinfo=ZONE)
             uid = f"demo-{name}-{n}"
             summary = rng.choice(MEETINGS)
-            row = _put(session, user, uid, _event(uid, begin, begin + dt.timedelta(minutes=90), summary))
+            row = _put(
+                session, user, uid, _event(uid, begin, begin + dt.timedelta(minutes=90), summary)
+            )
             if summary in CLIENT_MEETINGS and clients:  # with a partner: on its page
                 meetings.set_links(session, row, [("partners", linking.choice(clients))])
             made += 1

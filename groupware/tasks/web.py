@@ -23,7 +23,6 @@ from groupware.errors import Invalid
 from groupware.i18n import _, _l, local_time
 from groupware.stream import StreamAction, Target
 from groupware.tasks import service
-from groupware.tasks.stream import LINKED, open_tasks
 from groupware.tasks.models import (
     PRIORITIES,
     PRIORITY_LABELS,
@@ -31,6 +30,7 @@ from groupware.tasks.models import (
     STATUS_LABELS,
     Task,
 )
+from groupware.tasks.stream import LINKED, open_tasks
 from groupware.validation import validate
 from groupware.web import Ctx, NavItem, acted, page
 

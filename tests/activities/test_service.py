@@ -53,8 +53,14 @@ def test_a_call_is_logged_with_its_details_and_a_note_needs_its_text(
     with pytest.raises(Invalid) as empty:
         validate(ActivityIn, {"kind": "note", "body": "  "})
     assert set(empty.value.errors) == {"body"}
-    for bad in ({"duration_minutes": "-1"}, {"duration_minutes": "2000"}, {"kind": "visit"},
-                {"occurred_at": "31.02.2026. 10:00"}, {"occurred_at": "1.1.2099. 10:00"}):  # fmt: skip
+    wrong = [
+        {"duration_minutes": "-1"},
+        {"duration_minutes": "2000"},
+        {"kind": "visit"},
+        {"occurred_at": "31.02.2026. 10:00"},
+        {"occurred_at": "1.1.2099. 10:00"},
+    ]
+    for bad in wrong:
         with pytest.raises(Invalid):
             validate(ActivityIn, {"kind": "call", **bad})
     # A note says only what was written: call details are not kept on it.
@@ -66,7 +72,9 @@ def test_whoever_sees_the_record_sees_and_adds_notes_others_get_404(
     db: Session, cast: Cast
 ) -> None:
     partner = _partner(db, cast)
-    alice, bob, charlie, dave = (cast.who(db, u) for u in (cast.alice, cast.bob, cast.charlie, cast.dave))
+    alice, bob, charlie, dave = (
+        cast.who(db, u) for u in (cast.alice, cast.bob, cast.charlie, cast.dave)
+    )
     mine = add_activity(db, alice, "partners", partner.id, ActivityIn(body="Alicina bilješka"))
     # dave leads alice's team: he sees the partner, so its notes, and may add one
     assert get_activity_for_user(db, dave, mine.id).body == "Alicina bilješka"

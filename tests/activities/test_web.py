@@ -45,7 +45,9 @@ def records(committed: Cast, database: Database) -> Records:
             session, SYSTEM, None, PersonIn(partner_id=partner.id, last_name="Horvat")
         )
         alice = load_who(session, session.get(type(committed.alice), committed.alice.id))  # type: ignore[arg-type]
-        task = tasks.create_task(session, alice, tasks.TaskIn(title="Ponuda", partner_id=partner.id))
+        task = tasks.create_task(
+            session, alice, tasks.TaskIn(title="Ponuda", partner_id=partner.id)
+        )
         return Records(partner.id, person.id, task.id)
 
 
@@ -73,7 +75,9 @@ def test_a_call_is_logged_from_the_partner_page_and_is_on_top_of_its_stream(
     call = {**wrong, "duration_minutes": "25", "outcome": "reached", "direction": "in",
             "occurred_at": "2026-12-01T10:30"}  # fmt: skip
     saved = alice.post(post, data=call, headers=HTMX)
-    assert saved.status_code == 204 and saved.headers["HX-Location"] == f"/partners/{records.partner}"
+    assert (
+        saved.status_code == 204 and saved.headers["HX-Location"] == f"/partners/{records.partner}"
+    )
     after = alice.get(f"/partners/{records.partner}").text
     assert "The call is logged." in after
     entries = after.split('data-testid="stream"')[1].split("</ol>")[0].split("</li>")
@@ -151,9 +155,13 @@ def test_a_message_a_colleague_keeps_private_stays_out_of_the_stream(
         filing = f"partner-{records.partner}@{settings.mail_domain}"
         for subject in ("Javno o Konzumu", "Osobno o Konzumu"):
             mail = compose.MailIn(to=f"{committed.dave.email}, {filing}", subject=subject)
-            compose.send(session, session.get(type(committed.dave), committed.dave.id), mail, settings)  # type: ignore[arg-type]
+            compose.send(
+                session, session.get(type(committed.dave), committed.dave.id), mail, settings
+            )  # type: ignore[arg-type]
         private = select(MailMessage.id).where(MailMessage.subject.startswith("Osobno"))
-        session.execute(update(MailEntry).where(MailEntry.message_id.in_(private)).values(private=True))
+        session.execute(
+            update(MailEntry).where(MailEntry.message_id.in_(private)).values(private=True)
+        )
     alice, dave = login_as("alice"), login_as("dave")
     mine = alice.get(f"/records/partners/{records.partner}/stream?kind=mail", headers=HTMX).text
     assert "Javno o Konzumu" in mine and "Osobno o Konzumu" not in mine

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from groupware.access import shares
 from groupware.access.policy import get_for_user
+from groupware.activities.service import ActivityIn, add_activity
 from groupware.crm.documents import DocumentIn, upsert_document
 from groupware.deals.models import Deal
-from groupware.activities.service import ActivityIn, add_activity
 from groupware.deals.service import (
     CloseIn,
     DealIn,

@@ -7,9 +7,9 @@ from collections import Counter
 from sqlalchemy import func, select
 
 from groupware.access.policy import SYSTEM
+from groupware.activities.models import Activity
 from groupware.deals import reports
 from groupware.deals.demo import DEALS, TYPES
-from groupware.activities.models import Activity
 from groupware.deals.models import Deal
 from groupware.i18n import today
 from groupware.phases import engine

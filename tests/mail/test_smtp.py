@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import delete, select
 
+from groupware import stream
 from groupware.access.policy import SYSTEM
 from groupware.accounts.credentials import create_credential
 from groupware.accounts.models import Team, User
@@ -23,7 +24,6 @@ from groupware.caldav import store
 from groupware.crm.models import Partner
 from groupware.db import Database
 from groupware.deals.models import Deal
-from groupware import stream
 from groupware.mail import addresses, smtp
 from groupware.mail.models import MailEntry, MailLink, MailMessage
 from groupware.settings import Settings
