@@ -43,7 +43,7 @@ from groupware.caldav.models import Calendar, CalendarItem, CalendarLink
 from groupware.crm.partners import PartnerFilter, list_partners, visible_names
 from groupware.deals.queries import deals_of_partner
 from groupware.errors import Invalid
-from groupware.i18n import _, _l, format_datetime, gettext, local_time
+from groupware.i18n import _, _l, format_date, format_datetime, gettext, local_time
 from groupware.mail import routing
 from groupware.records import record_label
 from groupware.settings import Settings
@@ -387,20 +387,23 @@ def meetings(session: Session, who: Who, on: Target, window: Window) -> list[Mee
     return [m for m in (kept[i.ident] for i in items) if m is not None]
 
 
-def _when(meeting: Meeting) -> str:
-    start = meeting.start
-    if isinstance(start, dt.datetime):
-        text = format_datetime(start if start.tzinfo else start.replace(tzinfo=dt.UTC))
-        end = meeting.end
-        if isinstance(end, dt.datetime):
-            zoned = end if end.tzinfo else end.replace(tzinfo=dt.UTC)
-            text += "–" + local_time(zoned).strftime("%H:%M")
-        return text
-    return gettext("all day")
+def _zoned(value: dt.datetime) -> dt.datetime:
+    return local_time(value if value.tzinfo else value.replace(tzinfo=dt.UTC))
+
+
+def _when(meeting: Meeting, *, day: bool = True) -> str:
+    """When it is (``day``: with its date): ``08.12.2026. 10:00–11:30``, or all day."""
+    start, end = meeting.start, meeting.end
+    if not isinstance(start, dt.datetime):
+        return f"{format_date(start)} {gettext('all day')}" if day else gettext("all day")
+    text = format_datetime(_zoned(start)) if day else _zoned(start).strftime("%H:%M")
+    if isinstance(end, dt.datetime):
+        text += "–" + _zoned(end).strftime("%H:%M")
+    return text
 
 
 def _item(meeting: Meeting) -> StreamItem:
-    facts = [meeting.when]
+    facts = [_when(meeting, day=False)]
     if meeting.location:
         facts.append(meeting.location)
     if meeting.repeats:

@@ -249,6 +249,10 @@ def event_new(ctx: Ctx) -> Response:
     end = start + dt.timedelta(hours=1)
     data = EventIn("", (chosen or writable[0]).id, False, start, end, "", "", "", None)
     form = {**event_form.form_values(data), **_preset(ctx)}
+    if form["back"]:
+        # A meeting ends on its day an hour after it starts, unless the form says else,
+        # whichever day and time are chosen.
+        form["end_date"] = form["end_time"] = ""
     return _form(ctx, form, {}, action="/calendar/new")
 
 
