@@ -39,7 +39,9 @@ class ActivityIn(Schema):
     body: str = Field(default="", max_length=20_000)
     direction: Literal["out", "in"] | None = None
     outcome: Literal["reached", "no_answer", "busy", "voicemail", "wrong_number"] | None = None
-    duration_minutes: LocalWhole | None = Field(default=None, ge=0, le=MAX_MINUTES)
+    duration_minutes: LocalWhole = Field(
+        default=0, ge=0, le=MAX_MINUTES, description="how long a call took; 0: not said"
+    )
     occurred_at: OptionalLocalDateTime = Field(
         default=None, description="when it happened; empty: now"
     )
@@ -49,7 +51,8 @@ class ActivityIn(Schema):
         if self.kind == "note":
             if not self.body:
                 raise Invalid({"body": _l("Write the note.")})
-            self.direction = self.outcome = self.duration_minutes = None
+            self.direction = self.outcome = None
+            self.duration_minutes = 0
         else:
             self.direction = self.direction or "out"
             self.outcome = self.outcome or "reached"
@@ -80,7 +83,7 @@ def add_activity(
         body=data.body,
         direction=data.direction,
         outcome=data.outcome,
-        duration_minutes=data.duration_minutes,
+        duration_minutes=data.duration_minutes or None,
         author_id=who.id,
         **({"occurred_at": data.occurred_at} if data.occurred_at is not None else {}),
     )

