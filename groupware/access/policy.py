@@ -396,8 +396,9 @@ def _on_record_clauses(
     for name, parent in on_record_types(model).items():
         of_type = type_column == const(name)
         for kind, clause in scope_clauses(parent, who, action, public=public, whole=whole).items():
-            if clause is true():
-                arm = of_type
+            if clause is true():  # every record of the type: one that is still there
+                key = pk_column(parent)
+                arm = and_(of_type, exists(select(key).where(key == id_column)))
             else:
                 arm = and_(of_type, id_column.in_(select(pk_column(parent)).where(clause)))
             arms.setdefault(kind, []).append(arm)

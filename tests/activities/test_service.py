@@ -19,7 +19,7 @@ from groupware.activities.service import (
     delete_activity,
     get_activity_for_user,
 )
-from groupware.crm.partners import set_reps
+from groupware.crm.partners import delete_partner, set_reps
 from groupware.errors import Forbidden, Invalid, NotFound
 from groupware.history.service import list_changes
 from groupware.tasks import service as tasks
@@ -134,3 +134,14 @@ def test_adding_and_deleting_are_in_the_history(db: Session, cast: Cast) -> None
     changes = list_changes(db, SYSTEM, record_type="activities", record_id=row.id)
     assert [c.action for c in changes] == ["delete", "create"]
     assert changes[1].changes["body"] == [None, "Ponuda"]
+
+
+def test_a_note_on_a_record_that_is_gone_is_found_by_nobody(db: Session, cast: Cast) -> None:
+    partner = _partner(db, cast)
+    root = cast.who(db, cast.root)  # an administrator sees every partner's notes
+    row = add_activity(db, root, "partners", partner.id, ActivityIn(body="Stari kupac"))
+    assert [a.id for a in db.scalars(activities_query(root))] == [row.id]
+    delete_partner(db, partner)
+    assert list(db.scalars(activities_query(root))) == []
+    with pytest.raises(NotFound):
+        get_activity_for_user(db, root, row.id)
