@@ -39,6 +39,7 @@ from groupware.access.policy import Who, get_for_user, record_models
 from groupware.errors import Invalid, NotFound
 from groupware.i18n import _l
 from groupware.records import record_url
+from groupware.validation import MAX_ID
 
 PAGE = 20
 MAX_PAGE = 100
@@ -101,7 +102,7 @@ def parse_key(text: str) -> tuple[str, int] | None:
     name, _sep, ident = text.strip().partition(":")
     if not re.fullmatch(r"[a-z_]{1,64}", name) or not re.fullmatch(r"[0-9]{1,10}", ident):
         return None
-    return name, int(ident)
+    return (name, int(ident)) if int(ident) <= MAX_ID else None
 
 
 def page_of(key: str) -> str:
@@ -133,7 +134,9 @@ class Cursor:
         try:
             at = EPOCH + int(match.group(1)) * _MICRO
         except OverflowError:
-            raise Invalid({field: _l("This cursor is not valid.")}) from None
+            at = None
+        if at is None or int(match.group(3)) > MAX_ID:
+            raise Invalid({field: _l("This cursor is not valid.")})
         return cls(at, match.group(2), int(match.group(3)))
 
 

@@ -153,9 +153,18 @@ def test_pages_continue_exactly_where_the_last_one_ended_across_sources(
 def test_a_cursor_is_read_back_exactly_and_a_made_up_one_refused() -> None:
     cursor = Cursor(dt.datetime(2026, 12, 9, 10, 0, 0, 123456, tzinfo=UTC), "note", 7)
     assert Cursor.parse(cursor.text()) == cursor
-    for bad in ("", "abc", "1.note", "1.NOTE.2", "99999999999999999999.note.1", "1.note.-1"):
+    too_far = "999999999999999999.note.1"  # past the year 9999
+    for bad in ("", "abc", "1.note", "1.NOTE.2", "1.note.-1", "1.note.9999999999", too_far):
         with pytest.raises(Invalid):
             Cursor.parse(bad)
+
+
+def test_a_record_named_in_a_form_is_a_type_and_an_id_that_fits() -> None:
+    assert stream.parse_key("persons:5") == ("persons", 5)
+    for bad in ("persons", "persons:", "Persons:5", "persons:5x", "persons:9999999999", ":5"):
+        assert stream.parse_key(bad) is None
+    assert stream.page_of("partners:7") == "/partners/7"
+    assert stream.page_of("//evil.example") == stream.page_of("users:x") == ""
 
 
 def test_the_record_is_loaded_for_the_reader_and_must_have_a_stream(
