@@ -126,7 +126,7 @@ def _deal(
         logged = activities.ActivityIn(
             kind=kind,
             body=text,
-            duration_minutes=rng.choice([5, 10, 20]) if kind == "call" else None,
+            duration_minutes=rng.choice([5, 10, 20]) if kind == "call" else 0,
             occurred_at=min(when, dt.datetime.now(dt.UTC)),
         )
         activities.add_activity(session, who, "deals", deal.id, logged)
