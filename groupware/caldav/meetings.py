@@ -7,11 +7,8 @@ partner page's upcoming meetings. A record may be linked only by someone who may
 it; a deal brings its partner along.
 
 Colleagues are invited the way calendar programs invite them: the event carries
-ORGANIZER and ATTENDEE properties, and an iMIP message (a ``text/calendar`` REQUEST, or
-CANCEL for someone taken off) goes to them through the internal mail
-(:func:`groupware.mail.routing.submit`), whose delivery hands it to
-:mod:`groupware.caldav.imip`: the event lands in their personal calendar, where their
-own programs find it, and their answers come back the same way.
+ORGANIZER and ATTENDEE properties, and an iMIP message goes to them
+(:mod:`groupware.caldav.invitations`).
 
 Who sees a linked meeting in a stream: whoever sees the record, unless the event is
 private (``CLASS`` other than PUBLIC), which only its organizer and those who hold a
@@ -22,15 +19,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import email.utils
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from email.headerregistry import Address
-from email.message import EmailMessage
 from typing import Any
 
 import vobject  # type: ignore[import-untyped]
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from groupware import stream
@@ -44,9 +38,7 @@ from groupware.crm.partners import PartnerFilter, list_partners, visible_names
 from groupware.deals.queries import deals_of_partner
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, format_date, format_datetime, gettext, local_time
-from groupware.mail import routing
 from groupware.records import record_label
-from groupware.settings import Settings
 from groupware.stream import StreamItem, StreamSource, Target, Window, micros, ordered
 
 KIND = "meeting"
@@ -156,7 +148,8 @@ def with_crm(session: Session, row: CalendarItem, data: EventIn) -> EventIn:
     links = links_of(session, row.id)
     master = master_of(vobject.readOne(row.ics))
     invited = attendees_of(master)
-    ids = list(session.scalars(select(User.id).where(User.email.in_(invited)))) if invited else []
+    query = select(User.id).where(func.lower(User.email).in_(invited))
+    ids = list(session.scalars(query)) if invited else []
     others = tuple(f"{t}:{i}" for t, i in links if t not in ("partners", "deals"))
     return dataclasses.replace(
         data,
@@ -174,71 +167,6 @@ def organized_by_other(row: CalendarItem, owner: User) -> str:
     return organizer if organizer and organizer != owner.email.lower() else ""
 
 
-# -- invitations ------------------------------------------------------------------------
-
-
-def _invitation(
-    organizer: User, row: CalendarItem, method: str, recipients: Sequence[str], settings: Settings
-) -> bytes:
-    """The iMIP message of ``row``'s event: its text for people, its iCalendar with
-    ``method`` for their calendars."""
-    vcal = vobject.readOne(row.ics)
-    vcal.add("method").value = method
-    master = master_of(vcal)
-    if method == "CANCEL":
-        master.contents.pop("status", None)
-        master.add("status").value = "CANCELLED"
-    title = str(master.summary.value) if "summary" in master.contents else _("(no title)")
-    start = master.dtstart.value
-    when = (
-        format_datetime(start)
-        if isinstance(start, dt.datetime) and start.tzinfo is not None
-        else str(start)
-    )
-    message = EmailMessage()
-    message["From"] = Address(organizer.full_name, addr_spec=organizer.email)
-    message["To"] = [Address(addr_spec=a) for a in recipients]
-    message["Subject"] = (
-        _("Invitation: %(title)s (%(when)s)", title=title, when=when)
-        if method == "REQUEST"
-        else _("Cancelled: %(title)s (%(when)s)", title=title, when=when)
-    )
-    message["Date"] = email.utils.formatdate(usegmt=True)
-    message["Message-ID"] = email.utils.make_msgid(domain=settings.mail_domain)
-    lines = [
-        _("%(name)s invites you to %(title)s.", name=organizer.full_name, title=title)
-        if method == "REQUEST"
-        else _("%(name)s cancelled %(title)s.", name=organizer.full_name, title=title),
-        _("When: %(when)s", when=when),
-    ]
-    if "location" in master.contents and str(master.location.value):
-        lines.append(_("Where: %(place)s", place=str(master.location.value)))
-    if "description" in master.contents and str(master.description.value):
-        lines += ["", str(master.description.value)]
-    message.set_content("\n".join(lines) + "\n")
-    message.add_alternative(str(vcal.serialize()), subtype="calendar", params={"method": method})
-    return bytes(message)
-
-
-def send_invitations(
-    session: Session,
-    organizer: User,
-    row: CalendarItem,
-    settings: Settings,
-    *,
-    invite: Sequence[str],
-    cancel: Sequence[str] = (),
-) -> None:
-    """Send the event to the colleagues in ``invite`` (a REQUEST) and tell those in
-    ``cancel`` it is off for them, through the internal mail."""
-    if invite:
-        raw = _invitation(organizer, row, "REQUEST", invite, settings)
-        routing.submit(session, organizer, raw, list(invite), settings)
-    if cancel:
-        raw = _invitation(organizer, row, "CANCEL", cancel, settings)
-        routing.submit(session, organizer, raw, list(cancel), settings)
-
-
 def relink(
     session: Session, row: CalendarItem, links: Sequence[tuple[str, int]], *, moved_from: int
 ) -> None:
@@ -247,25 +175,6 @@ def relink(
     if moved_from != row.id:
         session.execute(delete(CalendarLink).where(CalendarLink.item_id == moved_from))
     set_links(session, row, links)
-
-
-def invite_changes(
-    session: Session,
-    organizer: User,
-    saved: Any,
-    planned: Planned,
-    settings: Settings,
-    *,
-    seen_changed: bool,
-) -> None:
-    """Send the invitations a save calls for: to everyone invited when what they see
-    changed (or the event is new), else to those just added; a cancellation to those
-    taken off."""
-    master = master_of(vobject.readOne(saved.row.ics))
-    chosen = {u.email.lower() for u in planned.attendees}
-    current = [a for a in attendees_of(master) if a in chosen]
-    invite = current if seen_changed else saved.added
-    send_invitations(session, organizer, saved.row, settings, invite=invite, cancel=saved.removed)
 
 
 # -- in the stream and on the partner page -------------------------------------------------

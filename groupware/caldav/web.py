@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from groupware import stream
-from groupware.caldav import event_form, events, meetings, store
+from groupware.caldav import event_form, events, invitations, meetings, store
 from groupware.caldav.event_form import KEEP, REPEAT_LABELS, EventIn
 from groupware.caldav.events import DAY, SeenCalendar
 from groupware.crm.models import Partner
@@ -278,7 +278,9 @@ def event_create(ctx: Ctx) -> Response:
         people = meetings.people(ctx.db, ctx.me, planned.attendees)
         saved = event_form.create_event(ctx.db, calendar, data, people=people)
         meetings.relink(ctx.db, saved.row, planned.links, moved_from=saved.row.id)
-        meetings.invite_changes(ctx.db, ctx.me, saved, planned, ctx.gw.settings, seen_changed=True)
+        invitations.invite_changes(
+            ctx.db, ctx.me, saved, planned, ctx.gw.settings, seen_changed=True
+        )
     except Invalid as exc:
         return _form(ctx, form, exc.errors, action="/calendar/new", status=422)
     return _after_save(ctx, data, _("The event is saved."), str(form.get("back", "")))
@@ -331,7 +333,7 @@ def event_save(ctx: Ctx) -> Response:
         saved = event_form.update_event(ctx.db, calendar, row, data, target=target, people=people)
         meetings.relink(ctx.db, saved.row, planned.links, moved_from=old_id)
         if managed:
-            meetings.invite_changes(
+            invitations.invite_changes(
                 ctx.db, ctx.me, saved, planned, ctx.gw.settings, seen_changed=data.seen != was.seen
             )
     except Invalid as exc:
