@@ -33,7 +33,7 @@ def visible_to(viewer_id: int | None) -> ColumnElement[bool]:
     return or_(not_(private), own)
 
 
-def _filed(record_type: str, record_id: int, viewer_id: int | None) -> Select[Any]:
+def filed(record_type: str, record_id: int, viewer_id: int | None) -> Select[Any]:
     """Messages filed on a record that ``viewer_id`` may see, each with the viewer's own
     mailbox entry of it (to open it in the web mail), if any."""
     own_entry = (
@@ -53,16 +53,6 @@ def _filed(record_type: str, record_id: int, viewer_id: int | None) -> Select[An
     )
 
 
-def filed_on(
-    session: Session, record_type: str, record_id: int, viewer_id: int | None, limit: int = 500
-) -> list[tuple[MailMessage, int | None]]:
-    """Messages filed on a record that ``viewer_id`` may see, newest first, each with the
-    viewer's own mailbox entry of it, if any."""
-    query = _filed(record_type, record_id, viewer_id)
-    query = query.order_by(MailMessage.received_at.desc(), MailMessage.id.desc()).limit(limit)
-    return [(message, entry_id) for message, entry_id in session.execute(query)]
-
-
 def snippet(message: MailMessage) -> str:
     text = " ".join(message.text.split())
     return text if len(text) <= SNIPPET else text[: SNIPPET - 1] + "…"
@@ -76,7 +66,7 @@ def stream_items(session: Session, who: Who, on: Target, window: Window) -> list
     """The messages filed on the record that the reader may see, newest first by when
     they arrived."""
     query = (
-        _filed(on.record_type, on.record_id, who.id)
+        filed(on.record_type, on.record_id, who.id)
         .where(window.clause(KIND, MailMessage.received_at, MailMessage.id))
         .order_by(*ordered(window, MailMessage.received_at, MailMessage.id))
         .limit(window.limit)

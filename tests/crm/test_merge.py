@@ -192,8 +192,8 @@ def test_a_merge_moves_every_kind_of_linked_record_and_undo_puts_each_back(
         else:
             assert after[kept.id][name] == sorted(before[kept.id][name] + ids), name
             assert after[other.id][name] == [], name
-    mail_of_kept = timeline.filed_on(db, "partners", kept.id, cast.alice.id)
-    assert sorted(m.subject for m, _ in mail_of_kept) == ["Oboma", "Ponuda"]
+    mail_of_kept = db.execute(timeline.filed("partners", kept.id, cast.alice.id)).all()
+    assert sorted(m.subject for m, _entry in mail_of_kept) == ["Oboma", "Ponuda"]
 
     undo_merge(db, merge, kept, other)
     assert links_of(db, kept.id, other.id) == before
