@@ -5,7 +5,9 @@ owns), ``team`` (records owned by a member of one of the user's teams, or assign
 one of those teams), ``territory`` (records in the user's sales territories; a model
 says how through its :class:`RecordAccess`) and ``all``. On top of that any record
 can be shared with a user or a team, to read or to write, and a model may declare a
-"public" rule (a published announcement is readable by its audience).
+"public" rule (a published announcement is readable by its audience). A record that is
+on another record of any type (a note on a partner or a deal) follows that record's
+rules (``RecordAccess.on_record``).
 
 Everything that reads business records goes through :func:`visible` (a SQL condition
 for lists, search, reports, exports, the API and the protocol adapters) or through
@@ -519,9 +521,6 @@ def _owner_id(session: Session, record: Base) -> int | None:
         key, parent_model = spec.parent
         parent = session.get(parent_model, getattr(record, key))
         return _owner_id(session, parent) if parent is not None else None
-    if spec.on_record is not None:
-        on = parent_of(session, record)
-        return _owner_id(session, on) if on is not None else None
     owner: int | None = getattr(record, spec.owner) if spec.owner else None
     return owner
 
