@@ -11,6 +11,7 @@ from __future__ import annotations
 from groupware import wiring
 from groupware.access.area import AREA as ACCESS
 from groupware.accounts.area import AREA as ACCOUNTS
+from groupware.activities.area import AREA as ACTIVITIES
 from groupware.announcements.area import AREA as ANNOUNCEMENTS
 from groupware.caldav.area import AREA as CALDAV
 from groupware.crm.area import AREA as CRM
@@ -36,6 +37,7 @@ AREAS: tuple[wiring.Area, ...] = (
     TASKS,
     CALDAV,
     MAIL,
+    ACTIVITIES,
 )
 
 

@@ -111,6 +111,9 @@ class RecordType:
     # The few fields that say what a new record is, shown when it is created (history
     # shows "created Deal «X»" with these, not every field).
     summary: tuple[str, ...] = ()
+    # Its page shows its activity stream (groupware.stream), and notes, logged calls
+    # and meetings may be put on it.
+    stream: bool = False
 
 
 def record_types() -> dict[str, RecordType]:

@@ -2,8 +2,8 @@
 
 Each area (accounts, crm, deals, mail...) declares in its ``area.py`` one :class:`Area`:
 its models, pages, API, navigation, jobs, alert sources, calendar sources, partner page
-sections, deal timeline sources, merge links, mail filing kinds, record types,
-dashboard widgets and the list pages people shape.
+sections, stream sources and quick actions, merge links, mail filing kinds, record
+types, dashboard widgets and the list pages people shape.
 ``groupware.areas`` lists the areas in order, and whatever starts the product (the app, the CLI, the
 migrations, a benchmark, the tests) calls ``groupware.areas.install()`` once, which
 gathers them here. Readers (the job runner, the alert job, the partner page, the
@@ -29,12 +29,12 @@ if TYPE_CHECKING:
     from groupware.crm.merge import MergeLink
     from groupware.crm.partner360_web import Section
     from groupware.dashboard import Widget
-    from groupware.deals.service import TimelineSource
     from groupware.jobs import Job
     from groupware.lists.declare import ListDef
     from groupware.mail.filing import FilingKind
     from groupware.phases.alerts import AlertChannel, AlertSource
     from groupware.records import RecordType
+    from groupware.stream import StreamAction, StreamSource
 
 
 @dataclass(frozen=True)
@@ -58,11 +58,13 @@ class Area:
     # Calendar items the area puts into calendars, by the prefix of their ``source``:
     # the handler applies a client's change of such an item to the record.
     calendar_sources: tuple[tuple[str, SourceHandler], ...] = ()
-    # Sections of the partner 360° page, sources of a deal's timeline, and rows that
-    # follow a partner through a merge.
+    # Sections of the partner 360° page, and rows that follow a partner through a merge.
     partner_sections: tuple[Section, ...] = ()
-    deal_timelines: tuple[TimelineSource, ...] = ()
     merge_links: tuple[MergeLink, ...] = ()
+    # What a record's activity stream shows (notes, meetings, mail...), and the quick
+    # actions of a record's page (groupware.stream).
+    stream_sources: tuple[StreamSource, ...] = ()
+    stream_actions: tuple[StreamAction, ...] = ()
     # Kinds of record mail is filed on: a filing address (deal-12@), a subject tag
     # ([D-12]), contacts found by their addresses (groupware.mail.filing).
     filing_kinds: tuple[FilingKind, ...] = ()
@@ -89,8 +91,9 @@ class Wiring:
     alert_channels: tuple[AlertChannel, ...] = ()
     calendar_sources: dict[str, SourceHandler] = field(default_factory=dict)
     partner_sections: tuple[Section, ...] = ()
-    deal_timelines: tuple[TimelineSource, ...] = ()
     merge_links: tuple[MergeLink, ...] = ()
+    stream_sources: tuple[StreamSource, ...] = ()
+    stream_actions: tuple[StreamAction, ...] = ()
     filing_kinds: tuple[FilingKind, ...] = ()
     dashboard_widgets: tuple[Widget, ...] = ()
     lists: dict[str, ListDef] = field(default_factory=dict)
@@ -120,6 +123,8 @@ def gather(areas: Iterable[Area]) -> Wiring:
     _unique("job", (j.name for j in jobs))
     _unique("partner section", (s.name for s in every("partner_sections")))
     _unique("merge link", (link.name for link in every("merge_links")))
+    _unique("stream source", (source.kind for source in every("stream_sources")))
+    _unique("stream action", (action.name for action in every("stream_actions")))
     kinds = every("filing_kinds")
     _unique("filing address", (k.prefix for k in kinds))
     _unique("filing tag", (k.tag for k in kinds if k.tag))
@@ -139,8 +144,9 @@ def gather(areas: Iterable[Area]) -> Wiring:
         alert_channels=tuple(every("alert_channels")),
         calendar_sources=dict(sources),
         partner_sections=tuple(sorted(every("partner_sections"), key=lambda s: s.order)),
-        deal_timelines=tuple(every("deal_timelines")),
         merge_links=tuple(every("merge_links")),
+        stream_sources=tuple(every("stream_sources")),
+        stream_actions=tuple(every("stream_actions")),
         filing_kinds=tuple(kinds),
         dashboard_widgets=tuple(sorted(widgets, key=lambda w: w.order)),
         lists={listed.name: listed for listed in lists},

@@ -5,7 +5,9 @@ owns), ``team`` (records owned by a member of one of the user's teams, or assign
 one of those teams), ``territory`` (records in the user's sales territories; a model
 says how through its :class:`RecordAccess`) and ``all``. On top of that any record
 can be shared with a user or a team, to read or to write, and a model may declare a
-"public" rule (a published announcement is readable by its audience).
+"public" rule (a published announcement is readable by its audience). A record that is
+on another record of any type (a note on a partner or a deal) follows that record's
+rules (``RecordAccess.on_record``).
 
 Everything that reads business records goes through :func:`visible` (a SQL condition
 for lists, search, reports, exports, the API and the protocol adapters) or through
@@ -111,6 +113,17 @@ class RecordAccess:
     # only its owner (whatever their roles), those it is shared with, and roles that
     # reach every record ("all": administrators) do.
     personal: bool = False
+    # A record that belongs to whichever record its columns (type column, id column)
+    # name (a note on a partner, a call logged on a deal): each action on it is allowed
+    # exactly where that action is allowed on that record, by that record's own rules;
+    # ``on_types`` says which record types it may be on. Its ``module`` grants nothing
+    # (ON_RECORD), and it is not shared on its own.
+    on_record: tuple[str, str] | None = None
+    on_types: Callable[[], Sequence[str]] | None = None
+
+
+# The module of a record that follows the record it is on (RecordAccess.on_record).
+ON_RECORD = ""
 
 
 def access_spec(model: type[Base]) -> RecordAccess:
@@ -294,6 +307,8 @@ def scope_clauses(
     further owners and shares are gathered once as sets instead of probed row by row."""
     member = _as_set if whole else _per_row
     spec = access_spec(model)
+    if spec.on_record is not None:
+        return _on_record_clauses(model, spec, who, action, public, whole)
     scopes = who.scopes(module or spec.module, action)
     if "all" in scopes:
         return {"all": true()}
@@ -323,6 +338,8 @@ def _narrow(model: type[Base], who: Who, action: str, public: bool) -> ColumnEle
     the union of those ids, so that a million-row table is not scanned for their few
     rows. None when the user's rights reach further (team, territory, a public rule)."""
     spec = access_spec(model)
+    if spec.on_record is not None:
+        return None
     scopes = who.scopes(spec.module, action)
     if scopes & {"all", "team", "territory"} or spec.parent is not None:
         return None
@@ -360,6 +377,65 @@ def _child_clauses(
         mine = _as_set(model, own_shares)
         clauses["shared"] = or_(clauses["shared"], mine) if "shared" in clauses else mine
     return clauses
+
+
+def on_record_types(model: type[Base]) -> dict[str, type[Base]]:
+    """The models of the records a record of ``model`` may be on (RecordAccess.on_record)."""
+    spec = access_spec(model)
+    names = spec.on_types() if spec.on_types is not None else ()
+    models = record_models()
+    return {name: models[name] for name in names if name in models}
+
+
+def _on_record_clauses(
+    model: type[Base], spec: RecordAccess, who: Who, action: str, public: bool, whole: bool
+) -> dict[str, ColumnElement[bool]]:
+    """Per reason, "the record this row is on allows ``action`` for that reason", over
+    every type the row may be on."""
+    assert spec.on_record is not None
+    type_column, id_column = (getattr(model, name) for name in spec.on_record)
+    arms: dict[str, list[ColumnElement[bool]]] = {}
+    for name, parent in on_record_types(model).items():
+        of_type = type_column == const(name)
+        for kind, clause in scope_clauses(parent, who, action, public=public, whole=whole).items():
+            if clause is true():  # every record of the type: one that is still there
+                key = pk_column(parent)
+                arm = and_(of_type, exists(select(key).where(key == id_column)))
+            else:
+                arm = and_(of_type, id_column.in_(select(pk_column(parent)).where(clause)))
+            arms.setdefault(kind, []).append(arm)
+    return {kind: or_(*found) for kind, found in arms.items()}
+
+
+def parent_of(session: Session, record: Base) -> Base | None:
+    """The record that ``record`` is on (RecordAccess.on_record), if it is still there."""
+    spec = access_spec(type(record))
+    assert spec.on_record is not None
+    name, ident = (getattr(record, column) for column in spec.on_record)
+    parent = on_record_types(type(record)).get(name)
+    return session.get(parent, ident) if parent is not None else None
+
+
+def _get_on_record(
+    session: Session,
+    who: Who,
+    model: type[M],
+    record_id: int,
+    action: str,
+    options: Sequence[ORMOption],
+) -> M:
+    """A record on another record (a note on a deal), by its own key, then the record
+    it is on checked for ``action``: one indexed read of each instead of a condition
+    over every type it may be on."""
+    record = session.get(model, record_id, options=options)
+    parent = parent_of(session, record) if record is not None else None
+    if record is None or parent is None:
+        raise NotFound(_l("There is no such record, or you may not see it."))
+    try:
+        get_for_user(session, who, type(parent), record_key(parent), action)
+    except NotFound:
+        raise NotFound(_l("There is no such record, or you may not see it.")) from None
+    return record
 
 
 # The reasons of scope_clauses in the order visible() tests them.
@@ -400,6 +476,8 @@ def get_for_user(
 ) -> M:
     """Load one record for ``action``: 404 if the user may not see it, 403 if they may
     see it but not do ``action`` to it."""
+    if access_spec(model).on_record is not None:
+        return _get_on_record(session, who, model, record_id, action, options)
     pk = pk_column(model)
     record = session.scalar(
         select(model).where(pk == record_id, visible(model, who, action)).options(*options)
@@ -415,6 +493,9 @@ def get_for_user(
 
 def can(session: Session, who: Who, record: Base, action: str, *, public: bool = True) -> bool:
     model = type(record)
+    if access_spec(model).on_record is not None:
+        parent = parent_of(session, record)
+        return parent is not None and can(session, who, parent, action, public=public)
     condition = visible(model, who, action, public=public)
     query = exists().where(pk_column(model) == record_key(record), condition)
     return bool(session.scalar(query.select()))
@@ -448,7 +529,10 @@ def may_share(session: Session, who: Who, record: Base) -> bool:
     """Whether ``who`` may change whom ``record`` is shared with (add or remove shares,
     further owners or reps): its owner, an administrator, or a role that grants
     "share" on it. Write access is not enough: someone a record was shared with to
-    write must not hand it on, nor take the owner's shares away."""
+    write must not hand it on, nor take the owner's shares away. A record on another
+    record (a note on a deal) goes with that record and is not shared on its own."""
+    if access_spec(type(record)).on_record is not None:
+        return False
     if who.is_admin or (who.id is not None and _owner_id(session, record) == who.id):
         return True
     return can(session, who, record, "share", public=False)
@@ -478,6 +562,9 @@ class Reason:
 def explain(session: Session, who: Who, record: Base) -> list[Reason]:
     model = type(record)
     spec = access_spec(model)
+    if spec.on_record is not None:  # seen where the record it is on is seen
+        parent = parent_of(session, record)
+        return explain(session, who, parent) if parent is not None else []
     pk, key = pk_column(model), record_key(record)
     grants = who.grants.get((spec.module, "view"), {})
     reasons: list[Reason] = []

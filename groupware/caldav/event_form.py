@@ -1,9 +1,12 @@
 """The event form of the web calendar: simple events (title, times or all day, place,
-notes, a daily, weekly or monthly repeat) read from a form and written as iCalendar.
+notes, a daily, weekly or monthly repeat, the partner and deal it is about, colleagues
+invited) read from a form and written as iCalendar.
 
 Every write goes through :mod:`groupware.caldav.store`, so clients see the change on
 their next sync. Editing an event a client made changes only what the form shows, on
-its master VEVENT, and keeps the rest (alarms, attendees, properties we do not know).
+its master VEVENT, and keeps the rest (alarms, attendees from outside the company,
+properties we do not know). What the CRM does with the partner, the deal and the
+colleagues (links, invitations) is :mod:`groupware.caldav.meetings`.
 """
 
 from __future__ import annotations
@@ -49,6 +52,26 @@ class EventIn:
     description: str
     repeat: str  # "", a key of REPEATS, or KEEP
     until: dt.date | None
+    # What it is about and whom it invites (groupware.caldav.meetings): a partner, a
+    # deal, other records ("persons:5"), colleagues by their user id.
+    partner_id: int | None = None
+    deal_id: int | None = None
+    links: tuple[str, ...] = ()
+    attendee_ids: tuple[int, ...] = ()
+
+    @property
+    def seen(self) -> tuple[Any, ...]:
+        """What invited people see of the event (a change of it invites them anew)."""
+        return (
+            self.title,
+            self.all_day,
+            self.start,
+            self.end,
+            self.location,
+            self.description,
+            self.repeat,
+            self.until,
+        )
 
 
 def calendar_options(calendars: Sequence[SeenCalendar]) -> list[tuple[int, str]]:
@@ -111,9 +134,24 @@ def _when(
     return start, end
 
 
+def _ids(values: Any) -> tuple[int, ...]:
+    found = [parse_id(str(v)) for v in (values if isinstance(values, list) else [values])]
+    return tuple(dict.fromkeys(i for i in found if i is not None))
+
+
 def read_form(form: dict[str, Any], *, may_keep: bool) -> EventIn:
     """The form's event, or :class:`Invalid` naming each field that is wrong."""
     errors: dict[str, str] = {}
+    partner_text = str(form.get("partner_id") or "").strip()
+    partner_id = parse_id(partner_text)
+    if partner_text and partner_id is None:
+        errors["partner_id"] = _("Choose a partner from the list.")
+    deal_text = str(form.get("deal_id") or "").strip()
+    deal_id = parse_id(deal_text)
+    if deal_text and deal_id is None:
+        errors["deal_id"] = _("Choose a deal from the list.")
+    links = form.get("links") or []
+    links = tuple(dict.fromkeys(str(v) for v in (links if isinstance(links, list) else [links])))
     title = str(form.get("title") or "").strip()
     if not title:
         errors["title"] = _("The title is missing.")
@@ -139,6 +177,10 @@ def read_form(form: dict[str, Any], *, may_keep: bool) -> EventIn:
         description=str(form.get("description") or "").strip()[:10_000],
         repeat=repeat,
         until=until if repeat else None,
+        partner_id=partner_id,
+        deal_id=deal_id,
+        links=links[:10],
+        attendee_ids=_ids(form.get("attendee_ids") or [])[:100],
     )
 
 
@@ -157,6 +199,10 @@ def form_values(data: EventIn) -> dict[str, Any]:
         "description": data.description,
         "repeat": data.repeat,
         "repeat_until": data.until.isoformat() if data.until else "",
+        "partner_id": data.partner_id or "",
+        "deal_id": data.deal_id or "",
+        "links": list(data.links),
+        "attendee_ids": list(data.attendee_ids),
     }
 
 
@@ -323,6 +369,67 @@ def new_calendar_object(data: EventIn) -> tuple[str, Any]:
     return uid, vcal
 
 
+# -- who organises and who is invited ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class People:
+    """The colleagues an event invites, by address and name, with its organizer; the
+    form manages only attendees whose address is in ``colleagues`` (people of the
+    company), and leaves anybody else a client invited as it is."""
+
+    organizer: tuple[str, str]
+    attendees: tuple[tuple[str, str], ...]
+    colleagues: frozenset[str]
+
+
+def address_of(value: Any) -> str:
+    """``ana@firma.hr`` of ``mailto:Ana@Firma.hr``."""
+    text = str(value).strip()
+    return (text[7:] if text.lower().startswith("mailto:") else text).lower()
+
+
+def organizer_of(master: Any) -> str:
+    return address_of(master.organizer.value) if "organizer" in master.contents else ""
+
+
+def attendees_of(master: Any) -> list[str]:
+    return [address_of(a.value) for a in master.contents.get("attendee", [])]
+
+
+def set_people(master: Any, people: People) -> tuple[list[str], list[str]]:
+    """Invite exactly ``people.attendees`` among the colleagues (an invited one keeps
+    their answer); the organizer is named once someone is invited. Returns the
+    addresses added and removed."""
+    wanted = {address.lower(): name for address, name in people.attendees}
+    have = attendees_of(master)
+    removed = [a for a in have if a in people.colleagues and a not in wanted]
+    for attendee in list(master.contents.get("attendee", [])):
+        if address_of(attendee.value) in removed:
+            master.contents["attendee"].remove(attendee)
+    added = [a for a in wanted if a not in have]
+    for address in added:
+        attendee = master.add("attendee")
+        attendee.value = f"mailto:{address}"
+        attendee.params.update(
+            {
+                "CN": [wanted[address]],
+                "ROLE": ["REQ-PARTICIPANT"],
+                "PARTSTAT": ["NEEDS-ACTION"],
+                "RSVP": ["TRUE"],
+            }
+        )
+    if not master.contents.get("attendee"):
+        master.contents.pop("attendee", None)
+        if organizer_of(master) == people.organizer[0].lower():
+            master.contents.pop("organizer", None)
+    elif "organizer" not in master.contents:
+        organizer = master.add("organizer")
+        organizer.value = f"mailto:{people.organizer[0]}"
+        organizer.params["CN"] = [people.organizer[1]]
+    return added, removed
+
+
 # -- writing events -------------------------------------------------------------------
 
 
@@ -331,35 +438,59 @@ def _takes_events(calendar: Calendar) -> None:
         raise Invalid({"calendar_id": _("This calendar does not take events.")})
 
 
-def _store(session: Session, calendar: Calendar, href: str, vcal: Any) -> None:
+def _store(session: Session, calendar: Calendar, href: str, vcal: Any) -> CalendarItem:
     try:
         item = store.parse_items(vcal.serialize())[0]
     except vobject.base.VObjectError as exc:
         raise Invalid({"": _("This event cannot be saved: %(reason)s", reason=str(exc))}) from exc
-    store.put_item(session, calendar, href, item)
+    return store.put_item(session, calendar, href, item)
 
 
-def create_event(session: Session, calendar: Calendar, data: EventIn) -> str:
+@dataclass(frozen=True)
+class Saved:
+    """A stored event, and the colleagues a save added to it and took off it."""
+
+    row: CalendarItem
+    added: list[str]
+    removed: list[str]
+
+
+def create_event(
+    session: Session, calendar: Calendar, data: EventIn, *, people: People | None = None
+) -> Saved:
     """Store the form's event as a new item of ``calendar`` (which the caller loaded
-    for writing); its href."""
+    for writing), inviting ``people``."""
     _takes_events(calendar)
     uid, vcal = new_calendar_object(data)
-    href = f"{uid}.ics"
-    _store(session, calendar, href, vcal)
-    return href
+    added: list[str] = []
+    if people is not None and people.attendees:
+        added, _removed = set_people(master_of(vcal), people)
+    return Saved(_store(session, calendar, f"{uid}.ics", vcal), added, [])
 
 
 def update_event(
-    session: Session, calendar: Calendar, row: CalendarItem, data: EventIn, *, target: Calendar
-) -> None:
+    session: Session,
+    calendar: Calendar,
+    row: CalendarItem,
+    data: EventIn,
+    *,
+    target: Calendar,
+    people: People | None = None,
+) -> Saved:
     """Write what the form changed onto the stored event ``row`` of ``calendar``, and
-    move it to ``target`` when that is another calendar (both loaded for writing)."""
+    move it to ``target`` when that is another calendar (both loaded for writing);
+    with ``people``, invite exactly them among the colleagues."""
     vcal = vobject.readOne(row.ics)
-    was = event_of(master_of(vcal), calendar.id)
+    master = master_of(vcal)
+    was = event_of(master, calendar.id)
     _takes_events(target)
     apply(vcal, data, was)
+    added: list[str] = []
+    removed: list[str] = []
+    if people is not None:
+        added, removed = set_people(master, people)
     if target.id != calendar.id:
         if store.live_items(session, target.id, hrefs=[row.href]):
             raise Invalid({"calendar_id": _("That calendar already holds this event.")})
         store.delete_item(session, calendar, row.href)
-    _store(session, target, row.href, vcal)
+    return Saved(_store(session, target, row.href, vcal), added, removed)

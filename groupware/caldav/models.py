@@ -131,4 +131,25 @@ class CalendarOccurrence(Base):
     __table_args__ = (Index("ix_calendar_occurrences_item", "item_id", "starts", "ends"),)
 
 
+class CalendarLink(Base):
+    """An event linked to a CRM record (a meeting with a partner about a deal): it is
+    in that record's activity stream. The link is on the organizer's copy; invited
+    colleagues' copies (the same UID) are found through it."""
+
+    __tablename__ = "calendar_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("calendar_items.id", ondelete="CASCADE"))
+    record_type: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    item: Mapped[CalendarItem] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("item_id", "record_type", "record_id"),
+        Index("ix_calendar_links_record", "record_type", "record_id"),
+    )
+
+
 CALENDARS_RECORD = RecordType("calendars", _l("Calendar"), "/calendar")

@@ -624,6 +624,7 @@ PARTNERS_RECORD = RecordType(
     summary=("kind", "oib", "city", "owner_id", "territory_id"),
     list_url="/partners",
     api_url="/api/v1/partners",
+    stream=True,
 )
 BRANCHES_RECORD = RecordType(
     "branches",
@@ -648,6 +649,7 @@ PERSONS_RECORD = RecordType(
     summary=("partner_id", "function", "email"),
     list_url="/persons",
     api_url="/api/v1/persons",
+    stream=True,
 )
 DOCUMENTS_RECORD = RecordType(
     "documents",

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from groupware.access.policy import can
+from groupware.activities.web import card as stream_card
 from groupware.crm import persons as service
 from groupware.crm.lists import PERSONS
 from groupware.crm.models import Branch, Partner, Person
@@ -20,6 +21,7 @@ from groupware.crm.reference import country_choices
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, current_language
 from groupware.lists import web as lists_web
+from groupware.stream import Target
 from groupware.validation import validate
 from groupware.web import Ctx, NavItem, page
 
@@ -109,6 +111,7 @@ def person(ctx: Ctx) -> Response:
         person=row,
         may_edit=can(ctx.db, ctx.acting, row, "edit"),
         may_delete=can(ctx.db, ctx.acting, row, "delete"),
+        stream=stream_card(ctx, Target("persons", row.id, row)),
     )
 
 

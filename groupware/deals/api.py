@@ -223,26 +223,6 @@ def reopen_deal(call: Call) -> DealDetailOut:
     return _detail(call, service.reopen_deal(call.db, call.who, call.int_param("deal_id")))
 
 
-class ActivityOut(Out):
-    id: int
-    kind: str
-    at: dt.datetime
-    text: str
-
-
-@api.operation(
-    "POST",
-    "/deals/{deal_id}/activities",
-    summary="Log a note, call or meeting on a deal",
-    response=ActivityOut,
-    body=service.ActivityIn,
-    status=201,
-)
-def add_activity(call: Call) -> ActivityOut:
-    row = service.add_activity(call.db, call.who, call.int_param("deal_id"), call.body)
-    return ActivityOut.of(row)
-
-
 @api.operation(
     "GET", "/deal-types", summary="Deal types with their phases", response=TypeOut, paginated=True
 )

@@ -1,14 +1,13 @@
-"""Sales and purchases: deals with lines, phases, activities, members, reports and
-alerts when a deal runs late; on partner pages, in calendars and through merges."""
+"""Sales and purchases: deals with lines, phases, members, reports and alerts when a deal
+runs late; on partner pages, in calendars, in streams and through merges."""
 
 from groupware.crm.merge import MergeLink
-from groupware.deals import alerts, api, calendar, dashboard, lists, reports_web, service, web
+from groupware.deals import alerts, api, dashboard, lists, reports_web, web
 from groupware.deals.models import (
     DEALS_MODULE,
     DEALS_RECORD,
     PROCESS_TYPES_RECORD,
     Deal,
-    DealActivity,
     DealLine,
     DealMember,
 )
@@ -18,15 +17,14 @@ from groupware.wiring import Area
 
 AREA = Area(
     "deals",
-    models=(Deal, DealMember, DealLine, DealActivity),
+    models=(Deal, DealMember, DealLine),
     access_modules=(DEALS_MODULE,),
     record_types=(DEALS_RECORD, PROCESS_TYPES_RECORD),
     pages=(web, reports_web),
     apis=(api.api,),
     alert_sources=(alerts.SOURCE,),
-    calendar_sources=((calendar.MEETING, calendar.meeting_moved),),
     partner_sections=(web.PARTNER_SECTION,),
-    deal_timelines=(service.activities,),
+    stream_actions=(web.NEW_DEAL,),
     lists=(lists.DEALS,),
     merge_links=(MergeLink("deals", Deal.partner_id, _l("Deals")),),
     # deal-12@<mail domain>, ana+deal-12@..., and [D-12] in a subject

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from groupware.access.policy import SYSTEM, Who, load_who
 from groupware.accounts.models import User
+from groupware.activities import service as activities
 from groupware.crm.models import Document, Partner
 from groupware.db import bind_actor
 from groupware.deals import service
@@ -40,7 +41,7 @@ TITLES = {
 LOST_REASONS = ["Cijena", "Odabrali konkurenciju", "Projekt odgođen", "Bez budžeta"]
 NOTES = [
     ("call", "Nazvao nabavu, traže ponudu do petka."),
-    ("meeting", "Sastanak u poslovnici, pokazali demo."),
+    ("note", "Sastanak u poslovnici, pokazali demo."),
     ("note", "Kupac traži popust za veću količinu."),
     ("call", "Dogovoren novi termin za prezentaciju."),
 ]
@@ -124,8 +125,18 @@ def _deal(
             break
         service.move_deal(session, who, deal.id, phase.id, day)
     for kind, text in rng.sample(NOTES, rng.randint(0, 2)):
-        activity = service.ActivityIn.model_validate({"kind": kind, "text": text})
-        service.add_activity(session, who, deal.id, activity)
+        when = dt.datetime.combine(
+            min(today, started + dt.timedelta(days=rng.randint(0, 60))),
+            dt.time(rng.randint(8, 16), rng.choice([0, 15, 30, 45])),
+            tzinfo=dt.UTC,
+        )
+        logged = activities.ActivityIn(
+            kind=kind,
+            body=text,
+            duration_minutes=rng.choice([5, 10, 20]) if kind == "call" else 0,
+            occurred_at=min(when, dt.datetime.now(dt.UTC)),
+        )
+        activities.add_activity(session, who, "deals", deal.id, logged)
     if decided:
         closed = min(today, day + dt.timedelta(days=rng.randint(1, 20)))
         status = rng.choices(["won", "lost", "cancelled"], weights=[6, 3, 1])[0]

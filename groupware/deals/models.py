@@ -52,7 +52,6 @@ DEALS_MODULE = Module("deals", _l("Sales and purchases"))
 STATUSES = ("open", "won", "lost", "cancelled")
 PRIORITIES = ("low", "normal", "high", "urgent")
 SOURCES = ("campaign", "website", "referral", "phone", "email", "fair", "existing", "other")
-ACTIVITY_KINDS = ("note", "call", "meeting")
 # What each code reads as, for pages, lists and the history alike.
 DIRECTION_LABELS = {"sale": _l("sale"), "purchase": _l("purchase")}
 STATUS_LABELS = {
@@ -77,6 +76,8 @@ SOURCE_LABELS = {
     "existing": _l("existing customer"),
     "other": _l("other"),
 }
+# The kinds of a deal's activity log, read by its history (notes and calls are now
+# groupware.activities, meetings calendar events linked to the deal).
 ACTIVITY_LABELS = {"note": _l("note"), "call": _l("call"), "meeting": _l("meeting")}
 
 
@@ -210,33 +211,6 @@ class DealLine(Base):
         return self.description
 
 
-class DealActivity(Base):
-    """A note, call or meeting on a deal's activity log."""
-
-    __tablename__ = "deal_activities"
-    __tracked__ = True
-    __history_parent__ = ("deals", "deal_id", "activity")
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(10), default="note")
-    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    author_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), default=None
-    )
-    text: Mapped[str] = mapped_column(Text)
-
-    author: Mapped[User | None] = relationship()
-
-    __table_args__ = (
-        CheckConstraint("kind IN ('note', 'call', 'meeting')", name="kind"),
-        Index("ix_deal_activities_deal_id_at", "deal_id", "at"),
-    )
-
-    def __str__(self) -> str:
-        return self.text[:60]
-
-
 DEALS_RECORD = RecordType(
     "deals",
     _l("Deal"),
@@ -292,6 +266,7 @@ DEALS_RECORD = RecordType(
     # Every deal: the list opens on the open ones unless told otherwise.
     list_url="/deals?status=",
     api_url="/api/v1/deals",
+    stream=True,
 )
 PROCESS_TYPES_RECORD = RecordType(
     "process_types",

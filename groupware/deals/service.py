@@ -1,5 +1,5 @@
 """Deals: create, edit, move through phases, close (won, lost with a reason, cancelled),
-reopen, share, and the activity log.
+reopen, share, link documents.
 
 Every function takes the acting :class:`Who` and checks access through the one helper
 (:func:`get_deal_for_user`); a deal's partner must be one the user may see. Impossible
@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from groupware import wiring
 from groupware.access.policy import Who, get_for_user, may_share, require
 from groupware.accounts.models import User
 from groupware.crm.documents import CURRENCIES
 from groupware.crm.models import Document, Partner, Person
 from groupware.deals import calendar
-from groupware.deals.models import ACTIVITY_LABELS, Deal, DealActivity, DealLine, DealMember
+from groupware.deals.models import Deal, DealLine, DealMember
 from groupware.errors import Invalid
 from groupware.i18n import _l, today
 from groupware.phases import engine
@@ -35,7 +32,6 @@ from groupware.validation import (
     LocalWhole,
     OptionalId,
     OptionalLocalDate,
-    OptionalMoment,
     Schema,
     fail,
 )
@@ -121,12 +117,6 @@ class CloseIn(Schema):
         if info.data.get("status") == "lost" and not value:
             raise fail(_l("Say why the deal was lost."))
         return value
-
-
-class ActivityIn(Schema):
-    kind: Literal["note", "call", "meeting"] = "note"
-    text: str = Field(min_length=1, max_length=20_000)
-    at: OptionalMoment = None
 
 
 def line_amount(quantity: decimal.Decimal, unit_price: decimal.Decimal) -> decimal.Decimal:
@@ -292,61 +282,6 @@ def reopen_deal(session: Session, who: Who, deal_id: int) -> Deal:
     session.flush()
     calendar.push(session, deal)
     return deal
-
-
-def add_activity(session: Session, who: Who, deal_id: int, data: ActivityIn) -> DealActivity:
-    deal = get_deal_for_user(session, who, deal_id, "view")
-    row = DealActivity(
-        deal_id=deal.id,
-        kind=data.kind,
-        text=data.text,
-        author_id=who.id,
-        **({"at": data.at} if data.at is not None else {}),
-    )
-    session.add(row)
-    session.flush()
-    calendar.push_meeting(session, row, deal)
-    return row
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    """One item of a deal's correspondence timeline: a logged note, call or meeting; the
-    internal mail adds messages filed on the deal (``Area.deal_timelines``)."""
-
-    at: dt.datetime
-    kind: str  # "note", "call", "meeting"; later "mail"
-    label: Any  # what the UI shows as the kind
-    author: str
-    text: str
-    link: str = ""
-
-
-# (session, deal, the viewing user's id) -> entries; the viewer matters for mail, which
-# a mailbox owner may keep private.
-TimelineSource = Callable[[Session, Deal, int | None], list[TimelineEntry]]
-
-
-def timeline(session: Session, deal: Deal, viewer_id: int | None) -> list[TimelineEntry]:
-    """The deal's correspondence and activity as ``viewer_id`` may see them, newest
-    first."""
-    sources = wiring.current().deal_timelines
-    entries = [entry for source in sources for entry in source(session, deal, viewer_id)]
-    return sorted(entries, key=lambda e: e.at, reverse=True)
-
-
-def activities(session: Session, deal: Deal, viewer_id: int | None) -> list[TimelineEntry]:
-    rows = session.scalars(
-        select(DealActivity)
-        .where(DealActivity.deal_id == deal.id)
-        .options(joinedload(DealActivity.author))
-    )
-    return [
-        TimelineEntry(
-            a.at, a.kind, ACTIVITY_LABELS[a.kind], a.author.full_name if a.author else "", a.text
-        )
-        for a in rows
-    ]
 
 
 def link_document(session: Session, who: Who, deal_id: int, document_id: int) -> Document:

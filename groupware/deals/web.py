@@ -1,5 +1,5 @@
 """Deal pages: the list with filters, the pipeline board of a type, a deal's page (phase
-timeline, moves, closing, activity log, documents, history) and its form.
+timeline, moves, closing, its activity stream, documents, history) and its form.
 
 The board opens on the user's own open deals, each column with its count, sum and
 weighted sum. It works without JavaScript: every card has a small menu whose buttons
@@ -18,8 +18,9 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from groupware.access.policy import can, require
+from groupware.access.policy import Who, can, require
 from groupware.accounts.users import active_user_choices
+from groupware.activities.web import card as stream_card
 from groupware.crm.documents import CURRENCIES
 from groupware.crm.models import Document, Partner
 from groupware.crm.partner360_web import Section
@@ -27,7 +28,6 @@ from groupware.crm.partners import get_partner_for_user
 from groupware.deals import queries, service, types
 from groupware.deals.lists import DEALS
 from groupware.deals.models import (
-    ACTIVITY_LABELS,
     DIRECTION_LABELS,
     PRIORITIES,
     PRIORITY_LABELS,
@@ -41,6 +41,7 @@ from groupware.i18n import _, _l, format_number, today
 from groupware.lists import web as lists_web
 from groupware.phases import engine
 from groupware.phases.models import ProcessType
+from groupware.stream import StreamAction, Target
 from groupware.validation import parse_id, validate
 from groupware.web import Ctx, NavItem, acted, page
 
@@ -52,7 +53,6 @@ LABELS: dict[str, dict[str, Any]] = {
     "status": STATUS_LABELS,
     "priority": PRIORITY_LABELS,
     "source": SOURCE_LABELS,
-    "activity": ACTIVITY_LABELS,
     "phase": {
         "done": _l("done"),
         "current": _l("current"),
@@ -186,7 +186,7 @@ def _detail(
         "deals/detail.html",
         deal=deal,
         timeline=engine.timeline(phases, today()),
-        entries=service.timeline(ctx.db, deal, ctx.acting.id),
+        stream=stream_card(ctx, Target("deals", deal.id, deal)),
         documents=linked,
         linkable=linkable,
         labels=LABELS,
@@ -245,17 +245,6 @@ def deal_reopen(ctx: Ctx) -> Response:
         lambda: service.reopen_deal(ctx.db, ctx.acting, deal_id),
         _("The deal is open again."),
     )
-
-
-@page()
-def deal_activity(ctx: Ctx) -> Response:
-    deal_id = ctx.int_param("deal_id")
-    form = ctx.form_dict()
-
-    def add() -> None:
-        service.add_activity(ctx.db, ctx.acting, deal_id, validate(service.ActivityIn, form))
-
-    return _acted(ctx, deal_id, add, _("Added to the activity log."))
 
 
 @page()
@@ -347,6 +336,7 @@ def deal_new(ctx: Ctx) -> Response:
         get_partner_for_user(ctx.db, ctx.acting, partner_id)
     defaults = {
         "partner_id": partner_id or "",
+        "person_id": ctx.query_id("person_id") or "",
         "direction": "sale",
         "currency": "EUR",
         "priority": "normal",
@@ -499,6 +489,27 @@ def _partner_deals(ctx: Ctx, partner: Partner) -> dict[str, Any]:
 PARTNER_SECTION = Section("deals", "deals/partner_section.html", _partner_deals, order=10)
 
 
+def _new_deal_url(where: Target) -> str:
+    person = f"&person_id={where.record_id}" if where.record_type == "persons" else ""
+    return f"/deals/new?partner_id={where.partner_id}{person}"
+
+
+def _may_start(who: Who, where: Target) -> bool:
+    return who.can(MODULE, "create") and where.partner_id is not None
+
+
+# A quick action of the partner's and the person's page: the deal form, for them.
+NEW_DEAL = StreamAction(
+    "deal",
+    _l("New deal"),
+    _new_deal_url,
+    serves=lambda record_type: record_type in ("partners", "persons"),
+    allowed=_may_start,
+    inline=False,
+    order=50,
+)
+
+
 def _post(path: str, endpoint: Any, name: str) -> Route:
     return Route(path, endpoint, methods=["POST"], name=name)
 
@@ -515,7 +526,6 @@ routes = [
     _post("/deals/{deal_id:int}/board-move", board_move, "deal_board_move"),
     _post("/deals/{deal_id:int}/close", deal_close, "deal_close"),
     _post("/deals/{deal_id:int}/reopen", deal_reopen, "deal_reopen"),
-    _post("/deals/{deal_id:int}/activities", deal_activity, "deal_activity"),
     _post("/deals/{deal_id:int}/documents", deal_link, "deal_link"),
     Route("/admin/deal-types", deal_types, name="deal_types"),
     Route("/admin/deal-types/new", deal_type_new, name="deal_type_new"),

@@ -1,6 +1,7 @@
-"""History: every change of every record, who made it and through which channel."""
+"""History: every change of every record, who made it and through which channel; a
+record's changes in its activity stream."""
 
-from groupware.history import api, dashboard, lists, recorder, web
+from groupware.history import api, dashboard, lists, recorder, stream, web
 from groupware.history.models import Change
 from groupware.wiring import Area
 
@@ -9,6 +10,7 @@ AREA = Area(
     models=(Change,),
     pages=(web,),
     apis=(api.api,),
+    stream_sources=(stream.SOURCE,),
     lists=(lists.HISTORY,),
     setup=(recorder.listen,),
     dashboard_widgets=(dashboard.WIDGET,),

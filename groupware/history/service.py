@@ -29,7 +29,7 @@ def visible_changes(who: Who) -> ColumnElement[bool]:
         # A record published to everyone keeps its history (drafts, shares) to those who
         # work on it.
         visible_ids = select(pk_column(model)).where(visible(model, who, public=False))
-        if "all" in who.scopes(spec.module, "view"):
+        if spec.on_record is None and "all" in who.scopes(spec.module, "view"):
             clauses.append(Change.record_type == rtype)
         else:
             clauses.append(and_(Change.record_type == rtype, Change.record_id.in_(visible_ids)))

@@ -1,5 +1,6 @@
 """Internal mail: the SMTP server, mailboxes on the web and the API, mail filed on deals
-and partners, the relay to a smarthost, and alerts sent as mail."""
+and partners (in their activity streams), the relay to a smarthost, and alerts sent as
+mail."""
 
 from groupware.crm.merge import MergeLink
 from groupware.i18n import _l
@@ -25,9 +26,8 @@ AREA = Area(
     apis=(api.api,),
     jobs=(relay.RELAY_JOB,),
     alert_channels=(alerts.mail_alerts,),
-    partner_sections=(timeline.PARTNER_SECTION,),
+    stream_sources=(timeline.SOURCE,),
     lists=(lists.MAIL,),
-    deal_timelines=(timeline.deal_mail,),
     merge_links=(
         MergeLink(
             "mail",

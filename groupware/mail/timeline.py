@@ -1,5 +1,5 @@
-"""Mail filed on a deal or a partner: the deal's correspondence timeline and the
-partner 360° page's mail section.
+"""Mail filed on a record (a deal, a partner): the "mail" entries of its activity
+stream (:mod:`groupware.stream`).
 
 Whoever may see the record sees the messages filed on it (by a filing address, the
 deal's tag, a partner's known address or by hand), except those a mailbox owner marked
@@ -10,20 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, not_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, exists, not_, or_, select
+from sqlalchemy.orm import Session, defer
 
-from groupware.crm.models import Partner
-from groupware.crm.partner360_web import Section
-from groupware.deals.models import Deal
-from groupware.deals.service import TimelineEntry
-from groupware.i18n import _l
+from groupware.access.policy import Who
+from groupware.i18n import _l, gettext
+from groupware.mail import filing
 from groupware.mail.models import MailEntry, MailLink, MailMessage
-from groupware.web import Ctx
+from groupware.stream import StreamItem, StreamSource, Target, Window, ordered
 
-MAIL_LABEL = _l("mail")
-SNIPPET = 300  # characters of a message's text shown in a timeline
-SHOWN = 50  # messages in the partner page's section
+KIND = "mail"
+SNIPPET = 300  # characters of a message's text shown in a stream
 
 
 def visible_to(viewer_id: int | None) -> ColumnElement[bool]:
@@ -36,11 +33,9 @@ def visible_to(viewer_id: int | None) -> ColumnElement[bool]:
     return or_(not_(private), own)
 
 
-def filed_on(
-    session: Session, record_type: str, record_id: int, viewer_id: int | None, limit: int = 500
-) -> list[tuple[MailMessage, int | None]]:
-    """Messages filed on a record that ``viewer_id`` may see, newest first, each with the
-    viewer's own mailbox entry of it (to open it in the web mail), if any."""
+def filed(record_type: str, record_id: int, viewer_id: int | None) -> Select[Any]:
+    """Messages filed on a record that ``viewer_id`` may see, each with the viewer's own
+    mailbox entry of it (to open it in the web mail), if any."""
     own_entry = (
         select(MailEntry.id)
         .where(MailEntry.message_id == MailMessage.id, MailEntry.user_id == viewer_id)
@@ -48,17 +43,14 @@ def filed_on(
         .limit(1)
         .scalar_subquery()
     )
-    query = (
+    return (
         select(MailMessage, own_entry)
         .join(MailLink, MailLink.message_id == MailMessage.id)
         .where(
             and_(MailLink.record_type == record_type, MailLink.record_id == record_id),
             visible_to(viewer_id),
         )
-        .order_by(MailMessage.received_at.desc(), MailMessage.id.desc())
-        .limit(limit)
     )
-    return [(message, entry_id) for message, entry_id in session.execute(query)]
 
 
 def snippet(message: MailMessage) -> str:
@@ -66,23 +58,33 @@ def snippet(message: MailMessage) -> str:
     return text if len(text) <= SNIPPET else text[: SNIPPET - 1] + "…"
 
 
-def deal_mail(session: Session, deal: Deal, viewer_id: int | None) -> list[TimelineEntry]:
+def _serves(record_type: str) -> bool:
+    return any(kind.record_type == record_type for kind in filing.kinds())
+
+
+def stream_items(session: Session, who: Who, on: Target, window: Window) -> list[StreamItem]:
+    """The messages filed on the record that the reader may see, newest first by when
+    they arrived."""
+    query = (
+        filed(on.record_type, on.record_id, who.id)
+        .where(window.clause(KIND, MailMessage.received_at, MailMessage.id))
+        .order_by(*ordered(window, MailMessage.received_at, MailMessage.id))
+        .limit(window.limit)
+        # A stream shows a line of each: the raw message and its HTML stay unread.
+        .options(defer(MailMessage.raw), defer(MailMessage.html))
+    )
     return [
-        TimelineEntry(
-            at=message.sent_at or message.received_at,
-            kind="mail",
-            label=MAIL_LABEL,
+        StreamItem(
+            at=message.received_at,
+            kind=KIND,
+            ident=message.id,
+            title=message.subject or gettext("(no subject)"),
+            text=snippet(message) if message.text.strip() else "",
             author=message.from_name or message.from_address,
-            text=message.subject + ("\n" + snippet(message) if message.text.strip() else ""),
             link=f"/mail/{entry_id}" if entry_id else "",
         )
-        for message, entry_id in filed_on(session, "deals", deal.id, viewer_id)
+        for message, entry_id in session.execute(query)
     ]
 
 
-def partner_mail(ctx: Ctx, partner: Partner) -> dict[str, Any]:
-    rows = filed_on(ctx.db, "partners", partner.id, ctx.acting.id, limit=SHOWN)
-    return {"messages": [(m, entry_id, snippet(m)) for m, entry_id in rows]}
-
-
-PARTNER_SECTION = Section("mail", "mail/_record_mail.html", partner_mail, order=30)
+SOURCE = StreamSource(KIND, _l("Mail"), _l("mail"), stream_items, serves=_serves, order=50)

@@ -1,9 +1,10 @@
 """Tasks: to-dos given, handed on, accepted or rejected, in the CalDAV task lists of
-those who hold them, with alerts when they run late."""
+those who hold them, with alerts when they run late; in the streams and on the pages of
+the partners and deals they are linked to."""
 
 from groupware.crm.merge import MergeLink
 from groupware.i18n import _l
-from groupware.tasks import alerts, api, calendar, dashboard, lists, web
+from groupware.tasks import alerts, api, calendar, dashboard, lists, stream, web
 from groupware.tasks.models import TASKS_MODULE, TASKS_RECORD, Task, TaskDelegation
 from groupware.wiring import Area
 
@@ -16,6 +17,9 @@ AREA = Area(
     apis=(api.api,),
     alert_sources=(alerts.SOURCE,),
     calendar_sources=((calendar.PREFIX, calendar.from_client),),
+    partner_sections=(web.PARTNER_SECTION,),
+    stream_sources=(stream.SOURCE,),
+    stream_actions=(web.NEW_TASK,),
     merge_links=(MergeLink("tasks", Task.partner_id, _l("Tasks")),),
     dashboard_widgets=(dashboard.WIDGET,),
     lists=(lists.TASKS,),

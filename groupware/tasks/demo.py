@@ -1,5 +1,6 @@
 """Demo calendars and tasks: a few weeks of realistic meetings around today (weekly
-team meetings with an excluded date, client visits, all-day fairs), and tasks handed
+team meetings with an excluded date, client visits linked to their partners, all-day
+fairs), and tasks handed
 between the sales people at every stage (waiting, accepted, rejected, in a team, done,
 overdue), each also in its owner's CRM task list."""
 
@@ -15,12 +16,14 @@ from sqlalchemy.orm import Session
 
 from groupware.access.policy import load_who, visible
 from groupware.accounts.models import Team, User
-from groupware.caldav import store
+from groupware.caldav import meetings, store
+from groupware.caldav.models import CalendarItem
 from groupware.crm.models import Partner
 from groupware.tasks import service
 
 ZONE = zoneinfo.ZoneInfo("Europe/Zagreb")
 MEETINGS = ["Sastanak s kupcem", "Prezentacija ponude", "Posjet terenu", "Pregovori", "Poziv"]
+CLIENT_MEETINGS = {"Sastanak s kupcem", "Prezentacija ponude", "Pregovori"}
 TASKS = [
     ("Pripremiti ponudu za blagajne", "ana", "ivana", "accepted", 40),
     ("Nazvati nabavu oko isporuke", "marko", "tomislav", "pending", 0),
@@ -44,18 +47,21 @@ def _event(uid: str, start: dt.datetime, end: dt.datetime, summary: str, extra: 
     )
 
 
-def _put(session: Session, user: User, uid: str, text: str) -> None:
+def _put(session: Session, user: User, uid: str, text: str) -> CalendarItem:
     calendar = next(c for c in store.ensure_defaults(session, user) if c.kind == "personal")
     (item,) = store.parse_items(text)
-    store.put_item(session, calendar, f"{uid}.ics", item)
+    return store.put_item(session, calendar, f"{uid}.ics", item)
 
 
 def load_calendar_demo(session: Session, users: Mapping[str, User], today: dt.date) -> int:
     """Meetings for every user and the demo tasks; returns how many events were made."""
     rng = random.Random(27)  # noqa: S311 - demo data, repeatable on purpose
     monday = today - dt.timedelta(days=today.weekday())
+    linking = random.Random(31)  # noqa: S311 - apart, so the meetings stay as they were
     made = 0
     for name, user in users.items():
+        seen = select(Partner.id).where(visible(Partner, load_who(session, user)))
+        clients = list(session.scalars(seen.order_by(Partner.id).limit(30)))
         start = dt.datetime.combine(monday - dt.timedelta(weeks=4), dt.time(9, 0), tzinfo=ZONE)
         skipped = start + dt.timedelta(weeks=5)
         weekly = _event(
@@ -74,7 +80,11 @@ def load_calendar_demo(session: Session, users: Mapping[str, User], today: dt.da
             begin = dt.datetime.combine(day, dt.time(rng.choice([10, 11, 13, 14, 15])), tzinfo=ZONE)
             uid = f"demo-{name}-{n}"
             summary = rng.choice(MEETINGS)
-            _put(session, user, uid, _event(uid, begin, begin + dt.timedelta(minutes=90), summary))
+            row = _put(
+                session, user, uid, _event(uid, begin, begin + dt.timedelta(minutes=90), summary)
+            )
+            if summary in CLIENT_MEETINGS and clients:  # with a partner: on its page
+                meetings.set_links(session, row, [("partners", linking.choice(clients))])
             made += 1
     _tasks(session, users, today, rng)
     return made

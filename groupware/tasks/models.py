@@ -213,4 +213,5 @@ TASKS_RECORD = RecordType(
     summary=("priority", "due_at", "partner_id", "deal_id"),
     list_url="/tasks?view=all",
     api_url="/api/v1/tasks?view=all",
+    stream=True,
 )

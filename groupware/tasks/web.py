@@ -1,6 +1,7 @@
 """Task pages: the lists "my tasks", "delegated by me" and "my team", a task's page
-(details, delegation chain, answer, hand on, take, progress, cancel, history link) and
-its form."""
+(details, delegation chain, answer, hand on, take, progress, cancel, its activity
+stream, sharing and history) and its form, also as a record page's quick action; the
+partner page's open tasks."""
 
 from __future__ import annotations
 
@@ -12,11 +13,16 @@ from sqlalchemy import select
 from starlette.responses import Response
 from starlette.routing import Route
 
-from groupware.access.policy import require
+from groupware import stream
+from groupware.access.policy import Who, require
 from groupware.accounts.models import Team, User
+from groupware.activities.web import card as stream_card
+from groupware.crm.models import Partner
+from groupware.crm.partner360_web import Section
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, local_time
 from groupware.lists import web as lists_web
+from groupware.stream import StreamAction, Target
 from groupware.tasks import service
 from groupware.tasks.lists import TASKS, VIEWS
 from groupware.tasks.models import (
@@ -26,6 +32,7 @@ from groupware.tasks.models import (
     STATUS_LABELS,
     Task,
 )
+from groupware.tasks.stream import LINKED, open_tasks
 from groupware.validation import validate
 from groupware.web import Ctx, NavItem, acted, page
 
@@ -84,6 +91,7 @@ def _detail(
         may_take=task.owner_id is None and task.team_id in who.team_ids,
         may_edit=ctx.acting.can(MODULE, "edit"),
         is_open=task.status in ("open", "in_progress"),
+        stream=stream_card(ctx, Target("tasks", task.id, task)),
         **_people(ctx),
     )
 
@@ -165,12 +173,17 @@ def task_cancel(ctx: Ctx) -> Response:
 def _form(
     ctx: Ctx, task: Task | None, form: dict[str, Any], errors: dict[str, str], status: int = 200
 ) -> Response:
+    back = str(form.get("back", ""))
     return ctx.render(
         "tasks/form.html",
+        block="task_form",
         task=task,
         form=form,
         errors=errors,
         status_code=status,
+        # Made from a record page's quick action: it goes back there, linked to it.
+        back=back if stream.page_of(back) else "",
+        back_url=stream.page_of(back),
         **_people(ctx),
     )
 
@@ -183,6 +196,7 @@ def task_new(ctx: Ctx) -> Response:
         "assignee_id": ctx.acting.id,
         "partner_id": ctx.query_id("partner_id") or "",
         "deal_id": ctx.query_id("deal_id") or "",
+        "back": ctx.query("back"),
     }
     return _form(ctx, None, defaults, {})
 
@@ -190,12 +204,13 @@ def task_new(ctx: Ctx) -> Response:
 @page()
 def task_create(ctx: Ctx) -> Response:
     form = ctx.form_dict()
+    back = str(form.pop("back", ""))
     try:
         row = service.create_task(ctx.db, ctx.acting, validate(service.TaskIn, form))
     except Invalid as exc:
-        return _form(ctx, None, form, exc.errors, 422)
+        return _form(ctx, None, {**form, "back": back}, exc.errors, 422)
     ctx.flash(_("The task is saved."))
-    return ctx.redirect(f"/tasks/{row.id}")
+    return ctx.redirect(stream.page_of(back) or f"/tasks/{row.id}")
 
 
 @page()
@@ -224,6 +239,41 @@ def task_save(ctx: Ctx) -> Response:
         return _form(ctx, row, form, exc.errors, 422)
     ctx.flash(_("The task is saved."))
     return ctx.redirect(f"/tasks/{task_id}")
+
+
+# -- on other records' pages ----------------------------------------------------------
+
+
+def _partner_tasks(ctx: Ctx, partner: Partner) -> dict[str, Any]:
+    return {
+        "tasks": open_tasks(ctx.db, ctx.acting, partner.id),
+        "labels": LABELS,
+        "now": dt.datetime.now(dt.UTC),
+    }
+
+
+PARTNER_SECTION = Section("tasks", "tasks/partner_section.html", _partner_tasks, order=20)
+
+
+def _new_task_url(where: Target) -> str:
+    links = [("partner_id", where.partner_id), ("deal_id", where.deal_id)]
+    query = "&".join(f"{name}={value}" for name, value in links if value is not None)
+    return f"/tasks/new?{query}&back={where.key}"
+
+
+def _may_make(who: Who, where: Target) -> bool:
+    return who.can(MODULE, "create")
+
+
+# A quick action of the pages of the records a task links to (a person's: its partner).
+NEW_TASK = StreamAction(
+    "task",
+    _l("New task"),
+    _new_task_url,
+    serves=lambda record_type: record_type in (*LINKED, "persons"),
+    allowed=_may_make,
+    order=40,
+)
 
 
 def _post(path: str, endpoint: Any, name: str) -> Route:

@@ -28,9 +28,11 @@ from groupware.access import shares
 from groupware.access.policy import SYSTEM, Who, load_who
 from groupware.accounts.models import Team, User
 from groupware.accounts.teams import TeamIn, create_team
+from groupware.activities.service import ActivityIn, add_activity
 from groupware.announcements.service import AnnouncementIn, create_announcement, publish
 from groupware.caldav import store
 from groupware.crm.documents import DocumentIn, upsert_document
+from groupware.crm.models import Person
 from groupware.crm.partners import set_reps
 from groupware.crm.persons import BranchIn, PersonIn, save_branch, save_person
 from groupware.crm.territories.groups import GroupIn, create_group
@@ -219,6 +221,22 @@ def build_world(session: Session, settings: Settings) -> World:
     task("", "Frank's", assignee_id=u["frank"])
     task("root", "For South", team_id=south.id)
     task("charlie", "Charlie's own", partner_id=partners["split"].id)
+
+    # -- notes and calls on partners, persons, deals and tasks, by whoever sees them ---
+    def note(record: Base, kind: str = "note") -> None:
+        token = _token(counter)
+        data = ActivityIn(kind=kind, body=f"Logged {token}")  # type: ignore[arg-type]
+        row = add_activity(session, SYSTEM, str(record.__tablename__), record.id, data)  # type: ignore[attr-defined]
+        world.add(row, token)
+
+    for partner in partners.values():
+        note(partner)
+    for person in session.scalars(select(Person).order_by(Person.id)):
+        note(person, "call")
+    for deal in deals:
+        note(deal, "call")
+    for task_row in session.scalars(select(tasks.Task).order_by(tasks.Task.id).limit(4)):
+        note(task_row)
 
     # -- calendars: everyone's own, two of them shared --------------------------------
     for name in PEOPLE:

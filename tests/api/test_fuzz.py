@@ -171,7 +171,7 @@ def _seed(client: httpx.Client, cast: factories.Cast, sales: int) -> None:
         "lines": [{"description": "Polica", "quantity": "2", "unit_price": "100.50"}],
     }
     deal = _post(client, "/deals", deal)
-    _post(client, f"/deals/{deal['id']}/activities", {"text": "Nazvao"})
+    _post(client, f"/records/deals/{deal['id']}/activities", {"body": "Nazvao"})
     document = {
         "kind": "invoice",
         "number": "R-1",

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from starlette.routing import Route
 
 from groupware.accounts.models import Role, Team, User
+from groupware.activities.models import Activity
 from groupware.announcements.models import Announcement
 from groupware.app import collect_routes
 from groupware.caldav.models import Calendar, CalendarItem
@@ -105,6 +106,7 @@ def _values(session: Session, admin_id: int, import_id: int) -> dict[str, str]:
         "group_id": str(_first(session, select(func.min(PartnerGroup.id)))),
         "import_id": str(import_id),
         "announcement_id": str(_first(session, select(func.min(Announcement.id)))),
+        "activity_id": str(_first(session, select(func.min(Activity.id)))),
         "record_type": "partners",
         "record_id": str(partner_id),
         "user_id": str(_first(session, select(func.max(User.id)))),

@@ -64,7 +64,7 @@ def test_the_type_list_follows_the_chosen_direction(
     errors = _watch_console(page)
     _log_in(page, live, "alice")
     page.goto(f"{live.url}/partners/{kinds['partner']}")
-    page.get_by_role("link", name="New deal").click()  # an htmx-boosted visit
+    page.get_by_test_id("quick-actions").get_by_role("link", name="New deal").click()  # boosted
     expect(page.locator("h1")).to_have_text("New deal")
     offered = page.locator("#f-type_id option:not([hidden]):not([disabled])")
     expect(offered).to_have_text(["— choose —", "Maloprodaja", "Servis"])

@@ -15,6 +15,8 @@ from groupware.access.models import Share
 from groupware.access.policy import SYSTEM, Who, load_who
 from groupware.access.shares import share
 from groupware.accounts.models import User
+from groupware.activities.service import ActivityIn, add_activity
+from groupware.caldav import meetings, store
 from groupware.crm.merge import links, merge_partners, undo_merge
 from groupware.crm.models import Branch, Document, Partner, PartnerMerge, PartnerTag, Person
 from groupware.crm.persons import BranchIn, PersonIn, save_branch, save_person
@@ -167,9 +169,19 @@ def test_a_merge_moves_every_kind_of_linked_record_and_undo_puts_each_back(
             filed=filed,
             mail_domain="x.hr",
         )
+    add_activity(db, SYSTEM, "partners", other.id, ActivityIn(kind="call", body="Nazvali"))
+    calendar = store.ensure_defaults(db, cast.alice)[0]
+    ics = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:posjet\r\n"
+        "DTSTAMP:20261201T090000Z\r\nDTSTART:20261210T090000Z\r\nSUMMARY:Posjet\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    visit = store.put_item(db, calendar, "posjet.ics", store.parse_items(ics)[0])
+    meetings.set_links(db, visit, [("partners", other.id)])
     before = links_of(db, kept.id, other.id)
     # the retired partner has rows of every kind an area declares
-    assert {"persons", "branches", "documents", "deals", "tasks", "mail"} <= before[other.id].keys()
+    declared = {"persons", "branches", "documents", "deals", "tasks", "mail", "activities"}
+    assert declared | {"meetings"} <= before[other.id].keys()
     assert all(before[other.id].values()), before[other.id]
 
     merge = merge_partners(db, kept, other, by_user_id=None)
@@ -180,8 +192,8 @@ def test_a_merge_moves_every_kind_of_linked_record_and_undo_puts_each_back(
         else:
             assert after[kept.id][name] == sorted(before[kept.id][name] + ids), name
             assert after[other.id][name] == [], name
-    mail_of_kept = timeline.filed_on(db, "partners", kept.id, cast.alice.id)
-    assert sorted(m.subject for m, _ in mail_of_kept) == ["Oboma", "Ponuda"]
+    mail_of_kept = db.execute(timeline.filed("partners", kept.id, cast.alice.id)).all()
+    assert sorted(m.subject for m, _entry in mail_of_kept) == ["Oboma", "Ponuda"]
 
     undo_merge(db, merge, kept, other)
     assert links_of(db, kept.id, other.id) == before

@@ -7,16 +7,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from groupware import wiring
 from groupware.access import shares
 from groupware.access.policy import get_for_user
+from groupware.activities.service import ActivityIn, add_activity
 from groupware.crm.documents import DocumentIn, upsert_document
 from groupware.deals.models import Deal
 from groupware.deals.service import (
-    ActivityIn,
     CloseIn,
     DealIn,
-    add_activity,
     close_deal,
     get_deal_for_user,
     link_document,
@@ -30,7 +28,6 @@ from groupware.errors import Forbidden, Invalid, NotFound
 from groupware.history.service import record_changes
 from groupware.phases import engine
 from groupware.validation import validate
-from groupware.wiring import Area
 from tests.deals.conftest import START, Setup, deal_data, new_deal
 
 
@@ -178,7 +175,7 @@ def test_reps_see_their_own_shared_and_territory_deals_only(db: Session, setup: 
     alice = cast.who(db, cast.alice)
     update_deal(db, alice, deal.id, deal_data(setup, member_ids=[cast.charlie.id]))
     assert get_deal_for_user(db, charlie, deal.id).id == deal.id
-    add_activity(db, charlie, deal.id, ActivityIn(kind="call", text="Called the buyer"))
+    add_activity(db, charlie, "deals", deal.id, ActivityIn(kind="call", body="Called the buyer"))
     assert get_for_user(db, charlie, Deal, deal.id, "edit").id == deal.id
 
 
@@ -224,22 +221,3 @@ def test_types_are_edited_by_admins_and_keep_deals_under_way(db: Session, setup:
     assert [p.name for p in setup.sale.phases] == ["Qualify"]
     assert [p.name for p in phases_of(db, deal)] == ["Qualify", "Offer", "Negotiate"]
     assert phases_of(db, deal)[0].planned_end == START + days(5)
-
-
-def test_the_timeline_merges_the_activity_log_with_registered_sources(
-    db: Session, setup: Setup
-) -> None:
-    from groupware.deals import service
-
-    deal = new_deal(db, setup)
-    alice = setup.cast.who(db, setup.cast.alice)
-    at = dt.datetime(2026, 3, 3, 9, tzinfo=dt.UTC)
-    add_activity(db, alice, deal.id, ActivityIn(kind="call", text="Nazvao", at=at))
-    mail = service.TimelineEntry(at + days(1), "mail", "mail", "kupac@firma.hr", "Ponuda", "/m/1")
-    extra = Area("test", deal_timelines=(lambda session, d, _v: [mail] if d.id == deal.id else [],))
-    with wiring.extended(extra):
-        entries = service.timeline(db, deal, None)
-    assert [(e.kind, e.text, e.author) for e in entries] == [
-        ("mail", "Ponuda", "kupac@firma.hr"),
-        ("call", "Nazvao", "Alice"),
-    ]

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import delete, select
 
+from groupware import stream
 from groupware.access.policy import SYSTEM
 from groupware.accounts.credentials import create_credential
 from groupware.accounts.models import Team, User
@@ -23,7 +24,6 @@ from groupware.caldav import store
 from groupware.crm.models import Partner
 from groupware.db import Database
 from groupware.deals.models import Deal
-from groupware.deals.service import timeline
 from groupware.mail import addresses, smtp
 from groupware.mail.models import MailEntry, MailLink, MailMessage
 from groupware.settings import Settings
@@ -260,7 +260,8 @@ def test_mail_to_a_filing_address_or_with_the_tag_is_filed_on_the_deal(
         assert links == [("address", deal_id), ("address", deal_id), ("tag", deal_id)]
         row = session.get(Deal, deal_id)
         assert row is not None
-        mails = [e.text.split("\n")[0] for e in timeline(session, row, None) if e.kind == "mail"]
+        where = stream.Target("deals", deal_id, row)
+        mails = [e.title for e in stream.read(session, SYSTEM, where, kinds=["mail"]).items]
         assert sorted(mails) == sorted(["Ponuda poslana", f"Re: cijene [D-{deal_id}]", "Za Boba"])
 
 

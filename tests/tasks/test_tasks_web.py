@@ -7,6 +7,9 @@ from collections.abc import Iterator
 
 import httpx
 
+from groupware.access.policy import SYSTEM
+from groupware.crm.partners import set_reps
+from groupware.db import Database
 from tests import factories
 from tests.conftest import LiveServer
 from tests.factories import csrf_of
@@ -62,3 +65,59 @@ def test_bad_input_is_refused_with_the_field_and_others_get_404(
         assert charlie.get(page).status_code == 404
         token = csrf_of(charlie.get("/tasks").text)
         assert charlie.post(page + "/cancel", data={"csrf_token": token}).status_code == 404
+
+
+def test_a_task_page_shares_the_task_like_every_record_and_has_its_stream(
+    live: LiveServer, committed: factories.Cast
+) -> None:
+    with _client(live, "alice") as alice, _client(live, "bob") as bob:
+        made = _post(alice, "/tasks/new", {"title": "Obići Konzum"}, "/tasks/new")
+        page = made.headers["location"]
+        task_id = page.rsplit("/", 1)[1]
+        text = alice.get(page).text
+        access = f"/records/tasks/{task_id}/access"
+        assert f'href="{access}"' in text and "Sharing and access" in text
+        assert 'data-testid="stream"' in text
+        panel = alice.get(access).text
+        assert "Share with" in panel  # alice made it: she may share it
+        assert bob.get(page).status_code == 404
+        shared = _post(
+            alice,
+            f"/records/tasks/{task_id}/shares",
+            {"grantee": f"user:{committed.bob.id}", "permission": "read"},
+            access,
+        )
+        assert shared.status_code == 303
+        assert "Obići Konzum" in bob.get(page).text
+
+
+def test_a_task_made_from_a_record_page_is_linked_to_it_and_goes_back_there(
+    live: LiveServer, committed: factories.Cast, database: Database
+) -> None:
+    with database.transaction(actor_id=None, channel="cli") as session:
+        partner = factories.make_partner(session, SYSTEM, "Konzum d.d.")
+        set_reps(session, partner, owner_id=committed.alice.id, rep_ids=[])
+        partner_id = partner.id
+    htmx = {"HX-Request": "true"}
+    with _client(live, "alice") as alice:
+        quick = f"/tasks/new?partner_id={partner_id}&back=partners:{partner_id}"
+        assert quick.replace("&", "&amp;") in alice.get(f"/partners/{partner_id}").text
+        form = alice.get(quick, headers=htmx)
+        assert form.status_code == 200 and "<html" not in form.text
+        assert f'name="partner_id" value="{partner_id}"' in form.text
+        token = csrf_of(form.text)
+        values = {
+            "csrf_token": token,
+            "partner_id": str(partner_id),
+            "back": f"partners:{partner_id}",
+        }
+        refused = alice.post("/tasks/new", data={**values, "title": ""}, headers=htmx)
+        assert refused.status_code == 422 and "<html" not in refused.text
+        assert f'name="back" value="partners:{partner_id}"' in refused.text
+        made = alice.post("/tasks/new", data={**values, "title": "Poslati katalog"}, headers=htmx)
+        assert made.status_code == 204 and made.headers["HX-Location"] == f"/partners/{partner_id}"
+        partner_page = alice.get(f"/partners/{partner_id}").text
+        assert "Poslati katalog" in partner_page.split('data-testid="partner-tasks"')[1]
+        # A made-up way back is not followed.
+        odd = alice.post("/tasks/new", data={**values, "title": "Drugi", "back": "//evil.example"})
+        assert odd.status_code == 303 and odd.headers["location"].startswith("/tasks/")

@@ -7,7 +7,7 @@ names a column, descending with a minus, so it says ``sort=-created``. Bulk chan
 keep what their undo needs.
 
 Revision ID: 0023
-Revises: 0020
+Revises: 0021
 Create Date: 2026-12-10 10:00:00.000000
 """
 
@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql
 import groupware.db
 
 revision = "0023"
-down_revision = "0020"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
