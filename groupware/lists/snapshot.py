@@ -10,7 +10,11 @@ their foreign keys, so the history records their return like any creation.
 
 The foreign keys of ``Base.metadata`` say what cascades; nothing here knows an area. A
 record that another row needs (``ON DELETE RESTRICT``: a partner's deals) is not
-deleted at all: :func:`blocked` names those first.
+deleted at all: :func:`blocked` names those first. Rows that name a record by type and
+id, without a foreign key (its notes and calls, the links of meetings to it, mail filed
+on it), stay when it is deleted (its notes and calls seen by nobody while it is gone:
+the access policy reads them through the record) and are in its stream again when it
+comes back; of those only the shares go with the record, so they are kept here.
 """
 
 from __future__ import annotations

@@ -243,3 +243,51 @@ def test_mail_is_archived_and_marked_read_in_bulk_and_taken_back(
     # Undo the newest change (read), then nothing else is offered; the move stays.
     assert alice.post(f"/lists/undo/{undo_id(archive)}", data={"query": ""}).status_code == 303
     assert alice.get("/mail?folder=archive").text.count('class="unread"') == 2
+
+
+def test_a_deleted_partner_s_notes_calls_and_meetings_come_back_with_it(
+    live: Any, committed: Cast, login_as: LoginAs, database: Database
+) -> None:
+    """Notes, calls and meeting links name their record by type and id: a deletion
+    leaves them out of everybody's sight, and its undo puts them back in the streams of
+    the partner and its person."""
+    from groupware.access.policy import SYSTEM, load_who
+    from groupware.activities.service import ActivityIn, activities_query, add_activity
+    from groupware.caldav import meetings, store
+    from groupware.crm.persons import PersonIn, save_person
+
+    with database.transaction(actor_id=None, channel="cli") as session:
+        gone = make_partner(session, SYSTEM, "Odlazi")
+        person = save_person(
+            session, SYSTEM, None, PersonIn(partner_id=gone.id, last_name="Horvat")
+        )
+        add_activity(session, SYSTEM, "partners", gone.id, ActivityIn(body="Traže ponudu"))
+        call = ActivityIn(kind="call", body="Javio se Horvat")
+        add_activity(session, SYSTEM, "persons", person.id, call)
+        ics = (
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\n"
+            "UID:odlazi@t\r\nDTSTAMP:20261103T090000Z\r\nDTSTART:20261103T090000Z\r\n"
+            "DTEND:20261103T100000Z\r\nSUMMARY:Sastanak u Odlazi\r\n"
+            "END:VEVENT\r\nEND:VCALENDAR\r\n"
+        )
+        calendar = store.ensure_defaults(session, session.merge(committed.root))[0]
+        item = store.put_item(session, calendar, "odlazi.ics", store.parse_items(ics)[0])
+        meetings.set_links(session, item, [("partners", gone.id), ("persons", person.id)])
+        ids = {"gone": gone.id, "person": person.id}
+
+    def seen() -> list[str]:
+        with database.transaction(actor_id=None, channel="cli", write=False) as session:
+            root = load_who(session, session.merge(committed.root))
+            return sorted(a.body for a in session.scalars(activities_query(root)))
+
+    assert seen() == ["Javio se Horvat", "Traže ponudu"]
+    root = login_as("root")
+    assert bulk(root, "partners", [ids["gone"]], action="delete", confirm="1").status_code == 303
+    assert seen() == []
+    change = undo_id(root.get("/partners").text)
+    assert root.post(f"/lists/undo/{change}", data={"query": ""}).status_code == 303
+    assert seen() == ["Javio se Horvat", "Traže ponudu"]
+    partner_page = root.get(f"/partners/{ids['gone']}").text
+    assert "Traže ponudu" in partner_page and "Sastanak u Odlazi" in partner_page
+    person_page = root.get(f"/persons/{ids['person']}").text
+    assert "Javio se Horvat" in person_page and "Sastanak u Odlazi" in person_page
