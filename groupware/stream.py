@@ -280,11 +280,12 @@ class StreamSource:
 class StreamAction:
     """A quick action of a record's page: ``url`` is its form, loaded into the page
     (``inline``) or followed as a link; shown for the record types it ``serves`` to
-    those it is ``allowed`` for."""
+    those it is ``allowed`` for, with its ``icon`` of the sprite (``ui.icon``)."""
 
     name: str
     label: Any
     url: Callable[[Target], str]
+    icon: str = ""
     serves: Callable[[str], bool] = every_type
     allowed: Callable[[Who, Target], bool] = lambda _who, _target: True
     inline: bool = True

@@ -36,7 +36,7 @@ ICONS = [
     "calendar", "calendar-clock", "file-text", "map", "megaphone", "history", "settings",
     # the header and buttons
     "menu", "bell", "user", "log-out", "plus", "pencil", "trash-2", "search", "download",
-    "upload", "send", "reply", "check", "x", "save", "share-2", "filter", "kanban",
+    "upload", "send", "reply", "phone", "check", "x", "save", "share-2", "filter", "kanban",
     "chart-column", "chevron-left", "chevron-right", "inbox",
     # marks
     "clock", "triangle-alert",

@@ -30,8 +30,8 @@ AREA = Area(
         StreamSource("call", _l("Calls"), _l("call"), service.calls, order=20),
     ),
     stream_actions=(
-        StreamAction("call", _l("Log a call"), _form("call"), order=10),
-        StreamAction("note", _l("Add a note"), _form("note"), order=20),
+        StreamAction("call", _l("Log a call"), _form("call"), icon="phone", order=10),
+        StreamAction("note", _l("Add a note"), _form("note"), icon="pencil", order=20),
     ),
     # Notes and calls on a retired partner move to the one it was merged into.
     merge_links=(

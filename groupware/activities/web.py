@@ -71,7 +71,8 @@ def card(
         "filters": [(s.kind, s.label, filtered and s.kind in shown) for s in sources],
         "labels": {s.kind: s.item_label for s in sources},
         "actions": [
-            (a.name, a.label, a.url(where), a.inline) for a in stream.actions(ctx.acting, where)
+            (a.name, a.label, a.url(where), a.inline, a.icon)
+            for a in stream.actions(ctx.acting, where)
         ],
     }
 

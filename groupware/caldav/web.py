@@ -389,7 +389,9 @@ def _meeting_url(where: Target) -> str:
 
 
 # A quick action of every record page with a stream.
-NEW_MEETING = StreamAction("meeting", _l("Schedule a meeting"), _meeting_url, order=30)
+NEW_MEETING = StreamAction(
+    "meeting", _l("Schedule a meeting"), _meeting_url, icon="calendar-clock", order=30
+)
 
 
 def _post(path: str, endpoint: Any, name: str) -> Route:

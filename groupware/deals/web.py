@@ -503,6 +503,7 @@ NEW_DEAL = StreamAction(
     "deal",
     _l("New deal"),
     _new_deal_url,
+    icon="handshake",
     serves=lambda record_type: record_type in ("partners", "persons"),
     allowed=_may_start,
     inline=False,

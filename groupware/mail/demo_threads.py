@@ -294,7 +294,8 @@ THREADS = [
                 "ponudi. Molimo isporuku idući tjedan.",
             ),
         ),
-        deal=("filip", "sale", "open"),
+        # An order confirmed is a deal won (most of a rep's older deals are decided).
+        deal=("filip", "sale", "won"),
     ),
     Thread(
         "Popust za veću narudžbu",

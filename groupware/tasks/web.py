@@ -270,6 +270,7 @@ NEW_TASK = StreamAction(
     "task",
     _l("New task"),
     _new_task_url,
+    icon="square-check-big",
     serves=lambda record_type: record_type in (*LINKED, "persons"),
     allowed=_may_make,
     order=40,

@@ -7,10 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 
+from groupware import wiring
 from groupware.access.policy import SYSTEM, load_who
 from groupware.activities.models import Activity
 from groupware.activities.service import ActivityIn, add_activity
@@ -185,3 +187,20 @@ def test_every_record_page_with_a_stream_has_it_and_its_quick_actions(
     assert "Ponuda" in partner.split('data-testid="partner-tasks"')[1].split("</ul>")[0]
     with database.transaction(actor_id=None, channel="cli", write=False) as session:
         assert session.get(Person, records.person) is not None
+
+
+def test_every_quick_action_shows_its_icon_of_the_sprite(
+    login_as: LoginAs, records: Records, repo_root: Path
+) -> None:
+    sprite = (repo_root / "web/static/icons/icons.svg").read_text()
+    symbols = set(re.findall(r'<symbol id="([^"]+)"', sprite))
+    declared = wiring.current().stream_actions
+    assert all(action.icon in symbols for action in declared), [a.name for a in declared]
+    page = login_as("root").get(f"/partners/{records.partner}").text
+    quick = page.split('data-testid="quick-actions"')[1].split("</div>")[0]
+    drawn = re.findall(
+        r'data-action="(\w+)"><svg class="icon"[^>]*><use href="[^"]*#([\w-]+)"', quick
+    )
+    icons = {action.name: action.icon for action in declared}
+    assert drawn and [(name, icons[name]) for name, _icon in drawn] == drawn
+    assert len(drawn) == quick.count("data-action=")

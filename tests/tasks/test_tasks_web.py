@@ -121,3 +121,29 @@ def test_a_task_made_from_a_record_page_is_linked_to_it_and_goes_back_there(
         # A made-up way back is not followed.
         odd = alice.post("/tasks/new", data={**values, "title": "Drugi", "back": "//evil.example"})
         assert odd.status_code == 303 and odd.headers["location"].startswith("/tasks/")
+
+
+def test_the_partner_page_says_how_late_its_open_tasks_are(
+    live: LiveServer, committed: factories.Cast, database: Database
+) -> None:
+    import datetime as dt
+
+    from groupware.tasks.service import TaskIn, create_task
+
+    now = dt.datetime.now(dt.UTC)
+    with database.transaction(actor_id=None, channel="cli") as session:
+        partner = factories.make_partner(session, SYSTEM, "Konzum d.d.")
+        set_reps(session, partner, owner_id=committed.alice.id, rep_ids=[])
+        due = {"Nazvati": now - dt.timedelta(days=3), "Ponuda": now + dt.timedelta(days=2)}
+        for title, when in due.items():
+            data = TaskIn(
+                title=title, due_at=when, assignee_id=committed.alice.id, partner_id=partner.id
+            )
+            create_task(session, SYSTEM, data)
+        partner_id = partner.id
+    with _client(live, "alice") as alice:
+        section = alice.get(f"/partners/{partner_id}").text.split('data-testid="partner-tasks"')[1]
+    items = section.split("</ul>")[0].split("<li>")[1:]
+    assert [i.split("</a>")[0].rsplit(">", 1)[1] for i in items] == ["Nazvati", "Ponuda"]
+    assert 'class="chip overdue' in items[0] and "3 days late" in items[0]
+    assert "overdue" not in items[1] and "late" not in items[1]
