@@ -312,14 +312,23 @@ def vertical(
     slot = (right - left) / max(len(groups), 1)
     bar_width = min(48.0, slot * 0.8 / max(len(series), 1))
     gap = 2.0 if bar_width > 6 else 0.0
+    # The bars of a group stand as far apart as their values are wide (within the
+    # group's room), so that two bars of about the same height do not write their
+    # values over each other.
+    pitch = bar_width
+    if values and len(series) > 1:
+        widest = max((len(b.short or b.text) for g in groups for b in g.bars), default=0)
+        room = (slot * 0.95 - bar_width) / (len(series) - 1)
+        pitch = max(bar_width, min(widest * CHAR_WIDTH + 6, room))
+    spread = pitch * (len(series) - 1) + bar_width
     # Every few groups get their label: no more than ``max_labels``, and the longest
     # fits in the room of the groups it stands for (shortened only if one does not).
     longest = max((len(group.label) for group in groups), default=0) + 1
     every = max(math.ceil(len(groups) / max(max_labels, 1)), math.ceil(longest * CHAR_WIDTH / slot))
     for index, group in enumerate(groups):
-        start = left + index * slot + (slot - bar_width * len(series)) / 2
+        start = left + index * slot + (slot - spread) / 2
         for number, (bar, kind) in enumerate(zip(group.bars, series, strict=True)):
-            x = _round(start + number * bar_width)
+            x = _round(start + number * pitch)
             length = _length(scale, bar.value)
             y = chart.zero - length if bar.value >= 0 else chart.zero
             tip = _tip(group, kind, bar, tick_text)

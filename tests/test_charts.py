@@ -99,6 +99,24 @@ def test_vertical_groups_stand_side_by_side_on_a_common_scale() -> None:
     _inside(chart)
 
 
+def test_values_of_bars_of_about_the_same_height_are_written_side_by_side() -> None:
+    def bar(value: int, text: str) -> charts.Bar:
+        return charts.Bar(D(value), text=text, short=text)
+
+    groups = [
+        charts.Group("prosinac 2026", [bar(86_230, "86,2 tis. €"), bar(58_100, "58,1 tis. €")]),
+        charts.Group("4. tromjesečje", [bar(86_230, "86,2 tis. €"), bar(843_250, "843,2 tis. €")]),
+    ]
+    chart = charts.vertical(groups, SERIES, title="Forecast", tick_text=lambda v: f"{v:g}")
+    values = [t for t in chart.texts if t.css == "value"]
+    for left, right in ((values[0], values[1]), (values[2], values[3])):
+        half_widths = (len(left.text) + len(right.text)) / 2 * charts.CHAR_WIDTH
+        assert right.x - left.x >= half_widths
+    december, won = chart.rects[:2]
+    assert won.x - (december.x + december.width) > 0  # the bars themselves apart
+    _inside(chart)
+
+
 def test_bars_stand_on_the_zero_line_at_their_scale_with_a_legend() -> None:
     forecast, won = charts.Series("Forecast", "s1"), charts.Series("Won", "s2")
     groups = [
