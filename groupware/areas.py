@@ -20,6 +20,7 @@ from groupware.history.area import AREA as HISTORY
 from groupware.mail.area import AREA as MAIL
 from groupware.notifications.area import AREA as NOTIFICATIONS
 from groupware.phases.area import AREA as PHASES
+from groupware.search.area import AREA as SEARCH
 from groupware.tasks.area import AREA as TASKS
 
 AREAS: tuple[wiring.Area, ...] = (
@@ -34,6 +35,7 @@ AREAS: tuple[wiring.Area, ...] = (
     TASKS,
     CALDAV,
     MAIL,
+    SEARCH,
 )
 
 

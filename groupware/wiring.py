@@ -2,7 +2,8 @@
 
 Each area (accounts, crm, deals, mail...) declares in its ``area.py`` one :class:`Area`:
 its models, pages, API, navigation, jobs, alert sources, calendar sources, partner page
-sections, deal timeline sources, merge links, mail filing kinds and record types.
+sections, deal timeline sources, merge links, mail filing kinds, record types, what the
+header's search looks through and what its "+" menu creates.
 ``groupware.areas`` lists the areas in order, and whatever starts the product (the app, the CLI, the
 migrations, a benchmark, the tests) calls ``groupware.areas.install()`` once, which
 gathers them here. Readers (the job runner, the alert job, the partner page, the
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from groupware.mail.filing import FilingKind
     from groupware.phases.alerts import AlertChannel, AlertSource
     from groupware.records import RecordType
+    from groupware.search import Provider
+    from groupware.web import QuickCreate
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,10 @@ class Area:
     # Kinds of record mail is filed on: a filing address (deal-12@), a subject tag
     # ([D-12]), contacts found by their addresses (groupware.mail.filing).
     filing_kinds: tuple[FilingKind, ...] = ()
+    # What the header's search box looks through (groupware.search), and the entries of
+    # the header's "+" menu (shown to those with the right to create).
+    search_providers: tuple[Provider, ...] = ()
+    quick_create: tuple[QuickCreate, ...] = ()
     # What must run before the first flush (the history recorder starts listening).
     setup: tuple[Callable[[], None], ...] = ()
 
@@ -84,6 +91,8 @@ class Wiring:
     deal_timelines: tuple[TimelineSource, ...] = ()
     merge_links: tuple[MergeLink, ...] = ()
     filing_kinds: tuple[FilingKind, ...] = ()
+    search_providers: tuple[Provider, ...] = ()
+    quick_create: tuple[QuickCreate, ...] = ()
 
 
 def _unique(kind: str, names: Iterable[str]) -> None:
@@ -114,6 +123,8 @@ def gather(areas: Iterable[Area]) -> Wiring:
     _unique("filing address", (k.prefix for k in kinds))
     _unique("filing tag", (k.tag for k in kinds if k.tag))
     _unique("filed record type", (k.record_type for k in kinds))
+    _unique("search provider", (p.name for p in every("search_providers")))
+    _unique("quick-create entry", (q.endpoint for q in every("quick_create")))
     return Wiring(
         areas=areas,
         access_modules={m.name: m for m in modules},
@@ -128,6 +139,8 @@ def gather(areas: Iterable[Area]) -> Wiring:
         deal_timelines=tuple(every("deal_timelines")),
         merge_links=tuple(every("merge_links")),
         filing_kinds=tuple(kinds),
+        search_providers=tuple(sorted(every("search_providers"), key=lambda p: p.order)),
+        quick_create=tuple(sorted(every("quick_create"), key=lambda q: q.order)),
     )
 
 

@@ -2,6 +2,8 @@
 
 from groupware.announcements import api, web
 from groupware.announcements.models import ANNOUNCEMENTS_RECORD, MODULE, Announcement
+from groupware.i18n import _l
+from groupware.web import QuickCreate
 from groupware.wiring import Area
 
 AREA = Area(
@@ -11,4 +13,7 @@ AREA = Area(
     record_types=(ANNOUNCEMENTS_RECORD,),
     pages=(web,),
     apis=(api.api,),
+    quick_create=(
+        QuickCreate(_l("New announcement"), "announcement_new", module=MODULE.name, order=70),
+    ),
 )

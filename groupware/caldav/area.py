@@ -8,6 +8,8 @@ from groupware.caldav.models import (
     CalendarItem,
     CalendarOccurrence,
 )
+from groupware.i18n import _l
+from groupware.web import QuickCreate
 from groupware.wiring import Area
 
 AREA = Area(
@@ -17,4 +19,6 @@ AREA = Area(
     record_types=(CALENDARS_RECORD,),
     pages=(web, occupancy_web),
     jobs=(store.PRUNE_TOMBSTONES_JOB,),
+    # Everyone has a calendar of their own to put events in.
+    quick_create=(QuickCreate(_l("New event"), "calendar_event_new", order=50),),
 )

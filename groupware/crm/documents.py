@@ -11,16 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 from sqlalchemy import Select, extract, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from groupware.access.policy import Who, get_for_user, visible
-from groupware.crm.models import Document, Partner
+from groupware.crm.models import DOCUMENTS_WORDS, Document, Partner
 from groupware.errors import Invalid
 from groupware.i18n import _l
+from groupware.search import Terms
+from groupware.search.words import matching
 from groupware.validation import Id, LocalDate, LocalDecimal, OptionalLocalDate, Schema, fail
 
 CURRENCIES = ("EUR", "USD", "GBP", "CHF", "HRK", "BAM", "RSD", "HUF")
@@ -91,6 +93,18 @@ def document_query(
     if kind:
         query = query.where(Document.kind == kind)
     return query.order_by(Document.date.desc(), Document.id.desc())
+
+
+def search_rows(session: Session, who: Who, terms: Terms) -> Select[Any]:
+    """The ERP documents the header's search finds (``groupware.search``) by the starts
+    of the parts of their numbers ("2024-117" finds "R-2024-1170"): id, number, partner."""
+    hit: tuple[Any, ...] = (Document.id, Document.number, Partner.name)
+    query: Select[Any] = (
+        select(*hit)
+        .join(Partner, Partner.id == Document.partner_id)
+        .where(visible(Document, who))
+    )
+    return matching(session, DOCUMENTS_WORDS, Document, query, terms)
 
 
 def latest_documents(session: Session, who: Who, partner_id: int, *, limit: int) -> list[Document]:

@@ -47,6 +47,7 @@ from groupware.records import (
     described,
     ref,
 )
+from groupware.search.words import Words
 
 PARTNERS_MODULE = Module("partners", _l("Partners"))
 DOCUMENTS_MODULE = Module("documents", _l("ERP documents"))
@@ -425,6 +426,9 @@ class PartnerTag(Base):
         return str(tag) if tag is not None else f"#{self.tag_id}"
 
 
+# What the global search finds persons by (groupware.search.words).
+PERSONS_WORDS = Words("persons", ("first_name", "last_name", "email"))
+
 _UNDER_PARTNER = RecordAccess(module="partners", owner=None, parent=("partner_id", Partner))
 
 
@@ -479,7 +483,7 @@ class Person(Base):
     partner: Mapped[Partner] = relationship()
     branch: Mapped[Branch | None] = relationship()
 
-    __table_args__ = (Index("ix_persons_email", "email"),)
+    __table_args__ = (Index("ix_persons_email", "email"), PERSONS_WORDS.index())
 
     @property
     def full_name(self) -> str:
@@ -487,6 +491,10 @@ class Person(Base):
 
     def __str__(self) -> str:
         return self.full_name
+
+
+# What the global search finds ERP documents by: the words of their numbers.
+DOCUMENTS_WORDS = Words("documents", ("number",))
 
 
 class Document(Base):
@@ -521,6 +529,7 @@ class Document(Base):
         CheckConstraint("status IN ('draft', 'open', 'closed', 'cancelled')", name="status"),
         UniqueConstraint("kind", "number"),
         Index("ix_documents_partner_id", "partner_id", "date"),
+        DOCUMENTS_WORDS.index(),
     )
 
     def __str__(self) -> str:

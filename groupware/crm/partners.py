@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, func, literal_column, or_, select, table
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.sql.expression import ColumnClause
 
 from groupware.access.policy import Who, can, get_for_user, require, visible
 from groupware.accounts.models import User
@@ -38,6 +39,7 @@ from groupware.crm.territories import assignment
 from groupware.db import const, escape_like
 from groupware.errors import Invalid
 from groupware.i18n import _l
+from groupware.search import MAX_WORDS, Terms
 from groupware.validation import OptionalId, Schema
 
 PARTNER_OPTIONS = (
@@ -370,19 +372,61 @@ class PartnerFilter(Schema):
     sort: Literal["name", "-name", "city", "created", "oib"] = "name"
 
 
+def text_match(typed: str) -> list[ColumnElement[bool]]:
+    """What a search for ``typed`` asks of a partner (the list's ``q`` and the global
+    search): an OIB (with or without "HR") its OIB, an e-mail address its address, and
+    otherwise every typed word somewhere in its folded name ("cakov" and "čakov" find
+    "Čakovečki mlinovi d.d.", "mlin cak" too)."""
+    text = typed.strip()
+    if not text:
+        return []
+    digits = clean_oib(text)
+    if digits.isascii() and digits.isdigit() and len(digits) == 11:
+        return [Partner.oib == digits]
+    if "@" in text:
+        return [Partner.email == text.lower()]
+    return [
+        Partner.name_search.like(f"%{escape_like(word)}%", escape="\\")
+        for word in search_text(text).split()[:MAX_WORDS]
+    ]
+
+
+def name_trigrams(typed: str) -> str:
+    """The SQLite FTS5 query of the trigram table ``search_partners`` (migration 0022)
+    for the words of ``typed`` that a trigram index can look up (three letters or
+    more); empty when there are none, or when ``typed`` is an OIB or an address."""
+    text = typed.strip()
+    digits = clean_oib(text)
+    if not text or "@" in text or (digits.isdigit() and len(digits) == 11):
+        return ""
+    words = [w for w in search_text(text).split()[:MAX_WORDS] if len(w) >= 3]
+    return " AND ".join(f'"{word}"' for word in words)
+
+
+SEARCH_PARTNERS = table("search_partners", ColumnClause("rowid"))
+
+
+def search_rows(session: Session, who: Who, terms: Terms) -> Select[Any]:
+    """The partners the header's search finds (``groupware.search``): id, name, city.
+
+    Unsorted, so that the first ones found are enough: on SQLite the trigram table
+    leads (each candidate then checked for access), on PostgreSQL the trigram index."""
+    hit: tuple[Any, ...] = (Partner.id, Partner.name, Partner.city)
+    query: Select[Any] = select(*hit).where(
+        visible(Partner, who), Partner.status != const("merged"), *text_match(terms.text)
+    )
+    trigrams = name_trigrams(terms.text)
+    if trigrams and session.get_bind().dialect.name == "sqlite":
+        fts = SEARCH_PARTNERS
+        query = query.select_from(fts).join(Partner, Partner.id == fts.c.rowid)
+        query = query.where(literal_column(fts.name).op("MATCH")(trigrams))
+    return query
+
+
 def partner_query(who: Who, f: PartnerFilter, *, action: str = "view") -> Select[Partner]:
     """The partners ``who`` may see (or export) that match ``f``, in ``f.sort`` order."""
     query = select(Partner).where(visible(Partner, who, action), Partner.status != const("merged"))
-    text = f.q.strip()
-    if text:
-        digits = clean_oib(text)
-        if digits.isascii() and digits.isdigit() and len(digits) == 11:
-            query = query.where(Partner.oib == digits)
-        elif "@" in text:
-            query = query.where(Partner.email == text.lower())
-        else:
-            words = search_text(text)
-            query = query.where(Partner.name_search.like(f"%{escape_like(words)}%", escape="\\"))
+    query = query.where(*text_match(f.q))
     if f.city:
         query = query.where(func.lower(Partner.city) == f.city.strip().lower())
     for column, value in (
@@ -409,6 +453,18 @@ def partner_query(who: Who, f: PartnerFilter, *, action: str = "view") -> Select
     if f.unassigned:
         query = query.where(Partner.owner_id.is_(None))
     return query.order_by(*SORTS[f.sort])
+
+
+# What a partner picked by name shows: id, name, city.
+PICKED: tuple[Any, ...] = (Partner.id, Partner.name, Partner.city)
+
+
+def partners_to_edit(session: Session, who: Who, typed: str, *, limit: int = 20) -> list[Row[Any]]:
+    """Up to ``limit`` partners ``who`` may change whose name (or OIB, or e-mail) matches
+    ``typed``, by name: id, name, city."""
+    query = partner_query(who, PartnerFilter(q=typed[:100]), action="edit")
+    columns: Select[Any] = query.with_only_columns(*PICKED)
+    return list(session.execute(columns.limit(limit)).all())
 
 
 def list_partners(

@@ -2,7 +2,7 @@
 alerts when a deal runs late; on partner pages, in calendars and through merges."""
 
 from groupware.crm.merge import MergeLink
-from groupware.deals import alerts, api, calendar, reports_web, service, web
+from groupware.deals import alerts, api, calendar, queries, reports_web, service, web
 from groupware.deals.models import (
     DEALS_MODULE,
     DEALS_RECORD,
@@ -14,6 +14,8 @@ from groupware.deals.models import (
 )
 from groupware.i18n import _l
 from groupware.mail.filing import FilingKind
+from groupware.search import Provider
+from groupware.web import QuickCreate
 from groupware.wiring import Area
 
 AREA = Area(
@@ -30,4 +32,8 @@ AREA = Area(
     merge_links=(MergeLink("deals", Deal.partner_id, _l("Deals")),),
     # deal-12@<mail domain>, ana+deal-12@..., and [D-12] in a subject
     filing_kinds=(FilingKind("deal", "deals", Deal.id, tag="D"),),
+    search_providers=(
+        Provider("deals", _l("Deals"), queries.search_rows, more="/deals?q={q}", order=30),
+    ),
+    quick_create=(QuickCreate(_l("New deal"), "deal_new", module="deals", order=30),),
 )

@@ -46,6 +46,7 @@ from groupware.records import (
     choice,
     ref,
 )
+from groupware.search.words import Words
 
 DEALS_MODULE = Module("deals", _l("Sales and purchases"))
 
@@ -89,6 +90,10 @@ def _territory_clause(model: Any, who: Who) -> ColumnElement[bool]:
     partners = select(Partner.id).where(Partner.territory_id.in_(territories_covered_by(who)))
     clause: ColumnElement[bool] = model.partner_id.in_(partners)
     return clause
+
+
+# What the global search finds deals by (groupware.search.words).
+DEALS_WORDS = Words("deals", ("title",))
 
 
 class Deal(Base):
@@ -154,6 +159,7 @@ class Deal(Base):
         Index("ix_deals_status_expected_close", "status", "expected_close"),
         Index("ix_deals_status_phase_due", "status", "phase_due"),
         Index("ix_deals_status_type_id_step_id", "status", "type_id", "step_id"),
+        DEALS_WORDS.index(),
     )
 
     def __str__(self) -> str:

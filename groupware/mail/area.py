@@ -3,8 +3,10 @@ and partners, the relay to a smarthost, and alerts sent as mail."""
 
 from groupware.crm.merge import MergeLink
 from groupware.i18n import _l
-from groupware.mail import addresses, addresses_web, alerts, api, relay, timeline, web
+from groupware.mail import addresses, addresses_web, alerts, api, mailbox, relay, timeline, web
 from groupware.mail.models import MailAddress, MailEntry, MailLink, MailMessage, MailOutbox
+from groupware.search import Provider
+from groupware.web import QuickCreate
 from groupware.wiring import Area
 
 AREA = Area(
@@ -26,4 +28,11 @@ AREA = Area(
             unique=(MailLink.message_id,),
         ),
     ),
+    # A hit is the user's own entry of the message.
+    search_providers=(
+        Provider(
+            "mail", _l("Mail"), mailbox.search_rows, url="/mail/{id}", more="/mail?q={q}", order=50
+        ),
+    ),
+    quick_create=(QuickCreate(_l("New mail"), "mail_compose", order=60),),
 )

@@ -3,8 +3,10 @@ those who hold them, with alerts when they run late."""
 
 from groupware.crm.merge import MergeLink
 from groupware.i18n import _l
-from groupware.tasks import alerts, api, calendar, web
+from groupware.search import Provider
+from groupware.tasks import alerts, api, calendar, service, web
 from groupware.tasks.models import TASKS_MODULE, TASKS_RECORD, Task, TaskDelegation
+from groupware.web import QuickCreate
 from groupware.wiring import Area
 
 AREA = Area(
@@ -17,4 +19,6 @@ AREA = Area(
     alert_sources=(alerts.SOURCE,),
     calendar_sources=((calendar.PREFIX, calendar.from_client),),
     merge_links=(MergeLink("tasks", Task.partner_id, _l("Tasks")),),
+    search_providers=(Provider("tasks", _l("Tasks"), service.search_rows, order=40),),
+    quick_create=(QuickCreate(_l("New task"), "task_new", module="tasks", order=40),),
 )

@@ -1,0 +1,84 @@
+"""Running the global search: each provider the areas declare, in their order, for the
+records the user may see (see :mod:`groupware.search`)."""
+
+from __future__ import annotations
+
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
+from groupware import wiring
+from groupware.access.policy import Who
+from groupware.records import record_url
+from groupware.search import Provider, Terms
+
+# Hits per group: as the user types (the header's list) and on the results page.
+TYPING_LIMIT = 5
+PAGE_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class Hit:
+    title: str
+    detail: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Group:
+    """One provider's hits; ``more`` when there are more than shown, with ``more_url``
+    the area's own list searched for the same words (empty when it has none)."""
+
+    name: str
+    label: Any
+    hits: list[Hit]
+    more: bool
+    more_url: str
+
+
+def providers() -> tuple[Provider, ...]:
+    """The providers the areas declare, in their order."""
+    return wiring.current().search_providers
+
+
+def _url(provider: Provider, record_id: int) -> str:
+    return (
+        provider.url.format(id=record_id) if provider.url else record_url(provider.name, record_id)
+    )
+
+
+def search(session: Session, who: Who, typed: str, *, limit: int = TYPING_LIMIT) -> list[Group]:
+    """What ``typed`` finds among the records ``who`` may see: one :class:`Group` per
+    provider that found something, at most ``limit`` hits each."""
+    terms = Terms.of(typed)
+    if not terms:
+        return []
+    groups = []
+    for provider in providers():
+        rows = session.execute(provider.rows(session, who, terms).limit(limit + 1)).all()
+        if not rows:
+            continue
+        hits = [
+            Hit(str(title), str(detail or ""), _url(provider, id_))
+            for id_, title, detail in rows[:limit]
+        ]
+        more_url = provider.more.format(q=urllib.parse.quote(terms.text)) if provider.more else ""
+        groups.append(Group(provider.name, provider.label, hits, len(rows) > limit, more_url))
+    return groups
+
+
+def explainable(
+    session: Session, who: Who, texts: list[str]
+) -> list[tuple[str, Select[Any], dict[str, Any]]]:
+    """The providers' statements for ``texts`` with a label each (for the benchmark's
+    ``--explain``)."""
+    found: list[tuple[str, Select[Any], dict[str, Any]]] = []
+    for text in texts:
+        terms = Terms.of(text)
+        for provider in providers():
+            query = provider.rows(session, who, terms).limit(TYPING_LIMIT + 1)
+            found.append((f"search {provider.name} {text!r}", query, {}))
+    return found
