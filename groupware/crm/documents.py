@@ -100,9 +100,7 @@ def search_rows(session: Session, who: Who, terms: Terms) -> Select[Any]:
     of the parts of their numbers ("2024-117" finds "R-2024-1170"): id, number, partner."""
     hit: tuple[Any, ...] = (Document.id, Document.number, Partner.name)
     query: Select[Any] = (
-        select(*hit)
-        .join(Partner, Partner.id == Document.partner_id)
-        .where(visible(Document, who))
+        select(*hit).join(Partner, Partner.id == Document.partner_id).where(visible(Document, who))
     )
     return matching(session, DOCUMENTS_WORDS, Document, query, terms)
 
