@@ -28,7 +28,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     select,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -205,7 +204,7 @@ def territories_covered_by(who: Who) -> Select[Any]:
     )
 
 
-def _territory_clause(model: Any, who: Who) -> ColumnElement[bool]:
+def _territory_clause(model: Any, who: Who, whole: bool) -> ColumnElement[bool]:
     clause: ColumnElement[bool] = model.territory_id.in_(territories_covered_by(who))
     return clause
 
@@ -213,7 +212,7 @@ def _territory_clause(model: Any, who: Who) -> ColumnElement[bool]:
 class Partner(Base):
     __tablename__ = "partners"
     __tracked__ = True
-    __history_exclude__ = frozenset({"name_search", "dedup_key"})
+    __history_exclude__ = frozenset({"name_search", "city_search", "dedup_key"})
     __access__ = RecordAccess(
         module="partners",
         owner="owner_id",
@@ -269,6 +268,9 @@ class Partner(Base):
     city: Mapped[str] = mapped_column(
         String(100), default="", info=describe(_l("City"), detail=False, fill_on_merge=True)
     )
+    # The town folded (normalize.city_key): what the list's city filter matches. Set
+    # with name_search by every writer of partners (the service, the import, merges).
+    city_search: Mapped[str] = mapped_column(String(100), default="")
     county_id: Mapped[int | None] = mapped_column(
         ForeignKey("counties.id"),
         default=None,
@@ -342,13 +344,19 @@ class Partner(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('company', 'person')", name="kind"),
         CheckConstraint("status IN ('prospect', 'active', 'inactive', 'merged')", name="status"),
-        Index("ix_partners_name_search", "name_search", "id"),
+        # The list in name order, with what its access test and usual filters read: a
+        # search walks it without reading the rows (an index-only scan on PostgreSQL).
+        Index(
+            "ix_partners_listed", "name_search", "id", "territory_id", "owner_id", "status", "kind"
+        ),
         Index("ix_partners_dedup_key", "dedup_key"),
         Index("ix_partners_email", "email"),
         Index("ix_partners_owner_id", "owner_id", "name_search"),
         Index("ix_partners_territory_id", "territory_id", "name_search"),
-        Index("ix_partners_group_id", "group_id"),
-        Index("ix_partners_county_id", "county_id"),
+        # The list's filters, each in the list's order.
+        Index("ix_partners_group_id", "group_id", "name_search", "id"),
+        Index("ix_partners_county_id", "county_id", "name_search", "id"),
+        Index("ix_partners_city_search", "city_search", "name_search", "id"),
         Index("ix_partners_postal_code", "postal_code"),
         # Newest first, and the merged ones of a partner (deleting one looks them up).
         Index("ix_partners_created_at", "created_at", "id"),
@@ -360,12 +368,6 @@ class Partner(Base):
             postgresql_using="gin",
             postgresql_ops={"name_search": "gin_trgm_ops"},
         ).ddl_if(dialect="postgresql"),
-        # The city filter (folded, as typed), in the list's order. SQLite's lower() is
-        # ours, in Python (it folds Unicode), so an index on it would break for any
-        # other program that writes the file: SQLite scans.
-        Index("ix_partners_city", text("lower(city)"), "name_search", "id").ddl_if(
-            dialect="postgresql"
-        ),
     )
 
     def __str__(self) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
-from sqlalchemy import ColumnElement, Row, Select, func, literal_column, or_, select, table
+from sqlalchemy import ColumnElement, Row, Select, literal_column, or_, select, table
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.expression import ColumnClause
 
@@ -33,7 +33,7 @@ from groupware.crm.models import (
     PartnerTag,
     Tag,
 )
-from groupware.crm.normalize import clean_oib, dedup_key, search_text
+from groupware.crm.normalize import city_key, clean_oib, dedup_key, search_text
 from groupware.crm.reference import county_for_postal
 from groupware.crm.territories import assignment
 from groupware.db import const, escape_like
@@ -231,6 +231,7 @@ def _fill(partner: Partner, data: PartnerIn, county_id: int | None) -> None:
         setattr(partner, name, (value or None) if name in NULL_WHEN_EMPTY else value)
     partner.county_id = county_id
     partner.name_search = search_text(data.name)
+    partner.city_search = city_key(data.city)
     partner.dedup_key = dedup_key(data.name, data.city)
 
 
@@ -409,14 +410,19 @@ SEARCH_PARTNERS = table("search_partners", ColumnClause("rowid"))
 def search_rows(session: Session, who: Who, terms: Terms) -> Select[Any]:
     """The partners the header's search finds (``groupware.search``): id, name, city.
 
-    Unsorted, so that the first ones found are enough: on SQLite the trigram table
-    leads (each candidate then checked for access), on PostgreSQL the trigram index."""
+    On SQLite the trigram table leads, unsorted, so that the first partners found that
+    the user may see are enough (sorting would read every match first). PostgreSQL
+    sorts by name and chooses itself between walking the names in order until enough
+    match (a common word) and the trigram index with a sort (a rare one): its trigram
+    index alone spent 10-15 ms on the bitmap of a word in 3% of a million names."""
     hit: tuple[Any, ...] = (Partner.id, Partner.name, Partner.city)
     query: Select[Any] = select(*hit).where(
         visible(Partner, who), Partner.status != const("merged"), *text_match(terms.text)
     )
+    if session.get_bind().dialect.name != "sqlite":
+        return query.order_by(Partner.name_search, Partner.id)
     trigrams = name_trigrams(terms.text)
-    if trigrams and session.get_bind().dialect.name == "sqlite":
+    if trigrams:
         fts = SEARCH_PARTNERS
         query = query.select_from(fts).join(Partner, Partner.id == fts.c.rowid)
         query = query.where(literal_column(fts.name).op("MATCH")(trigrams))
@@ -428,7 +434,7 @@ def partner_query(who: Who, f: PartnerFilter, *, action: str = "view") -> Select
     query = select(Partner).where(visible(Partner, who, action), Partner.status != const("merged"))
     query = query.where(*text_match(f.q))
     if f.city:
-        query = query.where(func.lower(Partner.city) == f.city.strip().lower())
+        query = query.where(Partner.city_search == city_key(f.city))
     for column, value in (
         (Partner.county_id, f.county_id),
         (Partner.group_id, f.group_id),
