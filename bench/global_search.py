@@ -401,11 +401,14 @@ def table(measures: Sequence[Measure]) -> str:
 def explain(target: pl.Db, users: dict[str, int]) -> str:
     """Times (median of 5, one at a time) and plans of the rep's queries, without the app."""
     from groupware.access.policy import load_who
-    from groupware.crm.partner_list import page_query
+    from groupware.crm.partner_list import few_matches, page_query
     from groupware.crm.partners import PartnerFilter
+    from groupware.search import Terms
+    from groupware.search.service import TYPING_LIMIT, providers
 
     cases = [
         ("list: search", PartnerFilter(q="promet"), 0),
+        ("list: rare search", PartnerFilter(q="adria agro"), 0),
         ("list: city", PartnerFilter(city="Sesvete"), 0),
         ("list: city, page 3", PartnerFilter(city="Sesvete"), 100),
         ("list: page 3", PartnerFilter(), 100),
@@ -414,12 +417,15 @@ def explain(target: pl.Db, users: dict[str, int]) -> str:
     lines = []
     with target.db.transaction(actor_id=None, channel="cli", write=False) as session:
         who = load_who(session, session.get_one(User, users["rep"]))
-        dialect = target.db.engine.dialect
-        statements = [(label, page_query(who, f), {"offset": offset}) for label, f, offset in cases]
-        with contextlib.suppress(ImportError):
-            from groupware.search.service import explainable
-
-            statements += explainable(session, who, ["promet", "učka", "adria agro"])
+        statements = []
+        for label, f, offset in cases:  # as list_page reads them
+            few = few_matches(session, f.q)
+            params: dict[str, Any] = {"offset": offset} | ({"few": few} if few else {})
+            statements.append((label, page_query(who, f, few=few is not None), params))
+        for text in ("promet", "učka", "adria agro", "horvat"):
+            for provider in providers():
+                query = provider.rows(session, who, Terms.of(text)).limit(TYPING_LIMIT + 1)
+                statements.append((f"search {provider.name} {text!r}", query, {}))
         for label, query, params in statements:
             times = []
             for _ in range(5):
@@ -427,13 +433,28 @@ def explain(target: pl.Db, users: dict[str, int]) -> str:
                 session.execute(query, params).all()
                 times.append((time.perf_counter() - started) * 1000)
             lines.append(f"{target.name}: {label}: {statistics.median(times):.1f} ms")
-            compiled = query.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
-            sql = str(compiled)
-            for key, value in params.items():
-                sql = sql.replace(f"__[POSTCOMPILE_{key}]", str(value))
-            plan = session.execute(sa.text(f"{prefix} {sql}")).all()
-            lines += ["   " + " | ".join(str(c) for c in row) for row in plan]
+            lines += ["   " + line for line in _plan(session, query, params, prefix)]
     return "\n".join(lines)
+
+
+def _plan(session: Any, query: Any, params: dict[str, Any], prefix: str) -> list[str]:
+    """The plan of ``query`` as the driver ran it (its SQL and parameters caught on the
+    way, then run again behind ``prefix``)."""
+    seen: list[tuple[str, Any]] = []
+
+    def catch(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append((statement, parameters))
+
+    engine = session.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", catch)
+    try:
+        session.execute(query, params).all()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", catch)
+    statement, parameters = seen[-1]
+    cursor = session.connection().connection.driver_connection.cursor()
+    cursor.execute(f"{prefix} {statement}", parameters)
+    return [" | ".join(str(c) for c in row) for row in cursor.fetchall()]
 
 
 # -- main -------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from groupware import wiring
@@ -68,17 +67,3 @@ def search(session: Session, who: Who, typed: str, *, limit: int = TYPING_LIMIT)
         more_url = provider.more.format(q=urllib.parse.quote(terms.text)) if provider.more else ""
         groups.append(Group(provider.name, provider.label, hits, len(rows) > limit, more_url))
     return groups
-
-
-def explainable(
-    session: Session, who: Who, texts: list[str]
-) -> list[tuple[str, Select[Any], dict[str, Any]]]:
-    """The providers' statements for ``texts`` with a label each (for the benchmark's
-    ``--explain``)."""
-    found: list[tuple[str, Select[Any], dict[str, Any]]] = []
-    for text in texts:
-        terms = Terms.of(text)
-        for provider in providers():
-            query = provider.rows(session, who, terms).limit(TYPING_LIMIT + 1)
-            found.append((f"search {provider.name} {text!r}", query, {}))
-    return found
