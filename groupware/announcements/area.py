@@ -14,6 +14,6 @@ AREA = Area(
     pages=(web,),
     apis=(api.api,),
     quick_create=(
-        QuickCreate(_l("New announcement"), "announcement_new", module=MODULE.name, order=70),
+        QuickCreate(_l("Announcement"), "announcement_new", module=MODULE.name, order=70),
     ),
 )

@@ -20,5 +20,5 @@ AREA = Area(
     pages=(web, occupancy_web),
     jobs=(store.PRUNE_TOMBSTONES_JOB,),
     # Everyone has a calendar of their own to put events in.
-    quick_create=(QuickCreate(_l("New event"), "calendar_event_new", order=50),),
+    quick_create=(QuickCreate(_l("Event"), "calendar_event_new", order=50),),
 )

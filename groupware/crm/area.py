@@ -116,7 +116,7 @@ AREA = Area(
         Provider("documents", _l("ERP documents"), documents.search_rows, order=60),
     ),
     quick_create=(
-        QuickCreate(_l("New partner"), "partner_new", module="partners", order=10),
-        QuickCreate(_l("New person"), "person_pick", module="partners", action="edit", order=20),
+        QuickCreate(_l("Partner"), "partner_new", module="partners", order=10),
+        QuickCreate(_l("Person"), "person_pick", module="partners", action="edit", order=20),
     ),
 )

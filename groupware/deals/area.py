@@ -35,5 +35,5 @@ AREA = Area(
     search_providers=(
         Provider("deals", _l("Deals"), queries.search_rows, more="/deals?q={q}", order=30),
     ),
-    quick_create=(QuickCreate(_l("New deal"), "deal_new", module="deals", order=30),),
+    quick_create=(QuickCreate(_l("Deal"), "deal_new", module="deals", order=30),),
 )

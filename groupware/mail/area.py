@@ -34,5 +34,5 @@ AREA = Area(
             "mail", _l("Mail"), mailbox.search_rows, url="/mail/{id}", more="/mail?q={q}", order=50
         ),
     ),
-    quick_create=(QuickCreate(_l("New mail"), "mail_compose", order=60),),
+    quick_create=(QuickCreate(_l("Message"), "mail_compose", order=60),),
 )

@@ -20,5 +20,5 @@ AREA = Area(
     calendar_sources=((calendar.PREFIX, calendar.from_client),),
     merge_links=(MergeLink("tasks", Task.partner_id, _l("Tasks")),),
     search_providers=(Provider("tasks", _l("Tasks"), service.search_rows, order=40),),
-    quick_create=(QuickCreate(_l("New task"), "task_new", module="tasks", order=40),),
+    quick_create=(QuickCreate(_l("Task"), "task_new", module="tasks", order=40),),
 )

@@ -63,6 +63,6 @@ def test_typing_arrowing_and_enter_land_on_the_record(
     expect(page.locator("main").get_by_role("link", name="Čakovečki mlinovi d.d.")).to_be_visible()
 
     page.locator("details.quick-create summary").click()
-    page.locator("details.quick-create").get_by_role("link", name="New task").click()
+    page.locator("details.quick-create").get_by_role("link", name="Task", exact=True).click()
     expect(page).to_have_url(f"{live.url}/tasks/new")
     context.close()
