@@ -69,7 +69,7 @@ from groupware.migrate import upgrade  # noqa: E402
 from groupware.phases.models import ProcessType  # noqa: E402
 from groupware.tasks.models import Task  # noqa: E402
 
-PG_BENCH_DB = "groupware_bench_global_search"
+PG_BENCH_DB = "groupware_bench_global_search"  # --pg-db
 TARGET_P95_MS = 150.0
 PERSONS, DEALS, DOCUMENTS, TASKS, MAILS = 250_000, 100_000, 100_000, 50_000, 300
 CHUNK = 10_000
@@ -137,14 +137,14 @@ def kept_database(name: str, args: argparse.Namespace) -> Iterator[pl.Db]:
         admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             exists = conn.execute(
-                sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": PG_BENCH_DB}
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": args.pg_db}
             ).scalar()
             if fresh or not exists:
                 fresh = True
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)'))
-                conn.execute(sa.text(f'CREATE DATABASE "{PG_BENCH_DB}"'))
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{args.pg_db}" WITH (FORCE)'))
+                conn.execute(sa.text(f'CREATE DATABASE "{args.pg_db}"'))
         admin.dispose()
-        url = base.set(drivername="postgresql", database=PG_BENCH_DB).render_as_string(False)
+        url = base.set(drivername="postgresql", database=args.pg_db).render_as_string(False)
     target = pl.Db(name, url, data_dir)
     try:
         target.database = pl.Database(pl.settings_for(url, data_dir))
@@ -169,7 +169,7 @@ def drop(args: argparse.Namespace) -> None:
         sa.make_url(args.pg_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
     )
     with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)'))
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{args.pg_db}" WITH (FORCE)'))
     admin.dispose()
 
 
@@ -479,6 +479,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=str(Path(tempfile.gettempdir()) / "groupware-bench-global-search"),
         help="where the kept SQLite database and the servers' data directories live",
     )
+    parser.add_argument("--pg-db", default=PG_BENCH_DB, help="the kept PostgreSQL database")
     parser.add_argument("--threads", type=int, default=0, help="GROUPWARE_WEB_THREADS")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument(

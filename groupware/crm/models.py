@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -361,7 +362,12 @@ class Partner(Base):
         # Newest first, and the merged ones of a partner (deleting one looks them up).
         Index("ix_partners_created_at", "created_at", "id"),
         Index("ix_partners_merged_into_id", "merged_into_id"),
-        # Substring search on PostgreSQL; SQLite scans (it has no trigram index).
+        # The header's search by the starts of words (PostgreSQL; on SQLite the trigram
+        # table of migration 0022).
+        Index(
+            "ix_partners_words", text("to_tsvector('simple', name_search)"), postgresql_using="gin"
+        ).ddl_if(dialect="postgresql"),
+        # Substring search on PostgreSQL (SQLite: the trigram table of migration 0022).
         Index(
             "ix_partners_name_trgm",
             "name_search",

@@ -15,9 +15,10 @@ counted. A provider need not sort: the first rows found that the user may see ar
 what a person typing wants, and sorting would mean reading every match first.
 
 Matching ignores case and diacritics, so "čakovec" and "cakovec" find "Čakovec
-d.o.o." alike: the partners by their folded ``name_search`` column (any part of the
-name), the other kinds by the starts of the words of their names or titles
-(:mod:`groupware.search.words`). Both are backed by indexes of migration 0022.
+d.o.o." alike, and every typed word must start a word of the record's name or title
+("čak prom" finds it too): the partners by their folded ``name_search`` column, the
+other kinds as :mod:`groupware.search.words` says, all backed by indexes of migration
+0022. (The lists' own searches, a link away, find any part of a word.)
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from groupware.mail.delivery import deliver
 from groupware.search import Terms, service
 from groupware.search.service import Group, search
 from groupware.tasks.service import TaskIn, create_task
+from tests.crm.test_imports import make_oib
 from tests.factories import MAIL_DOMAIN, Cast, make_partner
 
 
@@ -159,12 +160,18 @@ def test_groups_come_in_the_areas_order_limited_with_a_link_to_the_list(
     ]  # fmt: skip
 
 
-def test_persons_deals_and_tasks_match_the_starts_of_words(
+def test_every_kind_matches_the_starts_of_words(
     db: Session, cast: Cast, worlds: dict[str, Any]
 ) -> None:
-    assert titles(db, cast, cast.alice, "akovec") == {"partners": ["Čakovec Promet d.o.o."]}
+    assert titles(db, cast, cast.alice, "akovec") == {}
+    assert titles(db, cast, cast.alice, "prom čak")["partners"] == ["Čakovec Promet d.o.o."]
     assert titles(db, cast, cast.alice, "blag")["deals"] == ["Čakovec blagajne"]
     assert "deals" not in titles(db, cast, cast.alice, "lagajne")
+    # an OIB or an e-mail address as the partner list finds them
+    oib = make_oib(1000000099)
+    make_partner(db, cast.who(db, cast.alice), "Zvijezda d.o.o.", email="info@zvijezda.hr", oib=oib)
+    assert titles(db, cast, cast.alice, f"HR{oib}") == {"partners": ["Zvijezda d.o.o."]}
+    assert titles(db, cast, cast.alice, "INFO@zvijezda.hr") == {"partners": ["Zvijezda d.o.o."]}
 
 
 def test_nothing_is_searched_for_nothing_typed(db: Session, cast: Cast) -> None:

@@ -11,8 +11,9 @@ through, made fast at a million partners:
   diacritics, with prefix indexes).
 * PostgreSQL: ``gw_fold(text)``, folding as ``groupware.crm.normalize.search_text``
   does (lower case, diacritics off, "đ" as "dj", punctuation as single spaces), and
-  full-text indexes on the folded words of persons, deals, tasks and document numbers
-  (the partners' name has had a trigram index since 0002).
+  full-text indexes on the folded words of partners, persons, deals, tasks and
+  document numbers (the partners' name has had a trigram index for the list since
+  0002).
 
 And the partner list's own search and filters: ``partners.city_search`` (the town
 folded, what the city filter matches, on SQLite too), and indexes in the list's order
@@ -164,6 +165,10 @@ def upgrade() -> None:
             f"CREATE INDEX ix_{name}_words ON {name} "
             f"USING gin (to_tsvector('simple', gw_fold({_joined(columns)})))"
         )
+    # The partners' name is folded already (name_search).
+    op.execute(
+        "CREATE INDEX ix_partners_words ON partners USING gin (to_tsvector('simple', name_search))"
+    )
 
 
 def downgrade() -> None:
@@ -173,7 +178,7 @@ def downgrade() -> None:
             for event in ("insert", "delete", "update"):
                 op.execute(f"DROP TRIGGER IF EXISTS search_{name}_{event}")
             op.execute(f"DROP TABLE IF EXISTS search_{name}")
-    for name in WORDS if postgres else ():
+    for name in ("partners", *WORDS) if postgres else ():
         op.execute(f"DROP INDEX IF EXISTS ix_{name}_words")
     for name, _columns in LIST_INDEXES:
         op.drop_index(name, table_name="partners")
