@@ -403,8 +403,8 @@ def explain(target: pl.Db, users: dict[str, int]) -> str:
     from groupware.access.policy import load_who
     from groupware.crm.partner_list import few_matches, page_query
     from groupware.crm.partners import PartnerFilter
-    from groupware.search import Terms
-    from groupware.search.service import TYPING_LIMIT, providers
+    from groupware.search import TYPING_LIMIT, Terms
+    from groupware.search.service import providers
 
     cases = [
         ("list: search", PartnerFilter(q="promet"), 0),

@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 
 MAX_WORDS = 5
 MAX_LENGTH = 100
+# Hits per kind of record: as the user types (the header's list) and on the results page.
+TYPING_LIMIT = 5
+PAGE_LIMIT = 20
 
 
 @dataclass(frozen=True)

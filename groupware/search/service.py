@@ -14,11 +14,7 @@ from groupware import wiring
 from groupware.access.policy import Who
 from groupware.db import const
 from groupware.records import record_url
-from groupware.search import Provider, Terms
-
-# Hits per group: as the user types (the header's list) and on the results page.
-TYPING_LIMIT = 5
-PAGE_LIMIT = 20
+from groupware.search import TYPING_LIMIT, Provider, Terms
 
 
 @dataclass(frozen=True)
@@ -64,8 +60,8 @@ def search(session: Session, who: Who, typed: str, *, limit: int = TYPING_LIMIT)
     asked = providers()
     parts = []
     for number, provider in enumerate(asked):
-        rows = provider.rows(session, who, terms).limit(limit + 1).subquery()
-        parts.append(select(const(number), *list(rows.c)[:3]))
+        first = provider.rows(session, who, terms).limit(limit + 1).subquery()
+        parts.append(select(const(number), *list(first.c)[:3]))
     found: dict[int, list[Any]] = {}
     for number, id_, title, detail in _run(session, union_all(*parts)):
         found.setdefault(number, []).append((id_, title, detail))

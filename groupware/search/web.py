@@ -7,7 +7,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from groupware.search import MAX_LENGTH
+from groupware.search import MAX_LENGTH, PAGE_LIMIT, TYPING_LIMIT
 from groupware.search import service as search_service
 from groupware.web import Ctx, page
 
@@ -19,7 +19,7 @@ TYPING_TARGET = "search-results"
 def search(ctx: Ctx) -> Response:
     q = ctx.query("q")[:MAX_LENGTH]
     typing = ctx.wants_fragment and ctx.request.headers.get("HX-Target") == TYPING_TARGET
-    limit = search_service.TYPING_LIMIT if typing else search_service.PAGE_LIMIT
+    limit = TYPING_LIMIT if typing else PAGE_LIMIT
     groups = search_service.search(ctx.db, ctx.acting, q, limit=limit)
     return ctx.render(
         "search/results.html",

@@ -17,7 +17,7 @@ from groupware.crm.persons import PersonIn, save_person
 from groupware.deals.models import Deal
 from groupware.deals.types import StepIn, TypeIn, save_type
 from groupware.mail.delivery import deliver
-from groupware.search import Terms, service
+from groupware.search import PAGE_LIMIT, Terms, service
 from groupware.search.service import Group, search
 from groupware.tasks.service import TaskIn, create_task
 from tests.crm.test_imports import make_oib
@@ -150,7 +150,7 @@ def test_groups_come_in_the_areas_order_limited_with_a_link_to_the_list(
     assert len(partners.hits) == 5 and partners.more
     assert partners.more_url == "/partners?q=lipa"
     assert all(hit.url.startswith("/partners/") for hit in partners.hits)
-    groups = search(db, who, "lip", limit=service.PAGE_LIMIT)
+    groups = search(db, who, "lip", limit=PAGE_LIMIT)
     assert [(g.name, len(g.hits), g.more) for g in groups] == [
         ("partners", 7, False),
         ("persons", 7, False),
@@ -178,3 +178,14 @@ def test_nothing_is_searched_for_nothing_typed(db: Session, cast: Cast) -> None:
     assert not Terms.of("  -- ")
     assert search(db, cast.who(db, cast.alice), " ") == []
     assert Terms.of("  Čakovec   d.o.o. ").words == ("cakovec", "d", "o", "o")
+
+
+def test_partners_whose_names_start_with_the_word_come_first(db: Session, cast: Cast) -> None:
+    who = cast.who(db, cast.alice)
+    for name in ("Agro Sunce d.o.o.", "Sunčana d.o.o.", "Zora Sunce obrt", "Sunce d.d."):
+        make_partner(db, who, name)
+    [partners] = search(db, who, "sunc")
+    assert [hit.title for hit in partners.hits[:2]] == ["Sunčana d.o.o.", "Sunce d.d."]
+    assert {hit.title for hit in partners.hits[2:]} == {"Agro Sunce d.o.o.", "Zora Sunce obrt"}
+    [partners] = search(db, who, "sunce zor")
+    assert [hit.title for hit in partners.hits] == ["Zora Sunce obrt"]
