@@ -99,7 +99,7 @@ from groupware.crm.models import (  # noqa: E402
     PartnerTag,
     Tag,
 )
-from groupware.crm.normalize import dedup_key, search_text  # noqa: E402
+from groupware.crm.normalize import city_key, dedup_key, search_text  # noqa: E402
 from groupware.crm.partners import PartnerFilter, partner_query  # noqa: E402
 from groupware.crm.territories import assignment  # noqa: E402
 from groupware.crm.territories import service as territories  # noqa: E402
@@ -250,8 +250,8 @@ def oib_of(number: int) -> str:
 
 COLUMNS = (
     "id", "kind", "name", "name_search", "dedup_key", "oib", "vat_id", "group_id", "status",
-    "street", "postal_code", "city", "county_id", "country", "phones", "email", "emails", "web",
-    "notes", "owner_id", "territory_id", "assignment_rule_id", "manual_assignment",
+    "street", "postal_code", "city", "city_search", "county_id", "country", "phones", "email",
+    "emails", "web", "notes", "owner_id", "territory_id", "assignment_rule_id", "manual_assignment",
     "created_at", "updated_at",
 )  # fmt: skip
 
@@ -288,7 +288,8 @@ def partner_rows(
             slug = name_search.replace(" ", "-")
             rows.append((
                 pid, "company", name, name_search, dedup_key(name, city.name), oib_of(10**9 + pid),
-                "", group, "active", f"Ilica {pid % 300 + 1}", city.postal_code, city.name, county,
+                "", group, "active", f"Ilica {pid % 300 + 1}", city.postal_code, city.name,
+                city_key(city.name), county,
                 "HR", "+385 1 234 5678", f"info@{slug}.hr", "", "", "", match.owner_id,
                 match.territory_id, match.rule_id, False, created, created,
             ))  # fmt: skip

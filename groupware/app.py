@@ -82,6 +82,8 @@ class Shell:
     nav: list[NavLink]
     unread: int
     badges: dict[str, int] = field(default_factory=dict)  # by nav URL
+    # The header's "+" menu: (label, URL) of what the user may create.
+    create: list[tuple[Any, str]] = field(default_factory=list)
 
 
 class Groupware:
@@ -119,15 +121,25 @@ class Groupware:
                 continue
             if item.module and not who.can(item.module, item.action):
                 continue
-            url = self._nav_urls.get(item.endpoint)
-            if url is None:  # worked out once: route lookups walk every route
-                url = self._nav_urls[item.endpoint] = ctx.url(item.endpoint)
+            url = self._url(ctx, item.endpoint)
             shown.append((item, url))
             if item.badge is not None:
                 badges[url] = item.badge(ctx.db, ctx.me.id)
         active = active_section(path, [url for _item, url in shown])
         items = [NavLink(item.label, url, url == active, item.icon) for item, url in shown]
-        return Shell(nav=items, unread=unread_count(ctx.db, ctx.me.id), badges=badges)
+        create = [
+            (entry.label, self._url(ctx, entry.endpoint))
+            for entry in wiring.current().quick_create
+            if entry.module is None or who.can(entry.module, entry.action)
+        ]
+        unread = unread_count(ctx.db, ctx.me.id)
+        return Shell(nav=items, unread=unread, badges=badges, create=create)
+
+    def _url(self, ctx: Ctx, endpoint: str) -> str:
+        url = self._nav_urls.get(endpoint)
+        if url is None:  # worked out once: route lookups walk every route
+            url = self._nav_urls[endpoint] = ctx.url(endpoint)
+        return url
 
     def finish(self, ctx: Ctx, response: Response) -> None:
         """Cookies and the deferred bookkeeping writes of a request."""

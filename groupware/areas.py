@@ -22,6 +22,7 @@ from groupware.lists.area import AREA as LISTS
 from groupware.mail.area import AREA as MAIL
 from groupware.notifications.area import AREA as NOTIFICATIONS
 from groupware.phases.area import AREA as PHASES
+from groupware.search.area import AREA as SEARCH
 from groupware.tasks.area import AREA as TASKS
 
 AREAS: tuple[wiring.Area, ...] = (
@@ -38,6 +39,7 @@ AREAS: tuple[wiring.Area, ...] = (
     CALDAV,
     MAIL,
     ACTIVITIES,
+    SEARCH,
 )
 
 

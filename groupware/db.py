@@ -251,6 +251,12 @@ def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
+def _fold(value: Any) -> Any:
+    from groupware.crm.normalize import search_text
+
+    return search_text(value) if isinstance(value, str) else value
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
@@ -269,6 +275,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.close()
         # SQLite's own lower() folds ASCII only; "Šime" must match "šime" as on PostgreSQL.
         dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+        # gw_fold() as on PostgreSQL (migration 0022): for reading only, never in an
+        # index or a trigger, which any other program writing the file would break.
+        dbapi_connection.create_function("gw_fold", 1, _fold, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

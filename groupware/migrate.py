@@ -19,11 +19,20 @@ from groupware.db import Database
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def is_search_table(name: str | None) -> bool:
+    """The SQLite FTS5 tables of the search (``search_partners`` and its shadow tables
+    ``search_partners_data``...), made and kept by migration 0022 and its triggers,
+    not by a model."""
+    return bool(name) and str(name).startswith("search_")
+
+
 def include_object(dialect: str) -> Callable[..., bool]:
     """Leave out of autogenerate the schema objects made for another dialect only
-    (``Index(...).ddl_if(dialect="postgresql")``)."""
+    (``Index(...).ddl_if(dialect="postgresql")``) and the search's FTS5 tables."""
 
     def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        if type_ == "table" and reflected and compare_to is None and is_search_table(name):
+            return False
         condition = getattr(obj, "_ddl_if", None)
         return condition is None or condition.dialect in (None, dialect)
 

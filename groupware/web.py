@@ -69,6 +69,18 @@ class NavItem:
     icon: str = ""
 
 
+@dataclass(frozen=True)
+class QuickCreate:
+    """An entry of the header's "+" menu: the page that creates a record, shown to
+    users who may ``action`` in ``module`` (areas declare them: ``Area.quick_create``)."""
+
+    label: Any
+    endpoint: str
+    module: str | None = None
+    action: str = "create"
+    order: int = 100
+
+
 SESSION_COOKIE = "gw_session"
 ANON_COOKIE = "gw_anon"
 LANGUAGE_COOKIE = "gw_lang"

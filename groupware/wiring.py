@@ -3,7 +3,8 @@
 Each area (accounts, crm, deals, mail...) declares in its ``area.py`` one :class:`Area`:
 its models, pages, API, navigation, jobs, alert sources, calendar sources, partner page
 sections, stream sources and quick actions, merge links, mail filing kinds, record
-types, dashboard widgets and the list pages people shape.
+types, dashboard widgets, the list pages people shape, what the header's search looks
+through and what its "+" menu creates.
 ``groupware.areas`` lists the areas in order, and whatever starts the product (the app, the CLI, the
 migrations, a benchmark, the tests) calls ``groupware.areas.install()`` once, which
 gathers them here. Readers (the job runner, the alert job, the partner page, the
@@ -34,7 +35,9 @@ if TYPE_CHECKING:
     from groupware.mail.filing import FilingKind
     from groupware.phases.alerts import AlertChannel, AlertSource
     from groupware.records import RecordType
+    from groupware.search import Provider
     from groupware.stream import StreamAction, StreamSource
+    from groupware.web import QuickCreate
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,10 @@ class Area:
     # List pages people shape: their columns, sorts, totals, bulk actions and export
     # (groupware.lists), by the list's name.
     lists: tuple[ListDef, ...] = ()
+    # What the header's search box looks through (groupware.search), and the entries of
+    # the header's "+" menu (shown to those with the right to create).
+    search_providers: tuple[Provider, ...] = ()
+    quick_create: tuple[QuickCreate, ...] = ()
     # What must run before the first flush (the history recorder starts listening).
     setup: tuple[Callable[[], None], ...] = ()
 
@@ -97,6 +104,8 @@ class Wiring:
     filing_kinds: tuple[FilingKind, ...] = ()
     dashboard_widgets: tuple[Widget, ...] = ()
     lists: dict[str, ListDef] = field(default_factory=dict)
+    search_providers: tuple[Provider, ...] = ()
+    quick_create: tuple[QuickCreate, ...] = ()
 
 
 def _unique(kind: str, names: Iterable[str]) -> None:
@@ -133,6 +142,8 @@ def gather(areas: Iterable[Area]) -> Wiring:
     _unique("dashboard widget", (w.name for w in widgets))
     lists = every("lists")
     _unique("list", (listed.name for listed in lists))
+    _unique("search provider", (p.name for p in every("search_providers")))
+    _unique("quick-create entry", (q.endpoint for q in every("quick_create")))
     return Wiring(
         areas=areas,
         access_modules={m.name: m for m in modules},
@@ -150,6 +161,8 @@ def gather(areas: Iterable[Area]) -> Wiring:
         filing_kinds=tuple(kinds),
         dashboard_widgets=tuple(sorted(widgets, key=lambda w: w.order)),
         lists={listed.name: listed for listed in lists},
+        search_providers=tuple(sorted(every("search_providers"), key=lambda p: p.order)),
+        quick_create=tuple(sorted(every("quick_create"), key=lambda q: q.order)),
     )
 
 

@@ -17,7 +17,9 @@ sees a record.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -86,6 +88,9 @@ def modules() -> dict[str, Module]:
 
 M = TypeVar("M", bound=Base)
 ClauseFactory = Callable[[Any, "Who"], ColumnElement[bool]]
+# (model, who, whole): a condition that may be written two ways, a set for a report that
+# reads every row (``whole``) or a probe per row for a list that stops early.
+ScopeFactory = Callable[[Any, "Who", bool], ColumnElement[bool]]
 IdsFactory = Callable[[Any, "Who"], "Select[Any]"]
 
 
@@ -95,7 +100,8 @@ class RecordAccess:
 
     ``owner`` names the owner column; ``co_owners`` gives the ids of the records a
     user counts as an owner of too (a partner's further reps); ``team`` names a team
-    column; ``territory`` and ``public`` build conditions for those reasons. A record
+    column; ``territory`` and ``public`` build conditions for those reasons (the
+    territory's told whether the query reads every row, see :func:`visible`). A record
     that belongs to another (a partner's person) names it in ``parent`` as (foreign key
     attribute, model): it is visible when its parent is, judged by the grants of its own
     ``module``.
@@ -105,7 +111,7 @@ class RecordAccess:
     owner: str | None = "owner_id"
     co_owners: IdsFactory | None = None
     team: str | None = None
-    territory: ClauseFactory | None = None
+    territory: ScopeFactory | None = None
     public: ClauseFactory | None = None
     public_reason: Any = None
     parent: tuple[str, type[Base]] | None = None
@@ -324,7 +330,7 @@ def scope_clauses(
     if "team" in scopes and not spec.personal:
         clauses["team"] = _team_clause(model, spec, who.team_ids)
     if "territory" in scopes and spec.territory is not None:
-        clauses["territory"] = spec.territory(model, who)
+        clauses["territory"] = spec.territory(model, who, whole)
     shared = _shared_ids(model, who, write=action == "edit")
     if action in {"view", "export", "edit"} and shared is not None:
         clauses["shared"] = member(model, shared)
@@ -360,6 +366,23 @@ def _narrow(model: type[Base], who: Who, action: str, public: bool) -> ColumnEle
     return _as_set(model, union_all(*sets) if len(sets) > 1 else sets[0])
 
 
+def through(foreign_key: Any, parent: type[Base], clause: Any, *, whole: bool) -> Any:
+    """ "The ``parent`` record this row names by ``foreign_key`` meets ``clause``": for a
+    report that reads every row (``whole``) the parents meeting it are gathered once as a
+    set; for a list or a search that stops after a few rows each row probes its own
+    parent (a primary key lookup), where the set would be every parent the user sees,
+    a hundred thousand partners for a territory's rep."""
+    pk = pk_column(parent)
+    # The parent's table is the subquery's own even when the outer query joins it too
+    # (a person's row shown with its partner's name).
+    own = parent.__table__
+    if whole:
+        return foreign_key.in_(select(pk).where(clause).correlate_except(own))
+    # OFFSET 0, as in _per_row: PostgreSQL keeps it a probe per row.
+    probe = select(pk).where(pk == foreign_key, clause).correlate_except(own)
+    return exists(probe.offset(const(0)))
+
+
 def _child_clauses(
     model: type[Base], spec: RecordAccess, who: Who, action: str, public: bool, whole: bool
 ) -> dict[str, ColumnElement[bool]]:
@@ -367,7 +390,7 @@ def _child_clauses(
     key, parent = spec.parent
     foreign_key = getattr(model, key)
     clauses = {
-        kind: foreign_key.in_(select(pk_column(parent)).where(clause))
+        kind: through(foreign_key, parent, clause, whole=whole)
         for kind, clause in scope_clauses(
             parent, who, action, module=spec.module, public=public, whole=whole
         ).items()
@@ -442,6 +465,15 @@ def _get_on_record(
 _CHEAP_FIRST = ("all", "territory", "team", "own", "public", "shared")
 
 
+# Conditions made lately, by (model, user's rights, action, public, whole): building one
+# costs 0.3-0.5 ms of Python, and the header's search needs eight per keystroke. An entry
+# holds its ``Who``: rights that change give a new ``Who``, so a new entry. (SQLAlchemy's
+# expressions are immutable; one serves any number of statements.)
+_visible_kept: OrderedDict[tuple[Any, ...], tuple[Who, ColumnElement[bool]]] = OrderedDict()
+_visible_lock = threading.Lock()
+VISIBLE_KEPT = 512
+
+
 def visible(
     model: type[Base],
     who: Who,
@@ -455,6 +487,23 @@ def visible(
     A list page reads a few rows in index order and stops: further owners and shares
     are then probed per row. A report reads every visible row (``whole``): they are
     gathered once into a set instead."""
+    key = (model, id(who), action, public, whole)
+    with _visible_lock:
+        kept = _visible_kept.get(key)
+        if kept is not None and kept[0] is who:
+            _visible_kept.move_to_end(key)
+            return kept[1]
+    clause = _visible(model, who, action, public=public, whole=whole)
+    with _visible_lock:
+        _visible_kept[key] = (who, clause)
+        if len(_visible_kept) > VISIBLE_KEPT:
+            _visible_kept.popitem(last=False)
+    return clause
+
+
+def _visible(
+    model: type[Base], who: Who, action: str, *, public: bool, whole: bool
+) -> ColumnElement[bool]:
     narrow = _narrow(model, who, action, public)
     if narrow is not None:
         return narrow

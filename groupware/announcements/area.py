@@ -2,6 +2,8 @@
 
 from groupware.announcements import api, dashboard, web
 from groupware.announcements.models import ANNOUNCEMENTS_RECORD, MODULE, Announcement
+from groupware.i18n import _l
+from groupware.web import QuickCreate
 from groupware.wiring import Area
 
 AREA = Area(
@@ -12,4 +14,7 @@ AREA = Area(
     pages=(web,),
     apis=(api.api,),
     dashboard_widgets=(dashboard.WIDGET,),
+    quick_create=(
+        QuickCreate(_l("Announcement"), "announcement_new", module=MODULE.name, order=70),
+    ),
 )

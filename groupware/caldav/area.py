@@ -13,6 +13,7 @@ from groupware.caldav.models import (
 )
 from groupware.crm.merge import MergeLink
 from groupware.i18n import _l
+from groupware.web import QuickCreate
 from groupware.wiring import Area
 
 AREA = Area(
@@ -36,4 +37,6 @@ AREA = Area(
         ),
     ),
     dashboard_widgets=(dashboard.WIDGET,),
+    # Everyone has a calendar of their own to put events in.
+    quick_create=(QuickCreate(_l("Event"), "calendar_event_new", order=50),),
 )

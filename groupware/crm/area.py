@@ -5,11 +5,14 @@ from groupware.crm import (
     api,
     api_contacts,
     api_documents,
+    documents,
     documents_web,
     lists,
     merge,
     partner360_web,
+    partners,
     partners_web,
+    persons,
     persons_web,
 )
 from groupware.crm.importing import api as imports_api
@@ -44,7 +47,10 @@ from groupware.crm.models import (
 )
 from groupware.crm.territories import api as api_territories
 from groupware.crm.territories import web as territories_web
+from groupware.i18n import _l
 from groupware.mail.filing import Contact, FilingKind
+from groupware.search import Provider
+from groupware.web import QuickCreate
 from groupware.wiring import Area
 
 AREA = Area(
@@ -101,5 +107,16 @@ AREA = Area(
                 Contact(Person.partner_id, Person.email),
             ),
         ),
+    ),
+    search_providers=(
+        Provider(
+            "partners", _l("Partners"), partners.search_rows, more="/partners?q={q}", order=10
+        ),
+        Provider("persons", _l("Persons"), persons.search_rows, more="/persons?q={q}", order=20),
+        Provider("documents", _l("ERP documents"), documents.search_rows, order=60),
+    ),
+    quick_create=(
+        QuickCreate(_l("Partner"), "partner_new", module="partners", order=10),
+        QuickCreate(_l("Person"), "person_pick", module="partners", action="edit", order=20),
     ),
 )

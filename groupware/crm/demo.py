@@ -36,7 +36,7 @@ from groupware.crm.models import (
     Person,
     Tag,
 )
-from groupware.crm.normalize import dedup_key, fold, search_text
+from groupware.crm.normalize import city_key, dedup_key, fold, search_text
 from groupware.crm.territories import assignment
 from groupware.crm.territories import service as territories
 from groupware.db import Base, utcnow
@@ -255,6 +255,7 @@ def _partner(
         "kind": "company" if company else "person",
         "name": name,
         "name_search": search_text(name),
+        "city_search": city_key(city),
         "dedup_key": dedup_key(name, city),
         "oib": number or None,
         "vat_id": f"HR{number}" if number and company and rng.random() < 0.8 else "",
@@ -319,7 +320,7 @@ def _tags(
 def _partner_history(
     row: dict[str, Any], names: Mapping[int, str], tags: Iterable[str]
 ) -> dict[str, Any]:
-    skip = {"id", "name_search", "dedup_key", "created_at", "updated_at"}
+    skip = {"id", "name_search", "city_search", "dedup_key", "created_at", "updated_at"}
     changes: dict[str, list[Any]] = {
         k: [None, v] for k, v in row.items() if k not in skip and not k.startswith("_") and v
     }

@@ -11,18 +11,20 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 from sqlalchemy import Select, extract, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from groupware.access.policy import Who, get_for_user, visible
-from groupware.crm.models import Document, Partner
+from groupware.crm.models import DOCUMENTS_WORDS, Document, Partner
 from groupware.crm.normalize import search_text
 from groupware.db import escape_like
 from groupware.errors import Invalid
 from groupware.i18n import _l
+from groupware.search import Terms
+from groupware.search.words import matching
 from groupware.validation import (
     Id,
     LocalDate,
@@ -130,6 +132,16 @@ def filtered_documents(who: Who, f: DocumentFilter, *, action: str = "view") -> 
         )
         query = query.where(Document.partner_id.in_(named))
     return query
+
+
+def search_rows(session: Session, who: Who, terms: Terms) -> Select[Any]:
+    """The ERP documents the header's search finds (``groupware.search``) by the starts
+    of the parts of their numbers ("2024-117" finds "R-2024-1170"): id, number, partner."""
+    hit: tuple[Any, ...] = (Document.id, Document.number, Partner.name)
+    query: Select[Any] = (
+        select(*hit).join(Partner, Partner.id == Document.partner_id).where(visible(Document, who))
+    )
+    return matching(session, DOCUMENTS_WORDS, Document, query, terms)
 
 
 def latest_documents(session: Session, who: Who, partner_id: int, *, limit: int) -> list[Document]:

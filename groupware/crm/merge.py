@@ -28,7 +28,7 @@ from groupware.crm.models import (
     PartnerTag,
     Person,
 )
-from groupware.crm.normalize import dedup_key
+from groupware.crm.normalize import city_key, dedup_key
 from groupware.crm.partners import PARTNER_OPTIONS
 from groupware.crm.territories import assignment
 from groupware.db import utcnow
@@ -165,6 +165,7 @@ def merge_partners(
     moved["merged_before"] = merged_before
     if kept_before:
         kept.dedup_key = dedup_key(kept.name, kept.city)
+        kept.city_search = city_key(kept.city)
         if {"country", "county_id", "city", "postal_code", "group_id"} & set(kept_before):
             # A new address re-assigns the kept partner; remember what it had, for undo.
             moved["assignment_before"] = original
@@ -323,6 +324,7 @@ def undo_merge(session: Session, merge: PartnerMerge, kept: Partner, merged: Par
     for name, value in merge.kept_before.items():
         setattr(kept, name, value)
     kept.dedup_key = dedup_key(kept.name, kept.city)
+    kept.city_search = city_key(kept.city)
     assignment = moved.get("assignment_before")
     if assignment is not None:
         for name in ("owner_id", "territory_id", "assignment_rule_id", "manual_assignment"):

@@ -47,6 +47,7 @@ from groupware.records import (
     described,
     ref,
 )
+from groupware.search.words import Words
 
 PARTNERS_MODULE = Module("partners", _l("Partners"))
 DOCUMENTS_MODULE = Module("documents", _l("ERP documents"))
@@ -204,7 +205,7 @@ def territories_covered_by(who: Who) -> Select[Any]:
     )
 
 
-def _territory_clause(model: Any, who: Who) -> ColumnElement[bool]:
+def _territory_clause(model: Any, who: Who, whole: bool) -> ColumnElement[bool]:
     clause: ColumnElement[bool] = model.territory_id.in_(territories_covered_by(who))
     return clause
 
@@ -212,7 +213,7 @@ def _territory_clause(model: Any, who: Who) -> ColumnElement[bool]:
 class Partner(Base):
     __tablename__ = "partners"
     __tracked__ = True
-    __history_exclude__ = frozenset({"name_search", "dedup_key"})
+    __history_exclude__ = frozenset({"name_search", "city_search", "dedup_key"})
     __access__ = RecordAccess(
         module="partners",
         owner="owner_id",
@@ -268,6 +269,9 @@ class Partner(Base):
     city: Mapped[str] = mapped_column(
         String(100), default="", info=describe(_l("City"), detail=False, fill_on_merge=True)
     )
+    # The town folded (normalize.city_key): what the list's city filter matches. Set
+    # with name_search by every writer of partners (the service, the import, merges).
+    city_search: Mapped[str] = mapped_column(String(100), default="")
     county_id: Mapped[int | None] = mapped_column(
         ForeignKey("counties.id"),
         default=None,
@@ -341,30 +345,35 @@ class Partner(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('company', 'person')", name="kind"),
         CheckConstraint("status IN ('prospect', 'active', 'inactive', 'merged')", name="status"),
-        Index("ix_partners_name_search", "name_search", "id"),
+        # The list in name order, with what its access test and usual filters read: a
+        # search walks it without reading the rows (an index-only scan on PostgreSQL).
+        Index(
+            "ix_partners_listed", "name_search", "id", "territory_id", "owner_id", "status", "kind"
+        ),
         Index("ix_partners_dedup_key", "dedup_key"),
         Index("ix_partners_email", "email"),
         Index("ix_partners_owner_id", "owner_id", "name_search"),
         Index("ix_partners_territory_id", "territory_id", "name_search"),
-        Index("ix_partners_group_id", "group_id"),
-        Index("ix_partners_county_id", "county_id"),
+        # The list's filters, each in the list's order.
+        Index("ix_partners_group_id", "group_id", "name_search", "id"),
+        Index("ix_partners_county_id", "county_id", "name_search", "id"),
+        Index("ix_partners_city_search", "city_search", "name_search", "id"),
         Index("ix_partners_postal_code", "postal_code"),
         # Newest first, and the merged ones of a partner (deleting one looks them up).
         Index("ix_partners_created_at", "created_at", "id"),
         Index("ix_partners_merged_into_id", "merged_into_id"),
-        # Substring search on PostgreSQL; SQLite scans (it has no trigram index).
+        # The header's search by the starts of words (PostgreSQL; on SQLite the trigram
+        # table of migration 0022).
+        Index(
+            "ix_partners_words", text("to_tsvector('simple', name_search)"), postgresql_using="gin"
+        ).ddl_if(dialect="postgresql"),
+        # Substring search on PostgreSQL (SQLite: the trigram table of migration 0022).
         Index(
             "ix_partners_name_trgm",
             "name_search",
             postgresql_using="gin",
             postgresql_ops={"name_search": "gin_trgm_ops"},
         ).ddl_if(dialect="postgresql"),
-        # The city filter (folded, as typed), in the list's order. SQLite's lower() is
-        # ours, in Python (it folds Unicode), so an index on it would break for any
-        # other program that writes the file: SQLite scans.
-        Index("ix_partners_city", text("lower(city)"), "name_search", "id").ddl_if(
-            dialect="postgresql"
-        ),
     )
 
     def __str__(self) -> str:
@@ -425,6 +434,9 @@ class PartnerTag(Base):
         return str(tag) if tag is not None else f"#{self.tag_id}"
 
 
+# What the global search finds persons by (groupware.search.words).
+PERSONS_WORDS = Words("persons", ("first_name", "last_name", "email"))
+
 _UNDER_PARTNER = RecordAccess(module="partners", owner=None, parent=("partner_id", Partner))
 
 
@@ -479,7 +491,7 @@ class Person(Base):
     partner: Mapped[Partner] = relationship()
     branch: Mapped[Branch | None] = relationship()
 
-    __table_args__ = (Index("ix_persons_email", "email"),)
+    __table_args__ = (Index("ix_persons_email", "email"), PERSONS_WORDS.index())
 
     @property
     def full_name(self) -> str:
@@ -487,6 +499,10 @@ class Person(Base):
 
     def __str__(self) -> str:
         return self.full_name
+
+
+# What the global search finds ERP documents by: the words of their numbers.
+DOCUMENTS_WORDS = Words("documents", ("number",))
 
 
 class Document(Base):
@@ -521,6 +537,7 @@ class Document(Base):
         CheckConstraint("status IN ('draft', 'open', 'closed', 'cancelled')", name="status"),
         UniqueConstraint("kind", "number"),
         Index("ix_documents_partner_id", "partner_id", "date"),
+        DOCUMENTS_WORDS.index(),
     )
 
     def __str__(self) -> str:

@@ -3,7 +3,10 @@ queue's size (its rows come from the list's declaration, :mod:`groupware.crm.lis
 through :mod:`groupware.lists.engine`).
 
 The list must stay fast at a million partners: the small tables behind the filter
-selects in one round trip, and the queue counted only up to a cap.
+selects in one round trip, the queue counted only up to a cap, and on SQLite a search
+for words few partners have looked up in the trigram table (:func:`few_matches`, which
+the list's declaration hands the engine): walking the names in order would read the
+whole index before it had a page of them.
 """
 
 from __future__ import annotations
@@ -11,14 +14,37 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import Select, case, func, literal, select, union_all
+from sqlalchemy import Select, bindparam, case, func, literal, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from groupware.accounts.models import User
 from groupware.crm.models import County, Partner, PartnerGroup, Territory
+from groupware.crm.partners import SEARCH_PARTNERS, name_trigrams
 
 # The filter selects, in the order of their options' kinds in :func:`filter_options`.
 OPTION_KINDS = ("group_options", "county_options", "territory_options", "rep_options")
+
+# Up to how many partners a search may match for SQLite to read them from the trigram
+# table and sort them, rather than walk the names in order.
+FEW = 2000
+
+
+def few_matches(session: Session, typed: str) -> list[int] | None:
+    """The ids of the partners whose names have the words of ``typed``, when they are at
+    most :data:`FEW` (SQLite only: its trigram table answers a common word's first rows
+    at once); None otherwise."""
+    trigrams = name_trigrams(typed)
+    if not trigrams or session.get_bind().dialect.name != "sqlite":
+        return None
+    ids = list(session.scalars(_few_query(), {"trigrams": trigrams, "cap": FEW + 1}))
+    return ids if len(ids) <= FEW else None
+
+
+@functools.cache
+def _few_query() -> Select[Any]:
+    fts = SEARCH_PARTNERS
+    matched = literal_column(fts.name).op("MATCH")(bindparam("trigrams"))
+    return select(fts.c.rowid).where(matched).limit(bindparam("cap"))
 
 
 @functools.cache

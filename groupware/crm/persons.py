@@ -6,18 +6,22 @@ persons and branches, whoever may edit it may change them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, field_validator
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, literal_column, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from groupware.access.policy import Who, get_for_user, visible
 from groupware.crm import fields
-from groupware.crm.models import Branch, County, Partner, Person
+from groupware.crm.models import PERSONS_WORDS, Branch, County, Partner, Person
 from groupware.crm.normalize import clean_postal
 from groupware.crm.reference import county_for_postal
 from groupware.db import escape_like, utcnow
 from groupware.errors import Invalid
 from groupware.i18n import _l
+from groupware.search import Terms
+from groupware.search.words import matching
 from groupware.validation import Id, OptionalId, Schema
 
 
@@ -174,6 +178,18 @@ def person_query(
             )
         )
     return query.order_by(Person.last_name, Person.first_name, Person.id)
+
+
+def search_rows(session: Session, who: Who, terms: Terms) -> Select[Any]:
+    """The persons the header's search finds (``groupware.search``) by the starts of
+    the words of their names and e-mail: id, name, partner."""
+    name = Person.first_name.op("||")(literal_column("' '")).op("||")(Person.last_name)
+    query = (
+        select(Person.id, name, Partner.name)
+        .join(Partner, Partner.id == Person.partner_id)
+        .where(visible(Person, who))
+    )
+    return matching(session, PERSONS_WORDS, Person, query, terms)
 
 
 def persons_of(session: Session, partner_id: int) -> list[Person]:

@@ -16,7 +16,7 @@ from groupware.activities.web import card as stream_card
 from groupware.crm import persons as service
 from groupware.crm.lists import PERSONS
 from groupware.crm.models import Branch, Partner, Person
-from groupware.crm.partners import counties, get_partner_for_user
+from groupware.crm.partners import counties, get_partner_for_user, partners_to_edit
 from groupware.crm.reference import country_choices
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, current_language
@@ -82,6 +82,15 @@ def _person_form(
 def _person_in(form: dict[str, Any], partner_id: int) -> service.PersonIn:
     # The partner comes from the path (checked for edit), never from the form.
     return validate(service.PersonIn, {**form, "partner_id": partner_id})
+
+
+@page()
+def person_pick(ctx: Ctx) -> Response:
+    """A new person starts from their partner (the header's "+" menu): the partners the
+    user may change that match what they type, each a link to the person's form."""
+    q = ctx.query("q")[:100]
+    rows = partners_to_edit(ctx.db, ctx.acting, q) if q else []
+    return ctx.render("crm/person_pick.html", block="results", q=q, rows=rows)
 
 
 @page()
@@ -244,6 +253,7 @@ def branch_delete(ctx: Ctx) -> Response:
 
 routes = [
     Route("/persons", persons, name="persons"),
+    Route("/persons/new", person_pick, name="person_pick"),
     Route("/partners/{partner_id:int}/persons/new", person_new, name="person_new"),
     Route(
         "/partners/{partner_id:int}/persons/new",

@@ -2,7 +2,7 @@
 runs late; on partner pages, in calendars, in streams and through merges."""
 
 from groupware.crm.merge import MergeLink
-from groupware.deals import alerts, api, dashboard, lists, reports_web, web
+from groupware.deals import alerts, api, dashboard, lists, queries, reports_web, web
 from groupware.deals.models import (
     DEALS_MODULE,
     DEALS_RECORD,
@@ -13,6 +13,8 @@ from groupware.deals.models import (
 )
 from groupware.i18n import _l
 from groupware.mail.filing import FilingKind
+from groupware.search import Provider
+from groupware.web import QuickCreate
 from groupware.wiring import Area
 
 AREA = Area(
@@ -30,4 +32,8 @@ AREA = Area(
     # deal-12@<mail domain>, ana+deal-12@..., and [D-12] in a subject
     filing_kinds=(FilingKind("deal", "deals", Deal.id, tag="D"),),
     dashboard_widgets=(dashboard.PIPELINE_WIDGET, dashboard.FORECAST_WIDGET),
+    search_providers=(
+        Provider("deals", _l("Deals"), queries.search_rows, more="/deals?q={q}", order=30),
+    ),
+    quick_create=(QuickCreate(_l("Deal"), "deal_new", module="deals", order=30),),
 )

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from groupware.access.policy import Module, RecordAccess, Who
+from groupware.access.policy import Module, RecordAccess, Who, through
 from groupware.accounts.models import User, user_name_of
 from groupware.crm.models import Partner, Person, territories_covered_by
 from groupware.db import Base, utcnow
@@ -46,6 +46,7 @@ from groupware.records import (
     choice,
     ref,
 )
+from groupware.search.words import Words
 
 DEALS_MODULE = Module("deals", _l("Sales and purchases"))
 
@@ -86,10 +87,15 @@ def _member_of(model: Any, who: Who) -> Select[Any]:
     return select(DealMember.deal_id).where(DealMember.user_id == who.id)
 
 
-def _territory_clause(model: Any, who: Who) -> ColumnElement[bool]:
-    partners = select(Partner.id).where(Partner.territory_id.in_(territories_covered_by(who)))
-    clause: ColumnElement[bool] = model.partner_id.in_(partners)
+def _territory_clause(model: Any, who: Who, whole: bool) -> ColumnElement[bool]:
+    """Deals of partners in the territories ``who`` covers (see ``policy.through``)."""
+    covered = Partner.territory_id.in_(territories_covered_by(who))
+    clause: ColumnElement[bool] = through(model.partner_id, Partner, covered, whole=whole)
     return clause
+
+
+# What the global search finds deals by (groupware.search.words).
+DEALS_WORDS = Words("deals", ("title",))
 
 
 class Deal(Base):
@@ -158,6 +164,7 @@ class Deal(Base):
         # What was won in a period (the dashboard's realised sales, the reports): without
         # it every won deal of all the years is read.
         Index("ix_deals_status_closed_on", "status", "closed_on"),
+        DEALS_WORDS.index(),
     )
 
     def __str__(self) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, literal_column, select
+from sqlalchemy import Select, case, func, literal, literal_column, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from groupware.access.policy import Who, visible
@@ -22,12 +22,15 @@ from groupware.crm.documents import CURRENCIES
 from groupware.crm.models import Document, Partner, Person
 from groupware.db import escape_like
 from groupware.deals.models import (
+    DEALS_WORDS,
     DIRECTION_LABELS,
     PRIORITY_LABELS,
     SOURCE_LABELS,
     STATUS_LABELS,
     Deal,
 )
+from groupware.search import Terms
+from groupware.search.words import matching
 from groupware.validation import parse_id
 
 # The list's filters, as its query string names them.
@@ -100,6 +103,19 @@ def deal_query(who: Who, raw: Mapping[str, str], action: str = "view") -> Select
         if day is not None:
             query = query.where(compare(day))
     return query
+
+
+def search_rows(session: Session, who: Who, terms: Terms) -> Select[Any]:
+    """The deals the header's search finds (``groupware.search``) by the starts of the
+    words of their titles: id, title, and the partner's name when ``who`` may see the
+    partner too (a deal may be shared without its partner)."""
+    partner = case((visible(Partner, who), Partner.name), else_=literal(""))
+    query = (
+        select(Deal.id, Deal.title, partner)
+        .join(Partner, Partner.id == Deal.partner_id)
+        .where(visible(Deal, who))
+    )
+    return matching(session, DEALS_WORDS, Deal, query, terms)
 
 
 def _on_board(who: Who, type_id: int, owner_id: int | None) -> list[Any]:

@@ -153,6 +153,13 @@ class ListDef:
     row_testid: str = ""
     # How many records, in words ("3 partners"), for confirmations and messages.
     count: Callable[[int], str] = field(default=lambda n: str(n))
+    # A page found by ids alone first, and only its rows read (``engine.page_statement``):
+    # for a list whose order and usual filters an index answers, and whose ``query``
+    # joins nothing its columns read (the rows are read from the model and ``joins``).
+    ids_first: bool = False
+    # The ids the filters can match at most, when a quicker lookup knows they are few
+    # (None otherwise): the page is then read among them.
+    few: Callable[[Session, Mapping[str, str]], list[int] | None] | None = None
 
     def __post_init__(self) -> None:
         keys = [c.key for c in self.columns]

@@ -11,11 +11,14 @@ from groupware.mail import (
     api,
     dashboard,
     lists,
+    mailbox,
     relay,
     timeline,
     web,
 )
 from groupware.mail.models import MailAddress, MailEntry, MailLink, MailMessage, MailOutbox
+from groupware.search import Provider
+from groupware.web import QuickCreate
 from groupware.wiring import Area
 
 AREA = Area(
@@ -38,4 +41,11 @@ AREA = Area(
         ),
     ),
     dashboard_widgets=(dashboard.WIDGET,),
+    # A hit is the user's own entry of the message.
+    search_providers=(
+        Provider(
+            "mail", _l("Mail"), mailbox.search_rows, url="/mail/{id}", more="/mail?q={q}", order=50
+        ),
+    ),
+    quick_create=(QuickCreate(_l("Message"), "mail_compose", order=60),),
 )

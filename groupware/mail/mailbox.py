@@ -19,7 +19,19 @@ from dataclasses import dataclass
 from email.message import EmailMessage, Message
 from typing import Any
 
-from sqlalchemy import Select, String, and_, case, cast, delete, exists, func, or_, select
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session, contains_eager, defer
 
 from groupware.access.policy import Who, visible
@@ -28,6 +40,7 @@ from groupware.errors import Invalid, NotFound
 from groupware.i18n import _l
 from groupware.mail import parsing, senders
 from groupware.mail.models import FOLDERS, MailEntry, MailLink, MailMessage, MailOutbox
+from groupware.search import Terms
 
 PAGE_SIZE = 50
 MOVES = ("inbox", "sent", "archive", "trash")
@@ -89,6 +102,39 @@ def search_clause(q: str) -> Any:
         )
         words.append(or_(*(func.lower(c).like(pattern, escape="\\") for c in columns), html_only))
     return and_(*words)
+
+
+# How far back the header's search looks in a mailbox: each message is folded on the
+# fly (gw_fold, about 10 us on PostgreSQL and more on SQLite), so a mailbox of 50,000
+# would cost a second. The mail page's own search (its link) looks through them all.
+SEARCHED_RECENT = 2000
+
+
+def search_rows(session: Session, who: Who, terms: Terms) -> Select[Any]:
+    """The user's own mail the header's search finds (``groupware.search``): every typed
+    word starts a word of the subject or the sender, ignoring case and diacritics;
+    among their newest :data:`SEARCHED_RECENT` messages outside the bin, newest first.
+    Id (of the user's entry), subject, sender."""
+    recent = (
+        select(MailEntry.id)
+        .where(MailEntry.user_id == who.id, MailEntry.folder != "trash")
+        .order_by(MailEntry.id.desc())
+        .limit(SEARCHED_RECENT)
+        .subquery()
+    )
+    said = MailMessage.subject.op("||")(literal(" ")).op("||")(MailMessage.from_name)
+    said = said.op("||")(literal(" ")).op("||")(MailMessage.from_address)
+    folded = literal(" ").op("||")(func.gw_fold(said))
+    sender = case(
+        (MailMessage.from_name != "", MailMessage.from_name), else_=MailMessage.from_address
+    )
+    return (
+        select(MailEntry.id, MailMessage.subject, sender)
+        .join(recent, recent.c.id == MailEntry.id)
+        .join(MailMessage, MailMessage.id == MailEntry.message_id)
+        .where(*(folded.like(f"% {word}%") for word in terms.words))
+        .order_by(MailEntry.id.desc())
+    )
 
 
 def folder_query(

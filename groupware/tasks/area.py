@@ -4,8 +4,10 @@ the partners and deals they are linked to."""
 
 from groupware.crm.merge import MergeLink
 from groupware.i18n import _l
-from groupware.tasks import alerts, api, calendar, dashboard, lists, stream, web
+from groupware.search import Provider
+from groupware.tasks import alerts, api, calendar, dashboard, lists, service, stream, web
 from groupware.tasks.models import TASKS_MODULE, TASKS_RECORD, Task, TaskDelegation
+from groupware.web import QuickCreate
 from groupware.wiring import Area
 
 AREA = Area(
@@ -23,4 +25,6 @@ AREA = Area(
     merge_links=(MergeLink("tasks", Task.partner_id, _l("Tasks")),),
     dashboard_widgets=(dashboard.WIDGET,),
     lists=(lists.TASKS,),
+    search_providers=(Provider("tasks", _l("Tasks"), service.search_rows, order=40),),
+    quick_create=(QuickCreate(_l("Task"), "task_new", module="tasks", order=40),),
 )

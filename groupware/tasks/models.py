@@ -36,6 +36,7 @@ from groupware.accounts.models import Team, TeamMember, User
 from groupware.db import Base, utcnow
 from groupware.i18n import _l
 from groupware.records import DATETIME, PERCENT, RecordType, choice
+from groupware.search.words import Words
 
 TASKS_MODULE = Module("tasks", _l("Tasks"))
 
@@ -73,6 +74,10 @@ def _involved(model: Any, who: Who) -> Select[Any]:
             (Task.owner_id.is_(None) & Task.team_id.in_(teams)),
         )
     )
+
+
+# What the global search finds tasks by (groupware.search.words).
+TASKS_WORDS = Words("tasks", ("title",))
 
 
 class Task(Base):
@@ -127,6 +132,7 @@ class Task(Base):
         Index("ix_tasks_status_due_at", "status", "due_at"),
         Index("ix_tasks_partner_id", "partner_id"),
         Index("ix_tasks_deal_id", "deal_id"),
+        TASKS_WORDS.index(),
     )
 
     def __str__(self) -> str:

@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, literal, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from groupware.access.policy import Who, get_for_user, require, visible
@@ -24,7 +24,9 @@ from groupware.deals.models import Deal
 from groupware.errors import Forbidden, Invalid
 from groupware.i18n import _, _l, local_time
 from groupware.notifications.service import notify
-from groupware.tasks.models import Task, TaskDelegation
+from groupware.search import Terms
+from groupware.search.words import matching
+from groupware.tasks.models import TASKS_WORDS, Task, TaskDelegation
 from groupware.validation import LocalWhole, OptionalId, OptionalLocalDateTime, Schema, fail
 
 MODULE = "tasks"
@@ -438,3 +440,16 @@ def after_change(session: Session, task: Task) -> None:
     """The task's calendar item follows a change made outside this module (a bulk
     action of the tasks list)."""
     _changed(session, task, push=True)
+
+
+def search_rows(session: Session, who: Who, terms: Terms) -> Select[Any]:
+    """The tasks the header's search finds (``groupware.search``) by the starts of the
+    words of their titles: id, title, and the partner's name when ``who`` may see the
+    partner too."""
+    partner = case((visible(Partner, who), Partner.name), else_=literal(""))
+    query = (
+        select(Task.id, Task.title, partner)
+        .outerjoin(Partner, Partner.id == Task.partner_id)
+        .where(visible(Task, who))
+    )
+    return matching(session, TASKS_WORDS, Task, query, terms)

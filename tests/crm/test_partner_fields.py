@@ -17,7 +17,7 @@ from groupware.i18n import _l
 from groupware.records import described
 
 # Columns no person reads: search keys derived from the name and the city.
-INTERNAL = {"id", "name_search", "dedup_key"}
+INTERNAL = {"id", "name_search", "city_search", "dedup_key"}
 # Fields of the form that are not columns of the partner.
 NOT_COLUMNS = {"tags"}
 

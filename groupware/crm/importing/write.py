@@ -34,7 +34,7 @@ from sqlalchemy.schema import (
 from groupware.access.policy import Who, visible
 from groupware.crm.importing.rows import RowProblem
 from groupware.crm.models import Partner, PartnerRep, PartnerTag, Tag
-from groupware.crm.normalize import clean_postal, dedup_key, search_text
+from groupware.crm.normalize import city_key, clean_postal, dedup_key, search_text
 from groupware.crm.partners import NULL_WHEN_EMPTY, taken_by
 from groupware.crm.territories.assignment import Assignment, Matcher
 from groupware.db import copy_rows, utcnow
@@ -45,7 +45,8 @@ PLACE_FIELDS = ("country", "county_id", "city", "postal_code", "group_id")
 _COLUMNS = Partner.__table__.columns
 # What the import fills itself rather than from the file's fields.
 _BOOKKEEPING = frozenset(
-    {"id", "name_search", "dedup_key", "owner_id", "territory_id", "assignment_rule_id"}
+    {"id", "name_search", "city_search", "dedup_key", "owner_id", "territory_id"}
+    | {"assignment_rule_id"}
     | {"manual_assignment", "merged_into_id", "created_at", "updated_at"}
 )
 # The partner's columns as the model declares them: a new field is imported (when the
@@ -381,6 +382,7 @@ class PartnerWriter:
             filled = {
                 "id": partner_id,
                 "name_search": values["_searched"],
+                "city_search": city_key(full["city"]),
                 "dedup_key": values["_dedup"],
                 "owner_id": assignment.owner_id,
                 "territory_id": assignment.territory_id,
@@ -541,6 +543,7 @@ class PartnerWriter:
                 continue
             searched = search_text(merged["name"])
             row["name_search"] = searched
+            row["city_search"] = city_key(merged["city"])
             row["dedup_key"] = dedup_key(merged["name"], merged["city"], searched=searched)
             changed_rows.append(row)
             history.append(

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql
 import groupware.db
 
 revision = "0023"
-down_revision = "0021"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
