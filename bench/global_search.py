@@ -401,27 +401,32 @@ def table(measures: Sequence[Measure]) -> str:
 def explain(target: pl.Db, users: dict[str, int]) -> str:
     """Times (median of 5, one at a time) and plans of the rep's queries, without the app."""
     from groupware.access.policy import load_who
-    from groupware.crm.partner_list import few_matches, page_query
-    from groupware.crm.partners import PartnerFilter
+    from groupware.crm.lists import PARTNERS
+    from groupware.lists import engine
+    from groupware.lists.shape import read
     from groupware.search import TYPING_LIMIT, Terms
     from groupware.search.service import providers
 
     cases = [
-        ("list: search", PartnerFilter(q="promet"), 0),
-        ("list: rare search", PartnerFilter(q="adria agro"), 0),
-        ("list: city", PartnerFilter(city="Sesvete"), 0),
-        ("list: city, page 3", PartnerFilter(city="Sesvete"), 100),
-        ("list: page 3", PartnerFilter(), 100),
+        ("list: search", [("q", "promet")]),
+        ("list: rare search", [("q", "adria agro")]),
+        ("list: city", [("city", "Sesvete")]),
+        ("list: city, page 3", [("city", "Sesvete"), ("offset", "100")]),
+        ("list: page 3", [("offset", "100")]),
     ]
     prefix = "EXPLAIN (ANALYZE)" if target.name == "postgresql" else "EXPLAIN QUERY PLAN"
     lines = []
     with target.db.transaction(actor_id=None, channel="cli", write=False) as session:
         who = load_who(session, session.get_one(User, users["rep"]))
         statements = []
-        for label, f, offset in cases:  # as list_page reads them
-            few = few_matches(session, f.q)
-            params: dict[str, Any] = {"offset": offset} | ({"few": few} if few else {})
-            statements.append((label, page_query(who, f, few=few is not None), params))
+        for label, pairs in cases:  # as the lists engine reads a page (engine.page)
+            shape = read(PARTNERS, pairs)
+            few = PARTNERS.few(session, shape.filters) if PARTNERS.few else None
+            params: dict[str, Any] = {"offset": shape.offset} | (
+                {"few": few} if few is not None else {}
+            )
+            statement = engine.page_statement(shape, who, few=few is not None)
+            statements.append((label, statement, params))
         for text in ("promet", "učka", "adria agro", "horvat"):
             for provider in providers():
                 query = provider.rows(session, who, Terms.of(text)).limit(TYPING_LIMIT + 1)

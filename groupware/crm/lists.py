@@ -5,7 +5,9 @@ in the CRM's ``area.py``.
 The partner list must stay fast at a million partners: its default sort (the name) and
 the sorts by city, OIB and creation walk the partners' indexes (``Column.sort`` names
 their columns); a sort by a name of another table (county, group, rep, territory)
-sorts the rows the filters leave.
+sorts the rows the filters leave. Its page is found by ids on those indexes first
+(``ListDef.ids_first``), and on SQLite a search few partners match is read among the
+ids the trigram table gives (``ListDef.few``, :func:`groupware.crm.partner_list.few_matches`).
 """
 
 from __future__ import annotations
