@@ -133,7 +133,7 @@ def test_a_list_behind_a_figure_names_the_filters_it_applies_and_keeps_them(
     assert late and tasks.count('<span class="chip overdue') == late  # each says how late
     # dropping one keeps the other; the search form and the sort links carry both on
     assert "due=" not in applied["due"][1] and f"team_id={north}" in applied["due"][1]
-    search = tasks.split('role="search"', 1)[1].split("</form>", 1)[0]
+    search = tasks.split('<form class="filters"', 1)[1].split("</form>", 1)[0]
     assert 'name="due" value="overdue"' in search and f'name="team_id" value="{north}"' in search
     sort = re.findall(r'<th[^>]*data-column="priority"><a href="([^"]+)"', tasks)
     assert sort and "due=overdue" in html.unescape(sort[0])
