@@ -30,14 +30,16 @@ from sqlalchemy import Date, DateTime, Integer, LargeBinary, Numeric, Table, fun
 from sqlalchemy.engine import Connection
 
 from groupware.db import Base, Database, utcnow
+from groupware.errors import CommandError
 from groupware.migrate import current_revision, upgrade, upgrade_schema
 
 FORMAT = 1
 _SKIP_DATA = {"groupware.db", "groupware.db-wal", "groupware.db-shm", "backups"}
 
 
-class BackupError(Exception):
-    """The backup cannot be written or restored; the message is one line."""
+class BackupError(CommandError):
+    """The backup cannot be written or restored; the message is one line (the command
+    prints it as its error)."""
 
 
 def _encode(value: Any) -> Any:

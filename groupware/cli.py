@@ -39,6 +39,9 @@ def _database(args: argparse.Namespace, *, migrated: bool = True) -> Database:
     settings = _settings(args)
     use_hashing(settings.password_hashing)
     database = Database(settings)
+    # Closed when the command ends, so that a command run inside another program (the
+    # tests run most of them so) leaves no connection behind.
+    args.opened.append(database)
     check_connection(database.engine)
     if migrated and not is_up_to_date(database.engine):
         raise CommandError("the database schema is not up to date; run `groupware migrate` first")
@@ -440,8 +443,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
-        args = parser.parse_args([*(argv or sys.argv[1:]), "serve"])
+        args = parser.parse_args([*(sys.argv[1:] if argv is None else argv), "serve"])
         handler = args.handler
+    args.opened = []
     # Messages of the command line are English, whatever the UI's default language.
     with use_language("en"):
         try:
@@ -454,6 +458,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         except KeyboardInterrupt:
             return 130
+        finally:
+            for database in args.opened:
+                database.dispose()
     return 0
 
 

@@ -1,6 +1,7 @@
-"""``groupware import partners FILE``, run as a real process against a database of its
-own: every problem listed before anything is committed, ``--skip-invalid``,
-``--dry-run``, ``--key`` and ``--map``."""
+"""``groupware import partners FILE`` against a database of its own: every problem
+listed before anything is committed, ``--skip-invalid``, ``--dry-run``, ``--key`` and
+``--map``. The commands run in the test's process (``tests.test_cli.in_process``) but
+for the ones that check what a real process prints."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from groupware.settings import load_settings
 from tests.crm.test_import_groups import GROUP_ROWS, group_names, group_of
 from tests.crm.test_imports import CROATIAN_ROWS, HEADER, croatian_csv, make_oib
 from tests.factories import make_cast, make_rule, make_territory, reset_database
-from tests.test_cli import GROUPWARE, _environ, _url
+from tests.test_cli import GROUPWARE, _environ, _url, in_process, real_process
 
 # The installed command, as people run it (``python -m groupware.cli`` differs: see
 # test_a_refused_import_run_as_a_module_ends_with_one_line).
@@ -36,9 +37,12 @@ BAD_ROWS = [
 
 
 def gw(
-    env: dict[str, str], *args: str, check: bool = True, command: list[str] = COMMAND
+    env: dict[str, str], *args: str, check: bool = True, command: list[str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([*command, *args], env=env, capture_output=True, text=True, timeout=120)
+    if command is None:
+        result = in_process(env, *args)
+    else:
+        result = real_process(env, *args, command=command)
     if check and result.returncode != 0:
         raise AssertionError(f"groupware {' '.join(args)} failed: {result.stderr}")
     return result
@@ -83,7 +87,7 @@ def test_a_file_with_errors_lists_them_all_and_commits_nothing(
     cli_env: dict[str, str], database: Database, tmp_path: Path
 ) -> None:
     source = croatian_csv(tmp_path / "partneri.csv", BAD_ROWS)
-    result = gw(cli_env, "import", "partners", str(source), check=False)
+    result = gw(cli_env, "import", "partners", str(source), check=False, command=COMMAND)
     assert result.returncode == 1
     assert "partneri.csv: cp1250, delimiter ';'" in result.stdout
     assert "row 5, column 'OIB': This OIB is not valid" in result.stdout

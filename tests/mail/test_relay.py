@@ -14,7 +14,6 @@ import email.utils
 import os
 import smtplib
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -35,6 +34,7 @@ from groupware.settings import Settings
 from tests import factories
 from tests.conftest import LiveServer, _free_port
 from tests.mail.conftest import Server, inbox, logged_in, message
+from tests.test_cli import in_process
 
 # -- the smarthost -----------------------------------------------------------------------
 
@@ -472,8 +472,7 @@ def test_the_mail_queue_command_lists_and_retries(
     }
 
     def gw(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "groupware.cli", "mail-queue", *args]
-        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+        return in_process(env, "mail-queue", *args)
 
     listing = gw()
     assert listing.returncode == 0, listing.stderr
