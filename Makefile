@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 # Each pass spreads its test files over this many processes (pytest-xdist; a file's
-# tests stay together, so module fixtures such as a browser are made once).
+# tests stay together, so module fixtures are made once).
 TEST_WORKERS ?= 2
 
 .PHONY: run install install-test test test-sqlite test-postgresql fuzz chromium bench lint messages clean

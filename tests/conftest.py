@@ -72,6 +72,8 @@ def _pg_database(name: str, *, template: str | None = None, keep: bool = False) 
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         conn.execute(text(f'CREATE DATABASE "{name}"{like}'))
+        # A test database is thrown away: its commits need not wait for the disk.
+        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     admin.dispose()
     try:
         yield (
@@ -235,6 +237,15 @@ def demo_company(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         yield Demo(
             database, demo["loaded"], demo["template"], tmp_path_factory, tuple(demo["steps"])
         )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test without the browser runs with no Chromium open (tests/browser/conftest.py
+    keeps one open across the tests that use it)."""
+    if "chromium" not in getattr(item, "fixturenames", ()):
+        from tests.browser.conftest import close_browser
+
+        close_browser(item.session)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

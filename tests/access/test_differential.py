@@ -68,6 +68,7 @@ def people(
             base_url=live_server.url,
             timeout=20,
             headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"},
+            verify=factories.TLS,
         )
         found[name] = Person(web, api)
     yield found
@@ -292,7 +293,11 @@ def test_lookups_show_no_record_out_of_sight(
         )
         deals = sorted(set(world.tokens["deals"]) - allowed(database, world, name, "deals"))
         for method, template in LOOKUPS:
-            for partner, deal in zip(partners or [0], deals or [0], strict=False):
+            # a lookup about a record is asked about each hidden one, the others once
+            pairs = list(zip(partners or [0], deals or [0], strict=False))
+            if "{partner}" not in template and "{deal}" not in template:
+                pairs = pairs[:1]
+            for partner, deal in pairs:
                 url = template.format(mail=world.mail[name], partner=partner, deal=deal)
                 if method == "GET":
                     text = people[name].web.get(url).text
@@ -379,7 +384,10 @@ def test_caldav_shows_a_calendar_exactly_where_the_policy_allows(
         readable = allowed(database, world, name, "calendars")
         writable = allowed(database, world, name, "calendars", "edit")
         with httpx.Client(
-            base_url=live_server.url, auth=(name, factories.PASSWORD), timeout=20
+            base_url=live_server.url,
+            auth=(name, factories.PASSWORD),
+            timeout=20,
+            verify=factories.TLS,
         ) as dav:
             for calendar_id, (owner, slug) in sorted(calendars.items()):
                 url = f"/dav/{owner}/{slug}/"

@@ -15,7 +15,7 @@ from groupware.accounts.credentials import revoke
 from groupware.accounts.models import Credential, User
 from groupware.db import Database
 from groupware.notifications.service import notify
-from tests.factories import Cast, api_token
+from tests.factories import TLS, Cast, api_token
 
 API = "/api/v1"
 MAX_ID = 2**31 - 1
@@ -37,7 +37,7 @@ class Api:
     def client(self, token: str | None = None, **headers: str) -> httpx.Client:
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        client = httpx.Client(base_url=self.base_url + API, headers=headers, timeout=30)
+        client = httpx.Client(base_url=self.base_url + API, headers=headers, timeout=30, verify=TLS)
         self._clients.append(client)
         return client
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,26 +91,37 @@ class BrowserProblems:
 
 _PROBLEMS = pytest.StashKey[BrowserProblems]()
 _BROWSER = pytest.StashKey[Browser]()
+_CLOSE = pytest.StashKey[Callable[[], None]]()
 
 
 def _launched(request: pytest.FixtureRequest) -> Browser:
-    """One Chromium per test module, closed when the module is done."""
-    module = request.node.getparent(pytest.Module)
-    assert module is not None
-    if _BROWSER not in module.stash:
+    """One Chromium for a run of test modules that use it (a launch costs about a
+    second and a half; each test gets contexts of its own). It is closed before a test
+    without it (``close_browser``): Playwright's loop would stop that test's own
+    ``asyncio.run``."""
+    session = request.session
+    if _BROWSER not in session.stash:
         if shutil.which(CHROMIUM) is None:
             pytest.fail("Debian's chromium is not installed: run `make chromium` (make test does)")
         playwright = sync_playwright().start()
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        module.stash[_BROWSER] = browser
+        session.stash[_BROWSER] = browser
 
         def close() -> None:
             browser.close()
             playwright.stop()
-            del module.stash[_BROWSER]
 
-        module.addfinalizer(close)
-    return module.stash[_BROWSER]
+        session.stash[_CLOSE] = close
+        request.config.add_cleanup(lambda: close_browser(session))
+    return session.stash[_BROWSER]
+
+
+def close_browser(session: pytest.Session) -> None:
+    """Close the Chromium of ``session``, if one is open."""
+    close = session.stash.get(_CLOSE, None)
+    if close is not None:
+        del session.stash[_CLOSE], session.stash[_BROWSER]
+        close()
 
 
 @pytest.fixture

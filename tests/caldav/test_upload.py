@@ -220,7 +220,7 @@ def test_a_large_upload_holds_the_write_lock_briefly_and_lets_other_writers_thro
     result: list[httpx.Response] = []
 
     def upload() -> None:
-        with httpx.Client(timeout=300) as http:
+        with httpx.Client(timeout=300, verify=factories.TLS) as http:
             result.append(http.put(url, content=many(count), auth=ALICE, headers=ICS))
 
     uploading = threading.Thread(target=upload)
