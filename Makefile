@@ -31,11 +31,11 @@ run: install
 	$(BIN)/groupware demo
 	$(BIN)/groupware serve
 
-## test: the whole suite on SQLite and, side by side, on a fresh PostgreSQL database
-## when reachable (each line of output prefixed with its pass)
+## test: the whole suite on SQLite and then on a fresh PostgreSQL database when
+## reachable (each line of output prefixed with its pass)
 test: install-test chromium
 	@if $(BIN)/python tools/pg_ready.py "$(PG_URL)"; then \
-		MAKE="$(MAKE)" sh tools/side_by_side.sh test-sqlite test-postgresql; \
+		MAKE="$(MAKE)" sh tools/passes.sh test-sqlite test-postgresql; \
 	elif [ -n "$$GROUPWARE_REQUIRE_PG" ]; then \
 		echo "PostgreSQL at $(PG_URL) is not reachable and GROUPWARE_REQUIRE_PG is set"; exit 1; \
 	else \
