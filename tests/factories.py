@@ -157,7 +157,9 @@ def login(client: httpx.Client, username: str, password: str = PASSWORD) -> str:
         },
     )
     assert response.status_code == 303, response.text
-    return csrf_of(client.get("/").text)
+    # Every page carries the session's token; the profile is one of the cheapest (the
+    # dashboard, where the login leads, adds up a dozen figures).
+    return csrf_of(client.get("/profile").text)
 
 
 def api_token(database: Database, user: User) -> str:
