@@ -53,9 +53,10 @@ def test_a_login_is_logged_without_its_password(
     caplog.set_level(logging.INFO, logger="groupware.access")
     with factories.browser(live.url) as client:
         factories.login(client, "bob")
-    lines = _lines(caplog, at_least=3)  # the form, the login, the dashboard
+    lines = _lines(caplog, at_least=3)  # the form, the login, a page of the session
     assert any(line.startswith("POST /login 303 ") for line in lines), lines
-    assert "GET / 200 " in "\n".join(lines)
+    # the page after the login names the user who asked for it
+    assert any(line.startswith("GET /profile 200 ") and "user=-" not in line for line in lines)
     assert all(factories.PASSWORD not in r.getMessage() for r in caplog.records)
 
 
