@@ -37,29 +37,12 @@ from groupware.phases.models import ProcessType
 from groupware.tasks.models import Task
 from tests.browser.conftest import log_in
 from tests.browser.layout import layout_problems
+from tests.browser.test_small_screens import MAIN_PAGES
 from tests.conftest import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 HR = translations("hr")
-# the main pages of a sales rep without a record in them (those are added)
-MAIN_PAGES = {
-    "dashboard": "/",
-    "partners": "/partners",
-    "persons": "/persons",
-    "deals": "/deals",
-    "board": "/deals/board",
-    "reports": "/deals/reports",
-    "tasks": "/tasks",
-    "week": "/calendar/week",
-    "month": "/calendar",
-    "mail": "/mail",
-    "documents": "/documents",
-    "history": "/history",
-    "notifications": "/notifications",
-    "search": "/search?q=zagreb",
-    "profile": "/profile",
-}
 
 
 def hr(message: str, **params: object) -> str:
@@ -146,7 +129,7 @@ def _morning(database: Database) -> Morning:
         "message": f"/mail/{message}",
     }
     assert pipeline, "the demo gives Ivana open deals"
-    pages = {**MAIN_PAGES, **records}
+    pages = {**MAIN_PAGES, "search": "/search?q=zagreb", **records}
     return Morning(ivana, users["tomislav"], partner, pipeline, overdue or 0, unread or 0, pages)
 
 
