@@ -44,10 +44,10 @@ test: install-test chromium
 	fi
 
 test-sqlite: install-test
-	GROUPWARE_TEST_DB=sqlite $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	GROUPWARE_TEST_DB=sqlite $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 test-postgresql: install-test
-	GROUPWARE_TEST_DB=postgresql GROUPWARE_TEST_PG="$(PG_URL)" $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	GROUPWARE_TEST_DB=postgresql GROUPWARE_TEST_PG="$(PG_URL)" $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 ## fuzz: a longer run of the API fuzz test (the suite sends 6 valid requests per operation
 ## and user; FUZZ_EXAMPLES=30 by default here), on SQLite and on PostgreSQL when reachable

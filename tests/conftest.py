@@ -18,6 +18,7 @@ import shutil
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -222,21 +223,83 @@ def _load_shared_demo(shared: Path, tmp_path_factory: pytest.TempPathFactory) ->
     return {"template": template_url, "readers": readers_url, "loaded": loaded, "steps": told}
 
 
-@pytest.fixture(scope="session")
-def demo_company(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    """The demo company, loaded once per test run (the first process of the run that
-    asks loads it, the others wait and share it) for the tests that only read it; a load
-    takes 10-30 s. Tests that commit work on it take a :meth:`Demo.copy`."""
-    shared = _shared_dir(tmp_path_factory)
+def _demo_state(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The shared demo's state: loaded by whichever process asks first (the xdist
+    controller, when it preloads it), the others wait for it and read it."""
     with _locked(shared / "demo.lock"):
         state = shared / "demo.json"
         if not state.exists():
             state.write_text(json.dumps(_load_shared_demo(shared, tmp_path_factory)))
-        demo = json.loads(state.read_text())
+        return dict(json.loads(state.read_text()))
+
+
+@pytest.fixture(scope="session")
+def demo_company(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """The demo company, loaded once per test run for the tests that only read it (a
+    load takes 25-35 s; under xdist the controller starts it while the workers run
+    their first files, see :func:`pytest_xdist_node_collection_finished`). Tests that
+    commit work on it take a :meth:`Demo.copy`."""
+    demo = _demo_state(_shared_dir(tmp_path_factory), tmp_path_factory)
     for database in _database_of(demo["readers"], tmp_path_factory):
         yield Demo(
             database, demo["loaded"], demo["template"], tmp_path_factory, tuple(demo["steps"])
         )
+
+
+# -- the order of a run ------------------------------------------------------------------
+
+# The files that take longest (seconds in a PostgreSQL pass on two cores) start first,
+# so that no process is left at the end of a run with a long file while the other has
+# nothing to do; the ones that read the demo come third, when the controller has loaded
+# it. The rest follow, those with the most tests first (pytest-xdist's own order).
+FIRST = (
+    "tests/access/test_differential.py",  # 145 s
+    "tests/api/test_fuzz.py",  # 50 s
+    "tests/test_workers.py",  # 40 s
+    "tests/browser/test_every_page.py",  # 50 s, the demo
+    "tests/browser/test_small_screens.py",  # 40 s, the demo
+    "tests/test_cli.py",  # 35 s, the demo
+    "tests/crm/test_imports.py",  # 30 s
+    "tests/browser/test_morning.py",  # 25 s, the demo
+    "tests/browser/test_mail.py",  # 25 s
+    "tests/browser/test_calendar_views.py",  # 25 s
+)
+DEMO_WANTED = "demo-wanted"
+
+
+def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
+    """Order the files as ``FIRST`` says (make test's runs keep this order:
+    ``--no-loadscope-reorder``); a worker that collects a test of the demo tells the
+    controller, which then loads it (``DEMO_WANTED``)."""
+    sizes = Counter(item.nodeid.split("::")[0] for item in items)
+
+    def rank(item: pytest.Item) -> tuple[int, int]:
+        path = item.nodeid.split("::")[0]
+        return (FIRST.index(path), 0) if path in FIRST else (len(FIRST), -sizes[path])
+
+    items.sort(key=rank)  # stable: a file's tests keep their order
+    if "PYTEST_XDIST_WORKER" in os.environ and any(
+        "demo_company" in getattr(item, "fixturenames", ()) for item in items
+    ):
+        (_shared_dir(session.config._tmp_path_factory) / DEMO_WANTED).touch()  # type: ignore[attr-defined]
+
+
+_PRELOAD = pytest.StashKey[threading.Thread]()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """The controller, its workers' collection done: load the demo in the background
+    when a worker will want it, so that none of them waits (the controller has nothing
+    else to do but pass the tests out)."""
+    config = node.config
+    factory = config._tmp_path_factory
+    shared = factory.getbasetemp()
+    if _PRELOAD in config.stash or not (shared / DEMO_WANTED).exists():
+        return
+    thread = threading.Thread(target=_demo_state, args=(shared, factory), daemon=True)
+    config.stash[_PRELOAD] = thread
+    thread.start()
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -252,6 +315,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     """The run's last word (the controller's under xdist): drop the shared databases."""
     if "PYTEST_XDIST_WORKER" in os.environ:
         return
+    preload = session.config.stash.get(_PRELOAD, None)
+    if preload is not None:
+        preload.join()
     listed = session.config._tmp_path_factory.getbasetemp() / SHARED_DATABASES  # type: ignore[attr-defined]
     if listed.exists():
         _drop_pg_databases(listed.read_text().split())

@@ -73,9 +73,11 @@ def _day_in_view(first: dt.date, last: dt.date) -> dt.date:
 
 
 def _next_full_hour() -> dt.datetime:
-    """The next full hour of the company's clock (naive, as the form shows it)."""
+    """The next full hour of the company's clock (naive, as the form shows it), on
+    today's date still: late in the evening, the last hour of the day."""
     now = local_time(dt.datetime.now(dt.UTC)).replace(tzinfo=None)
-    return now.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    return hour + dt.timedelta(hours=1) if hour.hour < 23 else hour
 
 
 def _weekdays() -> list[str]:

@@ -46,7 +46,9 @@ def _page(chromium: Browser, live: LiveServer, username: str, **options: object)
 
 def _next_full_hour(settings: Settings) -> tuple[str, str]:
     now = dt.datetime.now(zoneinfo.ZoneInfo(settings.timezone)).replace(tzinfo=None)
-    start = now.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+    start = now.replace(minute=0, second=0, microsecond=0)
+    if start.hour < 23:  # the last hour of the day starts at 23:00, still today
+        start += dt.timedelta(hours=1)
     return start.date().isoformat(), f"{start:%H:%M}"
 
 
