@@ -113,14 +113,11 @@ def _api_ids(client: httpx.Client, url: str) -> set[int]:
 
 def _hidden_tokens(database: Database, world: World, name: str) -> dict[str, set[str]]:
     """For each record type, the tokens of the records ``name`` may not see."""
-    return {
-        rtype: {
-            token
-            for record_id, token in world.tokens[rtype].items()
-            if record_id not in allowed(database, world, name, rtype)
-        }
-        for rtype in TYPES
-    }
+    hidden: dict[str, set[str]] = {}
+    for rtype in TYPES:
+        seen = allowed(database, world, name, rtype)
+        hidden[rtype] = {t for record_id, t in world.tokens[rtype].items() if record_id not in seen}
+    return hidden
 
 
 def test_the_world_has_records_of_every_type_and_each_type_a_page() -> None:
