@@ -398,12 +398,25 @@ def live(live_server: LiveServer, database: Database) -> Iterator[LiveServer]:
     factories.reset_database(database)
 
 
+_CAST = pytest.StashKey[tuple[factories.Cast, factories.Rows]]()
+
+
 @pytest.fixture
-def committed(live: LiveServer, database: Database) -> Iterator[factories.Cast]:
-    """The alice/bob/charlie cast, committed so that the live server sees it."""
-    with database.transaction(actor_id=None, channel="cli") as session:
-        cast = factories.make_cast(session)
-    yield cast
+def committed(
+    request: pytest.FixtureRequest, live: LiveServer, database: Database
+) -> Iterator[factories.Cast]:
+    """The alice/bob/charlie cast, committed so that the live server sees it. The
+    services make it once per process; later tests get the same rows written back
+    (the services took 100 ms a test, writing the rows back takes a tenth of that)."""
+    made = request.config.stash.get(_CAST, None)
+    if made is None:
+        factories.reset_database(database)
+        with database.transaction(actor_id=None, channel="cli") as session:
+            cast = factories.make_cast(session)
+        made = request.config.stash[_CAST] = (cast, factories.saved_rows(database))
+    else:
+        factories.restore_rows(database, made[1])
+    yield made[0]
 
 
 @pytest.fixture(scope="session")

@@ -105,16 +105,47 @@ def make_announcement(session: Session, owner: User, **values: Any) -> Announcem
     return row
 
 
+# What reset_database keeps: the built-in roles and their grants, and the counties.
+KEPT = frozenset({"roles", "grants", "counties"})
+Rows = dict[str, list[dict[str, Any]]]
+
+
 def reset_database(database: Database) -> None:
     """Empty every table but the built-in roles (for tests that commit)."""
+    emptied = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in KEPT]
     with database.engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            if table.name not in {"roles", "grants", "counties"}:
+        if conn.dialect.name == "postgresql":
+            # One round trip for every table (psycopg takes several statements in one
+            # string without parameters): 35 ms a test before, one by one.
+            conn.exec_driver_sql("; ".join(f'DELETE FROM "{t.name}"' for t in emptied))
+        else:
+            for table in emptied:
                 conn.execute(delete(table))
         conn.execute(delete(Role.__table__).where(Role.is_builtin.is_(False)))
     with database.transaction(actor_id=None, channel="cli") as session:
         ensure_builtin_roles(session)
         session.execute(delete(Base.metadata.tables["history"]))
+
+
+def saved_rows(database: Database) -> Rows:
+    """Every row reset_database would delete, table by table (what a test's set-up
+    committed), to be written back by :func:`restore_rows` after a reset."""
+    with database.engine.connect() as conn:
+        found = {
+            table.name: [dict(row._mapping) for row in conn.execute(select(table))]
+            for table in Base.metadata.sorted_tables
+            if table.name not in KEPT
+        }
+    return {name: rows for name, rows in found.items() if rows}
+
+
+def restore_rows(database: Database, saved: Rows) -> None:
+    """Write back what :func:`saved_rows` read, ids and all, into a reset database."""
+    tables = Base.metadata.tables
+    with database.engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            if table.name in saved:
+                conn.execute(tables[table.name].insert(), saved[table.name])
 
 
 # -- HTTP helpers -------------------------------------------------------------------
