@@ -32,6 +32,7 @@ from groupware.crm.models import (
     Territory,
 )
 from groupware.i18n import _l, ngettext
+from groupware.lists import narrow
 from groupware.lists.bulk import delete_action, field_action
 from groupware.lists.declare import BulkAction, Column, ListDef
 from groupware.records import described
@@ -74,10 +75,6 @@ def _few_partners(session: Session, filters: Mapping[str, str]) -> list[int] | N
 def _described(name: str, show: str = "text") -> Column:
     """A plain column of the partner, labelled as the partner's field declares it."""
     return Column(name, described(Partner)[name].label, getattr(Partner, name), show=show)
-
-
-def _status_choices(session: Session, who: Who) -> list[tuple[str, str]]:
-    return [(code, str(label)) for code, label in PARTNER_STATUS_LABELS.items()]
 
 
 PARTNERS = ListDef(
@@ -177,7 +174,7 @@ PARTNERS = ListDef(
             _l("Change the status"),
             Partner,
             "status",
-            choices=_status_choices,
+            choices=narrow.labelled(PARTNER_STATUS_LABELS),
             value_label=_l("New status"),
         ),
         delete_action(

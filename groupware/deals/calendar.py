@@ -12,6 +12,8 @@ page, not by ticking a to-do.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import vobject  # type: ignore[import-untyped]
 from dateutil import tz  # type: ignore[import-untyped]
@@ -23,6 +25,7 @@ from groupware.deals.models import Deal
 from groupware.i18n import _, use_language
 
 PREFIX = "deal"
+_DEFERRED = "deals.calendar.deferred"  # Session.info: the deals whose push waits
 
 
 def vtodo(deal: Deal, owner: User) -> str:
@@ -42,8 +45,27 @@ def vtodo(deal: Deal, owner: User) -> str:
     return str(cal.serialize())
 
 
+@contextmanager
+def pushed_once(session: Session) -> Iterator[None]:
+    """Within the block, each deal's to-do is put once, when the block ends: for a
+    writer that takes a deal through several steps at once (the demo walks each deal
+    through its phases; its to-do was rewritten at every move)."""
+    pending: dict[int, Deal] = {}
+    session.info[_DEFERRED] = pending
+    try:
+        yield
+    finally:
+        del session.info[_DEFERRED]
+    for deal in pending.values():
+        push(session, deal)
+
+
 def push(session: Session, deal: Deal) -> None:
     """Put the deal's deadline into its owner's task list, and out of anybody else's."""
+    pending = session.info.get(_DEFERRED)
+    if pending is not None:
+        pending[deal.id] = deal
+        return
     source = f"{PREFIX}:{deal.id}"
     wanted = deal.owner_id if deal.status == "open" and deal.phase_due is not None else None
     for row in store.item_by_source(session, source):

@@ -18,7 +18,7 @@ from groupware.accounts.models import User
 from groupware.activities import service as activities
 from groupware.crm.models import Document, Partner
 from groupware.db import bind_actor
-from groupware.deals import service
+from groupware.deals import calendar, service
 from groupware.deals.types import StepIn, TypeIn, save_type
 from groupware.phases.models import ProcessType
 
@@ -80,7 +80,8 @@ def load_deals_demo(session: Session, users: Mapping[str, User], today: dt.date)
             continue
         who = load_who(session, owner)
         bind_actor(session, actor_id=owner.id, channel="cli")
-        _deal(session, rng, who, partner_id, rng.choice(types), today)
+        with calendar.pushed_once(session):
+            _deal(session, rng, who, partner_id, rng.choice(types), today)
         made += 1
     bind_actor(session, actor_id=None, channel="cli")
     return made

@@ -19,7 +19,7 @@ from sqlalchemy import Select, and_, case, literal, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from groupware.access.policy import Who, require_share
-from groupware.accounts.models import Team, User
+from groupware.accounts.models import User
 from groupware.accounts.users import active_user_choices
 from groupware.crm.documents import CURRENCIES
 from groupware.crm.models import Partner
@@ -33,6 +33,7 @@ from groupware.deals.models import (
     Deal,
 )
 from groupware.i18n import _, _l, format_date, ngettext, today
+from groupware.lists import narrow
 from groupware.lists.bulk import field_action
 from groupware.lists.declare import Column, ListDef
 from groupware.phases.models import Phase, ProcessType, TypePhase
@@ -70,12 +71,6 @@ def _phase(session: Session, who: Who, value: str) -> str:
     return _("Phase: %(phase)s", phase=name) if name else ""
 
 
-def _team(session: Session, who: Who, value: str) -> str:
-    team_id = parse_id(value)
-    name = session.scalar(select(Team.name).where(Team.id == team_id)) if team_id else None
-    return _("Team: %(team)s", team=name) if name else ""
-
-
 def _partner(session: Session, who: Who, value: str) -> str:
     partner_id = parse_id(value)
     names = visible_names(session, who, {partner_id}) if partner_id else {}
@@ -105,10 +100,6 @@ def _users(session: Session, who: Who) -> list[tuple[str, str]]:
     return [(str(user_id), name) for user_id, name in active_user_choices(session)]
 
 
-def _priorities(session: Session, who: Who) -> list[tuple[str, str]]:
-    return [(code, str(label)) for code, label in PRIORITY_LABELS.items()]
-
-
 def _may_share(session: Session, who: Who, deal: Deal) -> None:
     require_share(session, who, deal)
 
@@ -128,7 +119,7 @@ DEALS = ListDef(
     narrowing={
         "partner_id": _partner,
         "step_id": _phase,
-        "team_id": _team,
+        "team_id": narrow.team,
         "closed_from": _closed_from,
         "closed_to": _closed_to,
         "currency": _currency,
@@ -220,7 +211,7 @@ DEALS = ListDef(
             _l("Change the priority"),
             Deal,
             "priority",
-            choices=_priorities,
+            choices=narrow.labelled(PRIORITY_LABELS),
             value_label=_l("New priority"),
         ),
     ),

@@ -160,6 +160,9 @@ class ListDef:
     # The ids the filters can match at most, when a quicker lookup knows they are few
     # (None otherwise): the page is then read among them.
     few: Callable[[Session, Mapping[str, str]], list[int] | None] | None = None
+    # Who may export a list without a ``module`` (None: nobody): everyone their own
+    # mailbox, administrators the history.
+    exporter: Callable[[Who], bool] | None = None
 
     def __post_init__(self) -> None:
         keys = [c.key for c in self.columns]
@@ -193,6 +196,16 @@ class ListDef:
     @property
     def title_column(self) -> Column:
         return self.by_key[self.title] if self.title else self.columns[0]
+
+    @property
+    def exportable(self) -> bool:
+        return self.module is not None or self.exporter is not None
+
+    def may_export(self, who: Who) -> bool:
+        """The "export" right of the list's module, or what ``exporter`` says."""
+        if self.module is not None:
+            return who.can(self.module, "export")
+        return self.exporter is not None and self.exporter(who)
 
     def action(self, name: str) -> BulkAction | None:
         return next((a for a in self.bulk if a.name == name), None)

@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from groupware import wiring
 from groupware.access.policy import require
-from groupware.errors import Invalid, NotFound
+from groupware.errors import Forbidden, Invalid, NotFound
 from groupware.i18n import _, _l, ngettext, today
 from groupware.lists import bulk, engine, export, views
 from groupware.lists.declare import BulkAction, Column, ListDef
@@ -134,7 +134,7 @@ def listing(ctx: Ctx, listdef: ListDef, *, full: bool = True) -> Listing:
         found.details = listdef.details[1](ctx.db, who, [row["row__id"] for row in found.rows])
     found.narrowed = _narrowed(ctx, found)
     module = listdef.module
-    found.may_export = module is not None and who.can(module, "export")
+    found.may_export = listdef.may_export(who)
     found.actions = [a for a in listdef.bulk if module is None or who.can(module, a.right)]
     found.change = bulk.latest(ctx.db, who, listdef.name)
     if full:
@@ -323,9 +323,10 @@ def list_export(ctx: Ctx) -> Response:
     transaction (rows fetched in batches), then streamed from it: the database session
     ends when the handler returns."""
     listdef = _list(ctx)
-    if listdef.module is None:
+    if not listdef.exportable:
         raise NotFound(_l("This list has no export."))
-    require(ctx.acting, listdef.module, "export")
+    if not listdef.may_export(ctx.acting):
+        raise Forbidden(_l("You are not allowed to do this."))
     shape = read(listdef, ctx.request.query_params.multi_items())
     if shape.errors:
         raise Invalid(dict(shape.errors))

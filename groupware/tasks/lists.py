@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func
 from sqlalchemy.orm import Session
 
 from groupware.access.policy import Who
 from groupware.accounts.models import Team, User
 from groupware.crm.models import Partner
 from groupware.deals.models import Deal
-from groupware.i18n import _, _l, ngettext
+from groupware.i18n import _l, ngettext
+from groupware.lists import narrow
 from groupware.lists.bulk import field_action
 from groupware.lists.declare import BulkAction, Column, ListDef
 from groupware.tasks import service
@@ -63,16 +64,6 @@ def _due(session: Session, who: Who, value: str) -> str:
     return str(DUE[value]) if value in DUE else ""
 
 
-def _team(session: Session, who: Who, value: str) -> str:
-    team_id = parse_id(value)
-    name = session.scalar(select(Team.name).where(Team.id == team_id)) if team_id else None
-    return _("Team: %(team)s", team=name) if name else ""
-
-
-def _priorities(session: Session, who: Who) -> list[tuple[str, str]]:
-    return [(code, str(label)) for code, label in PRIORITY_LABELS.items()]
-
-
 def _push(session: Session, task: Task) -> None:
     service.after_change(session, task)
 
@@ -90,7 +81,7 @@ TASKS = ListDef(
     module="tasks",
     query=_rows,
     filters=("view", "closed", "q", "due", "team_id"),
-    narrowing={"due": _due, "team_id": _team},
+    narrowing={"due": _due, "team_id": narrow.team},
     columns=(
         Column(
             "title",
@@ -141,7 +132,7 @@ TASKS = ListDef(
             _l("Change the priority"),
             Task,
             "priority",
-            choices=_priorities,
+            choices=narrow.labelled(PRIORITY_LABELS),
             value_label=_l("New priority"),
             after=_push,
         ),

@@ -36,3 +36,14 @@ def layout_problems(page: Page, width: int) -> list[str]:
     problems = [f"wider than the screen: {item}" for item in found["overflow"][:8]]
     problems += [f"text on text: {item}" for item in found["overlaps"][:8]]
     return problems
+
+
+def shot_and_check(page: Page, width: int, path: Path) -> list[str]:
+    """Take the screen's screenshot of ``page`` (``path``, a JPEG) and check its layout;
+    a page with problems gets a full-page PNG beside it, to look at. (A full-page PNG of
+    every page took half the time of the small-screen test.)"""
+    page.screenshot(path=path.with_suffix(".jpg"), type="jpeg", quality=70)
+    problems = layout_problems(page, width)
+    if problems:
+        page.screenshot(path=path.with_suffix(".png"), full_page=True)
+    return problems

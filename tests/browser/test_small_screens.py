@@ -1,6 +1,7 @@
 """Every main page on a 390 px phone and a 1366 px laptop: nothing wider than the
 screen and no text on other text (tests/browser/layout.py), with a clean console. The
-screenshots are kept in the test's temporary directory, to look at when it fails."""
+screenshots (and a full-page one of a page with a problem) are kept in the test's temporary
+directory, to look at when it fails."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from groupware.demo import DEMO_PASSWORD, load_demo
 from groupware.mail.models import MailEntry, MailLink
 from groupware.tasks.models import Task
 from tests.browser.conftest import log_in
-from tests.browser.layout import layout_problems
+from tests.browser.layout import layout_problems, shot_and_check
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -88,8 +89,10 @@ def test_every_main_page_fits_a_phone_and_a_laptop(
         for name, path in pages.items():
             response = page.goto(live.url + path)
             assert response is not None and response.ok, path
-            page.screenshot(path=tmp_path / f"{width}-{name}.png", full_page=True)
-            problems += [f"{name} {path} at {width} px: {p}" for p in layout_problems(page, width)]
+            shot = tmp_path / f"{width}-{name}"
+            problems += [
+                f"{name} {path} at {width} px: {p}" for p in shot_and_check(page, width, shot)
+            ]
         context.close()
     assert problems == [], f"screenshots in {tmp_path}:\n" + "\n".join(problems)
 

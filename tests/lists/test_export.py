@@ -12,9 +12,11 @@ import httpx
 from groupware.access.policy import SYSTEM
 from groupware.db import Database
 from groupware.i18n import today
+from groupware.settings import Settings
 from tests.conftest import LoginAs
 from tests.factories import Cast, make_partner
 from tests.lists.conftest import Shop
+from tests.mail.test_web import mail
 
 
 def read_csv(response: httpx.Response) -> list[list[str]]:
@@ -70,3 +72,25 @@ def test_amounts_are_numbers_with_their_currency_beside(live_shop: Shop, login_a
         ["Police", "300.00", "USD", "40"],
         ["Blagajne", "1,000.00", "EUR", "50"],
     ]
+
+
+def test_everyone_exports_their_own_mail_and_administrators_the_history(
+    committed: Cast, login_as: LoginAs, database: Database, settings: Settings
+) -> None:
+    mail(database, settings, committed.bob, "alice@groupware.local", "=Ponuda za Split")
+    mail(database, settings, committed.bob, "dave@groupware.local", "Samo za Davea")
+    alice = login_as("alice")
+    assert 'data-testid="export"' in alice.get("/mail").text
+    header, *rows = read_csv(alice.get("/lists/mail/export.csv?cols=who,subject"))
+    assert header == ["From or to", "Subject"]
+    assert rows == [["Bob", "'=Ponuda za Split"]]  # hers only, defused
+    # The history (who changed what, when) is an audit: the administrators' to export.
+    with database.transaction(actor_id=committed.root.id, channel="web") as session:
+        make_partner(session, SYSTEM, "Drvo d.o.o.")
+    assert alice.get("/lists/history/export.csv").status_code == 403
+    assert 'data-testid="export"' not in alice.get("/history").text
+    root = login_as("root")
+    assert 'data-testid="export"' in root.get("/history").text
+    header, *rows = read_csv(root.get("/lists/history/export.csv?cols=action,record"))
+    assert header == ["Radnja", "Zapis"]
+    assert ["stvoreno", "Drvo d.o.o."] in rows
