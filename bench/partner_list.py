@@ -438,7 +438,7 @@ def serve(args: argparse.Namespace) -> None:
             log_level="warning",
         )
         return
-    app = create_app(settings, database=Database(settings))
+    app = create_app(settings)  # it installs the areas before it opens the database
     uvicorn.Server(uvicorn.Config(app, **options)).run()
 
 

@@ -42,6 +42,7 @@ from groupware import i18n, records, wiring
 from groupware.accounts.passwords import use_hashing
 from groupware.areas import install
 from groupware.db import Database
+from groupware.lists import cells as list_cells
 from groupware.notifications.service import unread_count
 from groupware.requestlog import AccessLog
 from groupware.settings import Settings
@@ -220,6 +221,7 @@ def make_templates() -> Environment:
         record_url=records.record_url,
         field_label=records.field_label,
         url_for=_url_for,
+        list_cells=list_cells.Cells,
     )
     # The shared pieces of the look (icons, marks), in every template and in each of
     # its blocks without an import: ``{{ ui.icon("mail") }}``.
