@@ -101,11 +101,12 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def holder_of(session: Session, column: Any, value: str) -> int | None:
+def holder_of(session: Session, column: Any, value: str, *among: Any) -> int | None:
     """The id of the row whose ``column`` equals ``value`` ignoring case, if any (for
-    "this name is taken" checks; the row's table must have an ``id``)."""
-    query = select(column.class_.id).where(func.lower(column) == value.lower()).limit(1)
-    return session.scalar(query)
+    "this name is taken" checks; the row's table must have an ``id``); ``among`` are
+    conditions on the rows the name must be unique among (the types of one process)."""
+    query = select(column.class_.id).where(func.lower(column) == value.lower(), *among)
+    return session.scalar(query.limit(1))
 
 
 # Parameters per SQLite statement: well under its limit (32,766 since 3.32), and a

@@ -66,7 +66,8 @@ def get_type(session: Session, type_id: int) -> ProcessType:
 def save_type(session: Session, who: Who, type_id: int | None, data: TypeIn) -> ProcessType:
     """Create a type (``type_id`` None) or change one; phases are matched by position."""
     _require_admin(who)
-    taken = holder_of(session, ProcessType.name, data.name)
+    # A name is unique among the deal types (a campaign type may share it).
+    taken = holder_of(session, ProcessType.name, data.name, ProcessType.process == "deal")
     if taken is not None and taken != type_id:
         raise Invalid({"name": _l("Another deal type has this name.")})
     if type_id is None:

@@ -27,6 +27,7 @@ from groupware.deals.types import StepIn, TypeIn, save_type
 from groupware.errors import Forbidden, Invalid, NotFound
 from groupware.history.service import record_changes
 from groupware.phases import engine
+from groupware.phases.models import ProcessType
 from groupware.validation import validate
 from tests.deals.conftest import START, Setup, deal_data, new_deal
 
@@ -221,3 +222,14 @@ def test_types_are_edited_by_admins_and_keep_deals_under_way(db: Session, setup:
     assert [p.name for p in setup.sale.phases] == ["Qualify"]
     assert [p.name for p in phases_of(db, deal)] == ["Qualify", "Offer", "Negotiate"]
     assert phases_of(db, deal)[0].planned_end == START + days(5)
+
+
+def test_a_deal_type_s_name_is_unique_among_deal_types_only(db: Session, setup: Setup) -> None:
+    root = setup.cast.who(db, setup.cast.root)
+    db.add(ProcessType(process="campaign", name="Newsletter"))  # another process's type
+    db.flush()
+    made = save_type(db, root, None, TypeIn(name="newsletter", phases=[StepIn(name="A")]))
+    assert made.process == "deal"
+    with pytest.raises(Invalid) as refused:
+        save_type(db, root, None, TypeIn(name="NEWSLETTER", phases=[StepIn(name="A")]))
+    assert "name" in refused.value.errors
