@@ -271,10 +271,14 @@ def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.It
     """Order the files as ``FIRST`` says (make test's runs keep this order:
     ``--no-loadscope-reorder``); a worker that collects a test of the demo tells the
     controller, which then loads it (``DEMO_WANTED``)."""
-    sizes = Counter(item.nodeid.split("::")[0] for item in items)
+
+    def file_of(item: pytest.Item) -> str:
+        return item.nodeid.split("::")[0]
+
+    sizes = Counter(file_of(item) for item in items)
 
     def rank(item: pytest.Item) -> tuple[int, int]:
-        path = item.nodeid.split("::")[0]
+        path = file_of(item)
         return (FIRST.index(path), 0) if path in FIRST else (len(FIRST), -sizes[path])
 
     items.sort(key=rank)  # stable: a file's tests keep their order

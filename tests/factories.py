@@ -141,11 +141,10 @@ def saved_rows(database: Database) -> Rows:
 
 def restore_rows(database: Database, saved: Rows) -> None:
     """Write back what :func:`saved_rows` read, ids and all, into a reset database."""
-    tables = Base.metadata.tables
     with database.engine.begin() as conn:
         for table in Base.metadata.sorted_tables:
             if table.name in saved:
-                conn.execute(tables[table.name].insert(), saved[table.name])
+                conn.execute(table.insert(), saved[table.name])
 
 
 # -- HTTP helpers -------------------------------------------------------------------

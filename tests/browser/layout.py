@@ -38,6 +38,22 @@ def layout_problems(page: Page, width: int) -> list[str]:
     return problems
 
 
+def walk_problems(
+    page: Page, base_url: str, pages: dict[str, str], width: int, shots: Path
+) -> list[str]:
+    """Load each of ``pages`` (name: path) in ``page``, which is ``width`` pixels wide,
+    and check it with :func:`shot_and_check` (screenshots into ``shots``); what does
+    not fit, each problem naming its page."""
+    problems: list[str] = []
+    for name, path in pages.items():
+        response = page.goto(base_url + path)
+        assert response is not None and response.ok, path
+        shot = shots / f"{width}-{name}"
+        found = shot_and_check(page, width, shot)
+        problems += [f"{name} {path} at {width} px: {p}" for p in found]
+    return problems
+
+
 def shot_and_check(page: Page, width: int, path: Path) -> list[str]:
     """Take the screen's screenshot of ``page`` (``path``, a JPEG) and check its layout;
     a page with problems gets a full-page PNG beside it, to look at. (A full-page PNG of

@@ -36,7 +36,7 @@ from groupware.mail.models import MailEntry
 from groupware.phases.models import ProcessType
 from groupware.tasks.models import Task
 from tests.browser.conftest import log_in
-from tests.browser.layout import shot_and_check
+from tests.browser.layout import walk_problems
 from tests.browser.test_small_screens import MAIN_PAGES
 from tests.conftest import LiveServer
 
@@ -300,11 +300,6 @@ def _every_main_page_fits_her_phone(
     )
     page = context.new_page()
     log_in(page, live, "ivana", password=DEMO_PASSWORD)
-    problems: list[str] = []
-    for name, path in morning.pages.items():
-        response = page.goto(live.url + path)
-        assert response is not None and response.ok, path
-        shot = tmp_path / f"390-{name}"
-        problems += [f"{name} {path}: {p}" for p in shot_and_check(page, 390, shot)]
+    problems = walk_problems(page, live.url, morning.pages, 390, tmp_path)
     context.close()
     assert problems == [], f"screenshots in {tmp_path}:\n" + "\n".join(problems)

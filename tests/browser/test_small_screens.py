@@ -18,7 +18,7 @@ from groupware.demo import DEMO_PASSWORD, load_demo
 from groupware.mail.models import MailEntry, MailLink
 from groupware.tasks.models import Task
 from tests.browser.conftest import log_in
-from tests.browser.layout import layout_problems, shot_and_check
+from tests.browser.layout import layout_problems, walk_problems
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -86,13 +86,7 @@ def test_every_main_page_fits_a_phone_and_a_laptop(
         )
         page = context.new_page()
         log_in(page, live, "ana", password=DEMO_PASSWORD)
-        for name, path in pages.items():
-            response = page.goto(live.url + path)
-            assert response is not None and response.ok, path
-            shot = tmp_path / f"{width}-{name}"
-            problems += [
-                f"{name} {path} at {width} px: {p}" for p in shot_and_check(page, width, shot)
-            ]
+        problems += walk_problems(page, live.url, pages, width, tmp_path)
         context.close()
     assert problems == [], f"screenshots in {tmp_path}:\n" + "\n".join(problems)
 
