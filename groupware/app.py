@@ -222,6 +222,8 @@ def make_templates() -> Environment:
         field_label=records.field_label,
         url_for=_url_for,
         list_cells=list_cells.Cells,
+        # The kinds of process type (deal types, campaign types...), for the admin menu.
+        process_kinds=lambda: list(wiring.current().process_kinds.values()),
     )
     # The shared pieces of the look (icons, marks), in every template and in each of
     # its blocks without an import: ``{{ ui.icon("mail") }}``.

@@ -14,6 +14,7 @@ from groupware.accounts.area import AREA as ACCOUNTS
 from groupware.activities.area import AREA as ACTIVITIES
 from groupware.announcements.area import AREA as ANNOUNCEMENTS
 from groupware.caldav.area import AREA as CALDAV
+from groupware.campaigns.area import AREA as CAMPAIGNS
 from groupware.crm.area import AREA as CRM
 from groupware.db import never_reuse_ids
 from groupware.deals.area import AREA as DEALS
@@ -35,6 +36,7 @@ AREAS: tuple[wiring.Area, ...] = (
     CRM,
     PHASES,
     DEALS,
+    CAMPAIGNS,
     TASKS,
     CALDAV,
     MAIL,

@@ -15,6 +15,7 @@ from groupware.accounts.passwords import hash_password
 from groupware.accounts.teams import TeamIn, create_team
 from groupware.accounts.users import UserIn, create_user
 from groupware.announcements.models import Announcement
+from groupware.campaigns.demo import load_campaigns_demo
 from groupware.crm.demo import load_crm_demo
 from groupware.db import Database, bind_actor, utcnow
 from groupware.deals.demo import load_deals_demo
@@ -141,6 +142,7 @@ def _load(session: Session, settings: Settings, step: Callable[[int, str], None]
     load_crm_demo(session, users)
     step(3, STEPS[3])
     load_deals_demo(session, users, today())
+    load_campaigns_demo(session)
     step(4, STEPS[4])
     load_calendar_demo(session, users, today())
     step(5, STEPS[5])

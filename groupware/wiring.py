@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from groupware.lists.declare import ListDef
     from groupware.mail.filing import FilingKind
     from groupware.phases.alerts import AlertChannel, AlertSource
+    from groupware.phases.types import ProcessKind
     from groupware.records import RecordType
     from groupware.search import Provider
     from groupware.stream import StreamAction, StreamSource
@@ -58,6 +59,9 @@ class Area:
     # Late records the alert job looks at, and ways besides the app to deliver alerts.
     alert_sources: tuple[AlertSource, ...] = ()
     alert_channels: tuple[AlertChannel, ...] = ()
+    # Processes whose records follow a type's phase template (deals, campaigns): their
+    # types are edited in the phases' type editor (groupware.phases.types).
+    process_kinds: tuple[ProcessKind, ...] = ()
     # Calendar items the area puts into calendars, by the prefix of their ``source``:
     # the handler applies a client's change of such an item to the record.
     calendar_sources: tuple[tuple[str, SourceHandler], ...] = ()
@@ -96,6 +100,7 @@ class Wiring:
     jobs: tuple[Job, ...] = ()
     alert_sources: tuple[AlertSource, ...] = ()
     alert_channels: tuple[AlertChannel, ...] = ()
+    process_kinds: dict[str, ProcessKind] = field(default_factory=dict)
     calendar_sources: dict[str, SourceHandler] = field(default_factory=dict)
     partner_sections: tuple[Section, ...] = ()
     merge_links: tuple[MergeLink, ...] = ()
@@ -130,6 +135,8 @@ def gather(areas: Iterable[Area]) -> Wiring:
     _unique("record type", (t.name for t in types))
     _unique("calendar source", (prefix for prefix, _handler in sources))
     _unique("job", (j.name for j in jobs))
+    kinds_of_process = sorted(every("process_kinds"), key=lambda k: k.order)
+    _unique("process kind", (k.process for k in kinds_of_process))
     _unique("partner section", (s.name for s in every("partner_sections")))
     _unique("merge link", (link.name for link in every("merge_links")))
     _unique("stream source", (source.kind for source in every("stream_sources")))
@@ -153,6 +160,7 @@ def gather(areas: Iterable[Area]) -> Wiring:
         jobs=tuple(jobs),
         alert_sources=tuple(every("alert_sources")),
         alert_channels=tuple(every("alert_channels")),
+        process_kinds={k.process: k for k in kinds_of_process},
         calendar_sources=dict(sources),
         partner_sections=tuple(sorted(every("partner_sections"), key=lambda s: s.order)),
         merge_links=tuple(every("merge_links")),

@@ -17,8 +17,7 @@ from groupware.crm.api import Ref
 from groupware.deals import reports, service, types
 from groupware.deals.models import Deal
 from groupware.i18n import today
-from groupware.phases import engine
-from groupware.phases.models import ProcessType
+from groupware.phases import engine, types_api
 from groupware.validation import Id, OptionalId, OptionalLocalDate, Schema
 
 api = Api("deals")
@@ -79,22 +78,6 @@ class MoveIn(Schema):
     on: OptionalLocalDate = None
 
 
-class StepOut(Out):
-    id: int
-    position: int
-    name: str
-    planned_days: int
-
-
-class TypeOut(Out):
-    id: int
-    name: str
-    direction: str | None
-    description: str
-    is_active: bool
-    phases: list[StepOut]
-
-
 def deal_out(deal: Deal) -> DealOut:
     return DealOut.of(
         deal,
@@ -118,10 +101,6 @@ def _detail(call: Call, deal: Deal) -> DealDetailOut:
         for s in engine.timeline(service.phases_of(call.db, deal), today())
     ]
     return DealDetailOut(**deal_out(deal).model_dump(), phases=phases)
-
-
-def type_out(row: ProcessType) -> TypeOut:
-    return TypeOut.of(row)
 
 
 _LOADED = (
@@ -223,34 +202,7 @@ def reopen_deal(call: Call) -> DealDetailOut:
     return _detail(call, service.reopen_deal(call.db, call.who, call.int_param("deal_id")))
 
 
-@api.operation(
-    "GET", "/deal-types", summary="Deal types with their phases", response=TypeOut, paginated=True
-)
-def list_types(call: Call) -> tuple[list[TypeOut], None]:
-    return [type_out(t) for t in types.list_types(call.db)], None
-
-
-@api.operation(
-    "POST",
-    "/deal-types",
-    summary="Add a deal type with its phase template",
-    response=TypeOut,
-    body=types.TypeIn,
-    status=201,
-)
-def create_type(call: Call) -> TypeOut:
-    return type_out(types.save_type(call.db, call.who, None, call.body))
-
-
-@api.operation(
-    "PUT",
-    "/deal-types/{type_id}",
-    summary="Change a deal type and its template (deals under way keep their plans)",
-    response=TypeOut,
-    body=types.TypeIn,
-)
-def put_type(call: Call) -> TypeOut:
-    return type_out(types.save_type(call.db, call.who, call.int_param("type_id"), call.body))
+types_api.declare(api, types.DEAL_TYPES)
 
 
 # -- reports ----------------------------------------------------------------------------

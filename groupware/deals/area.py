@@ -11,6 +11,7 @@ from groupware.deals.models import (
     DealLine,
     DealMember,
 )
+from groupware.deals.types import DEAL_TYPES
 from groupware.i18n import _l
 from groupware.mail.filing import FilingKind
 from groupware.search import Provider
@@ -25,6 +26,7 @@ AREA = Area(
     pages=(web, reports_web),
     apis=(api.api,),
     alert_sources=(alerts.SOURCE,),
+    process_kinds=(DEAL_TYPES,),
     partner_sections=(web.PARTNER_SECTION,),
     stream_actions=(web.NEW_DEAL,),
     lists=(lists.DEALS,),

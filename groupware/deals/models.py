@@ -275,10 +275,11 @@ DEALS_RECORD = RecordType(
     api_url="/api/v1/deals",
     stream=True,
 )
+# Every kind of process type (deal, campaign...): its link leads to its kind's editor.
 PROCESS_TYPES_RECORD = RecordType(
     "process_types",
-    _l("Deal type"),
-    "/admin/deal-types/{id}",
+    _l("Process type"),
+    "/admin/process-types/{id}",
     {"process": _l("Process"), "direction": _l("Direction"), "phase": _l("Phase")},
     values={
         "process": choice({"deal": _l("Deal")}),

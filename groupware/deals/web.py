@@ -384,98 +384,6 @@ def deal_save(ctx: Ctx) -> Response:
     return ctx.redirect(f"/deals/{row.id}")
 
 
-# -- types and their phase templates (administrators) --------------------------------
-
-EMPTY_STEPS = 3  # blank rows the type form offers for new phases
-
-
-def _type_form(
-    ctx: Ctx, type_id: int | None, form: dict[str, Any], errors: dict[str, str], status: int = 200
-) -> Response:
-    names = [str(n) for n in form.get("phase_name", [])]
-    days = [str(d) for d in form.get("phase_days", [])]
-    steps = list(zip(names, days + [""] * (len(names) - len(days)), strict=True))
-    return ctx.render(
-        "deals/type_form.html",
-        type_id=type_id,
-        form=form,
-        errors=errors,
-        steps=steps + [("", "")] * EMPTY_STEPS,
-        direction_options=list(LABELS["direction"].items()),
-        status_code=status,
-    )
-
-
-def _type_in(form: dict[str, Any]) -> types.TypeIn:
-    steps = [
-        {"name": name, "planned_days": days or 0}
-        for name, days in zip(form.get("phase_name", []), form.get("phase_days", []), strict=False)
-        if str(name).strip()
-    ]
-    return validate(
-        types.TypeIn,
-        {
-            "name": form.get("name", ""),
-            "direction": form.get("direction") or None,
-            "description": form.get("description", ""),
-            "is_active": bool(form.get("is_active")),
-            "phases": steps,
-        },
-    )
-
-
-def _type_values(ctx: Ctx) -> dict[str, Any]:
-    return ctx.form_dict(lists=("phase_name", "phase_days"), checkboxes=("is_active",))
-
-
-@page(admin=True)
-def deal_types(ctx: Ctx) -> Response:
-    return ctx.render("deals/types.html", types=types.list_types(ctx.db), labels=LABELS)
-
-
-@page(admin=True)
-def deal_type_new(ctx: Ctx) -> Response:
-    return _type_form(ctx, None, {"is_active": True, "direction": "sale"}, {})
-
-
-@page(admin=True)
-def deal_type_create(ctx: Ctx) -> Response:
-    form = _type_values(ctx)
-    try:
-        row = types.save_type(ctx.db, ctx.acting, None, _type_in(form))
-    except Invalid as exc:
-        return _type_form(ctx, None, form, exc.errors, 422)
-    ctx.flash(_("Deal type %(name)s is saved.", name=row.name))
-    return ctx.redirect("/admin/deal-types")
-
-
-@page(admin=True)
-def deal_type_edit(ctx: Ctx) -> Response:
-    row = types.get_type(ctx.db, ctx.int_param("type_id"))
-    form = {
-        "name": row.name,
-        "direction": row.direction or "",
-        "description": row.description,
-        "is_active": row.is_active,
-        "phase_name": [p.name for p in row.phases],
-        "phase_days": [p.planned_days for p in row.phases],
-    }
-    return _type_form(ctx, row.id, form, {})
-
-
-@page(admin=True)
-def deal_type_save(ctx: Ctx) -> Response:
-    type_id = ctx.int_param("type_id")
-    types.get_type(ctx.db, type_id)
-    form = _type_values(ctx)
-    try:
-        row = types.save_type(ctx.db, ctx.acting, type_id, _type_in(form))
-    except Invalid as exc:
-        return _type_form(ctx, type_id, form, exc.errors, 422)
-    ctx.flash(_("Deal type %(name)s is saved.", name=row.name))
-    return ctx.redirect("/admin/deal-types")
-
-
 # -- the partner's 360° page ----------------------------------------------------------
 
 
@@ -528,9 +436,4 @@ routes = [
     _post("/deals/{deal_id:int}/close", deal_close, "deal_close"),
     _post("/deals/{deal_id:int}/reopen", deal_reopen, "deal_reopen"),
     _post("/deals/{deal_id:int}/documents", deal_link, "deal_link"),
-    Route("/admin/deal-types", deal_types, name="deal_types"),
-    Route("/admin/deal-types/new", deal_type_new, name="deal_type_new"),
-    _post("/admin/deal-types/new", deal_type_create, "deal_type_create"),
-    Route("/admin/deal-types/{type_id:int}", deal_type_edit, name="deal_type_edit"),
-    _post("/admin/deal-types/{type_id:int}", deal_type_save, "deal_type_save"),
 ]

@@ -20,6 +20,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from starlette.routing import Route
 
+from groupware import wiring
 from groupware.accounts.models import Role, Team, User
 from groupware.activities.models import Activity
 from groupware.announcements.models import Announcement
@@ -162,8 +163,19 @@ def test_every_page_loads_and_boosts_with_a_clean_console(
     admin_id, job_id = _an_import(database, tmp_path)
     with database.session() as session:
         values = _values(session, admin_id, job_id)
-    routes = _page_routes()
-    addresses = {path: _address(path, values) for path in routes}
+        first_types = dict(
+            session.execute(
+                select(ProcessType.process, func.min(ProcessType.id)).group_by(ProcessType.process)
+            ).all()
+        )
+    addresses = {}
+    for route in _page_routes():
+        if "{process}" not in route:
+            addresses[route] = _address(route, values)
+            continue
+        for process in wiring.current().process_kinds:  # each kind's editor, with its type
+            path = route.replace("{process}", process)
+            addresses[path] = _address(path, {**values, "type_id": str(first_types[process])})
     context = chromium.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     log_in(page, live, ADMIN, password=DEMO_PASSWORD)
