@@ -168,6 +168,9 @@ def test_in_chromium_a_card_is_moved_by_dragging_and_by_keyboard(
     first = page.locator(".deal-card", has_text="Prvi posao")
     first.drag_to(page.locator(f".column[data-step='{offer}']"))
     expect(page.locator(f".column[data-step='{offer}'] .deal-card")).to_contain_text("Prvi posao")
+    # The board gives the focus back to the moved card once the swap settles: wait for
+    # it, or it lands after the focus below and the arrow key moves the first card.
+    expect(page.locator(".deal-card", has_text="Prvi posao")).to_be_focused()
     # by keyboard: the focused card moves one column to the right with the arrow key
     second = page.locator(".deal-card", has_text="Drugi posao")
     second.focus()
