@@ -6,7 +6,7 @@ template wrote: ``<td data-label>`` (a narrow screen shows the label beside the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -40,32 +40,49 @@ def value(column: Column, row: Mapping[str, Any]) -> str:
 
 class Cells:
     """The cells of one page: each column's ``<td ...>`` is worked out once (its label
-    translated and escaped), then each row's cell is a few string joins."""
+    translated and escaped), then each row is one join of strings. The values are
+    escaped by markupsafe's ``escape`` and joined as plain strings (Markup's ``+``
+    escapes again and makes a new object for every piece: a tenth of a list page).
 
-    def __init__(self, columns: Sequence[Column]) -> None:
-        self._openings: dict[tuple[str, bool], Markup] = {}
+    ``chip(column, row)``, when given, is markup put after the value of a column with
+    ``overdue`` dates (the list's template passes ``ui.overdue``)."""
+
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        chip: Callable[[Column, Mapping[str, Any]], str] | None = None,
+    ) -> None:
+        self.columns = tuple(columns)
+        self._chip = chip
+        self._openings: dict[tuple[str, bool], str] = {}
         for column in columns:
             label = escape(str(column.label))
             for lead in (False, True):
                 classes = " ".join(c for c, on in (("num", column.numeric), ("lead", lead)) if on)
-                shown = Markup(' class="') + classes + Markup('"') if classes else ""
-                self._openings[column.key, lead] = (
-                    Markup('<td data-label="') + label + Markup('"') + shown + Markup(">")
-                )
+                shown = f' class="{classes}"' if classes else ""
+                self._openings[column.key, lead] = f'<td data-label="{label}"{shown}>'
 
-    def td(self, column: Column, row: Mapping[str, Any], lead: bool, after: str = "") -> Markup:
-        """The ``<td>`` of ``column`` in ``row``; ``after`` is markup put after the
-        value (the overdue chip, which the template writes; plain text is escaped).
-        Markup's ``+`` escapes what is not markup yet."""
-        text = escape(value(column, row))
+    def _cell(self, column: Column, row: Mapping[str, Any], lead: bool, after: str) -> str:
+        text = str(escape(value(column, row)))
         if column.show == "email" and text:
-            text = Markup('<a href="mailto:') + text + Markup('">') + text + Markup("</a>")
+            text = f'<a href="mailto:{text}">{text}</a>'
         if column.link is not None and row[column.key + "__id"] is not None:
-            href = column.link[0].replace("{id}", str(row[column.key + "__id"]))
-            text = Markup('<a href="') + href + Markup('">') + (text or "—") + Markup("</a>")
+            href = escape(column.link[0].replace("{id}", str(row[column.key + "__id"])))
+            text = f'<a href="{href}">{text or "—"}</a>'
         if column.badge is not None:
             labels = column.badge[1]
             code = row[column.key + "__badge"]
             if code in labels:
-                text += Markup(' <span class="chip">') + str(labels[code]) + Markup("</span>")
-        return self._openings[column.key, lead] + text + escape(after) + Markup("</td>")
+                text += f' <span class="chip">{escape(str(labels[code]))}</span>'
+        return f"{self._openings[column.key, lead]}{text}{after}</td>"
+
+    def row(self, row: Mapping[str, Any]) -> Markup:
+        """Every ``<td>`` of ``row``, the first column as the row's lead."""
+        parts = []
+        for index, column in enumerate(self.columns):
+            after = ""
+            if column.overdue and self._chip is not None:
+                after = " " + str(escape(self._chip(column, row)))
+            parts.append(self._cell(column, row, index == 0, after))
+        # Every value, label, link and chip above went through escape().
+        return Markup("".join(parts))  # noqa: S704

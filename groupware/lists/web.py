@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -95,6 +95,18 @@ class Listing:
         days = [row[f"{column.key}__late{index}"] for index in range(len(column.overdue))]
         timed = any(isinstance(day, dt.datetime) for day in days)
         return (dt.datetime.now(dt.UTC) if timed else today()), days
+
+    def overdue_chip(
+        self, overdue: Callable[..., str], grace: int
+    ) -> Callable[[Column, Mapping[str, Any]], str]:
+        """The chip after a cell of a column with ``overdue`` dates: the template's
+        ``ui.overdue(clock, grace, *dates)`` for the row's dates."""
+
+        def chip(column: Column, row: Mapping[str, Any]) -> str:
+            clock, days = self.late(column, row)
+            return overdue(clock, grace, *days)
+
+        return chip
 
     @property
     def current_view(self) -> SavedView | None:
