@@ -1,13 +1,16 @@
-"""Campaigns: so far the campaign types and their phase templates, edited beside the
-deal types and in the API."""
+"""Campaigns: campaign types with their phase templates (edited beside the deal types)
+and campaigns that follow them, with access, sharing and history like every record."""
 
 from groupware.campaigns import api
+from groupware.campaigns.models import CAMPAIGNS_RECORD, Campaign
 from groupware.campaigns.types import CAMPAIGN_TYPES, CAMPAIGNS_MODULE
 from groupware.wiring import Area
 
 AREA = Area(
     "campaigns",
+    models=(Campaign,),
     access_modules=(CAMPAIGNS_MODULE,),
+    record_types=(CAMPAIGNS_RECORD,),
     apis=(api.api,),
     process_kinds=(CAMPAIGN_TYPES,),
 )

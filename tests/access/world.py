@@ -31,6 +31,8 @@ from groupware.accounts.teams import TeamIn, create_team
 from groupware.activities.service import ActivityIn, add_activity
 from groupware.announcements.service import AnnouncementIn, create_announcement, publish
 from groupware.caldav import store
+from groupware.campaigns.service import CampaignIn, create_campaign
+from groupware.campaigns.types import CAMPAIGN_TYPES
 from groupware.crm.documents import DocumentIn, upsert_document
 from groupware.crm.models import Person
 from groupware.crm.partners import set_reps
@@ -40,6 +42,7 @@ from groupware.db import Base
 from groupware.deals.service import DealIn, create_deal
 from groupware.deals.types import StepIn, TypeIn, save_type
 from groupware.mail import compose
+from groupware.phases import types as phase_types
 from groupware.mail.models import MailEntry
 from groupware.settings import Settings
 from groupware.tasks import service as tasks
@@ -199,6 +202,43 @@ def build_world(session: Session, settings: Settings) -> World:
     shares.share(session, deals[3], by_user_id=u["bob"], user_id=u["charlie"], permission="write")
     shares.share(session, deals[2], by_user_id=u["erin"], team_id=north.id)
     shares.share(session, deals[0], by_user_id=u["alice"], user_id=u["frank"])
+
+    # -- campaigns: owned, of a team, shared ------------------------------------------
+    fair = phase_types.save_type(
+        session,
+        SYSTEM,
+        CAMPAIGN_TYPES,
+        None,
+        TypeIn(name="Fair", phases=[StepIn(name="Stand", planned_days=9)]),
+    )
+    campaign_plan = [
+        ("alice", north),
+        ("charlie", south),
+        ("erin", None),
+        ("dave", None),
+        ("frank", north),
+        ("root", None),
+    ]
+    campaigns = []
+    for owner, team in campaign_plan:
+        token = _token(counter)
+        campaign = create_campaign(
+            session,
+            SYSTEM,
+            CampaignIn(
+                name=f"Campaign {token}",
+                type_id=fair.id,
+                owner_id=u[owner],
+                team_id=team.id if team is not None else None,
+                starts_on=dt.date(2026, 11, 2),
+            ),
+        )
+        campaigns.append(campaign)
+        world.add(campaign, token)
+    shares.share(session, campaigns[1], by_user_id=u["charlie"], user_id=u["bob"])
+    shares.share(
+        session, campaigns[2], by_user_id=u["erin"], user_id=u["frank"], permission="write"
+    )
 
     # -- tasks: made for others, handed on, waiting in a team, shared -----------------
     def task(maker: str, title_of: str, **values: object) -> int:
