@@ -42,8 +42,8 @@ from groupware.db import Base
 from groupware.deals.service import DealIn, create_deal
 from groupware.deals.types import StepIn, TypeIn, save_type
 from groupware.mail import compose
-from groupware.phases import types as phase_types
 from groupware.mail.models import MailEntry
+from groupware.phases import types as phase_types
 from groupware.settings import Settings
 from groupware.tasks import service as tasks
 from groupware.validation import validate
