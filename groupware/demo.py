@@ -142,7 +142,7 @@ def _load(session: Session, settings: Settings, step: Callable[[int, str], None]
     load_crm_demo(session, users)
     step(3, STEPS[3])
     load_deals_demo(session, users, today())
-    load_campaigns_demo(session)
+    load_campaigns_demo(session, users, teams, today())
     step(4, STEPS[4])
     load_calendar_demo(session, users, today())
     step(5, STEPS[5])

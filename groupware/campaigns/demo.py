@@ -1,11 +1,26 @@
-"""The demo company's campaign types: a trade fair, a newsletter and a phone round,
-each with the phases its campaigns go through (in Croatian, as the company works)."""
+"""The demo company's campaign types (a trade fair, a newsletter and a phone round,
+each with the phases its campaigns go through) and campaigns at different points:
+one under way and late in a phase, one planned, one finished (in Croatian, as the
+company works)."""
 
 from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
 from groupware.access.policy import SYSTEM
+from groupware.accounts.models import Team, User
+from groupware.campaigns.service import (
+    CampaignIn,
+    EndIn,
+    create_campaign,
+    end_campaign,
+    move_campaign,
+    phases_of,
+)
 from groupware.campaigns.types import CAMPAIGN_TYPES
 from groupware.phases.models import ProcessType
 from groupware.phases.types import StepIn, TypeIn, save_type
@@ -17,8 +32,61 @@ TYPES = [
 ]
 
 
-def load_campaigns_demo(session: Session) -> list[ProcessType]:
-    """Write the demo campaign types (the caller's transaction)."""
+# name, type, owner, team, start (days from today), phase reached, ended, budget, goals
+CAMPAIGNS = [
+    ("Proljetni sajam Zagreb", 0, "marko", "Prodaja Zagreb", -30, 1, False, "8500", 40, "60000"),
+    ("Jesenski newsletter", 1, "ivana", "Prodaja Zagreb", 10, 0, False, "600", 120, "15000"),
+    (
+        "Pozivi kupcima u Dalmaciji",
+        2,
+        "petra",
+        "Prodaja Dalmacija",
+        -90,
+        2,
+        True,
+        "1200",
+        80,
+        "25000",
+    ),
+]
+
+
+def load_campaigns_demo(
+    session: Session, users: Mapping[str, User], teams: Mapping[str, Team], today: dt.date
+) -> list[ProcessType]:
+    """Write the demo campaign types and campaigns (the caller's transaction)."""
+    types = _types(session)
+    for name, kind, owner, team, start, reached, ended, budget, responses, revenue in CAMPAIGNS:
+        starts = today + dt.timedelta(days=start)
+        campaign = create_campaign(
+            session,
+            SYSTEM,
+            CampaignIn(
+                name=name,
+                type_id=types[kind].id,
+                owner_id=users[owner].id,
+                team_id=teams[team].id,
+                starts_on=starts,
+                budget=decimal.Decimal(budget),
+                expected_responses=responses,
+                expected_revenue=decimal.Decimal(revenue),
+            ),
+        )
+        phases = phases_of(session, campaign)
+        if reached:  # under way: moved on a while after its start, and late there
+            on = min(today, starts + dt.timedelta(days=phases[reached].planned_days // 2 + 14))
+            move_campaign(session, SYSTEM, campaign.id, phases[reached].id, on=on)
+        if ended:
+            end_campaign(
+                session,
+                SYSTEM,
+                campaign.id,
+                EndIn(status="finished", on=today - dt.timedelta(days=5)),
+            )
+    return types
+
+
+def _types(session: Session) -> list[ProcessType]:
     return [
         save_type(
             session,

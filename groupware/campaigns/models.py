@@ -114,4 +114,5 @@ CAMPAIGNS_RECORD = RecordType(
         "expected_responses": NUMBER,
     },
     summary=("type_id", "status", "owner_id", "starts_on", "ends_on"),
+    list_url="/campaigns?shown=all",
 )

@@ -26,6 +26,7 @@ from groupware.activities.models import Activity
 from groupware.announcements.models import Announcement
 from groupware.app import collect_routes
 from groupware.caldav.models import Calendar, CalendarItem
+from groupware.campaigns.models import Campaign
 from groupware.crm.importing import imports
 from groupware.crm.models import (
     AssignmentRule,
@@ -96,6 +97,7 @@ def _values(session: Session, admin_id: int, import_id: int) -> dict[str, str]:
         "person_id": str(_first(session, select(func.min(Person.id)))),
         "branch_id": str(_first(session, select(func.min(Branch.id)))),
         "deal_id": str(deal_id),
+        "campaign_id": str(_first(session, select(func.min(Campaign.id)))),
         "type_id": str(_first(session, select(func.min(ProcessType.id)))),
         "task_id": str(_first(session, select(func.min(Task.id)))),
         "entry_id": str(entry_id),

@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import func, select
 
 from groupware.accounts.models import User
+from groupware.campaigns.models import Campaign
 from groupware.crm.models import Person
 from groupware.db import Database
 from groupware.demo import DEMO_PASSWORD, load_demo
@@ -33,6 +34,7 @@ MAIN_PAGES = {
     "persons": "/persons",
     "deals": "/deals",
     "board": "/deals/board",
+    "campaigns": "/campaigns",
     "reports": "/deals/reports",
     "tasks": "/tasks",
     "week": "/calendar/week",
@@ -58,6 +60,7 @@ def _main_pages(database: Database) -> dict[str, str]:
         deal = first(select(MailLink.record_id).where(MailLink.record_type == "deals"))
         person = first(select(func.min(Person.id)))
         task = first(select(func.min(Task.id)))
+        campaign = first(select(func.min(Campaign.id)))
         message = first(select(func.max(MailEntry.id)).where(MailEntry.user_id == ana))
     return {
         **MAIN_PAGES,
@@ -65,6 +68,7 @@ def _main_pages(database: Database) -> dict[str, str]:
         "person": f"/persons/{person}",
         "deal": f"/deals/{deal}",
         "task": f"/tasks/{task}",
+        "campaign": f"/campaigns/{campaign}",
         "message": f"/mail/{message}",
         "users": "/admin/users",
     }

@@ -1,0 +1,96 @@
+"""Campaign pages through the real server: the form read the Croatian way, the list,
+the page with its phases moved and the campaign ended, refusals, and access."""
+
+from __future__ import annotations
+
+import decimal
+
+from sqlalchemy import select
+
+from groupware.access.policy import SYSTEM
+from groupware.campaigns.models import Campaign
+from groupware.campaigns.types import CAMPAIGN_TYPES
+from groupware.db import Database
+from groupware.phases import types as phase_types
+from groupware.phases.models import Phase
+from groupware.phases.types import StepIn, TypeIn
+from tests.conftest import LoginAs
+
+
+def _fair(database: Database) -> int:
+    with database.transaction(actor_id=None, channel="cli") as session:
+        phases = [
+            StepIn(name=n, planned_days=d)
+            for n, d in (("Priprema", 14), ("Sajam", 3), ("Praćenje", 10))
+        ]
+        kind = TypeIn(name="Sajam", phases=phases)
+        return phase_types.save_type(session, SYSTEM, CAMPAIGN_TYPES, None, kind).id
+
+
+def test_a_campaign_is_made_moved_and_ended_in_croatian(
+    login_as: LoginAs, database: Database
+) -> None:
+    type_id = _fair(database)
+    root = login_as("root")  # reads Croatian
+    form = {
+        "name": "Sajam Zagreb 2026",
+        "type_id": str(type_id),
+        "status": "planned",
+        "starts_on": "2026-11-02",
+        "ends_on": "2026-10-01",
+        "budget": "12.500,50",
+        "currency": "EUR",
+        "expected_revenue": "40.000",
+        "expected_responses": "120",
+    }
+    bad = root.post("/campaigns/new", data=form)
+    assert bad.status_code == 422 and "Kampanja ne može završiti prije nego što počne." in bad.text
+    made = root.post("/campaigns/new", data={**form, "ends_on": "2027-04-30"})
+    assert made.status_code == 303
+    campaign_id = int(made.headers["location"].rsplit("/", 1)[1])
+    with database.transaction(actor_id=None, channel="cli", write=False) as session:
+        row = session.get_one(Campaign, campaign_id)
+        assert row.budget == decimal.Decimal("12500.50") and row.expected_responses == 120
+        phases = list(
+            session.scalars(
+                select(Phase.id)
+                .where(Phase.record_type == "campaigns", Phase.record_id == campaign_id)
+                .order_by(Phase.position)
+            )
+        )  # fmt: skip
+    page = root.get(f"/campaigns/{campaign_id}").text
+    assert "12.500,50" in page and "Priprema" in page and "Praćenje" in page
+    listed = root.get("/campaigns").text
+    assert "Sajam Zagreb 2026" in listed
+
+    assert (
+        root.post(f"/campaigns/{campaign_id}/move", data={"phase_id": str(phases[1])}).status_code
+        == 303
+    )
+    edit = root.get(f"/campaigns/{campaign_id}/edit").text
+    assert 'value="12.500,50"' in edit  # shown back the Croatian way
+    ended = root.post(f"/campaigns/{campaign_id}/end", data={"status": "finished"})
+    assert ended.status_code == 303
+    with database.transaction(actor_id=None, channel="cli", write=False) as session:
+        row = session.get_one(Campaign, campaign_id)
+        assert row.status == "finished" and row.phase_due is None
+    assert "Sajam Zagreb 2026" not in root.get("/campaigns").text  # the open ones by default
+    assert "Sajam Zagreb 2026" in root.get("/campaigns?shown=all").text
+    again = root.post(f"/campaigns/{campaign_id}/move", data={"phase_id": str(phases[0])})
+    assert again.status_code == 422 and "više se ne pomiče" in again.text
+
+
+def test_only_those_who_may_see_a_campaign_find_it(login_as: LoginAs, database: Database) -> None:
+    type_id = _fair(database)
+    alice, charlie = login_as("alice"), login_as("charlie")
+    form = {"name": "Alicin newsletter", "type_id": str(type_id), "starts_on": "2027-01-04"}
+    made = alice.post("/campaigns/new", data=form)
+    assert made.status_code == 303, made.text
+    campaign_id = int(made.headers["location"].rsplit("/", 1)[1])
+    assert charlie.get(f"/campaigns/{campaign_id}").status_code == 404
+    assert (
+        charlie.post(f"/campaigns/{campaign_id}/end", data={"status": "cancelled"}).status_code
+        == 404
+    )
+    assert "Alicin newsletter" not in charlie.get("/campaigns").text
+    assert "Alicin newsletter" in alice.get("/campaigns").text
