@@ -1,7 +1,7 @@
 """Campaigns: campaign types with their phase templates (edited beside the deal types)
 and campaigns that follow them, with access, sharing and history like every record."""
 
-from groupware.campaigns import api, lists, web
+from groupware.campaigns import alerts, api, lists, web
 from groupware.campaigns.models import CAMPAIGNS_RECORD, Campaign
 from groupware.campaigns.types import CAMPAIGN_TYPES, CAMPAIGNS_MODULE
 from groupware.wiring import Area
@@ -14,5 +14,6 @@ AREA = Area(
     pages=(web,),
     apis=(api.api,),
     lists=(lists.CAMPAIGNS,),
+    alert_sources=(alerts.SOURCE,),
     process_kinds=(CAMPAIGN_TYPES,),
 )

@@ -17,7 +17,8 @@ from groupware.crm.api import Ref
 from groupware.deals import reports, service, types
 from groupware.deals.models import Deal
 from groupware.i18n import today
-from groupware.phases import engine, types_api
+from groupware.phases import types_api
+from groupware.phases.out import PhaseOut, timeline_out
 from groupware.validation import Id, OptionalId, OptionalLocalDate, Schema
 
 api = Api("deals")
@@ -31,17 +32,6 @@ class DealQuery(PageQuery):
     owner_id: OptionalId = None
     priority: Literal["low", "normal", "high", "urgent"] | None = None
     source: str | None = None
-
-
-class PhaseOut(BaseModel):
-    id: int
-    name: str
-    state: str
-    planned_start: dt.date
-    planned_end: dt.date
-    actual_start: dt.date | None
-    actual_end: dt.date | None
-    late_days: int
 
 
 class DealOut(Out):
@@ -87,19 +77,7 @@ def deal_out(deal: Deal) -> DealOut:
 
 
 def _detail(call: Call, deal: Deal) -> DealDetailOut:
-    phases = [
-        PhaseOut(
-            id=s.phase.id,
-            name=s.phase.name,
-            state=s.state,
-            planned_start=s.phase.planned_start,
-            planned_end=s.phase.planned_end,
-            actual_start=s.phase.actual_start,
-            actual_end=s.phase.actual_end,
-            late_days=s.late_days,
-        )
-        for s in engine.timeline(service.phases_of(call.db, deal), today())
-    ]
+    phases = timeline_out(service.phases_of(call.db, deal))
     return DealDetailOut(**deal_out(deal).model_dump(), phases=phases)
 
 

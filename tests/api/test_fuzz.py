@@ -184,6 +184,9 @@ def _seed(client: httpx.Client, cast: factories.Cast, sales: int) -> None:
     task = {"title": "Ponuda", "assignee_id": cast.alice.id, "deal_id": deal["id"]}
     _post(client, "/tasks", task)
     _post(client, "/announcements", {"title": "Plan", "team_id": cast.north.id})
+    fair = _post(client, "/campaign-types", {"name": "Sajam", "phases": [{"name": "Priprema"}]})
+    campaign = {"name": "Sajam", "type_id": fair["id"], "starts_on": "2026-11-02"}
+    _post(client, "/campaigns", {**campaign, "team_id": cast.north.id})
     _post(client, "/messages", {"to": [cast.alice.email], "subject": "Bok", "text": "Ponuda"})
 
 

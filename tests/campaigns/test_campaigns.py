@@ -7,6 +7,7 @@ import datetime as dt
 import decimal
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from groupware.access import shares
@@ -25,9 +26,11 @@ from groupware.campaigns.types import CAMPAIGN_TYPES
 from groupware.deals.types import save_type as save_deal_type
 from groupware.errors import Forbidden, Invalid, NotFound
 from groupware.history.service import record_changes
+from groupware.notifications.models import Notification
 from groupware.phases import engine
 from groupware.phases import types as phase_types
-from groupware.phases.models import ProcessType
+from groupware.phases.alerts import raise_alerts
+from groupware.phases.models import Alert, ProcessType
 from groupware.phases.types import StepIn, TypeIn
 from groupware.validation import validate
 from tests.factories import Cast
@@ -129,3 +132,28 @@ def test_owner_team_and_shares_decide_who_sees_and_edits(db: Session, cast: Cast
     assert get_campaign_for_user(db, who["charlie"], campaign.id).id == campaign.id
     with pytest.raises(Forbidden):
         move_campaign(db, who["charlie"], campaign.id, phases_of(db, campaign)[1].id)
+
+
+def test_a_late_phase_raises_one_alert_and_one_escalation_for_the_owner(
+    db: Session, cast: Cast
+) -> None:
+    cast.dave.language = "hr"  # lead of North, alice's team: told in Croatian
+    alice = load_who(db, cast.alice)
+    campaign = create_campaign(db, alice, data(fair(db).id, name="Sajam"))
+    due = START + dt.timedelta(days=14)  # the end of "Prepare"
+    assert raise_alerts(db, due, grace_days=3) == 0  # due today: not late yet
+    assert raise_alerts(db, due + dt.timedelta(days=1), grace_days=3) == 1
+    assert raise_alerts(db, due + dt.timedelta(days=2), grace_days=3) == 0  # raised already
+    titles = db.scalars(
+        select(Notification.title).where(Notification.user_id.in_((cast.alice.id, cast.dave.id)))
+    )
+    assert sorted(titles) == [
+        "Faza Prepare kampanje Sajam kasni",
+        "Phase Prepare of campaign Sajam is late",
+    ]
+    assert raise_alerts(db, due + dt.timedelta(days=4), grace_days=3) == 1  # the escalation
+    # An ended campaign is late no more.
+    end_campaign(db, alice, campaign.id, EndIn(status="cancelled", on=due + dt.timedelta(days=5)))
+    assert raise_alerts(db, due + dt.timedelta(days=60), grace_days=3) == 0
+    subjects = db.scalars(select(Alert.subject).where(Alert.record_type == "campaigns"))
+    assert sorted(subjects) == [f"phase:{phases_of(db, campaign)[0].id}"] * 2
