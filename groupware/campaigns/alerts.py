@@ -13,8 +13,8 @@ from sqlalchemy import Select, String, cast, literal, select
 from sqlalchemy.orm import Session
 
 from groupware.campaigns.models import OPEN_STATUSES, RECORD, Campaign
-from groupware.i18n import _, format_date, ngettext
-from groupware.phases.alerts import AlertSource, Message, Raised
+from groupware.i18n import _
+from groupware.phases.alerts import AlertSource, Message, Raised, late_message
 from groupware.phases.models import Phase
 
 CHUNK = 5000
@@ -53,21 +53,10 @@ def messages(session: Session, raised: Sequence[Raised], today: dt.date) -> dict
 
 
 def _message(r: Raised, name: str, phase: str, today: dt.date) -> Message:
-    days = (today - r.due).days
+    def said() -> str:
+        return _("Phase %(phase)s of campaign %(name)s is late", phase=phase, name=name)
 
-    def headline() -> str:
-        text = _("Phase %(phase)s of campaign %(name)s is late", phase=phase, name=name)
-        return _("Escalation: %(text)s", text=text) if r.level == 2 else text
-
-    def body() -> str:
-        return ngettext(
-            "It was due on %(due)s, %(num)d day ago.",
-            "It was due on %(due)s, %(num)d days ago.",
-            days,
-            due=format_date(r.due),
-        )
-
-    return Message(headline, body, f"/campaigns/{r.record_id}")
+    return late_message(r, today, f"/campaigns/{r.record_id}", said)
 
 
 SOURCE = AlertSource(RECORD, late_campaigns, messages)

@@ -29,12 +29,6 @@ from groupware.web import Ctx, NavItem, acted, page
 MODULE = CAMPAIGN_TYPES.module
 nav = [NavItem(_l("Campaigns"), "campaigns", module=MODULE, order=45, icon="megaphone")]
 
-PHASE_LABELS = {
-    "done": _l("done"),
-    "current": _l("current"),
-    "skipped": _l("skipped"),
-    "planned": _l("planned"),
-}
 FORM_FIELDS = (
     "name",
     "type_id",
@@ -74,7 +68,6 @@ def _detail(
         campaign=campaign,
         timeline=engine.timeline(phases, today()),
         statuses=STATUS_LABELS,
-        phase_labels=PHASE_LABELS,
         errors=errors or {},
         today=today(),
         may_edit=can(ctx.db, ctx.acting, campaign, "edit"),

@@ -13,8 +13,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from groupware.deals.models import Deal
-from groupware.i18n import _, format_date, ngettext
-from groupware.phases.alerts import AlertSource, Message, Raised
+from groupware.i18n import _
+from groupware.phases.alerts import AlertSource, Message, Raised, late_message
 from groupware.phases.models import Phase
 
 CHUNK = 5000
@@ -57,25 +57,12 @@ def messages(session: Session, raised: Sequence[Raised], today: dt.date) -> dict
 
 
 def _message(r: Raised, title: str, phase: str, today: dt.date) -> Message:
-    days = (today - r.due).days
-    escalated = r.level == 2
-
-    def headline() -> str:
+    def said() -> str:
         if r.subject == "close":
-            text = _("Deal %(title)s is past its expected close date", title=title)
-        else:
-            text = _("Phase %(phase)s of deal %(title)s is late", phase=phase, title=title)
-        return _("Escalation: %(text)s", text=text) if escalated else text
+            return _("Deal %(title)s is past its expected close date", title=title)
+        return _("Phase %(phase)s of deal %(title)s is late", phase=phase, title=title)
 
-    def body() -> str:
-        return ngettext(
-            "It was due on %(due)s, %(num)d day ago.",
-            "It was due on %(due)s, %(num)d days ago.",
-            days,
-            due=format_date(r.due),
-        )
-
-    return Message(headline, body, f"/deals/{r.record_id}")
+    return late_message(r, today, f"/deals/{r.record_id}", said)
 
 
 SOURCE = AlertSource("deals", late_deals, messages)

@@ -53,12 +53,6 @@ LABELS: dict[str, dict[str, Any]] = {
     "status": STATUS_LABELS,
     "priority": PRIORITY_LABELS,
     "source": SOURCE_LABELS,
-    "phase": {
-        "done": _l("done"),
-        "current": _l("current"),
-        "skipped": _l("skipped"),
-        "planned": _l("planned"),
-    },
 }
 FORM_FIELDS = (
     "direction",

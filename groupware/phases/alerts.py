@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from groupware import wiring
 from groupware.accounts.models import Grant, TeamMember, User, UserRole
 from groupware.db import Database, copy_rows, utcnow
-from groupware.i18n import today, use_language
+from groupware.i18n import _, format_date, ngettext, today, use_language
 from groupware.jobs import Job
 from groupware.phases.models import Alert
 
@@ -60,6 +60,27 @@ class Message:
     title: Callable[[], str]
     body: Callable[[], str]
     link: str
+
+
+def late_message(r: Raised, today: dt.date, link: str, said: Callable[[], str]) -> Message:
+    """The message of a late item: ``said`` (what is late, in the recipient's language;
+    an escalation says so first), then when it was due and how long ago."""
+    due = r.due if isinstance(r.due, dt.date) else dt.date.fromisoformat(str(r.due)[:10])
+    days = (today - due).days
+
+    def headline() -> str:
+        text = said()
+        return _("Escalation: %(text)s", text=text) if r.level == 2 else text
+
+    def body() -> str:
+        return ngettext(
+            "It was due on %(due)s, %(num)d day ago.",
+            "It was due on %(due)s, %(num)d days ago.",
+            days,
+            due=format_date(due),
+        )
+
+    return Message(headline, body, link)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Date, Select, func, literal, select
 from sqlalchemy.orm import Session
 
-from groupware.i18n import _, format_date, ngettext
-from groupware.phases.alerts import AlertSource, Message, Raised
+from groupware.i18n import _
+from groupware.phases.alerts import AlertSource, Message, Raised, late_message
 from groupware.tasks.models import Task
 
 CHUNK = 5000
@@ -50,23 +50,9 @@ def messages(session: Session, raised: Sequence[Raised], today: dt.date) -> dict
 
 
 def _message(r: Raised, title: str, today: dt.date) -> Message:
-    due = r.due if isinstance(r.due, dt.date) else dt.date.fromisoformat(str(r.due)[:10])
-    days = (today - due).days
-    escalated = r.level == 2
-
-    def headline() -> str:
-        text = _("Task %(title)s is overdue", title=title)
-        return _("Escalation: %(text)s", text=text) if escalated else text
-
-    def body() -> str:
-        return ngettext(
-            "It was due on %(due)s, %(num)d day ago.",
-            "It was due on %(due)s, %(num)d days ago.",
-            days,
-            due=format_date(due),
-        )
-
-    return Message(headline, body, f"/tasks/{r.record_id}")
+    return late_message(
+        r, today, f"/tasks/{r.record_id}", lambda: _("Task %(title)s is overdue", title=title)
+    )
 
 
 SOURCE = AlertSource("tasks", late_tasks, messages)
