@@ -70,10 +70,31 @@ def alembic_config() -> Config:
 
 
 def upgrade_schema(database: Database, revision: str = "head") -> None:
+    """Run the migrations up to ``revision`` in one transaction.
+
+    On SQLite a batch operation rebuilds a table (copy, drop, rename). With foreign
+    keys enforced, dropping the old table deletes or empties the rows that refer to it
+    (ON DELETE CASCADE / SET NULL: a deal's lines and members, the tasks' links), so
+    enforcement is off while the migrations run, the references are checked before the
+    commit, and enforcement is back on for the connection afterwards (SQLite's own
+    procedure for changing a table; the pragma does nothing inside a transaction)."""
     config = alembic_config()
-    with database.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with database.engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migration left broken references: {broken[:5]}")
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
 
 def upgrade(database: Database) -> None:

@@ -1,21 +1,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 
 import pytest
 from sqlalchemy import inspect, select
 from sqlalchemy import text as text_sql
 from sqlalchemy.engine import Engine
 
-from groupware.access.policy import SYSTEM
+from groupware.access.policy import SYSTEM, load_who
+from groupware.accounts.models import User
 from groupware.accounts.roles import ensure_builtin_roles
 from groupware.activities.models import Activity
 from groupware.caldav import store
 from groupware.caldav.models import CalendarItem, CalendarLink
 from groupware.db import Base, Database
-from groupware.deals.service import DealIn, create_deal
+from groupware.deals.models import Deal
+from groupware.deals.service import DealIn, LineIn, create_deal
 from groupware.deals.types import StepIn, TypeIn, save_type
 from groupware.migrate import current_revision, head_revision, schema_drift, upgrade_schema
+from groupware.search.service import search
+from groupware.tasks import service as tasks
+from groupware.tasks.models import Task
 from tests.conftest import _settings, _test_database
 from tests.factories import make_cast, make_partner
 
@@ -41,9 +47,12 @@ def test_0021_moves_a_deal_s_notes_calls_and_meetings_to_the_stream(
             upgrade_schema(database, "0019")
             # The set-up writes through today's models: the partners' column migration
             # 0022 adds is lent to the 0019 schema meanwhile, and taken back before 0021.
+            # The same for deals' campaign (migration 0025).
             lent = "ALTER TABLE partners {} city_search"
+            lent_campaign = "ALTER TABLE deals {} campaign_id"
             with database.transaction(actor_id=None, channel="cli") as session:
                 session.execute(text_sql(lent.format("ADD COLUMN") + " VARCHAR(100) DEFAULT ''"))
+                session.execute(text_sql(lent_campaign.format("ADD COLUMN") + " INTEGER"))
             with database.transaction(actor_id=None, channel="cli") as session:
                 ensure_builtin_roles(session)
                 cast = make_cast(session)
@@ -85,6 +94,7 @@ def test_0021_moves_a_deal_s_notes_calls_and_meetings_to_the_stream(
                 ids = (deal.id, partner.id, item.id)
             with database.transaction(actor_id=None, channel="cli") as session:
                 session.execute(text_sql(lent.format("DROP COLUMN")))
+                session.execute(text_sql(lent_campaign.format("DROP COLUMN")))
             upgrade_schema(database, "0021")
             deal_id, partner_id, item_id = ids
             with database.transaction(actor_id=None, channel="cli", write=False) as session:
@@ -107,5 +117,61 @@ def test_0021_moves_a_deal_s_notes_calls_and_meetings_to_the_stream(
                 ]
                 assert session.get(CalendarItem, item_id).source is None  # type: ignore[union-attr]
                 assert "deal_activities" not in inspect(session.connection()).get_table_names()
+        finally:
+            database.dispose()
+
+
+def test_0025_rebuilds_the_deals_table_and_keeps_what_refers_to_it_and_its_search_words(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Adding the deals' campaign rebuilds the table on SQLite: a deal's lines and
+    members, a task's link to it and the words the global search finds it by stay."""
+    for url in _test_database(tmp_path_factory, "migration_0025"):
+        database = Database(_settings(url, tmp_path_factory))
+        try:
+            upgrade_schema(database, "0024")
+            lent = "ALTER TABLE deals {} campaign_id"  # today's model writes it; lent
+            with database.transaction(actor_id=None, channel="cli") as session:
+                session.execute(text_sql(lent.format("ADD COLUMN") + " INTEGER"))
+            with database.transaction(actor_id=None, channel="cli") as session:
+                ensure_builtin_roles(session)
+                cast = make_cast(session)
+                partner = make_partner(session, SYSTEM, "Konzum d.d.")
+                kind = save_type(
+                    session, SYSTEM, None, TypeIn(name="Prodaja", phases=[StepIn(name="Ponuda")])
+                )
+                line = LineIn(description="Blagajna", quantity=decimal.Decimal(2))
+                deal = create_deal(
+                    session,
+                    SYSTEM,
+                    DealIn(title="Blagajne", partner_id=partner.id, type_id=kind.id,
+                           member_ids=[cast.bob.id], lines=[line]),
+                )  # fmt: skip
+                task = tasks.create_task(
+                    session,
+                    SYSTEM,
+                    tasks.TaskIn(title="Ponuda", assignee_id=cast.alice.id, deal_id=deal.id),
+                )
+                ids = (deal.id, task.id)
+            with database.transaction(actor_id=None, channel="cli") as session:
+                session.execute(text_sql(lent.format("DROP COLUMN")))
+            upgrade_schema(database, "0025")
+            deal_id, task_id = ids
+            with database.transaction(actor_id=None, channel="cli", write=False) as session:
+                deal = session.get_one(Deal, deal_id)
+                assert [x.description for x in deal.lines] == ["Blagajna"]
+                assert [m.user_id for m in deal.members] == [cast.bob.id]
+                assert session.get_one(Task, task_id).deal_id == deal_id
+            with database.transaction(actor_id=None, channel="cli") as session:
+                later = create_deal(
+                    session,
+                    SYSTEM,
+                    DealIn(title="Zvučnici", partner_id=partner.id, type_id=kind.id),
+                )
+                found = search(
+                    session, load_who(session, session.get_one(User, cast.root.id)), "zvucn"
+                )
+                assert [h.title for g in found if g.name == "deals" for h in g.hits] == ["Zvučnici"]
+                assert later.campaign_id is None
         finally:
             database.dispose()

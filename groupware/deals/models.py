@@ -26,7 +26,9 @@ from sqlalchemy import (
     Select,
     String,
     Text,
+    column,
     select,
+    table,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -94,6 +96,14 @@ def _territory_clause(model: Any, who: Who, whole: bool) -> ColumnElement[bool]:
     return clause
 
 
+# The campaigns a deal may live in, as deals read them: their table, not the campaigns
+# area's model (that area builds on deals; deals do not import it).
+CAMPAIGNS = table(
+    "campaigns", column("id", Integer), column("name", String), column("status", String)
+)
+OPEN_CAMPAIGN = ("planned", "active")
+
+
 # What the global search finds deals by (groupware.search.words).
 DEALS_WORDS = Words("deals", ("title",))
 
@@ -121,6 +131,11 @@ class Deal(Base):
     # The template step of the current phase: the board's column, the pipeline's row.
     step_id: Mapped[int | None] = mapped_column(
         ForeignKey("type_phases.id", ondelete="SET NULL"), default=None
+    )
+    # The campaign the deal lives in (its rollout made it, or a rep chose it); the
+    # campaigns area builds on deals, so deals name it by its table only (CAMPAIGNS).
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), default=None
     )
     status: Mapped[str] = mapped_column(String(10), default="open")
     lost_reason: Mapped[str] = mapped_column(String(500), default="")
@@ -156,6 +171,7 @@ class Deal(Base):
         CheckConstraint("amount >= 0", name="amount"),
         CheckConstraint("status != 'lost' OR lost_reason != ''", name="lost_reason"),
         Index("ix_deals_partner_id", "partner_id"),
+        Index("ix_deals_campaign_id", "campaign_id"),
         Index("ix_deals_owner_id_status", "owner_id", "status"),
         # Lists by close month, the forecast and the overdue scan.
         Index("ix_deals_status_expected_close", "status", "expected_close"),
@@ -228,6 +244,7 @@ DEALS_RECORD = RecordType(
         "partner_id": _l("Partner"),
         "person_id": _l("Contact person"),
         "type_id": _l("Type"),
+        "campaign_id": _l("Campaign"),
         "phase_id": _l("Phase"),
         "phase_due": _l("Phase due"),
         "status": _l("Status"),
@@ -254,6 +271,7 @@ DEALS_RECORD = RecordType(
         "direction": choice(DIRECTION_LABELS),
         "person_id": ref("persons"),
         "type_id": ref("process_types"),
+        "campaign_id": ref("campaigns"),
         "phase_id": ref("phases"),
         "phase_due": DATE,
         "status": choice(STATUS_LABELS),
