@@ -28,6 +28,7 @@ class DealQuery(PageQuery):
     direction: Literal["sale", "purchase"] | None = None
     status: Literal["open", "won", "lost", "cancelled"] | None = None
     type_id: OptionalId = None
+    campaign_id: OptionalId = None
     partner_id: OptionalId = None
     owner_id: OptionalId = None
     priority: Literal["low", "normal", "high", "urgent"] | None = None
@@ -41,6 +42,7 @@ class DealOut(Out):
     partner: Ref
     person_id: int | None
     type: Ref
+    campaign_id: int | None
     phase: Ref | None
     phase_due: dt.date | None
     status: str
@@ -105,6 +107,7 @@ def list_deals(call: Call) -> tuple[list[DealOut], str | None]:
         (Deal.direction, q.direction),
         (Deal.status, q.status),
         (Deal.type_id, q.type_id),
+        (Deal.campaign_id, q.campaign_id),
         (Deal.partner_id, q.partner_id),
         (Deal.owner_id, q.owner_id),
         (Deal.priority, q.priority),

@@ -26,6 +26,7 @@ from groupware.crm.models import Partner
 from groupware.crm.partners import visible_names
 from groupware.deals import calendar, queries
 from groupware.deals.models import (
+    CAMPAIGNS,
     DIRECTION_LABELS,
     PRIORITY_LABELS,
     SOURCE_LABELS,
@@ -77,6 +78,12 @@ def _partner(session: Session, who: Who, value: str) -> str:
     return _("Partner: %(partner)s", partner=names[partner_id]) if partner_id in names else ""
 
 
+def _campaign(session: Session, who: Who, value: str) -> str:
+    campaign_id = parse_id(value)
+    name = queries.campaign_name(session, who, campaign_id) if campaign_id else None
+    return _("Campaign: %(campaign)s", campaign=name) if name else ""
+
+
 def _day(text: str) -> str:
     day = queries.date_or_none(text)
     return format_date(day) if day else ""
@@ -118,6 +125,7 @@ DEALS = ListDef(
     filters=queries.FILTERS,
     narrowing={
         "partner_id": _partner,
+        "campaign_id": _campaign,
         "step_id": _phase,
         "team_id": narrow.team,
         "closed_from": _closed_from,
@@ -141,6 +149,13 @@ DEALS = ListDef(
             sort=(Partner.name_search, Deal.id),
         ),
         Column("type", _l("Type"), ProcessType.name, join=("type",)),
+        Column(
+            "campaign",
+            _l("Campaign"),
+            CAMPAIGNS.c.name,
+            link=("/campaigns/{id}", Deal.campaign_id),
+            join=("campaign",),
+        ),
         Column(
             "phase",
             _l("Phase"),
@@ -177,6 +192,7 @@ DEALS = ListDef(
     joins={
         "partner": lambda q: q.join(Partner, Partner.id == Deal.partner_id),
         "type": lambda q: q.join(ProcessType, ProcessType.id == Deal.type_id),
+        "campaign": lambda q: q.outerjoin(CAMPAIGNS, CAMPAIGNS.c.id == Deal.campaign_id),
         "phase": lambda q: q.outerjoin(Phase, Phase.id == Deal.phase_id),
         "owner": lambda q: q.outerjoin(User, User.id == Deal.owner_id),
     },

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Select, case, func, literal, literal_column, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from groupware.access.policy import Who, visible
+from groupware.access.policy import Who, record_models, visible
 from groupware.accounts.models import TeamMember
 from groupware.crm.documents import CURRENCIES
 from groupware.crm.models import Document, Partner, Person
@@ -24,6 +24,7 @@ from groupware.db import escape_like
 from groupware.deals.models import (
     DEALS_WORDS,
     DIRECTION_LABELS,
+    OPEN_CAMPAIGN,
     PRIORITY_LABELS,
     SOURCE_LABELS,
     STATUS_LABELS,
@@ -43,6 +44,7 @@ FILTERS = (
     "source",
     "owner_id",
     "partner_id",
+    "campaign_id",
     "close_from",
     "close_to",
     # What the dashboard's figures link to: a phase, a team's deals, deals closed in a
@@ -80,6 +82,7 @@ def deal_query(who: Who, raw: Mapping[str, str], action: str = "view") -> Select
             query = query.where(column == raw[name])
     for name, id_column in (
         ("type_id", Deal.type_id),
+        ("campaign_id", Deal.campaign_id),
         ("owner_id", Deal.owner_id),
         ("partner_id", Deal.partner_id),
         ("step_id", Deal.step_id),
@@ -228,3 +231,25 @@ def form_partner(
         return None, []
     persons = session.scalars(select(Person).where(Person.partner_id == partner.id))
     return partner, [(p.id, p.full_name) for p in persons]
+
+
+def campaign_choices(session: Session, who: Who, keep: int | None = None) -> list[tuple[int, str]]:
+    """``(id, name)`` of the campaigns a deal may go into: planned or running ones
+    ``who`` may see, and ``keep`` (the deal's own) whatever became of it."""
+    model: Any = record_models().get("campaigns")
+    if model is None:
+        return []
+    wanted = visible(model, who) & model.status.in_(OPEN_CAMPAIGN)
+    if keep is not None:
+        wanted = wanted | (model.id == keep)
+    rows = session.execute(select(model.id, model.name).where(wanted).order_by(model.name))
+    return [(campaign_id, name) for campaign_id, name in rows]
+
+
+def campaign_name(session: Session, who: Who, campaign_id: int) -> str | None:
+    """The name of a campaign ``who`` may see, else None."""
+    model: Any = record_models().get("campaigns")
+    if model is None:
+        return None
+    name = session.scalar(select(model.name).where(model.id == campaign_id, visible(model, who)))
+    return str(name) if name is not None else None

@@ -16,12 +16,12 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from groupware.access.policy import Who, get_for_user, may_share, require
+from groupware.access.policy import Who, can, get_for_user, may_share, record_models, require
 from groupware.accounts.models import User
 from groupware.crm.documents import CURRENCIES
 from groupware.crm.models import Document, Partner, Person
 from groupware.deals import calendar
-from groupware.deals.models import Deal, DealLine, DealMember
+from groupware.deals.models import OPEN_CAMPAIGN, Deal, DealLine, DealMember
 from groupware.errors import Invalid
 from groupware.i18n import _l, today
 from groupware.phases import engine
@@ -54,6 +54,7 @@ class DealIn(Schema):
     partner_id: Id
     person_id: OptionalId = None
     type_id: Id
+    campaign_id: OptionalId = None
     priority: Literal["low", "normal", "high", "urgent"] = "normal"
     source: Literal[
         "campaign", "website", "referral", "phone", "email", "fair", "existing", "other"
@@ -163,6 +164,21 @@ def _check_people(session: Session, who: Who, data: DealIn, deal: Deal | None = 
             raise Invalid({"member_ids": _l("Choose active users.")})
 
 
+def _check_campaign(session: Session, who: Who, data: DealIn, deal: Deal | None = None) -> None:
+    """A deal goes into a campaign the user may see that is planned or under way (one
+    it is in already may stay, whatever became of the campaign)."""
+    if data.campaign_id is None or (deal is not None and data.campaign_id == deal.campaign_id):
+        return
+    model = record_models().get("campaigns")
+    campaign = session.get(model, data.campaign_id) if model is not None else None
+    if (
+        campaign is None
+        or getattr(campaign, "status", None) not in OPEN_CAMPAIGN
+        or not can(session, who, campaign, "view")
+    ):
+        raise Invalid({"campaign_id": _l("Choose a planned or running campaign you may see.")})
+
+
 def _check_sharing(session: Session, who: Who, deal: Deal, data: DealIn) -> None:
     """The responsible rep and the further people are whom a deal is shared with:
     only its owner, an administrator or a right to share changes them (write access
@@ -188,6 +204,7 @@ def create_deal(session: Session, who: Who, data: DealIn) -> Deal:
     require(who, MODULE, "create")
     type_ = _deal_type(session, data.type_id, data.direction)
     _check_people(session, who, data)
+    _check_campaign(session, who, data)
     started = data.started_on or today()
     deal = Deal(
         **data.model_dump(exclude={"member_ids", "lines", "started_on", "owner_id"}),
@@ -207,6 +224,7 @@ def create_deal(session: Session, who: Who, data: DealIn) -> Deal:
 def update_deal(session: Session, who: Who, deal_id: int, data: DealIn) -> Deal:
     deal = get_deal_for_user(session, who, deal_id, "edit")
     _check_people(session, who, data, deal)
+    _check_campaign(session, who, data, deal)
     new_type = data.type_id != deal.type_id
     type_ = _deal_type(session, data.type_id, data.direction) if new_type else deal.type
     if not new_type and type_.direction not in (None, data.direction):

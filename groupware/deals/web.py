@@ -60,6 +60,7 @@ FORM_FIELDS = (
     "partner_id",
     "person_id",
     "type_id",
+    "campaign_id",
     "priority",
     "source",
     "owner_id",
@@ -278,6 +279,9 @@ def _form(
         source_options=[(s, LABELS["source"][s]) for s in SOURCES],
         currency_options=[(c, c) for c in CURRENCIES],
         deal_types=_form_types(ctx, deal),
+        campaign_options=queries.campaign_choices(
+            ctx.db, ctx.acting, deal.campaign_id if deal is not None else None
+        ),
         lines=_form_lines(form),
         status_code=status,
         **_choices(ctx),

@@ -11,10 +11,14 @@ from groupware.access.policy import SYSTEM
 from groupware.campaigns.models import Campaign
 from groupware.campaigns.types import CAMPAIGN_TYPES
 from groupware.db import Database
+from groupware.deals.types import save_type as save_deal_type
 from groupware.phases import types as phase_types
 from groupware.phases.models import Phase
 from groupware.phases.types import StepIn, TypeIn
 from tests.conftest import LoginAs
+from tests.crm.conftest import Sales
+from tests.deals.test_deals_web import new_deal_form
+from tests.factories import make_partner
 
 
 def _fair(database: Database) -> int:
@@ -94,3 +98,31 @@ def test_only_those_who_may_see_a_campaign_find_it(login_as: LoginAs, database: 
     )
     assert "Alicin newsletter" not in charlie.get("/campaigns").text
     assert "Alicin newsletter" in alice.get("/campaigns").text
+
+
+def test_a_deal_goes_into_a_campaign_its_rep_may_see_and_the_list_filters_by_it(
+    login_as: LoginAs, database: Database, sales: Sales
+) -> None:
+    type_id = _fair(database)
+    with database.transaction(actor_id=None, channel="cli") as session:
+        zagreb = make_partner(session, SYSTEM, "Konzum d.d.", postal_code="10000").id  # alice's
+        sale = TypeIn(name="Prodaja", phases=[StepIn(name="Ponuda")])
+        deal_type = save_deal_type(session, SYSTEM, None, sale).id
+    alice, charlie = login_as("alice"), login_as("charlie")
+    campaign = {"type_id": str(type_id), "starts_on": "2026-11-02"}
+    mine = alice.post("/campaigns/new", data={**campaign, "name": "Alicin sajam"})
+    hidden = charlie.post("/campaigns/new", data={**campaign, "name": "Charliejev sajam"})
+    mine_id = int(mine.headers["location"].rsplit("/", 1)[1])
+    hidden_id = int(hidden.headers["location"].rsplit("/", 1)[1])
+    form = alice.get("/deals/new").text
+    assert "Alicin sajam" in form and "Charliejev sajam" not in form
+    deal = new_deal_form(deal_type, zagreb, title="Police", source="campaign")
+    refused = alice.post("/deals/new", data={**deal, "campaign_id": str(hidden_id)})
+    assert refused.status_code == 422 and "Charliejev" not in refused.text
+    assert alice.post("/deals/new", data={**deal, "campaign_id": str(mine_id)}).status_code == 303
+    assert alice.post("/deals/new", data={**deal, "title": "Izvan kampanje"}).status_code == 303
+    listed = alice.get(f"/deals?campaign_id={mine_id}&status=&cols=title,campaign").text
+    assert ">Police</a>" in listed and ">Izvan kampanje</a>" not in listed
+    assert "Campaign: Alicin sajam" in listed and f'href="/campaigns/{mine_id}"' in listed
+    # charlie does not learn the name of alice's campaign from the filter's words
+    assert "Alicin sajam" not in charlie.get(f"/deals?campaign_id={mine_id}").text
