@@ -121,22 +121,31 @@ def search_rows(session: Session, who: Who, terms: Terms) -> Select[Any]:
     return matching(session, DEALS_WORDS, Deal, query, terms)
 
 
-def _on_board(who: Who, type_id: int, owner_id: int | None) -> list[Any]:
+def _on_board(
+    who: Who, type_id: int, owner_id: int | None, campaign_id: int | None = None
+) -> list[Any]:
     conditions = [visible(Deal, who), Deal.status == "open", Deal.type_id == type_id]
     if owner_id is not None:
         conditions.append(Deal.owner_id == owner_id)
+    if campaign_id is not None:
+        conditions.append(Deal.campaign_id == campaign_id)
     return conditions
 
 
 def board_deals(
-    session: Session, who: Who, type_id: int, *, owner_id: int | None = None
+    session: Session,
+    who: Who,
+    type_id: int,
+    *,
+    owner_id: int | None = None,
+    campaign_id: int | None = None,
 ) -> list[Deal]:
     """The open deals of a type that ``who`` may see (those ``owner_id`` is responsible
-    for, when given), the soonest expected close first."""
+    for, those of a campaign, when given), the soonest expected close first."""
     return list(
         session.scalars(
             select(Deal)
-            .where(*_on_board(who, type_id, owner_id))
+            .where(*_on_board(who, type_id, owner_id, campaign_id))
             .options(joinedload(Deal.partner), joinedload(Deal.owner))
             .order_by(*_BY_CLOSE)
         )
@@ -154,14 +163,19 @@ class ColumnTotal:
 
 
 def board_totals(
-    session: Session, who: Who, type_id: int, *, owner_id: int | None = None
+    session: Session,
+    who: Who,
+    type_id: int,
+    *,
+    owner_id: int | None = None,
+    campaign_id: int | None = None,
 ) -> dict[int | None, list[ColumnTotal]]:
     """Per column (template step) of the board: the deals, their amount and weighted
     amount (amount × probability), per currency, largest first."""
     weighted = func.sum(Deal.amount * Deal.probability / literal_column("100.0"))
     rows = session.execute(
         select(Deal.step_id, Deal.currency, func.count(), func.sum(Deal.amount), weighted)
-        .where(*_on_board(who, type_id, owner_id))
+        .where(*_on_board(who, type_id, owner_id, campaign_id))
         .group_by(Deal.step_id, Deal.currency)
     )
     found: dict[int | None, list[ColumnTotal]] = {}
@@ -179,12 +193,16 @@ def _cents(value: Any) -> decimal.Decimal:
     return decimal.Decimal(str(value or 0)).quantize(decimal.Decimal("0.01"))
 
 
-def first_type_with_deals(session: Session, who: Who, owner_id: int | None) -> int | None:
+def first_type_with_deals(
+    session: Session, who: Who, owner_id: int | None, campaign_id: int | None = None
+) -> int | None:
     """The type of the soonest closing open deal of ``owner_id`` (or any ``who`` may
-    see): where the board opens when no type is asked for."""
+    see; of a campaign, when given): where the board opens when no type is asked for."""
     query = select(Deal.type_id).where(visible(Deal, who), Deal.status == "open")
     if owner_id is not None:
         query = query.where(Deal.owner_id == owner_id)
+    if campaign_id is not None:
+        query = query.where(Deal.campaign_id == campaign_id)
     return session.scalar(query.order_by(*_BY_CLOSE).limit(1))
 
 

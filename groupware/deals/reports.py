@@ -42,12 +42,12 @@ from groupware.access.policy import Who, visible
 from groupware.accounts.models import User
 from groupware.crm.documents import CURRENCIES
 from groupware.crm.models import Document, Partner
-from groupware.deals.models import Deal
+from groupware.deals.models import CAMPAIGNS, Deal
 from groupware.i18n import _l, today
 from groupware.phases.models import ProcessType, TypePhase
 from groupware.validation import OptionalLocalDate, Schema, fail
 
-GroupBy = Literal["none", "owner", "type", "source"]
+GroupBy = Literal["none", "owner", "type", "source", "campaign"]
 ZERO = decimal.Decimal(0)
 # A decimal divisor: SQLite would divide two integers as integers.
 HUNDRED: ColumnElement[Any] = literal_column("100.0")
@@ -60,7 +60,7 @@ MAX_DAYS = 5 * 366
 class Period(Schema):
     start: OptionalLocalDate = Field(default=None, alias="from")
     end: OptionalLocalDate = Field(default=None, alias="to")
-    by: Literal["none", "owner", "type", "source"] = "none"
+    by: Literal["none", "owner", "type", "source", "campaign"] = "none"
     currency: str = "EUR"
 
     @model_validator(mode="after")
@@ -142,6 +142,8 @@ def _group_column(group_by: GroupBy) -> Any:
         return ProcessType.name
     if group_by == "source":
         return Deal.source
+    if group_by == "campaign":
+        return func.coalesce(CAMPAIGNS.c.name, literal(""))
     return literal("")
 
 
@@ -150,6 +152,8 @@ def _grouped(query: Select[Any], group_by: GroupBy) -> Select[Any]:
         return query.outerjoin(User, User.id == Deal.owner_id)
     if group_by == "type":
         return query.join(ProcessType, ProcessType.id == Deal.type_id)
+    if group_by == "campaign":
+        return query.outerjoin(CAMPAIGNS, CAMPAIGNS.c.id == Deal.campaign_id)
     return query
 
 
@@ -233,6 +237,9 @@ def _invoiced(
         query = query.outerjoin(ProcessType, ProcessType.id == Deal.type_id)
     elif group_by == "source":
         key = func.coalesce(Deal.source, literal(""))
+    elif group_by == "campaign":
+        key = func.coalesce(CAMPAIGNS.c.name, literal(""))
+        query = query.outerjoin(CAMPAIGNS, CAMPAIGNS.c.id == Deal.campaign_id)
     else:
         key = literal("")
     return query.with_only_columns(year, month, key, func.sum(Document.net_amount)).group_by(

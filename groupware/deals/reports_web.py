@@ -158,6 +158,7 @@ def deal_reports(ctx: Ctx) -> Response:
             ("owner", _("rep")),
             ("type", _("type")),
             ("source", _("source")),
+            ("campaign", _("campaign")),
         ],
     )
 

@@ -121,17 +121,23 @@ def board(ctx: Ctx) -> Response:
     phase with its count, sum and weighted sum."""
     everyone = "all" if ctx.query("owner") == "all" else ""
     owner_id = _board_owner(ctx, everyone)
+    # One campaign's deals, when asked for (a campaign the user may not see is no filter).
+    campaign_id = parse_id(ctx.query("campaign_id"))
+    campaign = queries.campaign_name(ctx.db, ctx.acting, campaign_id) if campaign_id else None
+    if campaign is None:
+        campaign_id = None
     all_types = types.list_types(ctx.db, active_only=True)
     chosen = parse_id(ctx.query("type_id")) or queries.first_type_with_deals(
-        ctx.db, ctx.acting, owner_id
+        ctx.db, ctx.acting, owner_id, campaign_id
     )
     type_ = next((t for t in all_types if t.id == chosen), all_types[0] if all_types else None)
     columns: list[BoardColumn] = []
     if type_ is not None:
         by_step: dict[int | None, list[Deal]] = {}
-        for deal in queries.board_deals(ctx.db, ctx.acting, type_.id, owner_id=owner_id):
+        narrowed = {"owner_id": owner_id, "campaign_id": campaign_id}
+        for deal in queries.board_deals(ctx.db, ctx.acting, type_.id, **narrowed):
             by_step.setdefault(deal.step_id, []).append(deal)
-        totals = queries.board_totals(ctx.db, ctx.acting, type_.id, owner_id=owner_id)
+        totals = queries.board_totals(ctx.db, ctx.acting, type_.id, **narrowed)
         for step in type_.phases:
             cards = by_step.get(step.id, [])
             columns.append(
@@ -143,6 +149,10 @@ def board(ctx: Ctx) -> Response:
         type=type_,
         columns=columns,
         owner=everyone,
+        campaign=campaign,
+        campaign_id=campaign_id,
+        # What every link of the board keeps: the campaign it shows.
+        keep=f"&campaign_id={campaign_id}" if campaign_id else "",
         moved=parse_id(ctx.query("moved")),
         today=today(),
         labels=LABELS,
@@ -159,7 +169,10 @@ def board_move(ctx: Ctx) -> Response:
         raise Invalid({"step_id": _l("This phase does not belong to this record's type.")})
     service.move_deal(ctx.db, ctx.acting, deal.id, phase.id)
     ctx.flash(_("%(title)s moved to %(phase)s.", title=deal.title, phase=phase.name))
-    owner = "&owner=all" if ctx.form is not None and ctx.form.get("owner") == "all" else ""
+    form = ctx.form_dict()
+    owner = "&owner=all" if form.get("owner") == "all" else ""
+    campaign_id = parse_id(str(form.get("campaign_id", "")))
+    owner += f"&campaign_id={campaign_id}" if campaign_id else ""
     return ctx.redirect(f"/deals/board?type_id={deal.type_id}{owner}&moved={deal.id}")
 
 

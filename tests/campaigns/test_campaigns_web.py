@@ -11,10 +11,12 @@ from groupware.access.policy import SYSTEM
 from groupware.campaigns.models import Campaign
 from groupware.campaigns.types import CAMPAIGN_TYPES
 from groupware.db import Database
+from groupware.deals.models import Deal
 from groupware.deals.types import save_type as save_deal_type
 from groupware.phases import types as phase_types
 from groupware.phases.models import Phase
 from groupware.phases.types import StepIn, TypeIn
+from tests.api.helpers import Api
 from tests.conftest import LoginAs
 from tests.crm.conftest import Sales
 from tests.deals.test_deals_web import new_deal_form
@@ -126,3 +128,59 @@ def test_a_deal_goes_into_a_campaign_its_rep_may_see_and_the_list_filters_by_it(
     assert "Campaign: Alicin sajam" in listed and f'href="/campaigns/{mine_id}"' in listed
     # charlie does not learn the name of alice's campaign from the filter's words
     assert "Alicin sajam" not in charlie.get(f"/deals?campaign_id={mine_id}").text
+
+
+def test_the_board_shows_one_campaign_s_deals_and_keeps_it_when_a_card_moves(
+    login_as: LoginAs, database: Database, sales: Sales
+) -> None:
+    type_id = _fair(database)
+    with database.transaction(actor_id=None, channel="cli") as session:
+        zagreb = make_partner(session, SYSTEM, "Konzum d.d.", postal_code="10000").id
+        sale = TypeIn(name="Prodaja", phases=[StepIn(name="Ponuda"), StepIn(name="Ugovor")])
+        kind = save_deal_type(session, SYSTEM, None, sale)
+        deal_type, contract = kind.id, kind.phases[1].id
+    alice = login_as("alice")
+    made = alice.post(
+        "/campaigns/new", data={"name": "Sajam", "type_id": str(type_id), "starts_on": "2026-11-02"}
+    )
+    campaign_id = int(made.headers["location"].rsplit("/", 1)[1])
+    for title, campaign in (("U kampanji", str(campaign_id)), ("Izvan", "")):
+        form = new_deal_form(deal_type, zagreb, title=title, campaign_id=campaign)
+        assert alice.post("/deals/new", data=form).status_code == 303
+    alice.get("/profile")  # the flashes of the deals made
+    board = alice.get(f"/deals/board?campaign_id={campaign_id}").text
+    assert "U kampanji" in board and "Izvan" not in board and "Campaign: Sajam" in board
+    assert "Izvan" in alice.get("/deals/board").text
+    with database.transaction(actor_id=None, channel="cli", write=False) as session:
+        deal_id = session.scalar(select(Deal.id).where(Deal.title == "U kampanji"))
+    moved = alice.post(
+        f"/deals/{deal_id}/board-move",
+        data={"step_id": str(contract), "campaign_id": str(campaign_id)},
+    )
+    assert moved.status_code == 303 and f"campaign_id={campaign_id}" in moved.headers["location"]
+
+
+def test_the_forecast_and_win_rate_group_deals_by_campaign(
+    login_as: LoginAs, database: Database, sales: Sales, api: Api
+) -> None:
+    type_id = _fair(database)
+    with database.transaction(actor_id=None, channel="cli") as session:
+        zagreb = make_partner(session, SYSTEM, "Konzum d.d.", postal_code="10000").id
+        sale = TypeIn(name="Prodaja", phases=[StepIn(name="Ponuda")])
+        deal_type = save_deal_type(session, SYSTEM, None, sale).id
+    alice = login_as("alice")
+    made = alice.post(
+        "/campaigns/new", data={"name": "Sajam", "type_id": str(type_id), "starts_on": "2026-11-02"}
+    )
+    campaign_id = str(int(made.headers["location"].rsplit("/", 1)[1]))
+    for title, campaign, amount in (("A", campaign_id, "1200.00"), ("B", campaign_id, "800.00"),
+                                    ("C", "", "400.00")):  # fmt: skip
+        form = new_deal_form(deal_type, zagreb, title=title, campaign_id=campaign, amount=amount,
+                             probability="25", expected_close="2026-04-30")  # fmt: skip
+        assert alice.post("/deals/new", data=form).status_code == 303
+    period = {"from": "2026-01-01", "to": "2026-12-31", "by": "campaign"}
+    rows = api("alice").get("/reports/forecast", params=period).json()["items"]
+    april = {r["key"]: r["forecast"] for r in rows if r["month"] == "2026-04-01"}
+    assert april == {"Sajam": "500.00", "": "100.00"}  # (1200 + 800) × 25 %, 400 × 25 %
+    page = alice.get("/deals/reports", params=period)
+    assert page.status_code == 200 and "Sajam" in page.text
