@@ -4,6 +4,8 @@ and campaigns that follow them, with access, sharing and history like every reco
 from groupware.campaigns import alerts, api, lists, web
 from groupware.campaigns.models import CAMPAIGNS_RECORD, Campaign
 from groupware.campaigns.types import CAMPAIGN_TYPES, CAMPAIGNS_MODULE
+from groupware.i18n import _l
+from groupware.mail.filing import FilingKind
 from groupware.wiring import Area
 
 AREA = Area(
@@ -15,5 +17,11 @@ AREA = Area(
     apis=(api.api,),
     lists=(lists.CAMPAIGNS,),
     alert_sources=(alerts.SOURCE,),
+    # campaign-4@<mail domain>, ana+campaign-4@..., and [C-4] in a subject
+    filing_kinds=(
+        FilingKind(
+            "campaign", "campaigns", Campaign.id, tag="C", label=_l("Campaign"), name=Campaign.name
+        ),
+    ),
     process_kinds=(CAMPAIGN_TYPES,),
 )

@@ -116,4 +116,5 @@ CAMPAIGNS_RECORD = RecordType(
     summary=("type_id", "status", "owner_id", "starts_on", "ends_on"),
     list_url="/campaigns?shown=all",
     api_url="/api/v1/campaigns",
+    stream=True,
 )

@@ -13,9 +13,10 @@ from starlette.routing import Route
 from groupware.access.policy import can, require
 from groupware.accounts.models import Team
 from groupware.accounts.users import active_user_choices
+from groupware.activities.web import card as stream_card
 from groupware.campaigns import service
 from groupware.campaigns.lists import CAMPAIGNS, SHOWN
-from groupware.campaigns.models import STATUS_LABELS, Campaign
+from groupware.campaigns.models import RECORD, STATUS_LABELS, Campaign
 from groupware.campaigns.types import CAMPAIGN_TYPES
 from groupware.crm.documents import CURRENCIES
 from groupware.errors import Invalid
@@ -23,6 +24,7 @@ from groupware.i18n import _, _l, format_number, today
 from groupware.lists import web as lists_web
 from groupware.phases import engine
 from groupware.phases import types as phase_types
+from groupware.stream import Target
 from groupware.validation import parse_id, validate
 from groupware.web import Ctx, NavItem, acted, page
 
@@ -67,6 +69,7 @@ def _detail(
         "campaigns/detail.html",
         campaign=campaign,
         timeline=engine.timeline(phases, today()),
+        stream=stream_card(ctx, Target(RECORD, campaign.id, campaign)),
         statuses=STATUS_LABELS,
         errors=errors or {},
         today=today(),

@@ -106,6 +106,9 @@ AREA = Area(
                 Contact(Partner.id, Partner.email, (Partner.status != "merged",)),
                 Contact(Person.partner_id, Person.email),
             ),
+            label=_l("Partner"),
+            name=Partner.name,
+            choices=partners.filing_choices,
         ),
     ),
     search_providers=(

@@ -21,6 +21,7 @@ from sqlalchemy import (
     ColumnElement,
     Row,
     Select,
+    false,
     func,
     literal_column,
     or_,
@@ -594,3 +595,15 @@ def counties(session: Session, country: str = "HR") -> list[County]:
 def visible_partner_ids(who: Who) -> Select[int]:
     """For child lists (persons, documents): the ids of partners ``who`` may see."""
     return select(Partner.id).where(visible(Partner, who))
+
+
+def filing_choices(who: Who, typed: str) -> Select[int, str]:
+    """The partners a message may be filed on by hand, named like ``typed`` (any part
+    of the folded name), that ``who`` may see: (id, name) in name order."""
+    words = search_text(typed)
+    named = Partner.name_search.like(f"%{escape_like(words)}%", escape="\\") if words else false()
+    return (
+        select(Partner.id, Partner.name)
+        .where(named, Partner.status != "merged", visible(Partner, who))
+        .order_by(Partner.name_search)
+    )

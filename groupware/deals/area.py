@@ -32,7 +32,9 @@ AREA = Area(
     lists=(lists.DEALS,),
     merge_links=(MergeLink("deals", Deal.partner_id, _l("Deals")),),
     # deal-12@<mail domain>, ana+deal-12@..., and [D-12] in a subject
-    filing_kinds=(FilingKind("deal", "deals", Deal.id, tag="D"),),
+    filing_kinds=(
+        FilingKind("deal", "deals", Deal.id, tag="D", label=_l("Deal"), name=Deal.title),
+    ),
     dashboard_widgets=(dashboard.PIPELINE_WIDGET, dashboard.FORECAST_WIDGET),
     search_providers=(
         Provider("deals", _l("Deals"), queries.search_rows, more="/deals?q={q}", order=30),

@@ -17,7 +17,7 @@ before ``tag`` before ``contact``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, cast
@@ -66,6 +66,13 @@ class FilingKind:
     id_column: Any  # the records' id (Deal.id): a named record must exist
     tag: str = ""  # the subject's tag: "D" for [D-12]; empty for none
     contacts: tuple[Contact, ...] = ()
+    # How the web mail names the kind and its records ("Deal", Deal.title), and which
+    # of them it offers to file a message on by hand: ``choices(who, text)`` is a
+    # statement of (id, name) rows ``who`` may see, named like ``text`` (by default
+    # the name contains it).
+    label: Any = field(default="", compare=False)
+    name: Any = field(default=None, compare=False)
+    choices: Callable[[Any, str], Any] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z_]+", self.record_type):

@@ -34,17 +34,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, contains_eager, defer
 
-from groupware.access.policy import Who, visible
+from groupware.access.policy import Who, get_for_user, visible
 from groupware.db import escape_like
 from groupware.errors import Invalid, NotFound
 from groupware.i18n import _l
-from groupware.mail import parsing, senders
+from groupware.mail import filing, parsing, senders
 from groupware.mail.models import FOLDERS, MailEntry, MailLink, MailMessage, MailOutbox
 from groupware.search import Terms
 
 PAGE_SIZE = 50
 MOVES = ("inbox", "sent", "archive", "trash")
-RECORD_TYPES = ("deals", "partners")
 NO_MESSAGE = _l("There is no such message, or it is not yours.")
 
 
@@ -320,17 +319,18 @@ class FiledOn:
     how: str
 
 
+def _kind(record_type: str) -> filing.FilingKind:
+    kind = next((k for k in filing.kinds() if k.record_type == record_type), None)
+    if kind is None:
+        raise Invalid({"record_type": _l("Mail cannot be filed on this kind of record.")})
+    return kind
+
+
 def _record_for_user(session: Session, who: Who, record_type: str, record_id: int) -> str:
-    """The record's name, through its access helper (404 if ``who`` may not see it)."""
-    if record_type == "deals":
-        from groupware.deals.service import get_deal_for_user
-
-        return get_deal_for_user(session, who, record_id).title
-    if record_type == "partners":
-        from groupware.crm.partners import get_partner_for_user
-
-        return get_partner_for_user(session, who, record_id).name
-    raise Invalid({"record_type": _l("Mail can be filed on deals and partners.")})
+    """The record's name, through the access check (404 if ``who`` may not see it)."""
+    kind = _kind(record_type)
+    model = kind.id_column.class_
+    return str(get_for_user(session, who, model, record_id))
 
 
 def link_record(
@@ -372,22 +372,19 @@ def unlink_record(session: Session, who: Who, entry_id: int, link_id: int) -> No
 
 
 def filed_on(session: Session, who: Who, message_id: int) -> list[FiledOn]:
-    """The deals and partners a message is filed on that ``who`` may see."""
-    from groupware.crm.models import Partner
-    from groupware.deals.models import Deal
-
+    """The records a message is filed on that ``who`` may see."""
     links = list(session.scalars(select(MailLink).where(MailLink.message_id == message_id)))
     labels: dict[tuple[str, int], str] = {}
-    for record_type, model, name in (
-        ("deals", Deal, Deal.title),
-        ("partners", Partner, Partner.name),
-    ):
-        ids = [link.record_id for link in links if link.record_type == record_type]
-        if ids:
+    for kind in filing.kinds():
+        ids = [link.record_id for link in links if link.record_type == kind.record_type]
+        if ids and kind.name is not None:
+            model = kind.id_column.class_
             rows = session.execute(
-                select(model.id, name).where(model.id.in_(ids), visible(model, who))
+                select(kind.id_column, kind.name).where(
+                    kind.id_column.in_(ids), visible(model, who)
+                )
             )
-            labels.update(((record_type, row_id), label) for row_id, label in rows)
+            labels.update(((kind.record_type, row_id), label) for row_id, label in rows)
     return [
         FiledOn(link.id, link.record_type, link.record_id, labels[key], link.how)
         for link in sorted(links, key=lambda x: x.id)
@@ -396,36 +393,31 @@ def filed_on(session: Session, who: Who, message_id: int) -> list[FiledOn]:
 
 
 def record_choices(session: Session, who: Who, q: str, *, limit: int = 10) -> list[FiledOn]:
-    """Deals and partners named like ``q`` that ``who`` may see (to file mail on)."""
-    from groupware.crm.models import Partner
-    from groupware.crm.normalize import search_text
-    from groupware.deals.models import Deal
-
+    """Records of every filing kind named like ``q`` that ``who`` may see (to file
+    mail on by hand), each kind's newest or best first."""
     q = q.strip()
     if not q:
         return []
     found: list[FiledOn] = []
-    pattern = f"%{escape_like(q.lower())}%"
-    deals = (
-        select(Deal.id, Deal.title)
-        .where(func.lower(Deal.title).like(pattern, escape="\\"), visible(Deal, who))
-        .order_by(Deal.id.desc())
-        .limit(limit)
-    )
-    found.extend(FiledOn(0, "deals", i, title, "") for i, title in session.execute(deals))
-    words = search_text(q)
-    if words:
-        partners = (
-            select(Partner.id, Partner.name)
-            .where(
-                Partner.name_search.like(f"%{escape_like(words)}%", escape="\\"),
-                Partner.status != "merged",
-                visible(Partner, who),
+    # The later areas' records first: they build on the earlier ones' and say more
+    # (a deal or a campaign before its partner).
+    for kind in reversed(filing.kinds()):
+        if kind.name is None:
+            continue
+        if kind.choices is not None:
+            query = kind.choices(who, q)
+        else:
+            pattern = f"%{escape_like(q.lower())}%"
+            query = (
+                select(kind.id_column, kind.name)
+                .where(
+                    func.lower(kind.name).like(pattern, escape="\\"),
+                    visible(kind.id_column.class_, who),
+                )
+                .order_by(kind.id_column.desc())
             )
-            .order_by(Partner.name_search)
-            .limit(limit)
-        )
-        found.extend(FiledOn(0, "partners", i, name, "") for i, name in session.execute(partners))
+        rows = session.execute(query.limit(limit))
+        found.extend(FiledOn(0, kind.record_type, i, name, "") for i, name in rows)
     return found[:limit]
 
 

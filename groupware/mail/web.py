@@ -21,7 +21,7 @@ from starlette.routing import Route
 from groupware.errors import Invalid
 from groupware.i18n import _, _l
 from groupware.lists import web as lists_web
-from groupware.mail import compose, mailbox, sanitize, senders
+from groupware.mail import compose, filing, mailbox, sanitize, senders
 from groupware.mail.lists import FOLDER_LABELS, MAIL
 from groupware.mail.models import FOLDERS, MailEntry
 from groupware.validation import parse_id, validate
@@ -34,7 +34,6 @@ MOVED: dict[str, Any] = {
     "archive": _l("The message is archived."),
     "trash": _l("The message is in the trash."),
 }
-RECORD_LABELS: dict[str, Any] = {"deals": _l("Deal"), "partners": _l("Partner")}
 HOW_LABELS: dict[str, Any] = {
     "address": _l("by its filing address"),
     "tag": _l("by the tag in its subject"),
@@ -127,7 +126,7 @@ def _message_page(
         choices=mailbox.record_choices(ctx.db, ctx.acting, link_q) if link_q else [],
         link_q=link_q,
         folders=FOLDER_LABELS,
-        record_labels=RECORD_LABELS,
+        record_labels={k.record_type: k.label for k in filing.kinds()},
         how_labels=HOW_LABELS,
         errors=errors or {},
     )

@@ -26,14 +26,19 @@ from groupware.campaigns.types import CAMPAIGN_TYPES
 from groupware.deals.types import save_type as save_deal_type
 from groupware.errors import Forbidden, Invalid, NotFound
 from groupware.history.service import record_changes
+from groupware.mail import delivery, routing
+from groupware.mail.mailbox import filed_on, record_choices
+from groupware.mail.models import MailLink
 from groupware.notifications.models import Notification
 from groupware.phases import engine
 from groupware.phases import types as phase_types
 from groupware.phases.alerts import raise_alerts
 from groupware.phases.models import Alert, ProcessType
 from groupware.phases.types import StepIn, TypeIn
+from groupware.settings import Settings
 from groupware.validation import validate
-from tests.factories import Cast
+from tests.factories import MAIL_DOMAIN, Cast
+from tests.mail.conftest import message
 
 START = dt.date(2026, 3, 2)
 
@@ -157,3 +162,37 @@ def test_a_late_phase_raises_one_alert_and_one_escalation_for_the_owner(
     assert raise_alerts(db, due + dt.timedelta(days=60), grace_days=3) == 0
     subjects = db.scalars(select(Alert.subject).where(Alert.record_type == "campaigns"))
     assert sorted(subjects) == [f"phase:{phases_of(db, campaign)[0].id}"] * 2
+
+
+def test_mail_to_a_campaign_s_address_or_with_its_tag_is_filed_on_it_and_offered_by_hand(
+    db: Session, cast: Cast, settings: Settings
+) -> None:
+    alice = load_who(db, cast.alice)
+    campaign = create_campaign(db, alice, data(fair(db).id, name="Sajam Split"))
+    found = routing.route(
+        db, f"campaign-{campaign.id}@{settings.mail_domain}", settings, logged_in=False
+    )
+    assert found.target == ("campaigns", campaign.id)
+    mail = message("ivan@konzum.example", cast.alice.email, f"[C-{campaign.id}] Štand")
+    stored = delivery.store(
+        db,
+        bytes(mail),
+        envelope_from="ivan@konzum.example",
+        envelope_to=[cast.alice.email],
+        recipients=[cast.alice],
+        sender=None,
+        mail_domain=MAIL_DOMAIN,
+    )
+    links = db.execute(
+        select(MailLink.record_type, MailLink.record_id).where(MailLink.message_id == stored)
+    )
+    assert ("campaigns", campaign.id) in set(links)
+    assert [f.label for f in filed_on(db, alice, stored) if f.record_type == "campaigns"] == [
+        "Sajam Split"
+    ]
+    offered = record_choices(db, alice, "split")
+    assert ("campaigns", campaign.id, "Sajam Split") in {
+        (c.record_type, c.record_id, c.label) for c in offered
+    }
+    charlie = load_who(db, cast.charlie)
+    assert not [c for c in record_choices(db, charlie, "split") if c.record_type == "campaigns"]
