@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from groupware.access.policy import Who, get_for_user, may_share, require
 from groupware.accounts.models import Team, User
+from groupware.campaigns import calendar
 from groupware.campaigns.models import RECORD, Campaign
 from groupware.campaigns.types import CAMPAIGN_TYPES
 from groupware.crm.documents import CURRENCIES
@@ -125,6 +126,7 @@ def create_campaign(session: Session, who: Who, data: CampaignIn) -> Campaign:
     session.flush()
     _sync_phase(campaign, engine.plan(session, RECORD, campaign.id, type_, data.starts_on))
     session.flush()
+    calendar.push(session, campaign)
     return campaign
 
 
@@ -149,6 +151,7 @@ def update_campaign(session: Session, who: Who, campaign_id: int, data: Campaign
     if replan:  # a new type or start: the plan is made again from the template
         _sync_phase(campaign, engine.plan(session, RECORD, campaign.id, type_, data.starts_on))
         session.flush()
+    calendar.push(session, campaign)
     return campaign
 
 
@@ -165,6 +168,7 @@ def move_campaign(
     campaign.status = "active"
     _sync_phase(campaign, phases)
     session.flush()
+    calendar.push(session, campaign)
     return campaign
 
 
@@ -182,4 +186,5 @@ def end_campaign(session: Session, who: Who, campaign_id: int, data: EndIn) -> C
     campaign.ends_on = on
     campaign.phase_due = None
     session.flush()
+    calendar.push(session, campaign)
     return campaign

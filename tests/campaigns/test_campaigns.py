@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from groupware.access import shares
 from groupware.access.policy import SYSTEM, load_who
+from groupware.caldav import store
 from groupware.campaigns.service import (
     CampaignIn,
     EndIn,
@@ -196,3 +197,27 @@ def test_mail_to_a_campaign_s_address_or_with_its_tag_is_filed_on_it_and_offered
     }
     charlie = load_who(db, cast.charlie)
     assert not [c for c in record_choices(db, charlie, "split") if c.record_type == "campaigns"]
+
+
+def test_the_phase_deadline_is_a_to_do_in_the_owner_s_task_list_and_follows_the_campaign(
+    db: Session, cast: Cast
+) -> None:
+    def todo(campaign_id: int) -> tuple[int, str] | None:
+        rows = store.item_by_source(db, f"campaign:{campaign_id}")
+        assert len(rows) <= 1
+        return (rows[0].calendar.owner_id, rows[0].ics or "") if rows else None
+
+    alice = load_who(db, cast.alice)
+    campaign = create_campaign(db, alice, data(fair(db).id, name="Sajam"))
+    owner, ics = todo(campaign.id) or (0, "")
+    assert owner == cast.alice.id and "SUMMARY:Prepare: Sajam" in ics
+    assert f"DUE;VALUE=DATE:{campaign.phase_due:%Y%m%d}" in ics
+    fair_phase = phases_of(db, campaign)[1]
+    move_campaign(db, alice, campaign.id, fair_phase.id, on=START + dt.timedelta(days=3))
+    assert "SUMMARY:Fair: Sajam" in (todo(campaign.id) or (0, ""))[1]
+    given = data(campaign.type_id, name="Sajam", owner_id=cast.bob.id, status="active")
+    update_campaign(db, alice, campaign.id, given)
+    assert (todo(campaign.id) or (0, ""))[0] == cast.bob.id  # a new owner: their list only
+    bob = load_who(db, cast.bob)  # alice handed it on: it is bob's to end
+    end_campaign(db, bob, campaign.id, EndIn(status="finished", on=START + dt.timedelta(days=9)))
+    assert todo(campaign.id) is None
