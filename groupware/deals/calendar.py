@@ -38,6 +38,7 @@ def push(session: Session, deal: Deal) -> None:
     if pending is not None:
         pending[deal.id] = deal
         return
+
     def summary() -> str:
         phase = deal.phase.name if deal.phase is not None else ""
         return _("%(phase)s: %(title)s", phase=phase, title=deal.title)
