@@ -14,6 +14,7 @@ AREA = Area(
     access_modules=(CAMPAIGNS_MODULE,),
     record_types=(CAMPAIGNS_RECORD,),
     pages=(web,),
+    partner_sections=(web.PARTNER_SECTION,),
     apis=(api.api,),
     lists=(lists.CAMPAIGNS,),
     alert_sources=(alerts.SOURCE,),

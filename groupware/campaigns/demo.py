@@ -9,6 +9,7 @@ import datetime as dt
 import decimal
 from collections.abc import Mapping
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from groupware.access.policy import SYSTEM
@@ -22,6 +23,7 @@ from groupware.campaigns.service import (
     phases_of,
 )
 from groupware.campaigns.types import CAMPAIGN_TYPES
+from groupware.deals.models import Deal
 from groupware.phases.models import ProcessType
 from groupware.phases.types import StepIn, TypeIn, save_type
 
@@ -72,6 +74,8 @@ def load_campaigns_demo(
                 expected_revenue=decimal.Decimal(revenue),
             ),
         )
+        if kind == 0:  # the fair's: the open deals of its team that came from fairs
+            _from_the_fair(session, campaign.id, [m.user_id for m in teams[team].members])
         phases = phases_of(session, campaign)
         if reached:  # under way: moved on a while after its start, and late there
             on = min(today, starts + dt.timedelta(days=phases[reached].planned_days // 2 + 14))
@@ -97,3 +101,12 @@ def _types(session: Session) -> list[ProcessType]:
         )
         for name, steps in TYPES
     ]
+
+
+def _from_the_fair(session: Session, campaign_id: int, owner_ids: list[int]) -> None:
+    """The open deals of ``owner_ids`` whose source is a fair live in the campaign."""
+    session.execute(
+        update(Deal)
+        .where(Deal.owner_id.in_(owner_ids), Deal.source == "fair", Deal.status == "open")
+        .values(campaign_id=campaign_id)
+    )

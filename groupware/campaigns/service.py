@@ -12,15 +12,16 @@ import decimal
 from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from groupware.access.policy import Who, get_for_user, may_share, require
+from groupware.access.policy import Who, get_for_user, may_share, require, visible
 from groupware.accounts.models import Team, User
 from groupware.campaigns import calendar
 from groupware.campaigns.models import RECORD, Campaign
 from groupware.campaigns.types import CAMPAIGN_TYPES
 from groupware.crm.documents import CURRENCIES
+from groupware.deals.models import Deal
 from groupware.errors import Invalid
 from groupware.i18n import _l, today
 from groupware.phases import engine
@@ -188,3 +189,22 @@ def end_campaign(session: Session, who: Who, campaign_id: int, data: EndIn) -> C
     session.flush()
     calendar.push(session, campaign)
     return campaign
+
+
+def campaigns_of_partner(session: Session, who: Who, partner_id: int) -> list[tuple[Campaign, int]]:
+    """The campaigns ``who`` may see that deals of the partner live in, each with the
+    number of those deals ``who`` may see, the newest campaign first."""
+    deals = (
+        select(Deal.campaign_id, func.count().label("deals"))
+        .where(Deal.partner_id == partner_id, Deal.campaign_id.is_not(None), visible(Deal, who))
+        .group_by(Deal.campaign_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Campaign, deals.c.deals)
+        .join(deals, deals.c.campaign_id == Campaign.id)
+        .where(visible(Campaign, who))
+        .options(joinedload(Campaign.type), joinedload(Campaign.phase))
+        .order_by(Campaign.starts_on.desc(), Campaign.id.desc())
+    )
+    return [(campaign, int(count)) for campaign, count in rows]

@@ -19,6 +19,8 @@ from groupware.campaigns.lists import CAMPAIGNS, SHOWN
 from groupware.campaigns.models import RECORD, STATUS_LABELS, Campaign
 from groupware.campaigns.types import CAMPAIGN_TYPES
 from groupware.crm.documents import CURRENCIES
+from groupware.crm.models import Partner
+from groupware.crm.partner360_web import Section
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, format_number, today
 from groupware.lists import web as lists_web
@@ -114,6 +116,22 @@ def campaign_end(ctx: Ctx) -> Response:
         service.end_campaign(ctx.db, ctx.acting, campaign_id, data)
 
     return _acted(ctx, campaign_id, end, _("The campaign has ended."))
+
+
+# -- the partner's 360° page ----------------------------------------------------------
+
+
+def _partner_campaigns(ctx: Ctx, partner: Partner) -> dict[str, Any]:
+    """The campaigns the partner's deals live in, that the reader may see, with how
+    many of those deals the reader may see; nothing when there are none."""
+    if not ctx.acting.can(MODULE, "view"):
+        return {"campaigns": []}
+    return {"campaigns": service.campaigns_of_partner(ctx.db, ctx.acting, partner.id)}
+
+
+PARTNER_SECTION = Section(
+    "campaigns", "campaigns/partner_section.html", _partner_campaigns, order=15
+)
 
 
 # -- the form -------------------------------------------------------------------------

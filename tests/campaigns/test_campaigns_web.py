@@ -123,6 +123,8 @@ def test_a_deal_goes_into_a_campaign_its_rep_may_see_and_the_list_filters_by_it(
     assert refused.status_code == 422 and "Charliejev" not in refused.text
     assert alice.post("/deals/new", data={**deal, "campaign_id": str(mine_id)}).status_code == 303
     assert alice.post("/deals/new", data={**deal, "title": "Izvan kampanje"}).status_code == 303
+    partner_page = alice.get(f"/partners/{zagreb}").text
+    assert 'data-testid="partner-campaigns"' in partner_page and "Alicin sajam" in partner_page
     listed = alice.get(f"/deals?campaign_id={mine_id}&status=&cols=title,campaign").text
     assert ">Police</a>" in listed and ">Izvan kampanje</a>" not in listed
     assert "Campaign: Alicin sajam" in listed and f'href="/campaigns/{mine_id}"' in listed
