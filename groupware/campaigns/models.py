@@ -22,7 +22,7 @@ RECORD = "campaigns"  # the record type: phases, history, shares
 STATUSES = ("planned", "active", "finished", "cancelled")
 STATUS_LABELS = {
     "planned": _l("planned"),
-    "active": _l("active"),
+    "active": _l("under way"),
     "finished": _l("finished"),
     "cancelled": _l("cancelled"),
 }
