@@ -20,7 +20,7 @@ from groupware.accounts.models import Team, User
 from groupware.campaigns import calendar
 from groupware.campaigns.models import RECORD, Campaign
 from groupware.campaigns.types import CAMPAIGN_TYPES
-from groupware.crm.documents import CURRENCIES
+from groupware.crm.documents import Currency
 from groupware.deals.models import Deal
 from groupware.errors import Invalid
 from groupware.i18n import _l, today
@@ -50,17 +50,10 @@ class CampaignIn(Schema):
     starts_on: LocalDate
     ends_on: OptionalLocalDate = None
     budget: LocalDecimal = Field(default=Money(0), ge=0, max_digits=14, decimal_places=2)
-    currency: str = Field(default="EUR", min_length=3, max_length=3)
+    currency: Currency = "EUR"
     expected_responses: LocalWhole = Field(default=0, ge=0, le=100_000_000)
     expected_revenue: LocalDecimal = Field(default=Money(0), ge=0, max_digits=14, decimal_places=2)
     description: str = Field(default="", max_length=20_000)
-
-    @field_validator("currency")
-    @classmethod
-    def _currency(cls, value: str) -> str:
-        if value.upper() not in CURRENCIES:
-            raise fail(_l("Unknown currency."))
-        return value.upper()
 
     @field_validator("ends_on")
     @classmethod

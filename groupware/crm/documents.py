@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 from sqlalchemy import Select, extract, func, select
 from sqlalchemy.orm import Session, joinedload
 
@@ -36,6 +36,16 @@ from groupware.validation import (
 )
 
 CURRENCIES = ("EUR", "USD", "GBP", "CHF", "HRK", "BAM", "RSD", "HUF")
+
+
+def _known_currency(value: str) -> str:
+    if value.upper() not in CURRENCIES:
+        raise fail(_l("Unknown currency."))
+    return value.upper()
+
+
+# An input's currency: one of CURRENCIES, in any case (a deal's, a campaign's).
+Currency = Annotated[str, Field(min_length=3, max_length=3), AfterValidator(_known_currency)]
 Kind = Literal["offer", "order", "invoice", "delivery_note"]
 
 

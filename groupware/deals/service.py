@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from groupware.access.policy import Who, can, get_for_user, may_share, record_models, require
 from groupware.accounts.models import User
-from groupware.crm.documents import CURRENCIES
+from groupware.crm.documents import Currency
 from groupware.crm.models import Document, Partner, Person
 from groupware.deals import calendar
 from groupware.deals.models import OPEN_CAMPAIGN, Deal, DealLine, DealMember
@@ -62,19 +62,12 @@ class DealIn(Schema):
     owner_id: OptionalId = None
     member_ids: list[Id] = Field(default_factory=list, max_length=50)
     amount: LocalDecimal = Field(default=Money(0), max_digits=14, decimal_places=2)
-    currency: str = Field(default="EUR", min_length=3, max_length=3)
+    currency: Currency = "EUR"
     probability: LocalWhole = Field(default=10, ge=0, le=100)
     started_on: OptionalLocalDate = None
     expected_close: OptionalLocalDate = None
     description: str = Field(default="", max_length=20_000)
     lines: list[LineIn] = Field(default_factory=list, max_length=200)
-
-    @field_validator("currency")
-    @classmethod
-    def _currency(cls, value: str) -> str:
-        if value.upper() not in CURRENCIES:
-            raise fail(_l("Unknown currency."))
-        return value.upper()
 
     @field_validator("lines")
     @classmethod
