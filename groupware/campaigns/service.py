@@ -135,14 +135,16 @@ def update_campaign(session: Session, who: Who, campaign_id: int, data: Campaign
             {"owner_id": _l("Only the owner or someone with the right to share changes this.")}
         )
     new_type = data.type_id != campaign.type_id
-    replan = new_type or data.starts_on != campaign.starts_on
+    # A new type plans the phases again from its template; so does a new start while
+    # the campaign is only planned (once under way, its phases keep their actual dates).
+    replan = new_type or (campaign.status == "planned" and data.starts_on != campaign.starts_on)
     type_ = _campaign_type(session, data.type_id) if new_type else campaign.type
     for name, value in data.model_dump(exclude={"owner_id"}).items():
         setattr(campaign, name, value)
     if data.owner_id is not None:
         campaign.owner_id = data.owner_id
     session.flush()
-    if replan:  # a new type or start: the plan is made again from the template
+    if replan:
         _sync_phase(campaign, engine.plan(session, RECORD, campaign.id, type_, data.starts_on))
         session.flush()
     calendar.push(session, campaign)

@@ -221,3 +221,19 @@ def test_the_phase_deadline_is_a_to_do_in_the_owner_s_task_list_and_follows_the_
     bob = load_who(db, cast.bob)  # alice handed it on: it is bob's to end
     end_campaign(db, bob, campaign.id, EndIn(status="finished", on=START + dt.timedelta(days=9)))
     assert todo(campaign.id) is None
+
+
+def test_a_campaign_under_way_keeps_its_phases_when_its_start_is_corrected(
+    db: Session, cast: Cast
+) -> None:
+    alice = load_who(db, cast.alice)
+    campaign = create_campaign(db, alice, data(fair(db).id))
+    second = phases_of(db, campaign)[1]
+    move_campaign(db, alice, campaign.id, second.id, on=START + dt.timedelta(days=10))
+    earlier = (START - dt.timedelta(days=3)).isoformat()
+    update_campaign(
+        db, alice, campaign.id, data(campaign.type_id, starts_on=earlier, status="active")
+    )
+    phases = phases_of(db, campaign)
+    assert [p.id for p in phases][1] == second.id and campaign.phase_id == second.id
+    assert phases[0].actual_end == START + dt.timedelta(days=10)
