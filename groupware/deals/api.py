@@ -229,7 +229,9 @@ class CycleOut(BaseModel):
 )
 def report_forecast(call: Call) -> tuple[list[ForecastOut], None]:
     q: reports.Period = call.query
-    rows = reports.forecast(call.db, call.who, *q.span, group_by=q.by, currency=q.currency)
+    rows = reports.forecast(
+        call.db, call.who, *q.span, group_by=q.by, currency=q.currency, campaign_id=q.campaign_id
+    )
     return [ForecastOut(**vars(r)) for r in rows], None
 
 
@@ -242,7 +244,8 @@ def report_forecast(call: Call) -> tuple[list[ForecastOut], None]:
     paginated=True,
 )
 def report_pipeline(call: Call) -> tuple[list[PipelineOut], None]:
-    rows = reports.pipeline(call.db, call.who, currency=call.query.currency)
+    q: reports.Period = call.query
+    rows = reports.pipeline(call.db, call.who, currency=q.currency, campaign_id=q.campaign_id)
     return [PipelineOut(**vars(r)) for r in rows], None
 
 
@@ -257,7 +260,7 @@ def report_pipeline(call: Call) -> tuple[list[PipelineOut], None]:
 def report_win_rate(call: Call) -> tuple[list[RateOut], None]:
     q: reports.Period = call.query
     by = "owner" if q.by == "none" else q.by
-    rows = reports.win_rate(call.db, call.who, *q.span, group_by=by)
+    rows = reports.win_rate(call.db, call.who, *q.span, group_by=by, campaign_id=q.campaign_id)
     return [RateOut(key=r.key, won=r.won, lost=r.lost, rate=r.rate) for r in rows], None
 
 
@@ -270,7 +273,8 @@ def report_win_rate(call: Call) -> tuple[list[RateOut], None]:
     paginated=True,
 )
 def report_cycle_time(call: Call) -> tuple[list[CycleOut], None]:
-    rows = reports.cycle_time(call.db, call.who, *call.query.span)
+    q: reports.Period = call.query
+    rows = reports.cycle_time(call.db, call.who, *q.span, campaign_id=q.campaign_id)
     return [CycleOut(**vars(r)) for r in rows], None
 
 

@@ -251,13 +251,16 @@ def form_partner(
     return partner, [(p.id, p.full_name) for p in persons]
 
 
-def campaign_choices(session: Session, who: Who, keep: int | None = None) -> list[tuple[int, str]]:
+def campaign_choices(
+    session: Session, who: Who, keep: int | None = None, *, every: bool = False
+) -> list[tuple[int, str]]:
     """``(id, name)`` of the campaigns a deal may go into: planned or running ones
-    ``who`` may see, and ``keep`` (the deal's own) whatever became of it."""
+    ``who`` may see, and ``keep`` (the deal's own) whatever became of it; ``every``
+    one ``who`` may see (a report's filter)."""
     model: Any = record_models().get("campaigns")
     if model is None:
         return []
-    wanted = visible(model, who) & model.status.in_(OPEN_CAMPAIGN)
+    wanted = visible(model, who) if every else visible(model, who) & model.status.in_(OPEN_CAMPAIGN)
     if keep is not None:
         wanted = wanted | (model.id == keep)
     rows = session.execute(select(model.id, model.name).where(wanted).order_by(model.name))

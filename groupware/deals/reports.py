@@ -45,7 +45,7 @@ from groupware.crm.models import Document, Partner
 from groupware.deals.models import CAMPAIGNS, Deal
 from groupware.i18n import _l, today
 from groupware.phases.models import ProcessType, TypePhase
-from groupware.validation import OptionalLocalDate, Schema, fail
+from groupware.validation import OptionalId, OptionalLocalDate, Schema, fail
 
 GroupBy = Literal["none", "owner", "type", "source", "campaign"]
 ZERO = decimal.Decimal(0)
@@ -62,6 +62,8 @@ class Period(Schema):
     end: OptionalLocalDate = Field(default=None, alias="to")
     by: Literal["none", "owner", "type", "source", "campaign"] = "none"
     currency: str = "EUR"
+    # One campaign's deals only (and the invoices of its deals).
+    campaign_id: OptionalId = None
 
     @model_validator(mode="after")
     def _check(self) -> Period:
@@ -135,6 +137,13 @@ def months_of(start: dt.date, end: dt.date) -> list[dt.date]:
     return months
 
 
+def _seen(who: Who, campaign_id: int | None) -> tuple[ColumnElement[bool], ...]:
+    """The deals a report counts: those ``who`` may see, of one campaign when given."""
+    if campaign_id is None:
+        return (visible(Deal, who, whole=True),)
+    return (visible(Deal, who, whole=True), Deal.campaign_id == campaign_id)
+
+
 def _group_column(group_by: GroupBy) -> Any:
     if group_by == "owner":
         return func.coalesce(User.full_name, literal(""))
@@ -165,6 +174,7 @@ def forecast(
     *,
     group_by: GroupBy = "none",
     currency: str = "EUR",
+    campaign_id: int | None = None,
 ) -> list[ForecastRow]:
     key = _group_column(group_by)
     rows: dict[tuple[dt.date, str], ForecastRow] = {}
@@ -181,7 +191,7 @@ def forecast(
     weighted = func.sum(Deal.amount * Deal.probability / HUNDRED)
     open_deals = _grouped(
         select(close_year, close_month, key, weighted).where(
-            visible(Deal, who, whole=True),
+            *_seen(who, campaign_id),
             Deal.status == "open",
             Deal.currency == currency,
             Deal.expected_close.between(start, end),
@@ -194,7 +204,7 @@ def forecast(
     won_year, won_month = extract("year", Deal.closed_on), extract("month", Deal.closed_on)
     won = _grouped(
         select(won_year, won_month, key, func.sum(Deal.amount)).where(
-            visible(Deal, who, whole=True),
+            *_seen(who, campaign_id),
             Deal.status == "won",
             Deal.currency == currency,
             Deal.closed_on.between(start, end),
@@ -205,14 +215,19 @@ def forecast(
         add(year, month, name, "won", amount)
 
     for year, month, name, amount in session.execute(
-        _invoiced(who, start, end, group_by, currency)
+        _invoiced(who, start, end, group_by, currency, campaign_id)
     ):
         add(year, month, name, "invoiced", amount)
     return sorted(rows.values(), key=lambda r: (r.month, r.key))
 
 
 def _invoiced(
-    who: Who, start: dt.date, end: dt.date, group_by: GroupBy, currency: str
+    who: Who,
+    start: dt.date,
+    end: dt.date,
+    group_by: GroupBy,
+    currency: str,
+    campaign_id: int | None = None,
 ) -> Select[Any]:
     year, month = extract("year", Document.date), extract("month", Document.date)
     query = (
@@ -226,6 +241,8 @@ def _invoiced(
             Document.date.between(start, end),
         )
     )
+    if campaign_id is not None:  # a campaign's: the invoices of its deals
+        query = query.where(Deal.campaign_id == campaign_id)
     if group_by == "owner":
         owner = func.coalesce(Deal.owner_id, Partner.owner_id)
         key: Any = func.coalesce(User.full_name, literal(""))
@@ -247,11 +264,13 @@ def _invoiced(
     )
 
 
-def pipeline(session: Session, who: Who, *, currency: str = "EUR") -> list[PipelineRow]:
+def pipeline(
+    session: Session, who: Who, *, currency: str = "EUR", campaign_id: int | None = None
+) -> list[PipelineRow]:
     weighted = func.sum(Deal.amount * Deal.probability / HUNDRED)
     counted = (
         select(Deal.type_id, Deal.step_id, func.count(), func.sum(Deal.amount), weighted)
-        .where(visible(Deal, who, whole=True), Deal.status == "open", Deal.currency == currency)
+        .where(*_seen(who, campaign_id), Deal.status == "open", Deal.currency == currency)
         .group_by(Deal.type_id, Deal.step_id)
         .subquery()
     )
@@ -268,7 +287,13 @@ def pipeline(session: Session, who: Who, *, currency: str = "EUR") -> list[Pipel
 
 
 def win_rate(
-    session: Session, who: Who, start: dt.date, end: dt.date, *, group_by: GroupBy = "owner"
+    session: Session,
+    who: Who,
+    start: dt.date,
+    end: dt.date,
+    *,
+    group_by: GroupBy = "owner",
+    campaign_id: int | None = None,
 ) -> list[RateRow]:
     key = _group_column(group_by)
     won = func.sum(case((Deal.status == "won", 1), else_=0))
@@ -276,7 +301,7 @@ def win_rate(
     rows = session.execute(
         _grouped(
             select(key, won, lost).where(
-                visible(Deal, who, whole=True),
+                *_seen(who, campaign_id),
                 Deal.status.in_(("won", "lost")),
                 Deal.closed_on.between(start, end),
             ),
@@ -295,26 +320,28 @@ def _days_between(session: Session, first: Any, last: Any) -> ColumnElement[Any]
     return days
 
 
-def cycle_time(session: Session, who: Who, start: dt.date, end: dt.date) -> list[CycleRow]:
+def cycle_time(
+    session: Session, who: Who, start: dt.date, end: dt.date, *, campaign_id: int | None = None
+) -> list[CycleRow]:
     days = _days_between(session, Deal.started_on, Deal.closed_on)
     rows = session.execute(
         select(ProcessType.name, func.count(), func.avg(days))
         .join(ProcessType, ProcessType.id == Deal.type_id)
-        .where(
-            visible(Deal, who, whole=True), Deal.status == "won", Deal.closed_on.between(start, end)
-        )
+        .where(*_seen(who, campaign_id), Deal.status == "won", Deal.closed_on.between(start, end))
         .group_by(ProcessType.name)
         .order_by(ProcessType.name)
     )
     return [CycleRow(t, int(n), round(float(avg or 0), 1)) for t, n, avg in rows]
 
 
-def overdue(session: Session, who: Who, today: dt.date, *, limit: int = 200) -> Sequence[Deal]:
+def overdue(
+    session: Session, who: Who, today: dt.date, *, limit: int = 200, campaign_id: int | None = None
+) -> Sequence[Deal]:
     late = or_(Deal.phase_due < today, Deal.expected_close < today)
     return list(
         session.scalars(
             select(Deal)
-            .where(visible(Deal, who, whole=True), and_(Deal.status == "open", late))
+            .where(*_seen(who, campaign_id), and_(Deal.status == "open", late))
             .options(joinedload(Deal.partner), joinedload(Deal.owner), joinedload(Deal.phase))
             .order_by(func.coalesce(Deal.phase_due, Deal.expected_close), Deal.id)
             .limit(limit)

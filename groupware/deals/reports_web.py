@@ -15,7 +15,7 @@ from groupware import charts
 from groupware.access.policy import require
 from groupware.crm.documents import CURRENCIES
 from groupware.crm.importing.csvfile import iter_csv
-from groupware.deals import reports
+from groupware.deals import queries, reports
 from groupware.deals.web import LABELS, MODULE
 from groupware.errors import Invalid
 from groupware.i18n import _, _l, format_money, format_money_short, format_number, today
@@ -119,7 +119,8 @@ def _bar(value: decimal.Decimal, currency: str) -> charts.Bar:
 def _period(ctx: Ctx) -> reports.Period:
     params = {k: v for k, v in ctx.request.query_params.items() if v}
     return validate(
-        reports.Period, {k: v for k, v in params.items() if k in ("from", "to", "by", "currency")}
+        reports.Period,
+        {k: v for k, v in params.items() if k in ("from", "to", "by", "currency", "campaign_id")},
     )
 
 
@@ -133,8 +134,17 @@ def deal_reports(ctx: Ctx) -> Response:
         period, errors = validate(reports.Period, {}), exc.errors
     start, end = period.span
     who = ctx.acting
-    rows = reports.forecast(ctx.db, who, start, end, group_by=period.by, currency=period.currency)
-    pipeline = reports.pipeline(ctx.db, who, currency=period.currency)
+    campaign_id = period.campaign_id
+    rows = reports.forecast(
+        ctx.db,
+        who,
+        start,
+        end,
+        group_by=period.by,
+        currency=period.currency,
+        campaign_id=campaign_id,
+    )
+    pipeline = reports.pipeline(ctx.db, who, currency=period.currency, campaign_id=campaign_id)
     return ctx.render(
         "deals/reports.html",
         status_code=422 if errors else 200,
@@ -147,9 +157,10 @@ def deal_reports(ctx: Ctx) -> Response:
         pipeline=pipeline,
         pipeline_charts=pipeline_charts(pipeline, period.currency),
         month_label=charts.month_label,
-        rates=reports.win_rate(ctx.db, who, start, end, group_by="owner"),
-        cycle=reports.cycle_time(ctx.db, who, start, end),
-        overdue=reports.overdue(ctx.db, who, today(), limit=50),
+        rates=reports.win_rate(ctx.db, who, start, end, group_by="owner", campaign_id=campaign_id),
+        cycle=reports.cycle_time(ctx.db, who, start, end, campaign_id=campaign_id),
+        overdue=reports.overdue(ctx.db, who, today(), limit=50, campaign_id=campaign_id),
+        campaign_options=queries.campaign_choices(ctx.db, who, every=True),
         today=today(),
         labels=LABELS,
         currencies=CURRENCIES,
@@ -181,7 +192,13 @@ def deal_reports_csv(ctx: Ctx) -> Response:
     period = _period(ctx)
     start, end = period.span
     rows = reports.forecast(
-        ctx.db, ctx.acting, start, end, group_by=period.by, currency=period.currency
+        ctx.db,
+        ctx.acting,
+        start,
+        end,
+        group_by=period.by,
+        currency=period.currency,
+        campaign_id=period.campaign_id,
     )
     name = f"forecast-{start.isoformat()}-{end.isoformat()}.csv"
     return StreamingResponse(

@@ -162,7 +162,7 @@ def test_the_board_shows_one_campaign_s_deals_and_keeps_it_when_a_card_moves(
     assert moved.status_code == 303 and f"campaign_id={campaign_id}" in moved.headers["location"]
 
 
-def test_the_forecast_and_win_rate_group_deals_by_campaign(
+def test_the_reports_group_deals_by_campaign_and_show_one_campaign_s_alone(
     login_as: LoginAs, database: Database, sales: Sales, api: Api
 ) -> None:
     type_id = _fair(database)
@@ -186,3 +186,11 @@ def test_the_forecast_and_win_rate_group_deals_by_campaign(
     assert april == {"Sajam": "500.00", "": "100.00"}  # (1200 + 800) × 25 %, 400 × 25 %
     page = alice.get("/deals/reports", params=period)
     assert page.status_code == 200 and "Sajam" in page.text
+    # One campaign's figures only: its deals (and their invoices), nothing else.
+    only = {**period, "by": "none", "campaign_id": campaign_id}
+    rows = api("alice").get("/reports/forecast", params=only).json()["items"]
+    assert {r["month"]: r["forecast"] for r in rows} == {"2026-04-01": "500.00"}
+    pipeline = api("alice").get("/reports/pipeline", params=only).json()["items"]
+    assert sum(p["count"] for p in pipeline) == 2
+    shown = alice.get("/deals/reports", params=only).text
+    assert f'<option value="{campaign_id}" selected>Sajam</option>' in shown
