@@ -35,6 +35,10 @@ class DealQuery(PageQuery):
     source: str | None = None
 
 
+class CampaignOf(Schema):
+    campaign_id: OptionalId = None
+
+
 class DealOut(Out):
     id: int
     direction: str
@@ -279,7 +283,14 @@ def report_cycle_time(call: Call) -> tuple[list[CycleOut], None]:
 
 
 @api.operation(
-    "GET", "/reports/overdue", summary="Open deals that are late", response=DealOut, paginated=True
+    "GET",
+    "/reports/overdue",
+    summary="Open deals that are late (of one campaign, when asked)",
+    response=DealOut,
+    query=CampaignOf,
+    paginated=True,
 )
 def report_overdue(call: Call) -> tuple[list[DealOut], None]:
-    return [deal_out(d) for d in reports.overdue(call.db, call.who, today())], None
+    campaign_id = call.query.campaign_id
+    late = reports.overdue(call.db, call.who, today(), campaign_id=campaign_id)
+    return [deal_out(d) for d in late], None
