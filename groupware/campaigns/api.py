@@ -173,4 +173,40 @@ def end_campaign(call: Call) -> CampaignDetailOut:
     return _one(call)
 
 
+class RepResultOut(Out):
+    name: str
+    opened: int
+    won: int
+    lost: int
+    revenue: decimal.Decimal
+
+
+class ResultsOut(Out):
+    opened: int
+    open: int
+    won: int
+    lost: int
+    cancelled: int
+    revenue: decimal.Decimal
+    budget: decimal.Decimal
+    goal: decimal.Decimal
+    currency: str
+    return_rate: decimal.Decimal | None
+    goal_rate: decimal.Decimal | None
+    other_currencies: list[str]
+    reps: list[RepResultOut]
+
+
+@api.operation(
+    "GET",
+    "/campaigns/{campaign_id}/results",
+    summary="What a campaign has brought: its deals by status, revenue won against "
+    "budget and goal, per responsible person (the deals you may see)",
+    response=ResultsOut,
+)
+def campaign_results(call: Call) -> ResultsOut:
+    row = service.get_campaign_for_user(call.db, call.who, call.int_param("campaign_id"))
+    return ResultsOut.of(service.results(call.db, call.who, row))
+
+
 types_api.declare(api, CAMPAIGN_TYPES)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from groupware.access.policy import Who, get_for_user, may_share, require, visible
@@ -203,3 +204,100 @@ def campaigns_of_partner(session: Session, who: Who, partner_id: int) -> list[tu
         .order_by(Campaign.starts_on.desc(), Campaign.id.desc())
     )
     return [(campaign, int(count)) for campaign, count in rows]
+
+
+@dataclass(frozen=True)
+class RepResult:
+    """One responsible person's deals in a campaign."""
+
+    name: str
+    opened: int
+    won: int
+    lost: int
+    revenue: decimal.Decimal  # won, in the campaign's currency
+
+
+@dataclass(frozen=True)
+class Results:
+    """What a campaign has brought so far, from the deals that live in it that the
+    reader may see: how many are open, won, lost or cancelled, the revenue won in the
+    campaign's currency against its budget (the return on the campaign) and its goal,
+    and the same per responsible person. Deals in another currency are counted but
+    their amounts are left out of the revenue (``other_currencies`` names them)."""
+
+    open: int
+    won: int
+    lost: int
+    cancelled: int
+    revenue: decimal.Decimal
+    budget: decimal.Decimal
+    goal: decimal.Decimal
+    currency: str
+    other_currencies: tuple[str, ...]
+    reps: tuple[RepResult, ...]
+
+    @property
+    def opened(self) -> int:
+        return self.open + self.won + self.lost + self.cancelled
+
+    @property
+    def return_rate(self) -> decimal.Decimal | None:
+        """(revenue won - budget) / budget, as a percentage; None without a budget."""
+        if not self.budget:
+            return None
+        return ((self.revenue - self.budget) / self.budget * 100).quantize(Money("0.1"))
+
+    @property
+    def goal_rate(self) -> decimal.Decimal | None:
+        """Revenue won as a percentage of the expected revenue; None without a goal."""
+        if not self.goal:
+            return None
+        return (self.revenue / self.goal * 100).quantize(Money("0.1"))
+
+
+def results(session: Session, who: Who, campaign: Campaign) -> Results:
+    """The campaign's results (see :class:`Results`), through the access filter."""
+    same = Deal.currency == campaign.currency
+    won_here = case((and_(Deal.status == "won", same), Deal.amount), else_=0)
+    counted = (
+        func.sum(case((Deal.status == "open", 1), else_=0)),
+        func.sum(case((Deal.status == "won", 1), else_=0)),
+        func.sum(case((Deal.status == "lost", 1), else_=0)),
+        func.sum(case((Deal.status == "cancelled", 1), else_=0)),
+        func.sum(won_here),
+    )
+    mine = (Deal.campaign_id == campaign.id, visible(Deal, who, whole=True))
+    rows = session.execute(
+        select(User.full_name, *counted)
+        .select_from(Deal)
+        .outerjoin(User, User.id == Deal.owner_id)
+        .where(*mine)
+        .group_by(User.full_name)
+        .order_by(func.sum(won_here).desc(), User.full_name)
+    ).all()
+    reps = tuple(
+        RepResult(name or "", int(o or 0) + int(w or 0) + int(lo or 0) + int(c or 0),
+                  int(w or 0), int(lo or 0), _money(revenue))
+        for name, o, w, lo, c, revenue in rows
+    )  # fmt: skip
+    others = session.scalars(
+        select(Deal.currency).where(*mine, Deal.currency != campaign.currency).distinct()
+    )
+    total = [sum((int(r[i] or 0) for r in rows), 0) for i in range(1, 5)]
+    return Results(
+        open=total[0],
+        won=total[1],
+        lost=total[2],
+        cancelled=total[3],
+        revenue=sum((r.revenue for r in reps), Money(0)),
+        budget=campaign.budget,
+        goal=campaign.expected_revenue,
+        currency=campaign.currency,
+        other_currencies=tuple(sorted(others)),
+        reps=reps,
+    )
+
+
+def _money(value: object) -> decimal.Decimal:
+    """A sum from the database as cents (SQLite may hand back a float)."""
+    return Money(str(value or 0)).quantize(Money("0.01"))

@@ -72,6 +72,7 @@ def _detail(
         campaign=campaign,
         timeline=engine.timeline(phases, today()),
         stream=stream_card(ctx, Target(RECORD, campaign.id, campaign)),
+        results=service.results(ctx.db, ctx.acting, campaign),
         statuses=STATUS_LABELS,
         errors=errors or {},
         today=today(),

@@ -194,3 +194,45 @@ def test_the_reports_group_deals_by_campaign_and_show_one_campaign_s_alone(
     assert sum(p["count"] for p in pipeline) == 2
     shown = alice.get("/deals/reports", params=only).text
     assert f'<option value="{campaign_id}" selected>Sajam</option>' in shown
+
+
+def test_a_campaign_s_results_match_its_deals_worked_out_by_hand(
+    login_as: LoginAs, database: Database, sales: Sales, api: Api
+) -> None:
+    type_id = _fair(database)
+    with database.transaction(actor_id=None, channel="cli") as session:
+        zagreb = make_partner(session, SYSTEM, "Konzum d.d.", postal_code="10000").id
+        sale = TypeIn(name="Prodaja", phases=[StepIn(name="Ponuda")])
+        deal_type = save_deal_type(session, SYSTEM, None, sale).id
+    alice = login_as("alice")  # reads English
+    campaign = {"name": "Sajam", "type_id": str(type_id), "starts_on": "2026-11-02",
+                "budget": "300", "expected_revenue": "3,000.00"}  # fmt: skip
+    made = alice.post("/campaigns/new", data=campaign)
+    assert made.status_code == 303, made.text
+    campaign_id = int(made.headers["location"].rsplit("/", 1)[1])
+    alice_id, bob_id = api.cast.alice.id, api.cast.bob.id
+    plan = [(alice_id, "1000.00", "won"), (alice_id, "500.00", "won"), (bob_id, "700.00", "lost"),
+            (bob_id, "900.00", "open"), (alice_id, "50.00", "won")]  # fmt: skip
+    for number, (owner, amount, status) in enumerate(plan):
+        currency = "USD" if number == 4 else "EUR"  # counted, but not in the EUR revenue
+        form = new_deal_form(deal_type, zagreb, title=f"Posao {number}", amount=amount,
+                             campaign_id=str(campaign_id), currency=currency,
+                             owner_id=str(owner))  # fmt: skip
+        made_deal = alice.post("/deals/new", data=form)
+        assert made_deal.status_code == 303, made_deal.text
+        deal_id = int(made_deal.headers["location"].rsplit("/", 1)[1])
+        if status != "open":
+            done = {"status": status, "reason": "Cijena"}
+            assert alice.post(f"/deals/{deal_id}/close", data=done).status_code == 303
+    # by hand: won 1000 + 500 EUR (the USD deal left out), budget 300 -> return
+    # (1500 - 300) / 300 = 400 %; goal 3000 -> 50 %; 5 deals: 1 open, 3 won, 1 lost
+    results = api("alice").get(f"/campaigns/{campaign_id}/results").json()
+    assert (results["opened"], results["open"], results["won"], results["lost"]) == (5, 1, 3, 1)
+    assert results["revenue"] == "1500.00" and results["other_currencies"] == ["USD"]
+    assert results["return_rate"] == "400.0" and results["goal_rate"] == "50.0"
+    by_rep = {r["name"]: (r["opened"], r["won"], r["lost"], r["revenue"]) for r in results["reps"]}
+    assert by_rep == {"Alice": (3, 3, 0, "1500.00"), "Bob": (2, 0, 1, "0.00")}
+    page = alice.get(f"/campaigns/{campaign_id}").text
+    assert 'data-result="return">400.0 %' in page and 'data-result="goal">50.0 %' in page
+    # bob's deals are in it, but the campaign is alice's: he may not see its results
+    assert api("bob").get(f"/campaigns/{campaign_id}/results").status_code == 404
