@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import decimal
 import time
 from collections.abc import Iterator, Sequence
 from itertools import chain
@@ -94,6 +95,12 @@ def const(value: Any) -> BindParameter[Any]:
     once, instead of planning it again on every execution, which for the partner list
     cost more than running it. Never for values that come from a request."""
     return literal(value, literal_execute=True)
+
+
+def cents(value: Any) -> decimal.Decimal:
+    """A sum of money from the database as cents (SQLite may hand back a float, and an
+    empty sum None)."""
+    return decimal.Decimal(str(value or 0)).quantize(decimal.Decimal("0.01"))
 
 
 def escape_like(text: str) -> str:

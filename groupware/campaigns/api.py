@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -16,7 +16,7 @@ from groupware.api import Api, Call, Out, PageQuery, page_of
 from groupware.campaigns import service
 from groupware.campaigns.models import Campaign
 from groupware.campaigns.types import CAMPAIGN_TYPES
-from groupware.crm.api import Ref
+from groupware.crm.api import Ref, ref
 from groupware.phases import types_api
 from groupware.phases.out import PhaseOut, timeline_out
 from groupware.validation import Id, OptionalId, OptionalLocalDate, Schema
@@ -59,13 +59,9 @@ class MoveIn(Schema):
     on: OptionalLocalDate = None
 
 
-def _ref(row: Any) -> Ref | None:
-    return Ref(id=row.id, name=str(row)) if row is not None else None
-
-
 def campaign_out(row: Campaign) -> CampaignOut:
     return CampaignOut.of(
-        row, type=_ref(row.type), owner=_ref(row.owner), team=_ref(row.team), phase=_ref(row.phase)
+        row, type=ref(row.type), owner=ref(row.owner), team=ref(row.team), phase=ref(row.phase)
     )
 
 

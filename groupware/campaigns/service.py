@@ -22,6 +22,7 @@ from groupware.campaigns import calendar
 from groupware.campaigns.models import RECORD, Campaign
 from groupware.campaigns.types import CAMPAIGN_TYPES
 from groupware.crm.documents import Currency
+from groupware.db import cents
 from groupware.deals.models import Deal
 from groupware.errors import Invalid
 from groupware.i18n import _l, today
@@ -277,7 +278,7 @@ def results(session: Session, who: Who, campaign: Campaign) -> Results:
     ).all()
     reps = tuple(
         RepResult(name or "", int(o or 0) + int(w or 0) + int(lo or 0) + int(c or 0),
-                  int(w or 0), int(lo or 0), _money(revenue))
+                  int(w or 0), int(lo or 0), cents(revenue))
         for name, o, w, lo, c, revenue in rows
     )  # fmt: skip
     others = session.scalars(
@@ -296,8 +297,3 @@ def results(session: Session, who: Who, campaign: Campaign) -> Results:
         other_currencies=tuple(sorted(others)),
         reps=reps,
     )
-
-
-def _money(value: object) -> decimal.Decimal:
-    """A sum from the database as cents (SQLite may hand back a float)."""
-    return Money(str(value or 0)).quantize(Money("0.01"))

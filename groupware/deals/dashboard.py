@@ -21,22 +21,17 @@ from sqlalchemy import ColumnElement, case, func, literal_column, select
 from groupware import charts
 from groupware.access.policy import visible
 from groupware.dashboard import Widget, WidgetArgs
+from groupware.db import cents
 from groupware.deals.models import Deal
 from groupware.deals.reports import HUNDRED
 from groupware.i18n import _, _l, format_money, format_money_short, format_number
 from groupware.phases.models import ProcessType
 
 CURRENCY = "EUR"
-CENT = decimal.Decimal("0.01")
 VALUE = charts.Series(_l("Value"), "s1")
 WEIGHTED = charts.Series(_l("Weighted value"), "s2")
 FORECAST = charts.Series(_l("Forecast (weighted)"), "s2")
 REALISED = charts.Series(_l("Realised (won)"), "s3")
-
-
-def _money(value: Any) -> decimal.Decimal:
-    """A sum from the database in cents (SQLite may hand back a float)."""
-    return decimal.Decimal(str(value or 0)).quantize(CENT)
 
 
 def _in_scope(args: WidgetArgs) -> list[ColumnElement[bool]]:
@@ -106,7 +101,7 @@ def open_by_phase(args: WidgetArgs) -> dict[int, dict[int | None, Figures]]:
     )
     found: dict[int, dict[int | None, Figures]] = {}
     for type_id, step_id, count, amount, weight in rows:
-        found.setdefault(type_id, {})[step_id] = (int(count), _money(amount), _money(weight))
+        found.setdefault(type_id, {})[step_id] = (int(count), cents(amount), cents(weight))
     return found
 
 
@@ -215,7 +210,7 @@ def _sums(
         Deal.status == status, Deal.direction == "sale", day.between(*quarter), *_in_scope(args)
     )
     month_sum, quarter_sum = args.session.execute(query).one()
-    return _money(month_sum), _money(quarter_sum)
+    return cents(month_sum), cents(quarter_sum)
 
 
 def forecast_of(args: WidgetArgs, month: Span, quarter: Span) -> tuple[decimal.Decimal, ...]:

@@ -20,7 +20,7 @@ from groupware.access.policy import Who, record_models, visible
 from groupware.accounts.models import TeamMember
 from groupware.crm.documents import CURRENCIES
 from groupware.crm.models import Document, Partner, Person
-from groupware.db import escape_like
+from groupware.db import cents, escape_like
 from groupware.deals.models import (
     DEALS_WORDS,
     DIRECTION_LABELS,
@@ -181,16 +181,11 @@ def board_totals(
     found: dict[int | None, list[ColumnTotal]] = {}
     for step_id, currency, count, amount, weight in rows:
         found.setdefault(step_id, []).append(
-            ColumnTotal(currency, int(count), _cents(amount), _cents(weight))
+            ColumnTotal(currency, int(count), cents(amount), cents(weight))
         )
     for totals in found.values():
         totals.sort(key=lambda t: (-t.amount, t.currency))
     return found
-
-
-def _cents(value: Any) -> decimal.Decimal:
-    """A sum from the database as cents (SQLite may hand back a float)."""
-    return decimal.Decimal(str(value or 0)).quantize(decimal.Decimal("0.01"))
 
 
 def first_type_with_deals(
@@ -251,13 +246,19 @@ def form_partner(
     return partner, [(p.id, p.full_name) for p in persons]
 
 
+def campaign_model() -> Any:
+    """The campaigns' mapped class, found through the access policy's record types
+    (deals do not import the campaigns area, which builds on them); None without it."""
+    return record_models().get("campaigns")
+
+
 def campaign_choices(
     session: Session, who: Who, keep: int | None = None, *, every: bool = False
 ) -> list[tuple[int, str]]:
     """``(id, name)`` of the campaigns a deal may go into: planned or running ones
     ``who`` may see, and ``keep`` (the deal's own) whatever became of it; ``every``
     one ``who`` may see (a report's filter)."""
-    model: Any = record_models().get("campaigns")
+    model = campaign_model()
     if model is None:
         return []
     wanted = visible(model, who) if every else visible(model, who) & model.status.in_(OPEN_CAMPAIGN)
@@ -269,7 +270,7 @@ def campaign_choices(
 
 def campaign_name(session: Session, who: Who, campaign_id: int) -> str | None:
     """The name of a campaign ``who`` may see, else None."""
-    model: Any = record_models().get("campaigns")
+    model = campaign_model()
     if model is None:
         return None
     name = session.scalar(select(model.name).where(model.id == campaign_id, visible(model, who)))

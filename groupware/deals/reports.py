@@ -42,6 +42,7 @@ from groupware.access.policy import Who, visible
 from groupware.accounts.models import User
 from groupware.crm.documents import CURRENCIES
 from groupware.crm.models import Document, Partner
+from groupware.db import cents
 from groupware.deals.models import CAMPAIGNS, Deal
 from groupware.i18n import _l, today
 from groupware.phases.models import ProcessType, TypePhase
@@ -51,7 +52,6 @@ GroupBy = Literal["none", "owner", "type", "source", "campaign"]
 ZERO = decimal.Decimal(0)
 # A decimal divisor: SQLite would divide two integers as integers.
 HUNDRED: ColumnElement[Any] = literal_column("100.0")
-CENT = decimal.Decimal("0.01")
 
 
 MAX_DAYS = 5 * 366
@@ -123,11 +123,6 @@ class CycleRow:
     average_days: float
 
 
-def _money(value: Any) -> decimal.Decimal:
-    """A sum from the database as cents (SQLite may hand back a float)."""
-    return decimal.Decimal(str(value or 0)).quantize(CENT)
-
-
 def months_of(start: dt.date, end: dt.date) -> list[dt.date]:
     """The first days of the months from ``start`` to ``end``."""
     months, day = [], start.replace(day=1)
@@ -182,7 +177,7 @@ def forecast(
     def add(month_year: Any, month: Any, name: Any, field: str, amount: Any) -> None:
         month_day = dt.date(int(month_year), int(month), 1)
         row = rows.setdefault((month_day, name or ""), ForecastRow(month_day, name or ""))
-        setattr(row, field, getattr(row, field) + _money(amount))
+        setattr(row, field, getattr(row, field) + cents(amount))
 
     close_year, close_month = (
         extract("year", Deal.expected_close),
@@ -283,7 +278,7 @@ def pipeline(
         .outerjoin(TypePhase, TypePhase.id == counted.c.step_id)
         .order_by(ProcessType.name, position)
     )
-    return [PipelineRow(t, p, n, c, _money(a), _money(w)) for t, p, n, c, a, w in rows]
+    return [PipelineRow(t, p, n, c, cents(a), cents(w)) for t, p, n, c, a, w in rows]
 
 
 def win_rate(

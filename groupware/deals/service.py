@@ -16,11 +16,11 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from groupware.access.policy import Who, can, get_for_user, may_share, record_models, require
+from groupware.access.policy import Who, can, get_for_user, may_share, require
 from groupware.accounts.models import User
 from groupware.crm.documents import Currency
 from groupware.crm.models import Document, Partner, Person
-from groupware.deals import calendar
+from groupware.deals import calendar, queries
 from groupware.deals.models import OPEN_CAMPAIGN, Deal, DealLine, DealMember
 from groupware.errors import Invalid
 from groupware.i18n import _l, today
@@ -162,7 +162,7 @@ def _check_campaign(session: Session, who: Who, data: DealIn, deal: Deal | None 
     it is in already may stay, whatever became of the campaign)."""
     if data.campaign_id is None or (deal is not None and data.campaign_id == deal.campaign_id):
         return
-    model = record_models().get("campaigns")
+    model = queries.campaign_model()
     campaign = session.get(model, data.campaign_id) if model is not None else None
     if (
         campaign is None
