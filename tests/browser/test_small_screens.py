@@ -71,6 +71,9 @@ def _main_pages(database: Database) -> dict[str, str]:
         "campaign": f"/campaigns/{campaign}",
         "message": f"/mail/{message}",
         "users": "/admin/users",
+        "campaign_form": "/campaigns/new",
+        "campaign_types": "/admin/campaign-types",
+        "campaign_type": "/admin/campaign-types/new",
     }
 
 
