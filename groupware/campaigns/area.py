@@ -2,7 +2,13 @@
 and campaigns that follow them, with access, sharing and history like every record."""
 
 from groupware.campaigns import alerts, api, lists, web
-from groupware.campaigns.models import CAMPAIGNS_RECORD, Campaign
+from groupware.campaigns.models import (
+    CAMPAIGNS_RECORD,
+    Campaign,
+    CampaignTarget,
+    Rollout,
+    SavedCriteria,
+)
 from groupware.campaigns.types import CAMPAIGN_TYPES, CAMPAIGNS_MODULE
 from groupware.i18n import _l
 from groupware.mail.filing import FilingKind
@@ -10,7 +16,7 @@ from groupware.wiring import Area
 
 AREA = Area(
     "campaigns",
-    models=(Campaign,),
+    models=(Campaign, CampaignTarget, SavedCriteria, Rollout),
     access_modules=(CAMPAIGNS_MODULE,),
     record_types=(CAMPAIGNS_RECORD,),
     pages=(web,),

@@ -1,14 +1,36 @@
 """Campaigns: a marketing effort of a type (whose phase template it follows), with an
 owner and a team, dates, a budget and goals. ``phase_id`` is its current phase of the
 engine's ``phases`` rows and ``phase_due`` repeats its planned end, so that lists and
-the alert job find late campaigns by an index (as deals do)."""
+the alert job find late campaigns by an index (as deals do).
+
+A campaign's **targets** are the partners it addresses, one row per partner (the
+database refuses a second), each with its status, its rep and what the rollout made
+for it; ``Campaign.criteria`` keeps the criteria its list was last frozen from, so that
+refreshing finds the new matches. **Saved criteria** are reusable by every campaign.
+A **rollout** turns the targets into deals and tasks; at most one runs per campaign at
+a time (a unique index over the running ones)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, Text
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from groupware.access.policy import RecordAccess
@@ -32,7 +54,7 @@ OPEN_STATUSES = ("planned", "active")
 class Campaign(Base):
     __tablename__ = "campaigns"
     __tracked__ = True
-    __history_exclude__ = frozenset({"phase_due"})  # it follows the phase
+    __history_exclude__ = frozenset({"phase_due", "criteria"})  # the phase; its own history
     __access__ = RecordAccess(module="campaigns", owner="owner_id", team="team_id")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -56,6 +78,8 @@ class Campaign(Base):
         ForeignKey("phases.id", ondelete="SET NULL"), default=None
     )
     phase_due: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    # The criteria the target list was last frozen from (groupware.campaigns.criteria).
+    criteria: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     type: Mapped[ProcessType] = relationship()
@@ -118,3 +142,144 @@ CAMPAIGNS_RECORD = RecordType(
     api_url="/api/v1/campaigns",
     stream=True,
 )
+
+
+# -- targets --------------------------------------------------------------------------
+
+TARGET_STATUSES = (
+    "new",
+    "contacted",
+    "responded",
+    "interested",
+    "not_interested",
+    "won",
+    "lost",
+    "opted_out",
+)
+TARGET_STATUS_LABELS = {
+    "new": _l("new"),
+    "contacted": _l("contacted"),
+    "responded": _l("responded"),
+    "interested": _l("interested"),
+    "not_interested": _l("not interested"),
+    "won": _l("won"),
+    "lost": _l("lost"),
+    "opted_out": _l("opted out"),
+}
+# Statuses that mean the partner answered (a response, in the results).
+RESPONSES = ("responded", "interested", "not_interested", "won", "lost")
+TARGET_SOURCES = ("criteria", "csv", "hand", "campaign")
+TARGET_SOURCE_LABELS = {
+    "criteria": _l("criteria"),
+    "csv": _l("CSV list"),
+    "hand": _l("picked by hand"),
+    "campaign": _l("another campaign"),
+}
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+class CampaignTarget(Base):
+    """A partner a campaign addresses: its status, its rep (the partner's primary rep
+    when it was added), where it came from, and the deal and task the rollout made."""
+
+    __tablename__ = "campaign_targets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    rep_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    source: Mapped[str] = mapped_column(String(10), default="criteria")
+    deal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deals.id", ondelete="SET NULL"), default=None
+    )
+    task_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tasks.id", ondelete="SET NULL"), default=None
+    )
+    added_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # When it first answered (a status of RESPONSES), for the results over time.
+    responded_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "partner_id", name="uq_campaign_targets_partner"),
+        CheckConstraint(f"status IN ({_in(TARGET_STATUSES)})", name="status"),
+        CheckConstraint(f"source IN ({_in(TARGET_SOURCES)})", name="source"),
+        Index("ix_campaign_targets_campaign_id_status", "campaign_id", "status"),
+        Index("ix_campaign_targets_partner_id", "partner_id"),
+        Index("ix_campaign_targets_rep_id", "rep_id"),
+        # One rollout deal and task per target: never two targets on one deal.
+        Index("ux_campaign_targets_deal_id", "deal_id", unique=True),
+        Index("ux_campaign_targets_task_id", "task_id", unique=True),
+    )
+
+
+class SavedCriteria(Base):
+    """Target criteria saved under a name, for any campaign to use again."""
+
+    __tablename__ = "campaign_criteria"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    criteria: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# -- rollouts -------------------------------------------------------------------------
+
+ROLLOUT_STATUSES = ("running", "done", "failed")
+
+
+class Rollout(Base):
+    """One run of a campaign's rollout: what it makes (deals of a type, tasks with a
+    title and due date), who started it, and how far it is. A running rollout whose
+    process died is resumed by the rollout job (its ``beat`` grows old)."""
+
+    __tablename__ = "campaign_rollouts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(8), default="running")
+    make_deals: Mapped[bool] = mapped_column(Boolean, default=True)
+    make_tasks: Mapped[bool] = mapped_column(Boolean, default=True)
+    deal_type_id: Mapped[int | None] = mapped_column(
+        ForeignKey("process_types.id", ondelete="SET NULL"), default=None
+    )
+    deal_title: Mapped[str] = mapped_column(String(200), default="")
+    task_title: Mapped[str] = mapped_column(String(200), default="")
+    task_due: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    started_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    deals_made: Mapped[int] = mapped_column(Integer, default=0)
+    deals_linked: Mapped[int] = mapped_column(Integer, default=0)
+    tasks_made: Mapped[int] = mapped_column(Integer, default=0)
+    queued: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    beat: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    campaign: Mapped[Campaign] = relationship()
+
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_in(ROLLOUT_STATUSES)})", name="status"),
+        Index("ix_campaign_rollouts_campaign_id", "campaign_id", "id"),
+        # Never two at once for one campaign.
+        Index(
+            "ux_campaign_rollouts_running",
+            "campaign_id",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
+    )
