@@ -116,7 +116,8 @@ def upgrade() -> None:
             name=op.f("ck_campaign_targets_source"),
         ),
         sa.CheckConstraint(
-            "status IN ('new', 'contacted', 'responded', 'interested', 'not_interested', 'won', 'lost', 'opted_out')",
+            "status IN ('new', 'contacted', 'responded', 'interested', 'not_interested', "
+            "'won', 'lost', 'opted_out')",
             name=op.f("ck_campaign_targets_status"),
         ),
         sa.ForeignKeyConstraint(
