@@ -3,8 +3,9 @@
 Each area (accounts, crm, deals, mail...) declares in its ``area.py`` one :class:`Area`:
 its models, pages, API, navigation, jobs, alert sources, calendar sources, partner page
 sections, stream sources and quick actions, merge links, mail filing kinds, record
-types, dashboard widgets, the list pages people shape, what the header's search looks
-through and what its "+" menu creates.
+types, dashboard widgets, the list pages people shape (and bulk actions added to
+another area's list), what the header's search looks through and what its "+" menu
+creates.
 ``groupware.areas`` lists the areas in order, and whatever starts the product (the app, the CLI, the
 migrations, a benchmark, the tests) calls ``groupware.areas.install()`` once, which
 gathers them here. Readers (the job runner, the alert job, the partner page, the
@@ -18,6 +19,7 @@ This module imports no area: the declarations import their own code, and only
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
     from groupware.crm.partner360_web import Section
     from groupware.dashboard import Widget
     from groupware.jobs import Job
-    from groupware.lists.declare import ListDef
+    from groupware.lists.declare import BulkAction, ListDef
     from groupware.mail.filing import FilingKind
     from groupware.phases.alerts import AlertChannel, AlertSource
     from groupware.phases.types import ProcessKind
@@ -80,6 +82,9 @@ class Area:
     # List pages people shape: their columns, sorts, totals, bulk actions and export
     # (groupware.lists), by the list's name.
     lists: tuple[ListDef, ...] = ()
+    # Bulk actions the area adds to another area's list, by the list's name (the
+    # partner list's "add to a campaign"): the list's own area need not know of them.
+    list_actions: tuple[tuple[str, BulkAction], ...] = ()
     # What the header's search box looks through (groupware.search), and the entries of
     # the header's "+" menu (shown to those with the right to create).
     search_providers: tuple[Provider, ...] = ()
@@ -147,8 +152,15 @@ def gather(areas: Iterable[Area]) -> Wiring:
     _unique("filed record type", (k.record_type for k in kinds))
     widgets = every("dashboard_widgets")
     _unique("dashboard widget", (w.name for w in widgets))
-    lists = every("lists")
-    _unique("list", (listed.name for listed in lists))
+    lists = {listed.name: listed for listed in every("lists")}
+    _unique("list", (listed.name for listed in every("lists")))
+    for list_name, action in every("list_actions"):
+        if list_name not in lists:
+            raise ValueError(f"a bulk action {action.name!r} for the unknown list {list_name!r}")
+        listed = lists[list_name]
+        if listed.action(action.name) is not None:
+            raise ValueError(f"two bulk actions {action.name!r} on the list {list_name!r}")
+        lists[list_name] = dataclasses.replace(listed, bulk=(*listed.bulk, action))
     _unique("search provider", (p.name for p in every("search_providers")))
     _unique("quick-create entry", (q.endpoint for q in every("quick_create")))
     return Wiring(
@@ -168,7 +180,7 @@ def gather(areas: Iterable[Area]) -> Wiring:
         stream_actions=tuple(every("stream_actions")),
         filing_kinds=tuple(kinds),
         dashboard_widgets=tuple(sorted(widgets, key=lambda w: w.order)),
-        lists={listed.name: listed for listed in lists},
+        lists=lists,
         search_providers=tuple(sorted(every("search_providers"), key=lambda p: p.order)),
         quick_create=tuple(sorted(every("quick_create"), key=lambda q: q.order)),
     )

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-
 from typing import Any
 
 from sqlalchemy import (
@@ -125,6 +124,8 @@ CAMPAIGNS_RECORD = RecordType(
         "expected_revenue": _l("Expected revenue"),
         "description": _l("Description"),
         "phase_id": _l("Phase"),
+        # Not a column: how many targets the list has (one history row per change).
+        "targets": _l("Targets"),
     },
     values={
         "type_id": ref("process_types"),
@@ -136,6 +137,7 @@ CAMPAIGNS_RECORD = RecordType(
         "budget": MONEY,
         "expected_revenue": MONEY,
         "expected_responses": NUMBER,
+        "targets": NUMBER,
     },
     summary=("type_id", "status", "owner_id", "starts_on", "ends_on"),
     list_url="/campaigns?shown=all",

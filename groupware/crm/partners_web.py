@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from groupware import wiring
 from groupware.access.policy import can, require, require_share
 from groupware.accounts.users import active_user_choices
 from groupware.crm import partner_list
@@ -74,7 +75,8 @@ def partners(ctx: Ctx) -> Response:
     tables behind the filter selects are read only for the whole page, not for the
     results htmx asks for while the user types."""
     full = not lists_web.wants_results(ctx)
-    found = lists_web.listing(ctx, PARTNERS, full=full)
+    # As the areas gathered it: another area may add bulk actions (add to a campaign).
+    found = lists_web.listing(ctx, wiring.current().lists[PARTNERS.name], full=full)
     context: dict[str, Any] = {}
     if full:
         context = _lookups(ctx) | {
