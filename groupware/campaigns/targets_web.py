@@ -191,8 +191,7 @@ def campaign_count(ctx: Ctx) -> Response:
     except Invalid as exc:
         count, errors = None, exc.errors
     return ctx.render(
-        "campaigns/choose.html",
-        block="count",
+        "campaigns/_count.html",
         campaign=campaign,
         count=count,
         errors=errors,
