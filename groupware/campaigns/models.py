@@ -266,6 +266,8 @@ class Rollout(Base):
     deals_linked: Mapped[int] = mapped_column(Integer, default=0)
     tasks_made: Mapped[int] = mapped_column(Integer, default=0)
     queued: Mapped[int] = mapped_column(Integer, default=0)
+    # What each rep got so far, {user id: [deals, tasks]} (their notice at the end).
+    per_rep: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str] = mapped_column(Text, default="")
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     beat: Mapped[dt.datetime] = mapped_column(default=utcnow)

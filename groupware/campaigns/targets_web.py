@@ -90,7 +90,10 @@ def _list_url(ctx: Ctx, campaign_id: int) -> str:
 @page()
 def campaign_targets(ctx: Ctx) -> Response:
     campaign_id = parse_id(ctx.request.query_params.get("campaign_id", ""))
-    campaign = service.get_campaign_for_user(ctx.db, ctx.acting, campaign_id or 0)
+    if campaign_id is None:  # a list of targets is always one campaign's
+        ctx.flash(_("Open the target list from its campaign."), "info")
+        return ctx.redirect(ctx.url("campaigns"))
+    campaign = service.get_campaign_for_user(ctx.db, ctx.acting, campaign_id)
     full = not lists_web.wants_results(ctx)
     found = lists_web.listing(ctx, TARGETS, full=full)
     return lists_web.render(
@@ -166,7 +169,11 @@ def _editable(ctx: Ctx) -> Campaign:
 
 @page()
 def campaign_choose(ctx: Ctx) -> Response:
-    campaign = _editable(ctx)
+    campaign_id = ctx.int_param("campaign_id")
+    campaign = service.get_campaign_for_user(ctx.db, ctx.acting, campaign_id, "edit")
+    if not campaign.is_open:
+        ctx.flash(_("This campaign has ended; its targets stay as they are."), "info")
+        return ctx.redirect(_list_url(ctx, campaign_id))
     values: dict[str, Any] = dict(ctx.request.query_params)
     saved_id = parse_id(values.pop("saved_id", ""))
     if saved_id is not None:
@@ -183,8 +190,14 @@ def campaign_choose(ctx: Ctx) -> Response:
 
 @page()
 def campaign_count(ctx: Ctx) -> Response:
-    """The live count: the criteria of the query string, counted (a fragment)."""
+    """The live count: the criteria of the query string, counted (a fragment; its
+    address typed in shows the page it belongs to)."""
     campaign = _editable(ctx)
+    if not ctx.is_htmx:
+        query = ctx.request.url.query
+        return ctx.redirect(
+            ctx.url("campaign_choose", campaign_id=campaign.id) + (f"?{query}" if query else "")
+        )
     values = dict(ctx.request.query_params)
     try:
         count, errors = _count_of(ctx, values), {}

@@ -40,8 +40,12 @@ def push(session: Session, deal: Deal) -> None:
         return
 
     def summary() -> str:
-        phase = deal.phase.name if deal.phase is not None else ""
-        return _("%(phase)s: %(title)s", phase=phase, title=deal.title)
+        return deadline_summary(deal.phase.name if deal.phase is not None else "", deal.title)
 
     due = deal.phase_due if deal.status == "open" else None
     put_deadline(session, PREFIX, deal.id, deal.owner_id, due, summary, f"/deals/{deal.id}")
+
+
+def deadline_summary(phase: str, title: str) -> str:
+    """What a deal's deadline to-do is called, in the current language."""
+    return _("%(phase)s: %(title)s", phase=phase, title=title)

@@ -14,26 +14,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-import vobject  # type: ignore[import-untyped]
-from dateutil import tz  # type: ignore[import-untyped]
 from sqlalchemy.orm import Session
 
 from groupware.accounts.models import User
-from groupware.caldav import store
+from groupware.caldav import ics, store
+from groupware.db import utcnow
 from groupware.i18n import use_language
 
 
 def vtodo(uid: str, summary: str, due: dt.date, url: str) -> str:
-    cal = vobject.iCalendar()
-    todo = cal.add("vtodo")
-    todo.add("uid").value = uid
-    todo.add("dtstamp").value = dt.datetime.now(tz.UTC)
-    todo.add("summary").value = summary
-    todo.add("due").value = due
-    todo.add("status").value = "NEEDS-ACTION"
-    todo.add("categories").value = ["CRM"]
-    todo.add("url").value = url
-    return str(cal.serialize())
+    return ics.todo(uid=uid, summary=summary, stamp=utcnow(), due=due, categories=("CRM",), url=url)
 
 
 def put_deadline(
@@ -63,3 +53,16 @@ def put_deadline(
         text = summary()
     (item,) = store.parse_items(vtodo(f"{prefix}-{record_id}@groupware", text, due, url))
     store.put_item(session, tasks_list, f"{prefix}-{record_id}.ics", item, source=source)
+
+
+def deadline_item(
+    prefix: str, record_id: int, summary: str, due: dt.date, url: str
+) -> store.NewItem:
+    """A new record's deadline as a to-do for :func:`groupware.caldav.store.insert_items`
+    (a bulk writer's way; ``summary`` already in the owner's language)."""
+    uid = f"{prefix}-{record_id}@groupware"
+    starts, ends = ics.todo_range(due=due)
+    text = vtodo(uid, summary, due, url)
+    return store.NewItem(
+        f"{prefix}-{record_id}.ics", uid, text, starts, ends, f"{prefix}:{record_id}"
+    )

@@ -16,15 +16,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import vobject  # type: ignore[import-untyped]
-from dateutil import tz  # type: ignore[import-untyped]
 from radicale import item as radicale_item
 from sqlalchemy.orm import Session
 
 from groupware.access.policy import load_who
 from groupware.accounts.models import User
-from groupware.caldav import parameters, store
+from groupware.caldav import ics, store
 from groupware.caldav.models import Calendar
+from groupware.db import utcnow
 from groupware.errors import GroupwareError
 from groupware.tasks import service
 from groupware.tasks.models import Task
@@ -45,37 +44,41 @@ def href_of(task: Task) -> str:
 
 
 def vtodo(task: Task, base_url: str = "") -> str:
-    # vobject writes "Z" times only for dateutil's UTC (it cannot name datetime.UTC).
-    cal = vobject.iCalendar()
-    todo = cal.add("vtodo")
-    todo.add("uid").value = f"task-{task.id}@groupware"
-    todo.add("dtstamp").value = dt.datetime.now(tz.UTC)
-    todo.add("summary").value = task.title
-    if task.description:
-        todo.add("description").value = task.description
-    if task.starts_at:
-        todo.add("dtstart").value = task.starts_at.astimezone(tz.UTC)
-    if task.due_at:
-        todo.add("due").value = task.due_at.astimezone(tz.UTC)
-    todo.add("status").value = STATUS_OUT[task.status]
-    todo.add("percent-complete").value = str(task.progress)
-    todo.add("priority").value = str(PRIORITY_OUT[task.priority])
-    if task.completed_at:
-        todo.add("completed").value = task.completed_at.astimezone(tz.UTC)
+    organizer = attendee = None
     if (
         task.owner is not None
         and task.created_by is not None
         and task.created_by_id != task.owner_id
     ):
-        organizer = todo.add("organizer")
-        organizer.value = f"mailto:{task.created_by.email}"
-        parameters.set_text(organizer, "CN", task.created_by.full_name)
-        attendee = todo.add("attendee")
-        attendee.value = f"mailto:{task.owner.email}"
-        parameters.set_text(attendee, "CN", task.owner.full_name)
-        attendee.params["PARTSTAT"] = [PARTSTAT_OUT[task.response]]
-    todo.add("url").value = f"{base_url}/tasks/{task.id}"
-    return str(cal.serialize())
+        organizer = ics.Person(task.created_by.email, task.created_by.full_name)
+        attendee = ics.Person(task.owner.email, task.owner.full_name, PARTSTAT_OUT[task.response])
+    return ics.todo(
+        uid=f"task-{task.id}@groupware",
+        summary=task.title,
+        stamp=utcnow(),
+        description=task.description,
+        start=task.starts_at,
+        due=task.due_at,
+        status=STATUS_OUT[task.status],
+        percent=task.progress,
+        priority=PRIORITY_OUT[task.priority],
+        completed=task.completed_at,
+        organizer=organizer,
+        attendee=attendee,
+        url=f"{base_url}/tasks/{task.id}",
+    )
+
+
+def new_item(task: Task) -> store.NewItem:
+    """A new task's to-do for :func:`groupware.caldav.store.insert_items` (a bulk
+    writer's way; the task need not be in a session, its ``owner`` and ``created_by``
+    set)."""
+    starts, ends = ics.todo_range(
+        due=task.due_at, start=task.starts_at, completed=task.completed_at
+    )
+    return store.NewItem(
+        href_of(task), f"task-{task.id}@groupware", vtodo(task), starts, ends, source_of(task)
+    )
 
 
 def push(session: Session, task: Task) -> None:

@@ -22,6 +22,9 @@ from tests.crm.conftest import Sales
 from tests.factories import make_partner
 
 
+HX = {"HX-Request": "true"}  # the live count is htmx's request
+
+
 def _count(page: str) -> str:
     found = re.search(r'data-testid="live-count" data-count="(\d*)"', page)
     assert found is not None, page
@@ -65,17 +68,19 @@ def test_targets_are_chosen_by_criteria_a_csv_list_and_by_hand(
     count_url = f"/campaigns/{campaign_id}/choose/count"
 
     # The live count: Split is out of alice's sight, never counted for her.
-    assert _count(alice.get(count_url, params={"postal_from": "10000"}).text) == "2"
-    assert _count(alice.get(count_url).text) == ""  # no criteria yet
-    bad = alice.get(count_url, params={"postal_from": "21000", "postal_to": "10000"})
+    assert _count(alice.get(count_url, params={"postal_from": "10000"}, headers=HX).text) == "2"
+    assert _count(alice.get(count_url, headers=HX).text) == ""  # no criteria yet
+    bad = alice.get(count_url, params={"postal_from": "21000", "postal_to": "10000"}, headers=HX)
     assert bad.status_code == 422 and "ends before it starts" in bad.text
     root_id = root.get(f"/campaigns/{campaign_id}").status_code
     assert root_id == 200
     # Root reads Croatian: 1.000,50 is a thousand.
-    hr = root.get(count_url, params={"revenue_min": "1.000,50"})
+    hr = root.get(count_url, params={"revenue_min": "1.000,50"}, headers=HX)
     assert _count(hr.text) == "1" and "1 partner odgovara." in hr.text
     page = alice.get(f"/campaigns/{campaign_id}/choose")
     assert page.status_code == 200 and 'id="criteria"' in page.text
+    typed_in = alice.get(count_url, params={"city": "Zagreb"})  # the page it belongs to
+    assert typed_in.status_code == 303 and "choose?city=Zagreb" in typed_in.headers["location"]
 
     nothing = alice.post(f"/campaigns/{campaign_id}/targets/freeze", data={"city": "Vukovar"})
     assert nothing.status_code == 422 and "match no partner" in nothing.text

@@ -17,6 +17,9 @@ from groupware.access.shares import share
 from groupware.accounts.models import User
 from groupware.activities.service import ActivityIn, add_activity
 from groupware.caldav import meetings, store
+from groupware.campaigns import targets
+from groupware.campaigns.service import CampaignIn, create_campaign
+from groupware.campaigns.types import CAMPAIGN_TYPES
 from groupware.crm.merge import links, merge_partners, undo_merge
 from groupware.crm.models import Branch, Document, Partner, PartnerMerge, PartnerTag, Person
 from groupware.crm.persons import BranchIn, PersonIn, save_branch, save_person
@@ -26,6 +29,8 @@ from groupware.history.models import Change
 from groupware.history.service import record_changes
 from groupware.mail import timeline
 from groupware.mail.delivery import deliver
+from groupware.phases import types as phase_types
+from groupware.phases.types import StepIn, TypeIn
 from groupware.tasks.service import TaskIn, create_task
 from tests.browser.test_shell import chromium
 from tests.conftest import LiveServer, LoginAs
@@ -152,6 +157,14 @@ def test_a_merge_moves_every_kind_of_linked_record_and_undo_puts_each_back(
     kept, other = twins(db, cast, SYSTEM)
     make_deal(db, cast.charlie, other.id)
     create_task(db, SYSTEM, TaskIn(title="Nazvati nabavu", partner_id=other.id), push=False)
+    kind = phase_types.save_type(
+        db, SYSTEM, CAMPAIGN_TYPES, None, TypeIn(name="Sajam", phases=[StepIn(name="Priprema")])
+    )
+    for name, targeted in (("Sajam", [other.id]), ("Katalog", [kept.id, other.id])):
+        fair = create_campaign(
+            db, SYSTEM, CampaignIn(name=name, type_id=kind.id, starts_on="2026-12-01")
+        )
+        targets.add_partners(db, SYSTEM, fair.id, targeted)
     for subject, filed in (
         ("Ponuda", [("partners", other.id)]),
         ("Oboma", [("partners", kept.id), ("partners", other.id)]),
@@ -181,13 +194,15 @@ def test_a_merge_moves_every_kind_of_linked_record_and_undo_puts_each_back(
     before = links_of(db, kept.id, other.id)
     # the retired partner has rows of every kind an area declares
     declared = {"persons", "branches", "documents", "deals", "tasks", "mail", "activities"}
+    declared |= {"campaign_targets"}
     assert declared | {"meetings"} <= before[other.id].keys()
     assert all(before[other.id].values()), before[other.id]
 
     merge = merge_partners(db, kept, other, by_user_id=None)
     after = links_of(db, kept.id, other.id)
     for name, ids in before[other.id].items():
-        if name == "mail":  # the message filed on both stays filed once, on the kept one
+        if name in ("mail", "campaign_targets"):
+            # filed on both, a target of one campaign twice: it stays once, on the kept one
             assert len(after[kept.id][name]) == 2 and len(after[other.id][name]) == 1
         else:
             assert after[kept.id][name] == sorted(before[kept.id][name] + ids), name

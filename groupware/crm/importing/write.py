@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Index, Integer, any_, bindparam, func, select, text
+from sqlalchemy import ColumnElement, Index, Integer, any_, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -37,7 +37,7 @@ from groupware.crm.models import Partner, PartnerRep, PartnerTag, Tag
 from groupware.crm.normalize import city_key, clean_postal, dedup_key, search_text
 from groupware.crm.partners import NULL_WHEN_EMPTY, taken_by
 from groupware.crm.territories.assignment import Assignment, Matcher
-from groupware.db import copy_rows, utcnow
+from groupware.db import copy_rows, reserve_ids, utcnow
 from groupware.i18n import _l
 
 KEY_COLUMNS = {"oib": "oib", "external_id": "external_id", "email": "email"}
@@ -144,7 +144,6 @@ class PartnerWriter:
     dry_run: bool = False
     outcome: Outcome = field(default_factory=Outcome)
     tag_ids: dict[str, int] = field(default_factory=dict)
-    sequence: str | None = None  # of partners.id, on PostgreSQL
     skip_triggers: bool = False  # see start_bulk
     first_id: int | None = None  # of the partners this import created
 
@@ -445,25 +444,7 @@ class PartnerWriter:
         )
 
     def _reserve_ids(self, count: int) -> list[int]:
-        if self.postgres:
-            # The sequence looked up once (per id it costs 3 ms per 1000), the ids in one
-            # array (fetching a row per id cost a second per 100,000).
-            if self.sequence is None:
-                self.sequence = self.session.scalar(
-                    text("SELECT pg_get_serial_sequence('partners', 'id')")
-                )
-            query = text(
-                "SELECT array_agg(nextval(CAST(:seq AS regclass))) FROM generate_series(1, :n)"
-            )
-            return list(self.session.scalar(query, {"seq": self.sequence, "n": count}))
-        # SQLite: this runs inside BEGIN IMMEDIATE, so no other writer takes ids meanwhile.
-        highest = self.session.scalar(select(func.max(Partner.id))) or 0
-        sequence = (
-            self.session.scalar(text("SELECT seq FROM sqlite_sequence WHERE name = 'partners'"))
-            or 0
-        )
-        start = max(highest, sequence) + 1
-        return list(range(start, start + count))
+        return reserve_ids(self.session, "partners", count)
 
     def _tag_id(self, name: str) -> int:
         tag_id = self.tag_ids.get(name)

@@ -59,6 +59,7 @@ def upgrade() -> None:
         sa.Column("deals_linked", sa.Integer(), nullable=False),
         sa.Column("tasks_made", sa.Integer(), nullable=False),
         sa.Column("queued", sa.Integer(), nullable=False),
+        sa.Column("per_rep", sa.JSON(), nullable=False),
         sa.Column("error", sa.Text(), nullable=False),
         sa.Column("started_at", groupware.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("beat", groupware.db.UTCDateTime(timezone=True), nullable=False),
