@@ -2,7 +2,16 @@
 and campaigns that follow them, with access, sharing and history like every record;
 their target lists (criteria, CSV lists, picks from the partner list, other campaigns)."""
 
-from groupware.campaigns import alerts, api, lists, targets_web, web
+from groupware.campaigns import (
+    alerts,
+    api,
+    lists,
+    rollout,
+    rollout_web,
+    targets_api,
+    targets_web,
+    web,
+)
 from groupware.campaigns.models import (
     CAMPAIGNS_RECORD,
     Campaign,
@@ -21,7 +30,7 @@ AREA = Area(
     models=(Campaign, CampaignTarget, SavedCriteria, Rollout),
     access_modules=(CAMPAIGNS_MODULE,),
     record_types=(CAMPAIGNS_RECORD,),
-    pages=(web, targets_web),
+    pages=(web, targets_web, rollout_web),
     partner_sections=(web.PARTNER_SECTION,),
     # A merged partner's targets move to the kept one, unless it is a target already.
     merge_links=(
@@ -32,11 +41,12 @@ AREA = Area(
             unique=(CampaignTarget.campaign_id,),
         ),
     ),
-    apis=(api.api,),
+    apis=(api.api, targets_api.api),
     lists=(lists.CAMPAIGNS, lists.TARGETS),
     # Partners picked by hand on the partner list.
     list_actions=(("partners", lists.ADD_TO_CAMPAIGN),),
     alert_sources=(alerts.SOURCE,),
+    jobs=(rollout.RESUME_JOB,),
     # campaign-4@<mail domain>, ana+campaign-4@..., and [C-4] in a subject
     filing_kinds=(
         FilingKind(

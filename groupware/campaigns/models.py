@@ -124,8 +124,13 @@ CAMPAIGNS_RECORD = RecordType(
         "expected_revenue": _l("Expected revenue"),
         "description": _l("Description"),
         "phase_id": _l("Phase"),
-        # Not a column: how many targets the list has (one history row per change).
+        # Not columns: how many targets the list has (one history row per change), and
+        # what a rollout made (one history row per rollout).
         "targets": _l("Targets"),
+        "rollout_deals": _l("Deals rolled out"),
+        "rollout_tasks": _l("Tasks rolled out"),
+        "rollout_linked": _l("Open deals linked"),
+        "rollout_queued": _l("Targets without a rep (to the team's queue)"),
     },
     values={
         "type_id": ref("process_types"),
@@ -138,6 +143,10 @@ CAMPAIGNS_RECORD = RecordType(
         "expected_revenue": MONEY,
         "expected_responses": NUMBER,
         "targets": NUMBER,
+        "rollout_deals": NUMBER,
+        "rollout_tasks": NUMBER,
+        "rollout_linked": NUMBER,
+        "rollout_queued": NUMBER,
     },
     summary=("type_id", "status", "owner_id", "starts_on", "ends_on"),
     list_url="/campaigns?shown=all",

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from pydantic import Field
-from sqlalchemy import Select, bindparam, func, or_, select, text, update
+from sqlalchemy import Select, bindparam, event, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -411,8 +412,9 @@ def run_batch(session: Session, rollout: Rollout) -> int:
             made_tasks += 1
             counts[1] += 1
         linked.append({"row_id": r.id, "rep": r.owner_id, "deal": deal_id, "task": task_id})
-    copy_rows(session, "deals", _DEAL_COLUMNS, batch.deals)
+    # Phases first: a deal names its current phase.
     copy_rows(session, "phases", _PHASE_COLUMNS, batch.phases)
+    copy_rows(session, "deals", _DEAL_COLUMNS, batch.deals)
     copy_rows(session, "tasks", _TASK_COLUMNS, batch.tasks)
     copy_rows(session, "history", _HISTORY_COLUMNS, batch.history)
     for owner_id, items in batch.items.items():
@@ -573,7 +575,7 @@ def finish(session: Session, rollout: Rollout) -> None:
             session,
             user,
             title=_notice(name, deals, tasks),
-            kind="campaign",
+            kind="info",
             link=link,
             record_type=RECORD,
             record_id=campaign.id,
@@ -654,3 +656,16 @@ def _resume(session: Session, database: Database) -> int:
 
 
 RESUME_JOB = Job("campaign_rollouts", _resume, "Resume campaign rollouts whose process died")
+
+
+def run_after_commit(session: Session, database: Database, rollout_id: int) -> None:
+    """Run the rollout in a thread of this process once the transaction that recorded
+    it has committed (the web's and the API's way; if the process dies first, the
+    rollout job picks it up)."""
+
+    def begin(_session: Session) -> None:
+        threading.Thread(
+            target=run, args=(database, rollout_id), name=f"rollout-{rollout_id}", daemon=True
+        ).start()
+
+    event.listen(session, "after_commit", begin, once=True)

@@ -21,7 +21,6 @@ from tests.conftest import LoginAs
 from tests.crm.conftest import Sales
 from tests.factories import make_partner
 
-
 HX = {"HX-Request": "true"}  # the live count is htmx's request
 
 
