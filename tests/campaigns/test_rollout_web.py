@@ -59,7 +59,7 @@ def test_a_campaign_is_rolled_out_to_the_reps_boards_and_task_lists(
     reps = dict(re.findall(row, preview.text))
     assert reps == {"Alice": "2", "Charlie": "1", "Root": "1"}  # no team: the owner's queue
     refused = root.post(f"{base}/rollout", data={**options, "deal_type_id": ""})
-    assert refused.status_code == 422  # XXX
+    assert refused.status_code == 422 and "Odaberite vrstu poslova" in refused.text  # hr
     started = root.post(f"{base}/rollout", data=options)
     assert started.status_code == 303
     deadline = time.monotonic() + 30
