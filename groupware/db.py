@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import URL, Connection, Engine
-from sqlalchemy.exc import ArgumentError, DisconnectionError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
@@ -186,6 +186,40 @@ def reserve_ids(session: Session, table: str, count: int) -> list[int]:
     kept = text("SELECT seq FROM sqlite_sequence WHERE name = :table")
     start = max(highest, session.scalar(kept, {"table": table}) or 0) + 1
     return list(range(start, start + count))
+
+
+def may_skip_triggers(session: Session) -> bool:
+    """Whether the session's PostgreSQL role may set ``session_replication_role`` (a
+    superuser, or a role granted ``SET`` on it, as ``pg_restore --disable-triggers``
+    needs): a bulk writer may then skip the per-row foreign-key triggers of rows whose
+    references it has made sure of (:func:`triggers_skipped`). Never on SQLite."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    savepoint = session.begin_nested()
+    try:
+        session.execute(text("SET LOCAL session_replication_role = replica"))
+        session.execute(text("SET LOCAL session_replication_role = origin"))
+    except DBAPIError:
+        savepoint.rollback()
+        return False
+    savepoint.commit()
+    return True
+
+
+@contextlib.contextmanager
+def triggers_skipped(session: Session, skip: bool = True) -> Iterator[None]:
+    """Within the block (with ``skip``), rows written skip PostgreSQL's triggers, the
+    foreign-key checks among them: 0.5-0.7 s per key and 100,000 rows on a small
+    machine. The caller holds what the rows refer to ``FOR KEY SHARE``, as the triggers
+    would, or checks the references itself; see :func:`may_skip_triggers`."""
+    if not skip:
+        yield
+        return
+    session.execute(text("SET LOCAL session_replication_role = replica"))
+    try:
+        yield
+    finally:
+        session.execute(text("SET LOCAL session_replication_role = origin"))
 
 
 def sqlite_value(value: Any) -> Any:

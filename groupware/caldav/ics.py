@@ -12,6 +12,7 @@ so a row can be stored without parsing it (:func:`groupware.caldav.store.insert_
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,14 +26,20 @@ PRODID = "-//groupware//CRM//EN"
 SECOND = 1
 
 
+_ESCAPED = str.maketrans({"\\": "\\\\", ";": "\\;", ",": "\\,", "\n": "\\n"})
+
+
 def escape(value: str) -> str:
     """A TEXT value (RFC 5545 section 3.3.11)."""
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+    if "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return value.translate(_ESCAPED)
 
 
 def fold(line: str) -> str:
     """A content line folded at 75 octets, never inside a character."""
+    if len(line) <= 75 and line.isascii():
+        return line
     data = line.encode()
     if len(data) <= 75:
         return line
@@ -47,6 +54,7 @@ def fold(line: str) -> str:
     return "\r\n ".join(parts)
 
 
+@functools.lru_cache(maxsize=512)  # a bulk writer's to-dos share their stamp and due dates
 def _when(value: dt.date | dt.datetime) -> str:
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from groupware.access.policy import Who, get_for_user, may_share, require, visible
 from groupware.accounts.models import Team, User
 from groupware.campaigns import calendar
-from groupware.campaigns.models import RECORD, Campaign
+from groupware.campaigns.models import RECORD, Campaign, CampaignTarget
 from groupware.campaigns.types import CAMPAIGN_TYPES
 from groupware.crm.documents import Currency
 from groupware.db import cents
@@ -188,23 +188,35 @@ def end_campaign(session: Session, who: Who, campaign_id: int, data: EndIn) -> C
     return campaign
 
 
-def campaigns_of_partner(session: Session, who: Who, partner_id: int) -> list[tuple[Campaign, int]]:
-    """The campaigns ``who`` may see that deals of the partner live in, each with the
-    number of those deals ``who`` may see, the newest campaign first."""
+def campaigns_of_partner(
+    session: Session, who: Who, partner_id: int
+) -> list[tuple[Campaign, int, str | None]]:
+    """The campaigns ``who`` may see that target the partner or that deals of the
+    partner live in: each with the number of those deals ``who`` may see and the
+    partner's status as a target (None when it is not one), the newest campaign first."""
     deals = (
         select(Deal.campaign_id, func.count().label("deals"))
         .where(Deal.partner_id == partner_id, Deal.campaign_id.is_not(None), visible(Deal, who))
         .group_by(Deal.campaign_id)
         .subquery()
     )
+    targeted = (
+        select(CampaignTarget.campaign_id, CampaignTarget.status)
+        .where(CampaignTarget.partner_id == partner_id)
+        .subquery()
+    )
     rows = session.execute(
-        select(Campaign, deals.c.deals)
-        .join(deals, deals.c.campaign_id == Campaign.id)
-        .where(visible(Campaign, who))
+        select(Campaign, deals.c.deals, targeted.c.status)
+        .outerjoin(deals, deals.c.campaign_id == Campaign.id)
+        .outerjoin(targeted, targeted.c.campaign_id == Campaign.id)
+        .where(
+            visible(Campaign, who),
+            or_(deals.c.deals.is_not(None), targeted.c.status.is_not(None)),
+        )
         .options(joinedload(Campaign.type), joinedload(Campaign.phase))
         .order_by(Campaign.starts_on.desc(), Campaign.id.desc())
     )
-    return [(campaign, int(count)) for campaign, count in rows]
+    return [(campaign, int(count or 0), status) for campaign, count, status in rows]
 
 
 @dataclass(frozen=True)

@@ -125,11 +125,13 @@ def campaign_end(ctx: Ctx) -> Response:
 
 
 def _partner_campaigns(ctx: Ctx, partner: Partner) -> dict[str, Any]:
-    """The campaigns the partner's deals live in, that the reader may see, with how
-    many of those deals the reader may see; nothing when there are none."""
+    """The campaigns that target the partner or that its deals live in, that the reader
+    may see, with how many of those deals the reader may see and the partner's status
+    as a target; nothing when there are none."""
     if not ctx.acting.can(MODULE, "view"):
         return {"campaigns": []}
-    return {"campaigns": service.campaigns_of_partner(ctx.db, ctx.acting, partner.id)}
+    found = service.campaigns_of_partner(ctx.db, ctx.acting, partner.id)
+    return {"campaigns": found, "statuses": TARGET_STATUS_LABELS}
 
 
 PARTNER_SECTION = Section(

@@ -21,7 +21,6 @@ from typing import Any
 import orjson
 from sqlalchemy import ColumnElement, Index, Integer, any_, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import (
     AddConstraint,
@@ -37,7 +36,7 @@ from groupware.crm.models import Partner, PartnerRep, PartnerTag, Tag
 from groupware.crm.normalize import city_key, clean_postal, dedup_key, search_text
 from groupware.crm.partners import NULL_WHEN_EMPTY, taken_by
 from groupware.crm.territories.assignment import Assignment, Matcher
-from groupware.db import copy_rows, reserve_ids, utcnow
+from groupware.db import copy_rows, may_skip_triggers, reserve_ids, triggers_skipped, utcnow
 from groupware.i18n import _l
 
 KEY_COLUMNS = {"oib": "oib", "external_id": "external_id", "email": "email"}
@@ -196,7 +195,7 @@ class PartnerWriter:
             dropped.append(index)
         if not self.postgres:
             return dropped
-        if self._may_skip_triggers():
+        if may_skip_triggers(self.session):
             self.skip_triggers = True
             for table in sorted({key.referred_table.name for key in _written_keys()}):
                 if table != "partners":
@@ -207,17 +206,6 @@ class PartnerWriter:
                 self.session.execute(DropConstraint(key))
                 dropped.append(key)
         return dropped
-
-    def _may_skip_triggers(self) -> bool:
-        savepoint = self.session.begin_nested()
-        try:
-            self.session.execute(text("SET LOCAL session_replication_role = replica"))
-            self.session.execute(text("SET LOCAL session_replication_role = origin"))
-        except DBAPIError:
-            savepoint.rollback()
-            return False
-        savepoint.commit()
-        return True
 
     def finish_bulk(self, dropped: Sequence[Index | ForeignKeyConstraint]) -> None:
         if self.postgres:
@@ -408,16 +396,11 @@ class PartnerWriter:
                 self.outcome.unassigned += 1
             else:
                 self.outcome.assigned += 1
-        if self.skip_triggers:
-            self.session.execute(text("SET LOCAL session_replication_role = replica"))
-        try:
+        with triggers_skipped(self.session, self.skip_triggers):
             self._copy("partners", _INSERT_COLUMNS, partner_rows)
             self._copy("partner_reps", ("partner_id", "user_id", "source"), rep_rows)
             self._copy("partner_tags", ("tag_id", "partner_id"), tag_rows)
             self._history_of_created(ids, rows, stamp)
-        finally:
-            if self.skip_triggers:
-                self.session.execute(text("SET LOCAL session_replication_role = origin"))
         self.outcome.created += len(rows)
 
     def _history_of_created(
