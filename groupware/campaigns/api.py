@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from groupware.access.policy import visible
 from groupware.api import Api, Call, Out, PageQuery, page_of
-from groupware.campaigns import service
+from groupware.campaigns import results, service
 from groupware.campaigns.models import Campaign
 from groupware.campaigns.types import CAMPAIGN_TYPES
 from groupware.crm.api import Ref, ref
@@ -177,7 +177,24 @@ class RepResultOut(Out):
     revenue: decimal.Decimal
 
 
+class PeriodOut(Out):
+    label: str
+    starts: dt.date
+    ends: dt.date
+    responses: int
+    opened: int
+    won: int
+    lost: int
+    revenue: decimal.Decimal
+
+
 class ResultsOut(Out):
+    targets: dict[str, int]
+    responses: int
+    response_rate: decimal.Decimal | None
+    responses_goal_rate: decimal.Decimal | None
+    phases: list[PeriodOut]
+    weeks: list[PeriodOut]
     opened: int
     open: int
     won: int
@@ -196,13 +213,24 @@ class ResultsOut(Out):
 @api.operation(
     "GET",
     "/campaigns/{campaign_id}/results",
-    summary="What a campaign has brought: its deals by status, revenue won against "
-    "budget and goal, per responsible person (the deals you may see)",
+    summary="What a campaign has brought: its targets by status and the responses, its "
+    "deals by status, revenue won against budget and goal, per responsible person, per "
+    "phase and per week (the targets and deals you may see)",
     response=ResultsOut,
 )
 def campaign_results(call: Call) -> ResultsOut:
     row = service.get_campaign_for_user(call.db, call.who, call.int_param("campaign_id"))
-    return ResultsOut.of(service.results(call.db, call.who, row))
+    found = results.target_results(call.db, call.who, row)
+    by_day = results.days(call.db, call.who, row)
+    return ResultsOut.of(
+        service.results(call.db, call.who, row),
+        targets=found.statuses,
+        responses=found.responses,
+        response_rate=found.response_rate,
+        responses_goal_rate=found.goal_rate,
+        phases=[PeriodOut.of(p) for p in results.phases(call.db, row, by_day)],
+        weeks=[PeriodOut.of(p) for p in results.weeks(row, by_day)],
+    )
 
 
 types_api.declare(api, CAMPAIGN_TYPES)

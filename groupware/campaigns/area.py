@@ -6,6 +6,7 @@ from groupware.campaigns import (
     alerts,
     api,
     lists,
+    results_web,
     rollout,
     rollout_web,
     targets_api,
@@ -30,7 +31,7 @@ AREA = Area(
     models=(Campaign, CampaignTarget, SavedCriteria, Rollout),
     access_modules=(CAMPAIGNS_MODULE,),
     record_types=(CAMPAIGNS_RECORD,),
-    pages=(web, targets_web, rollout_web),
+    pages=(web, targets_web, rollout_web, results_web),
     partner_sections=(web.PARTNER_SECTION,),
     # A merged partner's targets move to the kept one, unless it is a target already.
     merge_links=(

@@ -14,7 +14,7 @@ from groupware.access.policy import can, require
 from groupware.accounts.models import Team
 from groupware.accounts.users import active_user_choices
 from groupware.activities.web import card as stream_card
-from groupware.campaigns import service, targets
+from groupware.campaigns import results_web, service
 from groupware.campaigns.lists import CAMPAIGNS, SHOWN
 from groupware.campaigns.models import RECORD, STATUS_LABELS, TARGET_STATUS_LABELS, Campaign
 from groupware.campaigns.types import CAMPAIGN_TYPES
@@ -72,8 +72,7 @@ def _detail(
         campaign=campaign,
         timeline=engine.timeline(phases, today()),
         stream=stream_card(ctx, Target(RECORD, campaign.id, campaign)),
-        results=service.results(ctx.db, ctx.acting, campaign),
-        target_counts=targets.status_counts(ctx.db, ctx.acting, campaign),
+        **results_web.context(ctx, campaign),
         target_statuses=TARGET_STATUS_LABELS,
         statuses=STATUS_LABELS,
         errors=errors or {},

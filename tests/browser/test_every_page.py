@@ -53,6 +53,7 @@ NOT_PAGES = {
     "/partners/export.csv": "a download",
     "/lists/{list_name}/export.csv": "a download",
     "/deals/reports/forecast.csv": "a download",
+    "/campaigns/{campaign_id:int}/results.csv": "a download",
     "/imports/{import_id:int}/errors.csv": "a download",
     "/mail/{entry_id:int}/parts/{number:int}": "a download",
     "/mail/addresses": "JSON for address completion",
