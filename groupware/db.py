@@ -14,7 +14,7 @@ import contextlib
 import datetime as dt
 import decimal
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import Any
 
@@ -138,12 +138,13 @@ def chunk_sizes(count: int, step: int) -> list[int]:
 
 
 def copy_rows(
-    session: Session, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    session: Session, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
 ) -> None:
     """Write many rows in the session's transaction the fast way, bypassing the ORM (and
     so the history hook): ``COPY`` on PostgreSQL, multi-row INSERTs on SQLite. ``table``
-    and ``columns`` are our own names, never input."""
-    if not rows:
+    and ``columns`` are our own names, never input. ``rows`` may be made as they are
+    written (a generator): PostgreSQL then stores the first while the next are made."""
+    if isinstance(rows, Sequence) and not rows:
         return
     raw = session.connection().connection.driver_connection
     names = ", ".join(columns)
@@ -156,6 +157,7 @@ def copy_rows(
     # row, and gets it back only after another thread's time slice, so a reading thread
     # and this one took turns instead of overlapping.
     marks = "(" + ", ".join("?" * len(columns)) + ")"
+    rows = rows if isinstance(rows, Sequence) else list(rows)
     start = 0
     for size in chunk_sizes(len(rows), max(1, SQLITE_VARIABLES // len(columns))):
         chunk = rows[start : start + size]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -439,29 +439,34 @@ class NewItem:
     source: str
 
 
-def insert_items(session: Session, calendar_id: int, items: Sequence[NewItem]) -> None:
-    """Add many new to-dos a CRM writer made (a campaign's rollout) to one calendar in
-    one go: one revision for them all, no parsing (their text and range are ours), rows
-    written by ``COPY``. Their hrefs must be new to the calendar."""
-    if not items:
+def insert_items(
+    session: Session, calendar_ids: Collection[int], items: Iterable[tuple[int, NewItem]]
+) -> None:
+    """Add many new to-dos a CRM writer made (a campaign's rollout) to the calendars of
+    ``calendar_ids`` in one go: one revision per calendar for them all, no parsing (their
+    text and range are ours), rows written by ``COPY`` as ``items`` (calendar id, item)
+    are made. Their hrefs must be new to their calendars."""
+    if not calendar_ids:
         return
-    revision = session.execute(
-        update(Calendar)
-        .where(Calendar.id == calendar_id)
-        .values(revision=Calendar.revision + 1, updated_at=dt.datetime.now(dt.UTC))
-        .returning(Calendar.revision)
-    ).scalar_one()
+    revisions = dict(
+        session.execute(
+            update(Calendar)
+            .where(Calendar.id.in_(sorted(calendar_ids)))
+            .values(revision=Calendar.revision + 1, updated_at=dt.datetime.now(dt.UTC))
+            .returning(Calendar.id, Calendar.revision)
+        ).all()
+    )
     now: Any = dt.datetime.now(dt.UTC)
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    if sqlite:
+    if session.get_bind().dialect.name == "sqlite":
         now = sqlite_value(now)
     columns = ("calendar_id", "href", "uid", "component", "etag", "ics", "starts", "ends",
                "revision", "recurring", "known_until", "source", "updated_at")  # fmt: skip
-    rows = [
-        (calendar_id, i.href, i.uid[:255], "VTODO", radicale_item.get_etag(i.ics), i.ics,
-         i.starts, i.ends, revision, False, FOREVER, i.source, now)
-        for i in items
-    ]  # fmt: skip
+    etag = radicale_item.get_etag
+    rows = (
+        (calendar_id, i.href, i.uid[:255], "VTODO", etag(i.ics), i.ics, i.starts, i.ends,
+         revisions[calendar_id], False, FOREVER, i.source, now)
+        for calendar_id, i in items
+    )  # fmt: skip
     copy_rows(session, "calendar_items", columns, rows)
 
 

@@ -25,7 +25,7 @@ import datetime as dt
 import logging
 import operator
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -317,7 +317,9 @@ def start(session: Session, who: Who, campaign_id: int, data: RolloutIn) -> Roll
 
 @dataclass
 class _Batch:
-    """One batch of targets and what is written for them."""
+    """One batch of targets: the deals, phases and tasks decided for them (as values),
+    and the rows written from those, made as ``COPY`` takes them (the database stores
+    the first rows while the next are made)."""
 
     rollout: Rollout
     campaign: Campaign
@@ -326,27 +328,57 @@ class _Batch:
     steps: list[TypePhase]
     sqlite: bool
     now: dt.datetime
-    deals: list[tuple[Any, ...]]
-    phases: list[tuple[Any, ...]]
-    tasks: list[tuple[Any, ...]]
-    history: list[tuple[Any, ...]]
-    items: dict[int, list[store.NewItem]]  # owner id -> new to-dos
+    calendars: dict[int, tuple[int, User]]  # owner id -> (task list id, owner)
+    deals: list[dict[str, Any]] = field(default_factory=list)
+    phases: list[dict[str, Any]] = field(default_factory=list)
+    tasks: list[dict[str, Any]] = field(default_factory=list)
     summaries: dict[str, str] = field(default_factory=dict)  # the deadlines', per language
 
-    def value(self, value: Any) -> Any:
-        return sqlite_value(value) if self.sqlite else value
+    def rows(self, columns: Sequence[str], records: list[dict[str, Any]]) -> Iterator[Any]:
+        get = operator.itemgetter(*columns)
+        for values in records:
+            row = get(values)
+            yield tuple(map(sqlite_value, row)) if self.sqlite else row
 
-    def created(self, record_type: str, record_id: int, label: str, values: dict[str, Any]) -> None:
-        changes = {k: [None, v] for k, v in values.items() if k not in _NOT_IN_HISTORY}
-        self.history.append(
-            (self.value(self.now), self.who.id, "job", "create", record_type, record_id,
-             label[:300], orjson.dumps(changes, default=str).decode())
-        )  # fmt: skip
+    def history(self) -> Iterator[tuple[Any, ...]]:
+        """A create row per deal and per task, as the history hook writes one."""
+        stamp = sqlite_value(self.now) if self.sqlite else self.now
+        dumps = orjson.dumps
+        for kind, records, hidden in (
+            ("deals", self.deals, _NOT_IN_HISTORY | Deal.__history_exclude__),
+            ("tasks", self.tasks, _NOT_IN_HISTORY),
+        ):
+            for values in records:
+                changes = {k: [None, v] for k, v in values.items() if k not in hidden}
+                yield (stamp, self.who.id, "job", "create", kind, values["id"],
+                       values["title"][:300], dumps(changes, default=str).decode())  # fmt: skip
 
+    def items(self) -> Iterator[tuple[int, store.NewItem]]:
+        """The deals' deadline to-dos and the tasks' to-dos, for their owners' lists."""
+        for values in self.deals:
+            owner = self.calendars[values["owner_id"]]
+            yield owner[0], deadline_item(
+                deal_calendar.PREFIX, values["id"], self._summary(owner[1], values),
+                values["phase_due"], f"/deals/{values['id']}",
+            )  # fmt: skip
+        author = self.calendars[self.who.id][1] if self.who.id in self.calendars else None
+        for values in self.tasks:
+            if values["owner_id"] is None:
+                continue  # in a team's queue: in nobody's list yet
+            owner = self.calendars[values["owner_id"]]
+            # The task's fields and people, without an ORM object (making 100,000 of
+            # them cost a sixth of a rollout).
+            task = SimpleNamespace(**values, owner=owner[1], created_by=author)
+            yield owner[0], task_calendar.new_item(task)  # type: ignore[arg-type]
 
-def _row(columns: Sequence[str], values: dict[str, Any], batch: _Batch) -> tuple[Any, ...]:
-    row = operator.itemgetter(*columns)(values)
-    return tuple(map(sqlite_value, row)) if batch.sqlite else row  # type: ignore[no-any-return]
+    def _summary(self, owner: User, values: dict[str, Any]) -> str:
+        """The deadline's title, the same for every deal of the batch in a language."""
+        summary = self.summaries.get(owner.language)
+        if summary is None:
+            with use_language(owner.language):
+                summary = deal_calendar.deadline_summary(self.steps[0].name, values["title"])
+            self.summaries[owner.language] = summary
+        return summary
 
 
 def _calendars(session: Session, owner_ids: Iterable[int]) -> dict[int, tuple[int, User]]:
@@ -389,10 +421,6 @@ def run_batch(session: Session, rollout: Rollout, after: int = 0) -> int:
     )
     if deals_wanted and (kind is None or not kind.phases):
         raise Invalid({"deal_type_id": _l("Choose a deal type in use.")})
-    batch = _Batch(
-        rollout, campaign, who, kind, list(kind.phases) if kind else [],
-        session.get_bind().dialect.name == "sqlite", utcnow(), [], [], [], [], {},
-    )  # fmt: skip
     owners = {r.owner_id for r in rows if r.owner_id}
     active = set(session.scalars(select(User.id).where(User.id.in_(owners), User.is_active)))
     campaign_owner = campaign.owner_id if campaign.owner_id else who.id
@@ -408,10 +436,15 @@ def run_batch(session: Session, rollout: Rollout, after: int = 0) -> int:
         r for r in rows if deals_wanted and r.deal_id is None and r.partner_id not in open_deals
     ]
     deal_ids = iter(reserve_ids(session, "deals", len(need_deal)))
-    phase_ids = iter(reserve_ids(session, "phases", len(need_deal) * len(batch.steps)))
+    steps = len(kind.phases) if kind is not None else 0
+    phase_ids = iter(reserve_ids(session, "phases", len(need_deal) * steps))
     need_task = [r for r in rows if tasks_wanted and r.task_id is None]
     task_ids = iter(reserve_ids(session, "tasks", len(need_task)))
     calendars = _calendars(session, {*active, campaign_owner, who.id})
+    batch = _Batch(
+        rollout, campaign, who, kind, list(kind.phases) if kind else [],
+        session.get_bind().dialect.name == "sqlite", utcnow(), calendars,
+    )  # fmt: skip
     per_rep: dict[str, list[int]] = {k: list(v) for k, v in rollout.per_rep.items()}
     linked: list[dict[str, Any]] = []
     made_deals = made_tasks = queued = 0
@@ -426,13 +459,13 @@ def run_batch(session: Session, rollout: Rollout, after: int = 0) -> int:
                 rollout.deals_linked += 1
             else:
                 deal_id = next(deal_ids)
-                _deal(batch, deal_id, phase_ids, r.partner_id, rep or campaign_owner, calendars)
+                _deal(batch, deal_id, phase_ids, r.partner_id, rep or campaign_owner)
                 made_deals += 1
                 counts[0] += 1
         task_id = r.task_id
         if tasks_wanted and task_id is None:
             task_id = next(task_ids)
-            _task(batch, task_id, r.partner_id, r.name, deal_id, rep, calendars)
+            _task(batch, task_id, r.partner_id, r.name, deal_id, rep)
             made_tasks += 1
             counts[1] += 1
         linked.append({"row_id": r.id, "rep": r.owner_id, "deal": deal_id, "task": task_id})
@@ -441,12 +474,13 @@ def run_batch(session: Session, rollout: Rollout, after: int = 0) -> int:
         _hold(session, batch, in_batch, calendars)
     with triggers_skipped(session, skip):
         # Phases first: a deal names its current phase.
-        copy_rows(session, "phases", _PHASE_COLUMNS, batch.phases)
-        copy_rows(session, "deals", _DEAL_COLUMNS, batch.deals)
-        copy_rows(session, "tasks", _TASK_COLUMNS, batch.tasks)
-        copy_rows(session, "history", _HISTORY_COLUMNS, batch.history)
-        for owner_id, items in batch.items.items():
-            store.insert_items(session, calendars[owner_id][0], items)
+        copy_rows(session, "phases", _PHASE_COLUMNS, batch.rows(_PHASE_COLUMNS, batch.phases))
+        copy_rows(session, "deals", _DEAL_COLUMNS, batch.rows(_DEAL_COLUMNS, batch.deals))
+        copy_rows(session, "tasks", _TASK_COLUMNS, batch.rows(_TASK_COLUMNS, batch.tasks))
+        copy_rows(session, "history", _HISTORY_COLUMNS, batch.history())
+        lists = {calendars[v["owner_id"]][0] for v in (*batch.deals, *batch.tasks)
+                 if v["owner_id"] is not None}  # fmt: skip
+        store.insert_items(session, lists, batch.items())
         _link(session, linked)
     rollout.deals_made += made_deals
     rollout.tasks_made += made_tasks
@@ -482,35 +516,28 @@ def _hold(
 
 
 def _deal(
-    batch: _Batch,
-    deal_id: int,
-    phase_ids: Iterable[int],
-    partner_id: int,
-    owner_id: int,
-    calendars: dict[int, tuple[int, User]],
+    batch: _Batch, deal_id: int, phase_ids: Iterator[int], partner_id: int, owner_id: int
 ) -> None:
-    """A new deal in the campaign, its phases planned from the type from today, its
-    history, and its deadline to-do in its owner's task list."""
+    """A new deal in the campaign, its phases planned from the type from today (and
+    later its history and its deadline to-do in its owner's task list)."""
     kind, campaign, day = batch.kind, batch.campaign, today()
     assert kind is not None
-    first: dict[str, Any] | None = None
     begins = day
-    ids = iter(phase_ids)
+    first: dict[str, Any] | None = None
     for position, step in enumerate(batch.steps):
         ends = begins + dt.timedelta(days=step.planned_days)
         phase = {
-            "id": next(ids), "record_type": "deals", "record_id": deal_id,
+            "id": next(phase_ids), "record_type": "deals", "record_id": deal_id,
             "type_phase_id": step.id, "position": position, "name": step.name,
             "planned_days": step.planned_days, "planned_start": begins, "planned_end": ends,
             "actual_start": day if position == 0 else None, "actual_end": None,
         }  # fmt: skip
-        batch.phases.append(_row(_PHASE_COLUMNS, phase, batch))
+        batch.phases.append(phase)
         first = first or phase
         begins = ends
     assert first is not None
-    title = batch.rollout.deal_title
-    values = {
-        "id": deal_id, "direction": kind.direction or "sale", "title": title,
+    batch.deals.append({
+        "id": deal_id, "direction": kind.direction or "sale", "title": batch.rollout.deal_title,
         "partner_id": partner_id, "person_id": None, "type_id": kind.id,
         "phase_id": first["id"], "phase_due": first["planned_end"],
         "step_id": first["type_phase_id"],
@@ -518,20 +545,7 @@ def _deal(
         "source": "campaign", "owner_id": owner_id, "amount": 0, "currency": campaign.currency,
         "probability": 10, "started_on": day, "expected_close": None, "closed_on": None,
         "description": "", "created_at": batch.now,
-    }  # fmt: skip
-    batch.deals.append(_row(_DEAL_COLUMNS, values, batch))
-    history = {k: v for k, v in values.items() if k not in Deal.__history_exclude__}
-    batch.created("deals", deal_id, title, history)
-    owner = calendars[owner_id][1]
-    summary = batch.summaries.get(owner.language)
-    if summary is None:  # the same for every deal of the batch, in each language
-        with use_language(owner.language):
-            summary = deal_calendar.deadline_summary(first["name"], title)
-        batch.summaries[owner.language] = summary
-    item = deadline_item(
-        deal_calendar.PREFIX, deal_id, summary, first["planned_end"], f"/deals/{deal_id}"
-    )
-    batch.items.setdefault(owner_id, []).append(item)
+    })  # fmt: skip
 
 
 def _task(
@@ -541,10 +555,9 @@ def _task(
     partner_name: str,
     deal_id: int | None,
     rep: int | None,
-    calendars: dict[int, tuple[int, User]],
 ) -> None:
-    """A new task for the rep (or the campaign team's queue), its history, and its to-do
-    in the rep's task list."""
+    """A new task for the rep (or the campaign team's queue; and later its history and
+    its to-do in the rep's task list)."""
     campaign, rollout = batch.campaign, batch.rollout
     owner_id = rep
     team_id = None
@@ -552,22 +565,14 @@ def _task(
         team_id = campaign.team_id
         owner_id = None if team_id is not None else (campaign.owner_id or batch.who.id)
     due = dt.datetime.combine(rollout.task_due or today(), dt.time(17), tzinfo=dt.UTC)
-    title = f"{rollout.task_title} – {partner_name}"[:200]
-    values = {
-        "id": task_id, "title": title, "description": "", "status": "open",
-        "response": "accepted", "priority": "normal", "progress": 0, "starts_at": None,
-        "due_at": due, "owner_id": owner_id, "team_id": team_id, "created_by_id": batch.who.id,
-        "partner_id": partner_id, "deal_id": deal_id, "completed_at": None,
-        "created_at": batch.now, "updated_at": batch.now,
-    }  # fmt: skip
-    batch.tasks.append(_row(_TASK_COLUMNS, values, batch))
-    batch.created("tasks", task_id, title, values)
-    if owner_id is not None:
-        # What the to-do is written from: the task's fields and its people (no ORM
-        # object: making 100,000 of them cost a sixth of a rollout).
-        author = calendars[batch.who.id][1] if batch.who.id in calendars else None
-        task = SimpleNamespace(**values, owner=calendars[owner_id][1], created_by=author)
-        batch.items.setdefault(owner_id, []).append(task_calendar.new_item(task))  # type: ignore[arg-type]
+    batch.tasks.append({
+        "id": task_id, "title": f"{rollout.task_title} – {partner_name}"[:200],
+        "description": "", "status": "open", "response": "accepted", "priority": "normal",
+        "progress": 0, "starts_at": None, "due_at": due, "owner_id": owner_id,
+        "team_id": team_id, "created_by_id": batch.who.id, "partner_id": partner_id,
+        "deal_id": deal_id, "completed_at": None, "created_at": batch.now,
+        "updated_at": batch.now,
+    })  # fmt: skip
 
 
 def _link(session: Session, linked: list[dict[str, Any]]) -> None:
