@@ -123,7 +123,9 @@ def todo(
     if url:
         lines.append(f"URL:{url}")
     lines += ["END:VTODO", "END:VCALENDAR"]
-    return "\r\n".join(fold(line) for line in lines) + "\r\n"
+    # (most lines are short ASCII: checked here, without a call each)
+    folded = [x if len(x) <= 75 and x.isascii() else fold(x) for x in lines]
+    return "\r\n".join(folded) + "\r\n"
 
 
 def _instant(value: dt.date | dt.datetime) -> float:
