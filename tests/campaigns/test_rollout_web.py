@@ -4,13 +4,24 @@ watched to its end, each rep's deals on their board and tasks in their CalDAV cl
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 
-from groupware.access.policy import SYSTEM
-from groupware.db import Database
+import pytest
+from sqlalchemy import func, select
+
+from groupware.access.policy import SYSTEM, load_who
+from groupware.accounts.models import User
+from groupware.campaigns import rollout, targets
+from groupware.campaigns.models import Rollout
+from groupware.campaigns.service import CampaignIn, create_campaign
+from groupware.db import Database, utcnow
+from groupware.deals.models import Deal
 from groupware.deals.types import save_type as save_deal_type
+from groupware.jobs import run_jobs
 from groupware.phases.types import StepIn, TypeIn
+from tests.api.helpers import Api
 from tests.caldav.test_caldav import client
 from tests.campaigns.test_campaigns_web import _fair
 from tests.conftest import LiveServer, LoginAs
@@ -81,3 +92,38 @@ def test_a_campaign_is_rolled_out_to_the_reps_boards_and_task_lists(
     assert "Ponuda: Sajam 2027" in summaries  # the deals' deadlines
     again = root.post(f"{base}/rollout", data=options)
     assert again.status_code == 422  # nothing new to roll out
+
+
+def test_a_rollout_whose_process_died_is_resumed_by_the_job(
+    database: Database, sales: Sales, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    type_id = _fair(database)
+    with database.transaction(actor_id=None, channel="cli") as session:
+        root = load_who(session, session.get_one(User, api.cast.root.id))
+        ids = [
+            make_partner(session, SYSTEM, name, postal_code="10000").id
+            for name in ("Konzum d.d.", "Pekara d.o.o.", "Mlin d.d.")
+        ]
+        sale = TypeIn(name="Prodaja", phases=[StepIn(name="Ponuda", planned_days=10)])
+        deal_type = save_deal_type(session, SYSTEM, None, sale).id
+        data = CampaignIn(name="Sajam", type_id=type_id, starts_on="2026-11-02")
+        campaign_id = create_campaign(session, root, data).id
+        targets.add_partners(session, root, campaign_id, ids)
+        plan = rollout.RolloutIn(deal_type_id=deal_type, task_title="Nazvati")
+        rollout_id = rollout.start(session, root, campaign_id, plan).id
+    # One target rolled out, then the process dies: its beat grows old.
+    monkeypatch.setattr(rollout, "BATCH", 1)
+    with database.transaction(actor_id=api.cast.root.id, channel="job") as session:
+        running = session.get_one(Rollout, rollout_id)
+        assert rollout.run_batch(session, running)
+        running.beat = utcnow() - dt.timedelta(minutes=10)
+    assert run_jobs(database, only="campaign_rollouts", wait=True) == {"campaign_rollouts": 1}
+    with database.transaction(actor_id=None, channel="cli", write=False) as session:
+        done = session.get_one(Rollout, rollout_id)
+        assert (done.status, done.done, done.deals_made, done.tasks_made) == ("done", 3, 3, 3)
+        deals = session.scalar(
+            select(func.count()).select_from(Deal).where(Deal.campaign_id == campaign_id)
+        )
+        assert deals == 3  # none made twice
+    # Nothing is running now: the job finds nothing to resume.
+    assert run_jobs(database, only="campaign_rollouts", wait=True) == {"campaign_rollouts": 0}
