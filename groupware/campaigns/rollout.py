@@ -717,7 +717,7 @@ def _resume(session: Session, database: Database) -> int:
     return len(stale)
 
 
-RESUME_JOB = Job("campaign_rollouts", _resume, "Resume campaign rollouts whose process died")
+RESUME_JOB = Job("resume-rollouts", _resume, "Resume campaign rollouts whose process died")
 
 
 def run_after_commit(session: Session, database: Database, rollout_id: int) -> None:

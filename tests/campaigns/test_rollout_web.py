@@ -117,7 +117,7 @@ def test_a_rollout_whose_process_died_is_resumed_by_the_job(
         running = session.get_one(Rollout, rollout_id)
         assert rollout.run_batch(session, running)
         running.beat = utcnow() - dt.timedelta(minutes=10)
-    assert run_jobs(database, only="campaign_rollouts", wait=True) == {"campaign_rollouts": 1}
+    assert run_jobs(database, only="resume-rollouts", wait=True) == {"resume-rollouts": 1}
     with database.transaction(actor_id=None, channel="cli", write=False) as session:
         done = session.get_one(Rollout, rollout_id)
         assert (done.status, done.done, done.deals_made, done.tasks_made) == ("done", 3, 3, 3)
@@ -126,4 +126,4 @@ def test_a_rollout_whose_process_died_is_resumed_by_the_job(
         )
         assert deals == 3  # none made twice
     # Nothing is running now: the job finds nothing to resume.
-    assert run_jobs(database, only="campaign_rollouts", wait=True) == {"campaign_rollouts": 0}
+    assert run_jobs(database, only="resume-rollouts", wait=True) == {"resume-rollouts": 0}
