@@ -81,6 +81,13 @@ def test_targets_are_chosen_by_criteria_a_csv_list_and_by_hand(
     typed_in = alice.get(count_url, params={"city": "Zagreb"})  # the page it belongs to
     assert typed_in.status_code == 303 and "choose?city=Zagreb" in typed_in.headers["location"]
 
+    saved = alice.post(
+        f"/campaigns/{campaign_id}/criteria", data={"name": "Zagreb", "postal_from": "10000"}
+    )
+    assert saved.status_code == 303 and "saved_id=" in saved.headers["location"]
+    reused = alice.get(saved.headers["location"]).text  # the form filled from them
+    assert 'id="f-postal_from" name="postal_from" type="text" value="10000"' in reused
+    assert 'data-count="2"' in reused
     nothing = alice.post(f"/campaigns/{campaign_id}/targets/freeze", data={"city": "Vukovar"})
     assert nothing.status_code == 422 and "match no partner" in nothing.text
     frozen = alice.post(f"/campaigns/{campaign_id}/targets/freeze", data={"postal_from": "10000"})
