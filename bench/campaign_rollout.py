@@ -112,8 +112,21 @@ def reset(target: partner_list.Db, campaign_id: int) -> None:
             "DELETE FROM notifications",
         ):
             conn.execute(sa.text(statement))
+    settle(target)
+
+
+def settle(target: partner_list.Db) -> None:
+    """Before a timed round: the written tables compacted (the round before left dead
+    rows and grown indexes behind, which a real database's tables do not have all at
+    once) and, on PostgreSQL, a checkpoint, so that neither round pays for the other's
+    writes."""
     with target.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(sa.text("VACUUM ANALYZE" if target.name == "postgresql" else "ANALYZE"))
+        if target.name == "postgresql":
+            conn.execute(sa.text(f"VACUUM FULL ANALYZE {', '.join(WRITTEN)}, campaign_targets"))
+            conn.execute(sa.text("CHECKPOINT"))
+        else:
+            conn.execute(sa.text("VACUUM"))
+            conn.execute(sa.text("ANALYZE"))
 
 
 def run_rollout(target: partner_list.Db, users: dict[str, int], campaign_id: int,
@@ -154,7 +167,8 @@ def bare_tables(target: partner_list.Db) -> None:
         for table in WRITTEN:
             conn.execute(sa.text(f"DROP TABLE IF EXISTS bare_{table}"))
             if target.name == "postgresql":
-                conn.execute(sa.text(f"CREATE TABLE bare_{table} (LIKE {table} INCLUDING DEFAULTS)"))
+                like = f"LIKE {table} INCLUDING DEFAULTS"
+                conn.execute(sa.text(f"CREATE TABLE bare_{table} ({like})"))
             else:
                 conn.execute(sa.text(f"CREATE TABLE bare_{table} AS SELECT * FROM {table} WHERE 0"))
 
@@ -164,6 +178,9 @@ def baseline(target: partner_list.Db, recorded: Recorder) -> float:
     with target.db.engine.begin() as conn:
         for table in WRITTEN:
             conn.execute(sa.text(f"DELETE FROM bare_{table}"))
+    if target.name == "postgresql":
+        with target.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("CHECKPOINT"))
     started = time.perf_counter()
     with target.db.transaction(actor_id=None, channel="cli") as session:
         for table, (columns, rows) in recorded.rows.items():
@@ -254,6 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             partner_list.load_partners(target, args.partners)
             campaign_id, type_id = make_campaign(target, users, args.targets)
             bare_tables(target)
+            settle(target)
             ours: list[float] = []
             bases: list[float] = []
             recorder = Recorder()

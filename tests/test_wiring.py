@@ -189,6 +189,16 @@ def test_every_list_names_its_page_and_no_list_is_declared_twice(
     twice = wiring.Area("twice", lists=(lists["deals"],))
     with pytest.raises(ValueError, match="list"):
         wiring.gather((*AREAS, twice))
+    # Another area's bulk action joins the list it names (the partner list's "add to a
+    # campaign"): once, and only on a list that exists.
+    assert lists["partners"].action("add_to_campaign") is not None
+    added = lists["partners"].action("add_to_campaign")
+    again = wiring.Area("again", list_actions=(("partners", added),))
+    with pytest.raises(ValueError, match="two bulk actions"):
+        wiring.gather((*AREAS, again))
+    nowhere = wiring.Area("nowhere", list_actions=(("no-such-list", added),))
+    with pytest.raises(ValueError, match="unknown list"):
+        wiring.gather((*AREAS, nowhere))
     with pytest.raises(ValueError, match="no column"):
         ListDef(
             "broken", "Broken", "deals", lists["deals"].model, lists["deals"].columns,

@@ -16,7 +16,7 @@ import decimal
 from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from groupware.access.policy import Who
@@ -118,7 +118,10 @@ def from_stored(values: dict[str, Any] | None) -> Criteria:
 def matching(who: Who, criteria: Criteria) -> Select[Any]:
     """The ids and primary reps of the partners ``who`` may see that match ``criteria``
     (merged partners never), unordered."""
-    base = partner_query(who, PartnerFilter(**criteria.model_dump(include=set(PARTNER_FIELDS))))
+    # Every match is read (counted, inserted): further reps gathered once, not probed
+    # per row (``visible(whole=True)``).
+    asked = PartnerFilter(**criteria.model_dump(include=set(PARTNER_FIELDS)))
+    base = partner_query(who, asked, whole=True)
     query = base.with_only_columns(Partner.id, Partner.owner_id).order_by(None)
     if criteria.postal_from:
         query = query.where(Partner.postal_code >= clean_postal(criteria.postal_from))
@@ -126,24 +129,33 @@ def matching(who: Who, criteria: Criteria) -> Select[Any]:
         query = query.where(Partner.postal_code <= clean_postal(criteria.postal_to))
     if criteria.asks_revenue:
         query = query.where(Partner.id.in_(_invoiced(criteria)))
+    # Correlated EXISTS, not NOT IN: PostgreSQL then joins the deals once (a hash anti
+    # join) instead of testing every partner against a hashed list (at a million
+    # partners a territory rep's count took 380 ms against 270 ms).
     if criteria.no_deal_since is not None:
-        recent = select(Deal.partner_id).where(Deal.started_on >= criteria.no_deal_since)
-        query = query.where(Partner.id.not_in(recent))
+        recent = select(Deal.id).where(
+            Deal.partner_id == Partner.id, Deal.started_on >= criteria.no_deal_since
+        )
+        query = query.where(~exists(recent))
     if criteria.no_contact_since is not None:
         since = dt.datetime.combine(criteria.no_contact_since, dt.time(), tzinfo=dt.UTC)
-        contacted = select(Activity.record_id).where(
-            Activity.record_type == "partners", Activity.occurred_at >= since
+        contacted = select(Activity.id).where(
+            Activity.record_type == "partners",
+            Activity.record_id == Partner.id,
+            Activity.occurred_at >= since,
         )
-        query = query.where(Partner.id.not_in(contacted))
+        query = query.where(~exists(contacted))
     if criteria.open_deal:
-        open_deals = select(Deal.partner_id).where(Deal.status == "open")
+        open_deals = select(Deal.id).where(Deal.partner_id == Partner.id, Deal.status == "open")
         if criteria.open_deal_type_id is not None:
             open_deals = open_deals.where(Deal.type_id == criteria.open_deal_type_id)
-        has = Partner.id.in_(open_deals)
+        has = exists(open_deals)
         query = query.where(has if criteria.open_deal == "has" else ~has)
     if criteria.consent:
-        agreeing = select(Person.partner_id).where(Person.mailing_consent, Person.email != "")
-        query = query.where(Partner.id.in_(agreeing))
+        agreeing = select(Person.id).where(
+            Person.partner_id == Partner.id, Person.mailing_consent, Person.email != ""
+        )
+        query = query.where(exists(agreeing))
     return query
 
 

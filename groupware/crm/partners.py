@@ -481,9 +481,13 @@ def _is_name(typed: str) -> bool:
     return "@" not in text and not (digits.isascii() and digits.isdigit() and len(digits) == 11)
 
 
-def partner_query(who: Who, f: PartnerFilter, *, action: str = "view") -> Select[Partner]:
-    """The partners ``who`` may see (or export) that match ``f``, in ``f.sort`` order."""
-    query = select(Partner).where(visible(Partner, who, action), Partner.status != const("merged"))
+def partner_query(
+    who: Who, f: PartnerFilter, *, action: str = "view", whole: bool = False
+) -> Select[Partner]:
+    """The partners ``who`` may see (or export) that match ``f``, in ``f.sort`` order;
+    ``whole`` when every match is read (a count), not a page (see ``visible``)."""
+    shown = visible(Partner, who, action, whole=whole)
+    query = select(Partner).where(shown, Partner.status != const("merged"))
     query = query.where(*text_match(f.q))
     if f.city:
         query = query.where(Partner.city_search == city_key(f.city))
