@@ -96,7 +96,7 @@ def todo(
     """A VCALENDAR holding one VTODO with these properties."""
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "BEGIN:VTODO"]
     lines.append(f"UID:{escape(uid)}")
-    lines.append(f"DTSTAMP:{_when(stamp)}")
+    lines.append(f"DTSTAMP:{_when(stamp.replace(microsecond=0))}")  # whole seconds
     lines.append(f"SUMMARY:{escape(summary)}")
     if description:
         lines.append(f"DESCRIPTION:{escape(description)}")

@@ -333,6 +333,48 @@ class _Batch:
     phases: list[dict[str, Any]] = field(default_factory=list)
     tasks: list[dict[str, Any]] = field(default_factory=list)
     summaries: dict[str, str] = field(default_factory=dict)  # the deadlines', per language
+    # What every deal, phase and task of the batch shares (all start today), worked out
+    # once: reading the ORM's attributes per row cost more than writing the row.
+    deal_base: dict[str, Any] = field(default_factory=dict)
+    phase_bases: list[dict[str, Any]] = field(default_factory=list)
+    task_base: dict[str, Any] = field(default_factory=dict)
+    task_title: str = ""
+    team_id: int | None = None
+    queue_owner: int | None = None
+
+    def __post_init__(self) -> None:
+        day, campaign, rollout, kind = today(), self.campaign, self.rollout, self.kind
+        if kind is not None:
+            begins = day
+            for position, step in enumerate(self.steps):
+                ends = begins + dt.timedelta(days=step.planned_days)
+                self.phase_bases.append({
+                    "record_type": "deals", "type_phase_id": step.id, "position": position,
+                    "name": step.name, "planned_days": step.planned_days,
+                    "planned_start": begins, "planned_end": ends,
+                    "actual_start": day if position == 0 else None, "actual_end": None,
+                })  # fmt: skip
+                begins = ends
+            self.deal_base = {
+                "direction": kind.direction or "sale", "title": rollout.deal_title,
+                "person_id": None, "type_id": kind.id,
+                "phase_due": self.phase_bases[0]["planned_end"],
+                "step_id": self.steps[0].id, "campaign_id": campaign.id, "status": "open",
+                "lost_reason": "", "priority": "normal", "source": "campaign", "amount": 0,
+                "currency": campaign.currency, "probability": 10, "started_on": day,
+                "expected_close": None, "closed_on": None, "description": "",
+                "created_at": self.now,
+            }  # fmt: skip
+        due = dt.datetime.combine(rollout.task_due or day, dt.time(17), tzinfo=dt.UTC)
+        self.task_base = {
+            "description": "", "status": "open", "response": "accepted", "priority": "normal",
+            "progress": 0, "starts_at": None, "due_at": due, "created_by_id": self.who.id,
+            "completed_at": None, "created_at": self.now, "updated_at": self.now,
+        }  # fmt: skip
+        self.task_title = rollout.task_title
+        # A task without a rep waits in the campaign's team, or goes to its owner.
+        self.team_id = campaign.team_id
+        self.queue_owner = None if self.team_id is not None else (campaign.owner_id or self.who.id)
 
     def rows(self, columns: Sequence[str], records: list[dict[str, Any]]) -> Iterator[Any]:
         get = operator.itemgetter(*columns)
@@ -520,32 +562,12 @@ def _deal(
 ) -> None:
     """A new deal in the campaign, its phases planned from the type from today (and
     later its history and its deadline to-do in its owner's task list)."""
-    kind, campaign, day = batch.kind, batch.campaign, today()
-    assert kind is not None
-    begins = day
-    first: dict[str, Any] | None = None
-    for position, step in enumerate(batch.steps):
-        ends = begins + dt.timedelta(days=step.planned_days)
-        phase = {
-            "id": next(phase_ids), "record_type": "deals", "record_id": deal_id,
-            "type_phase_id": step.id, "position": position, "name": step.name,
-            "planned_days": step.planned_days, "planned_start": begins, "planned_end": ends,
-            "actual_start": day if position == 0 else None, "actual_end": None,
-        }  # fmt: skip
-        batch.phases.append(phase)
-        first = first or phase
-        begins = ends
-    assert first is not None
-    batch.deals.append({
-        "id": deal_id, "direction": kind.direction or "sale", "title": batch.rollout.deal_title,
-        "partner_id": partner_id, "person_id": None, "type_id": kind.id,
-        "phase_id": first["id"], "phase_due": first["planned_end"],
-        "step_id": first["type_phase_id"],
-        "campaign_id": campaign.id, "status": "open", "lost_reason": "", "priority": "normal",
-        "source": "campaign", "owner_id": owner_id, "amount": 0, "currency": campaign.currency,
-        "probability": 10, "started_on": day, "expected_close": None, "closed_on": None,
-        "description": "", "created_at": batch.now,
-    })  # fmt: skip
+    phases = [{**base, "id": next(phase_ids), "record_id": deal_id} for base in batch.phase_bases]
+    batch.phases.extend(phases)
+    batch.deals.append(
+        {**batch.deal_base, "id": deal_id, "partner_id": partner_id,
+         "phase_id": phases[0]["id"], "owner_id": owner_id}
+    )  # fmt: skip
 
 
 def _task(
@@ -558,21 +580,12 @@ def _task(
 ) -> None:
     """A new task for the rep (or the campaign team's queue; and later its history and
     its to-do in the rep's task list)."""
-    campaign, rollout = batch.campaign, batch.rollout
-    owner_id = rep
-    team_id = None
-    if rep is None:
-        team_id = campaign.team_id
-        owner_id = None if team_id is not None else (campaign.owner_id or batch.who.id)
-    due = dt.datetime.combine(rollout.task_due or today(), dt.time(17), tzinfo=dt.UTC)
-    batch.tasks.append({
-        "id": task_id, "title": f"{rollout.task_title} – {partner_name}"[:200],
-        "description": "", "status": "open", "response": "accepted", "priority": "normal",
-        "progress": 0, "starts_at": None, "due_at": due, "owner_id": owner_id,
-        "team_id": team_id, "created_by_id": batch.who.id, "partner_id": partner_id,
-        "deal_id": deal_id, "completed_at": None, "created_at": batch.now,
-        "updated_at": batch.now,
-    })  # fmt: skip
+    batch.tasks.append(
+        {**batch.task_base, "id": task_id, "title": f"{batch.task_title} – {partner_name}"[:200],
+         "owner_id": rep if rep is not None else batch.queue_owner,
+         "team_id": None if rep is not None else batch.team_id,
+         "partner_id": partner_id, "deal_id": deal_id}
+    )  # fmt: skip
 
 
 def _link(session: Session, linked: list[dict[str, Any]]) -> None:

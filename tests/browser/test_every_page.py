@@ -62,6 +62,9 @@ NOT_PAGES = {
 # htmx must load them as documents of their own rather than swap them in.
 OWN_POLICY = {"/mail/{entry_id:int}", "/mail/{entry_id:int}/records"}
 PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
+# Pages that show one record's rows by a query parameter (without it they send the
+# reader to where it is chosen).
+QUERIES = {"/campaigns/targets": "?campaign_id={campaign_id}"}
 
 
 def _first(session: Session, query: Select[Any]) -> int:
@@ -174,7 +177,7 @@ def test_every_page_loads_and_boosts_with_a_clean_console(
     addresses = {}
     for route in _page_routes():
         if "{process}" not in route:
-            addresses[route] = _address(route, values)
+            addresses[route] = _address(route, values) + QUERIES.get(route, "").format(**values)
             continue
         for process in wiring.current().process_kinds:  # each kind's editor, with its type
             path = route.replace("{process}", process)

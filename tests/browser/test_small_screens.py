@@ -74,6 +74,9 @@ def _main_pages(database: Database) -> dict[str, str]:
         "campaign_form": "/campaigns/new",
         "campaign_types": "/admin/campaign-types",
         "campaign_type": "/admin/campaign-types/new",
+        "campaign_targets": f"/campaigns/targets?campaign_id={campaign}",
+        "campaign_choose": f"/campaigns/{campaign}/choose",
+        "campaign_rollout": f"/campaigns/{campaign}/rollout",
     }
 
 
