@@ -15,7 +15,7 @@ import datetime as dt
 import functools
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from radicale.item.filter import TIMESTAMP_MAX, TIMESTAMP_MIN
 
@@ -66,8 +66,7 @@ def _timed(name: str, value: dt.date | dt.datetime) -> str:
     return f"{name}{kind}:{_when(value)}"
 
 
-@dataclass(frozen=True)
-class Person:
+class Person(NamedTuple):
     """An organizer or attendee: an address and a name (and an answer, for an
     attendee)."""
 

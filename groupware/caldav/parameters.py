@@ -11,18 +11,20 @@ comes from a person's input goes through :func:`set_text`; one copied from a par
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 _RFC6868 = {"^": "^^", '"': "^'", "\n": "^n"}
 # Other control characters (RFC 5545 allows none but HTAB in a parameter) are dropped.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = [*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F]
+_TABLE = str.maketrans({**_RFC6868, **dict.fromkeys(map(chr, _CONTROL))})
 
 
 def text(value: str) -> str:
-    """``value`` as a parameter value: RFC 6868 escapes, no other control characters."""
-    value = _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
-    return "".join(_RFC6868.get(char, char) for char in value)
+    """``value`` as a parameter value: RFC 6868 escapes, no other control characters
+    (one pass: a bulk writer names thousands of people)."""
+    if "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return value.translate(_TABLE)
 
 
 def set_text(prop: Any, name: str, value: str) -> None:

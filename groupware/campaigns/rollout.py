@@ -383,17 +383,26 @@ class _Batch:
             yield tuple(map(sqlite_value, row)) if self.sqlite else row
 
     def history(self) -> Iterator[tuple[Any, ...]]:
-        """A create row per deal and per task, as the history hook writes one."""
+        """A create row per deal and per task, as the history hook writes one: every
+        field as ``[null, value]``. The fields the batch's records share are written
+        to JSON once; each record adds its own."""
         stamp = sqlite_value(self.now) if self.sqlite else self.now
         dumps = orjson.dumps
-        for kind, records, hidden in (
-            ("deals", self.deals, _NOT_IN_HISTORY | Deal.__history_exclude__),
-            ("tasks", self.tasks, _NOT_IN_HISTORY),
+        for kind, records, base in (
+            ("deals", self.deals, self.deal_base),
+            ("tasks", self.tasks, self.task_base),
         ):
+            hidden = _NOT_IN_HISTORY | (Deal.__history_exclude__ if kind == "deals" else set())
+            shared = {k: [None, v] for k, v in base.items() if k not in hidden}
+            head = dumps(shared, default=str)[:-1]  # {...  without its closing brace
             for values in records:
-                changes = {k: [None, v] for k, v in values.items() if k not in hidden}
+                own = {k: [None, v] for k, v in values.items() if k not in base and k not in hidden}
+                if not shared or not own:
+                    text = dumps({**shared, **own}, default=str)
+                else:
+                    text = head + b"," + dumps(own, default=str)[1:]
                 yield (stamp, self.who.id, "job", "create", kind, values["id"],
-                       values["title"][:300], dumps(changes, default=str).decode())  # fmt: skip
+                       values["title"][:300], text.decode())  # fmt: skip
 
     def items(self) -> Iterator[tuple[int, store.NewItem]]:
         """The deals' deadline to-dos and the tasks' to-dos, for their owners' lists."""

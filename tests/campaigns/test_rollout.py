@@ -105,7 +105,10 @@ def test_a_rollout_makes_one_deal_and_one_task_per_target_once(db: Session, setu
     assert [p.name for p in phases] == ["Qualify", "Offer", "Negotiate"]
     assert konzum.phase_id == phases[0].id and konzum.phase_due == phases[0].planned_end
     assert konzum.step_id == phases[0].type_phase_id and phases[0].actual_start is not None
-    assert [c.action for c in record_changes(db, "deals", konzum.id)] == ["create"]
+    (created,) = record_changes(db, "deals", konzum.id)
+    assert created.action == "create" and created.label == "Sajam"
+    assert created.changes["partner_id"] == [None, setup.zagreb_partner.id]
+    assert created.changes["title"] == [None, "Sajam"] and "phase_due" not in created.changes
 
     tasks = {t.partner_id: t for t in db.scalars(select(Task).where(Task.deal_id.in_(
         [d.id for d in deals])))}  # fmt: skip
@@ -114,6 +117,12 @@ def test_a_rollout_makes_one_deal_and_one_task_per_target_once(db: Session, setu
     queued = next(t for t in tasks.values() if t.owner_id is None)
     assert queued.team_id == cast.south.id and queued.title == "Nazvati – Obrt Novak"
     assert queued.due_at == dt.datetime(2026, 12, 20, 17, tzinfo=dt.UTC)
+    (made,) = record_changes(db, "tasks", queued.id)
+    assert made.changes["title"] == [None, "Nazvati – Obrt Novak"]
+    assert made.changes["team_id"] == [None, cast.south.id] and made.changes["owner_id"] == [
+        None,
+        None,
+    ]
 
     # The rep's CalDAV task list holds the task and the deal's deadline.
     items = set(db.scalars(
