@@ -115,14 +115,16 @@ def from_stored(values: dict[str, Any] | None) -> Criteria:
     return Criteria.model_validate(values or {})
 
 
-def matching(who: Who, criteria: Criteria) -> Select[Any]:
+def matching(who: Who, criteria: Criteria) -> Select[*tuple[Any, ...]]:
     """The ids and primary reps of the partners ``who`` may see that match ``criteria``
     (merged partners never), unordered."""
     # Every match is read (counted, inserted): further reps gathered once, not probed
     # per row (``visible(whole=True)``).
     asked = PartnerFilter(**criteria.model_dump(include=set(PARTNER_FIELDS)))
     base = partner_query(who, asked, whole=True)
-    query = base.with_only_columns(Partner.id, Partner.owner_id).order_by(None)
+    query: Select[*tuple[Any, ...]] = base.with_only_columns(Partner.id, Partner.owner_id).order_by(
+        None
+    )
     if criteria.postal_from:
         query = query.where(Partner.postal_code >= clean_postal(criteria.postal_from))
     if criteria.postal_to:
@@ -159,7 +161,7 @@ def matching(who: Who, criteria: Criteria) -> Select[Any]:
     return query
 
 
-def _invoiced(criteria: Criteria) -> Select[Any]:
+def _invoiced(criteria: Criteria) -> Select[*tuple[Any, ...]]:
     """Partners with invoices (not cancelled) in the period, in the currency, whose net
     amounts add up to at least the minimum (any amount when none is given)."""
     query = select(Document.partner_id).where(

@@ -22,6 +22,7 @@ many are out of their sight); rows are written with ``COPY`` on PostgreSQL
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import operator
 import threading
@@ -32,7 +33,7 @@ from typing import Any
 
 import orjson
 from pydantic import Field
-from sqlalchemy import Select, bindparam, event, func, or_, select, text, update
+from sqlalchemy import Select, event, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -116,7 +117,7 @@ def _checked(session: Session, who: Who, campaign_id: int, data: RolloutIn) -> C
     return campaign
 
 
-def _pending(who: Who, campaign_id: int, *, deals: bool, tasks: bool) -> Select[Any]:
+def _pending(who: Who, campaign_id: int, *, deals: bool, tasks: bool) -> Select[*tuple[Any, ...]]:
     """The targets of the campaign ``who`` may see that still lack what is asked."""
     lacking = []
     if deals:
@@ -186,16 +187,17 @@ def _queue_name(session: Session, campaign: Campaign) -> str:
     return owner.full_name if owner is not None else _("the campaign's owner")
 
 
-def _open_deals(who: Who, campaign_id: int) -> Select[Any]:
+def _open_deals(who: Who, campaign_id: int) -> Select[*tuple[Any, ...]]:
     """Open deals in the campaign not yet any target's: partner id and deal id."""
     linked = select(CampaignTarget.deal_id).where(
         CampaignTarget.campaign_id == campaign_id, CampaignTarget.deal_id.is_not(None)
     )
-    return (
+    found: Select[*tuple[Any, ...]] = (
         select(Deal.partner_id, func.min(Deal.id))
         .where(Deal.campaign_id == campaign_id, Deal.status == "open", Deal.id.not_in(linked))
         .group_by(Deal.partner_id)
     )
+    return found
 
 
 def preview(session: Session, who: Who, campaign_id: int, data: RolloutIn) -> Preview:
@@ -474,15 +476,16 @@ def run_batch(session: Session, rollout: Rollout, after: int = 0) -> int:
         raise Invalid({"deal_type_id": _l("Choose a deal type in use.")})
     owners = {r.owner_id for r in rows if r.owner_id}
     active = set(session.scalars(select(User.id).where(User.id.in_(owners), User.is_active)))
-    campaign_owner = campaign.owner_id if campaign.owner_id else who.id
+    assert who.id is not None  # a rollout is started by a user (checked above)
+    campaign_owner: int = campaign.owner_id or who.id
     # The batch's partners by the range of its targets' ids: thousands of ids as
     # parameters cost more to send than the query takes.
     in_batch = select(CampaignTarget.partner_id).where(
         CampaignTarget.campaign_id == campaign.id,
         CampaignTarget.id.between(rows[0].id, rows[-1].id),
     )
-    open_deals = dict(session.execute(
-        _open_deals(who, campaign.id).where(Deal.partner_id.in_(in_batch))).all())  # fmt: skip
+    batch_deals = _open_deals(who, campaign.id).where(Deal.partner_id.in_(in_batch))
+    open_deals: dict[int, int] = dict(session.execute(batch_deals).tuples().all())
     need_deal = [
         r for r in rows if deals_wanted and r.deal_id is None and r.partner_id not in open_deals
     ]
@@ -544,7 +547,10 @@ def run_batch(session: Session, rollout: Rollout, after: int = 0) -> int:
 
 
 def _hold(
-    session: Session, batch: _Batch, partners: Select[Any], calendars: dict[int, tuple[int, User]]
+    session: Session,
+    batch: _Batch,
+    partners: Select[*tuple[Any, ...]],
+    calendars: dict[int, tuple[int, User]],
 ) -> None:
     """What the batch's rows refer to, held against deletion (``FOR KEY SHARE``) as the
     foreign-key triggers it skips would hold it: the partners, the people, the campaign
@@ -616,13 +622,11 @@ def _link(session: Session, linked: list[dict[str, Any]]) -> None:
             },
         )
         return
-    target = CampaignTarget.__table__
     session.execute(
-        update(target)
-        .where(target.c.id == bindparam("row_id"))
-        .values(deal_id=bindparam("deal"), task_id=bindparam("task"), rep_id=bindparam("rep")),
-        linked,
-    )
+        update(CampaignTarget),  # by primary key, one executemany
+        [{"id": x["row_id"], "deal_id": x["deal"], "task_id": x["task"], "rep_id": x["rep"]}
+         for x in linked],
+    )  # fmt: skip
 
 
 def finish(session: Session, rollout: Rollout) -> None:
@@ -735,7 +739,7 @@ def _resume(session: Session, database: Database) -> int:
         )
     )
     for rollout_id in stale:
-        defer(session, lambda rollout_id=rollout_id: run(database, rollout_id, stale_only=True))
+        defer(session, functools.partial(run, database, rollout_id, stale_only=True))
     return len(stale)
 
 

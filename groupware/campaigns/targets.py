@@ -104,7 +104,9 @@ def _log(session: Session, campaign: Campaign, before: int, after: int) -> None:
         recorder.record(session, [row])
 
 
-def _add(session: Session, campaign: Campaign, found: Select[Any], source: str) -> None:
+def _add(
+    session: Session, campaign: Campaign, found: Select[*tuple[Any, ...]], source: str
+) -> None:
     """Insert the partners of ``found`` (their id and primary rep, in that order) that
     are not on the list yet. (The drivers do not all say how many rows an INSERT ...
     SELECT wrote: the callers count the list before and after.)"""
@@ -123,15 +125,20 @@ def _add(session: Session, campaign: Campaign, found: Select[Any], source: str) 
     session.execute(insert(CampaignTarget).from_select(columns, chosen))
 
 
-def _partners(who: Who, condition: ColumnElement[bool]) -> Select[Any]:
+def _partners(who: Who, condition: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
     """The partners ``who`` may see that meet ``condition`` (merged ones never)."""
-    return select(Partner.id, Partner.owner_id).where(
+    found: Select[*tuple[Any, ...]] = select(Partner.id, Partner.owner_id).where(
         condition, visible(Partner, who), Partner.status != const("merged")
     )
+    return found
 
 
 def _adding(
-    session: Session, campaign: Campaign, found: Iterable[Select[Any]], source: str, matched: int
+    session: Session,
+    campaign: Campaign,
+    found: Iterable[Select[*tuple[Any, ...]]],
+    source: str,
+    matched: int,
 ) -> Added:
     before = target_count(session, campaign.id)
     for query in found:
@@ -330,15 +337,15 @@ def add_from_csv(session: Session, who: Who, campaign_id: int, path: Path) -> Ad
             query = select(column, Partner.id).where(
                 column.in_(chunk), visible(Partner, who), Partner.status != const("merged")
             )
-            for value, partner_id in session.execute(query):
-                ids_by.setdefault((key, value), partner_id)
+            for known, partner_id in session.execute(query):
+                ids_by.setdefault((key, str(known)), partner_id)
     ids: set[int] = set()
     problems: list[RowProblem] = []
     unmatched = 0
     for row, key, value in rows:
-        partner_id = ids_by.get((key, value)) if key else None
-        if partner_id is not None:
-            ids.add(partner_id)
+        named = ids_by.get((key, value)) if key else None
+        if named is not None:
+            ids.add(named)
             continue
         unmatched += 1
         if len(problems) < MAX_ROW_PROBLEMS:
@@ -352,11 +359,12 @@ def add_from_csv(session: Session, who: Who, campaign_id: int, path: Path) -> Ad
                     value=value[:100],
                 )
             problems.append(RowProblem(row, text))
-    listed = sorted(ids)
+    found_ids = sorted(ids)
     chunks = (
-        _partners(who, Partner.id.in_(listed[s : s + BATCH])) for s in range(0, len(listed), BATCH)
+        _partners(who, Partner.id.in_(found_ids[s : s + BATCH]))
+        for s in range(0, len(found_ids), BATCH)
     )
-    added = _adding(session, campaign, chunks, "csv", len(listed))
+    added = _adding(session, campaign, chunks, "csv", len(found_ids))
     return Added(
         added=added.added,
         already=added.already,
@@ -369,7 +377,7 @@ def add_from_csv(session: Session, who: Who, campaign_id: int, path: Path) -> Ad
 # -- the list -------------------------------------------------------------------------
 
 
-def targets_query(who: Who, campaign: Campaign) -> Select[Any]:
+def targets_query(who: Who, campaign: Campaign) -> Select[*tuple[Any, ...]]:
     """The campaign's targets whose partners ``who`` may see (the campaign itself was
     checked by whoever loaded it)."""
     return (
