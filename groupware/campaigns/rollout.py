@@ -485,7 +485,7 @@ def run_batch(session: Session, rollout: Rollout, after: int = 0) -> int:
         CampaignTarget.id.between(rows[0].id, rows[-1].id),
     )
     batch_deals = _open_deals(who, campaign.id).where(Deal.partner_id.in_(in_batch))
-    open_deals: dict[int, int] = dict(session.execute(batch_deals).tuples().all())
+    open_deals: dict[int, int] = {p: d for p, d in session.execute(batch_deals)}
     need_deal = [
         r for r in rows if deals_wanted and r.deal_id is None and r.partner_id not in open_deals
     ]
