@@ -89,7 +89,7 @@ def campaign_rollout_start(ctx: Ctx) -> Response:
 def campaign_rollout_progress(ctx: Ctx) -> Response:
     """The progress bar (a fragment htmx asks for; typed in, the page it belongs to)."""
     campaign = _campaign(ctx)
-    if not ctx.is_htmx:
+    if not ctx.wants_fragment:  # typed in, or a boosted link: the whole page
         return ctx.redirect(ctx.url("campaign_rollout", campaign_id=campaign.id))
     current: Rollout | None = rollout.latest(ctx.db, campaign.id)
     return ctx.render("campaigns/_rollout_progress.html", campaign=campaign, current=current)

@@ -193,7 +193,7 @@ def campaign_count(ctx: Ctx) -> Response:
     """The live count: the criteria of the query string, counted (a fragment; its
     address typed in shows the page it belongs to)."""
     campaign = _editable(ctx)
-    if not ctx.is_htmx:
+    if not ctx.wants_fragment:  # typed in, or a boosted link: the whole page
         query = ctx.request.url.query
         return ctx.redirect(
             ctx.url("campaign_choose", campaign_id=campaign.id) + (f"?{query}" if query else "")
