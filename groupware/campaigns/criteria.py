@@ -23,6 +23,7 @@ from groupware.access.policy import Who
 from groupware.activities.models import Activity
 from groupware.campaigns.models import SavedCriteria
 from groupware.crm.documents import Currency
+from groupware.crm.lists import PARTNERS
 from groupware.crm.models import Document, Partner, Person
 from groupware.crm.normalize import clean_postal
 from groupware.crm.partners import PartnerFilter, partner_query
@@ -38,17 +39,10 @@ from groupware.validation import (
 
 # The criteria that are the partner list's own filters (passed to its query as they are).
 PARTNER_FIELDS = tuple(name for name in PartnerFilter.model_fields if name != "sort")
+# What each criterion is called: the partner list's own filters as that list calls them.
 LABELS: dict[str, Any] = {
+    **PARTNERS.filter_labels,
     "q": _l("Name, OIB or e-mail"),
-    "city": _l("City"),
-    "county_id": _l("County"),
-    "group_id": _l("Group"),
-    "territory_id": _l("Territory"),
-    "rep_id": _l("Rep"),
-    "tag": _l("Tag"),
-    "status": _l("Status"),
-    "kind": _l("Kind"),
-    "unassigned": _l("Without a rep only"),
     "postal_from": _l("Postal code from"),
     "postal_to": _l("Postal code to"),
     "revenue_min": _l("Invoiced at least"),
