@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from groupware.access.policy import Who, load_who, visible
 from groupware.accounts.models import Team, User
-from groupware.caldav import store
+from groupware.caldav import ics, store
 from groupware.caldav.models import Calendar
 from groupware.campaigns.models import RECORD, Campaign, CampaignTarget, Rollout
 from groupware.campaigns.targets import editable_campaign
@@ -62,7 +62,7 @@ from groupware.history.models import Change
 from groupware.i18n import _, _l, ngettext, today, use_language
 from groupware.jobs import Job, defer
 from groupware.notifications.service import notify
-from groupware.phases.deadlines import deadline_item
+from groupware.phases.deadlines import deadline_item, deadline_template
 from groupware.phases.models import Phase, ProcessType, TypePhase
 from groupware.tasks import calendar as task_calendar
 from groupware.tasks.models import Task
@@ -407,22 +407,29 @@ class _Batch:
                        values["title"][:300], text.decode())  # fmt: skip
 
     def items(self) -> Iterator[tuple[int, store.NewItem]]:
-        """The deals' deadline to-dos and the tasks' to-dos, for their owners' lists."""
+        """The deals' deadline to-dos and the tasks' to-dos, for their owners' lists:
+        what they share written once per batch (the deadlines' day, each owner's task
+        to-do: ``ics.TodoTemplate``), each then joined with its own UID and title."""
+        deadline = deadline_template(self.deal_base["phase_due"]) if self.deals else None
         for values in self.deals:
             owner = self.calendars[values["owner_id"]]
             yield owner[0], deadline_item(
                 deal_calendar.PREFIX, values["id"], self._summary(owner[1], values),
-                values["phase_due"], f"/deals/{values['id']}",
+                values["phase_due"], f"/deals/{values['id']}", deadline,
             )  # fmt: skip
         author = self.calendars[self.who.id][1] if self.who.id in self.calendars else None
+        templates: dict[int, ics.TodoTemplate] = {}
         for values in self.tasks:
             if values["owner_id"] is None:
                 continue  # in a team's queue: in nobody's list yet
             owner = self.calendars[values["owner_id"]]
             # The task's fields and people, without an ORM object (making 100,000 of
             # them cost a sixth of a rollout).
-            task = SimpleNamespace(**values, owner=owner[1], created_by=author)
-            yield owner[0], task_calendar.new_item(task)  # type: ignore[arg-type]
+            task: Any = SimpleNamespace(**values, owner=owner[1], created_by=author)
+            template = templates.get(values["owner_id"])
+            if template is None:
+                template = templates[values["owner_id"]] = task_calendar.template_for(task)
+            yield owner[0], task_calendar.new_item(task, template)
 
     def _summary(self, owner: User, values: dict[str, Any]) -> str:
         """The deadline's title, the same for every deal of the batch in a language."""

@@ -55,14 +55,29 @@ def put_deadline(
     store.put_item(session, tasks_list, f"{prefix}-{record_id}.ics", item, source=source)
 
 
+def deadline_template(due: dt.date) -> ics.TodoTemplate:
+    """The deadline to-do of records due the same day (a bulk writer's)."""
+    return ics.TodoTemplate(stamp=utcnow(), due=due, categories=("CRM",))
+
+
 def deadline_item(
-    prefix: str, record_id: int, summary: str, due: dt.date, url: str
+    prefix: str,
+    record_id: int,
+    summary: str,
+    due: dt.date,
+    url: str,
+    template: ics.TodoTemplate | None = None,
 ) -> store.NewItem:
     """A new record's deadline as a to-do for :func:`groupware.caldav.store.insert_items`
-    (a bulk writer's way; ``summary`` already in the owner's language)."""
+    (a bulk writer's way; ``summary`` already in the owner's language; ``template``, when
+    given, is :func:`deadline_template` of the same due date)."""
     uid = f"{prefix}-{record_id}@groupware"
     starts, ends = ics.todo_range(due=due)
-    text = vtodo(uid, summary, due, url)
+    text = (
+        template.render(uid, summary, url)
+        if template is not None
+        else vtodo(uid, summary, due, url)
+    )
     return store.NewItem(
         f"{prefix}-{record_id}.ics", uid, text, starts, ends, f"{prefix}:{record_id}"
     )

@@ -43,7 +43,8 @@ def href_of(task: Task) -> str:
     return f"task-{task.id}.ics"
 
 
-def vtodo(task: Task, base_url: str = "") -> str:
+def _fields(task: Task) -> dict[str, Any]:
+    """What a task's to-do says besides its UID, summary and URL."""
     organizer = attendee = None
     if (
         task.owner is not None
@@ -52,33 +53,45 @@ def vtodo(task: Task, base_url: str = "") -> str:
     ):
         organizer = ics.Person(task.created_by.email, task.created_by.full_name)
         attendee = ics.Person(task.owner.email, task.owner.full_name, PARTSTAT_OUT[task.response])
+    return {
+        "stamp": utcnow(),
+        "description": task.description,
+        "start": task.starts_at,
+        "due": task.due_at,
+        "status": STATUS_OUT[task.status],
+        "percent": task.progress,
+        "priority": PRIORITY_OUT[task.priority],
+        "completed": task.completed_at,
+        "organizer": organizer,
+        "attendee": attendee,
+    }
+
+
+def vtodo(task: Task, base_url: str = "") -> str:
     return ics.todo(
         uid=f"task-{task.id}@groupware",
         summary=task.title,
-        stamp=utcnow(),
-        description=task.description,
-        start=task.starts_at,
-        due=task.due_at,
-        status=STATUS_OUT[task.status],
-        percent=task.progress,
-        priority=PRIORITY_OUT[task.priority],
-        completed=task.completed_at,
-        organizer=organizer,
-        attendee=attendee,
         url=f"{base_url}/tasks/{task.id}",
+        **_fields(task),
     )
 
 
-def new_item(task: Task) -> store.NewItem:
+def template_for(task: Task) -> ics.TodoTemplate:
+    """The to-do of tasks like ``task`` (the same people, dates and state), for a bulk
+    writer's :func:`new_item`."""
+    return ics.TodoTemplate(**_fields(task))
+
+
+def new_item(task: Task, template: ics.TodoTemplate | None = None) -> store.NewItem:
     """A new task's to-do for :func:`groupware.caldav.store.insert_items` (a bulk
     writer's way; the task need not be in a session, its ``owner`` and ``created_by``
-    set)."""
+    set; ``template``, when given, is :func:`template_for` a task like it)."""
     starts, ends = ics.todo_range(
         due=task.due_at, start=task.starts_at, completed=task.completed_at
     )
-    return store.NewItem(
-        href_of(task), f"task-{task.id}@groupware", vtodo(task), starts, ends, source_of(task)
-    )
+    uid, url = f"task-{task.id}@groupware", f"/tasks/{task.id}"
+    text = template.render(uid, task.title, url) if template is not None else vtodo(task)
+    return store.NewItem(href_of(task), uid, text, starts, ends, source_of(task))
 
 
 def push(session: Session, task: Task) -> None:

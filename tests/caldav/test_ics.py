@@ -54,3 +54,26 @@ def test_radicale_reads_a_written_to_do_as_written(values: dict[str, object]) ->
     assert todo.attendee.params["PARTSTAT"] == ["NEEDS-ACTION"]
     if "due" in values:
         assert todo.due.value == values["due"]
+
+
+def test_a_template_writes_the_same_text_as_a_to_do_written_whole() -> None:
+    """A bulk writer's to-dos joined from a template equal those written one by one,
+    whatever their summaries need (escapes, folding inside a character)."""
+    people = {
+        "organizer": ics.Person("ana@example.hr", 'Ana "Anči" Horvat'),
+        "attendee": ics.Person("marko@example.hr", "Marko Kovač", "ACCEPTED"),
+    }
+    fields = {"stamp": STAMP, "due": DUE, "priority": 5, "percent": 0, **people}
+    template = ics.TodoTemplate(**fields)
+    for number, summary in enumerate(["Nazvati – Konzum d.d.", LONG, "a;b,c\\d\ne", "Č" * 80]):
+        uid, url = f"task-{number}@groupware", f"/tasks/{number}"
+        whole = ics.todo(uid=uid, summary=summary, url=url, **fields)  # type: ignore[arg-type]
+        assert template.render(uid, summary, url) == whole
+    deadline = ics.TodoTemplate(stamp=STAMP, due=dt.date(2026, 12, 20), categories=("CRM",))
+    whole = ics.todo(uid="deal-9@groupware", summary="Ponuda: Sajam", stamp=STAMP,
+                     due=dt.date(2026, 12, 20), categories=("CRM",), url="/deals/9")  # fmt: skip
+    assert deadline.render("deal-9@groupware", "Ponuda: Sajam", "/deals/9") == whole
+    assert deadline.render("deal-9@groupware", "Ponuda: Sajam", "") == ics.todo(
+        uid="deal-9@groupware", summary="Ponuda: Sajam", stamp=STAMP,
+        due=dt.date(2026, 12, 20), categories=("CRM",),
+    )  # fmt: skip
