@@ -160,7 +160,8 @@ def freeze(session: Session, who: Who, campaign_id: int, criteria: criteria_.Cri
         raise Invalid({"criteria": _l("These criteria match no partner; nothing was added.")})
     campaign.criteria = criteria.stored()
     session.flush()
-    return _adding(session, campaign, [criteria_.matching(who, criteria)], "criteria", matched)
+    found = criteria_.matching(who, criteria, session.get_bind().dialect.name)
+    return _adding(session, campaign, [found], "criteria", matched)
 
 
 def refresh(session: Session, who: Who, campaign_id: int) -> Added:
@@ -173,7 +174,8 @@ def refresh(session: Session, who: Who, campaign_id: int) -> Added:
         )
     criteria = criteria_.from_stored(campaign.criteria)
     before = target_count(session, campaign.id)
-    now_matching = criteria_.matching(who, criteria).with_only_columns(Partner.id)
+    dialect = session.get_bind().dialect.name
+    now_matching = criteria_.matching(who, criteria, dialect).with_only_columns(Partner.id)
     seen = select(Partner.id).where(visible(Partner, who))
     stale = delete(CampaignTarget).where(
         CampaignTarget.campaign_id == campaign.id,
@@ -186,7 +188,7 @@ def refresh(session: Session, who: Who, campaign_id: int) -> Added:
     )
     session.execute(stale)
     kept = target_count(session, campaign.id)
-    _add(session, campaign, criteria_.matching(who, criteria), "criteria")
+    _add(session, campaign, criteria_.matching(who, criteria, dialect), "criteria")
     after = target_count(session, campaign.id)
     dropped, added = before - kept, after - kept
     _log(session, campaign, before, after)
