@@ -28,6 +28,7 @@ from groupware.db import escape_like
 from groupware.deals.models import Deal
 from groupware.errors import Invalid
 from groupware.i18n import _l, ngettext, today
+from groupware.lists import narrow
 from groupware.lists.declare import BulkAction, Column, ListDef
 from groupware.phases.models import Phase, ProcessType
 from groupware.validation import parse_id
@@ -126,15 +127,8 @@ def target_query(who: Who, raw: Mapping[str, str], action: str = "view") -> Sele
     if campaign_id is None:
         raise Invalid({"campaign_id": _l("Open the target list from its campaign.")})
     seen = select(Campaign.id).where(Campaign.id == campaign_id, visible(Campaign, who))
-    query = (
-        select(CampaignTarget)
-        .join(Partner, Partner.id == CampaignTarget.partner_id)
-        .where(
-            CampaignTarget.campaign_id == campaign_id,
-            CampaignTarget.campaign_id.in_(seen),
-            visible(Partner, who, action),
-        )
-    )
+    query = targets.targets_query(who, campaign_id, action)
+    query = query.where(CampaignTarget.campaign_id.in_(seen))
     status = raw.get("status", "")
     if status:
         if status not in TARGET_STATUS_LABELS:
@@ -149,10 +143,6 @@ def target_query(who: Who, raw: Mapping[str, str], action: str = "view") -> Sele
     for word in words[:5]:
         query = query.where(Partner.name_search.like(f"%{escape_like(word)}%", escape="\\"))
     return query
-
-
-def _status_choices(session: Session, who: Who) -> list[tuple[str, str]]:
-    return [(key, str(label)) for key, label in TARGET_STATUS_LABELS.items()]
 
 
 def _set_status(session: Session, who: Who, ids: Sequence[int], value: str) -> Any:
@@ -237,7 +227,7 @@ TARGETS = ListDef(
             _l("Change the status"),
             _set_status,
             _put_back,
-            choices=_status_choices,
+            choices=narrow.labelled(TARGET_STATUS_LABELS),
             value_label=_l("New status"),
             right="view",
         ),

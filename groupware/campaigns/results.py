@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ from groupware.crm.models import Partner
 from groupware.db import cents
 from groupware.deals.models import Deal
 from groupware.i18n import today
+from groupware.phases.models import Phase
 
 MAX_WEEKS = 104  # a longer campaign shows its last two years by week
 
@@ -176,12 +177,18 @@ def _mondays(start: dt.date, last: dt.date) -> Iterator[dt.date]:
         monday += dt.timedelta(weeks=1)
 
 
-def phases(session: Session, campaign: Campaign, by_day: dict[dt.date, Day]) -> list[Period]:
-    """Each phase of the campaign with what happened while it ran (its actual dates,
-    else the planned ones): an event counts in the first phase that had not ended by its
-    day (one after the last phase, in the last)."""
+def phases(
+    session: Session,
+    campaign: Campaign,
+    by_day: dict[dt.date, Day],
+    rows: Sequence[Phase] | None = None,
+) -> list[Period]:
+    """Each phase of the campaign (``rows`` when the caller has read them) with what
+    happened while it ran (its actual dates, else the planned ones): an event counts in
+    the first phase that had not ended by its day (one after the last phase, in the
+    last)."""
     found: list[Period] = []
-    for phase in phases_of(session, campaign):
+    for phase in rows if rows is not None else phases_of(session, campaign):
         starts = phase.actual_start or phase.planned_start
         ends = phase.actual_end or phase.planned_end
         found.append(Period(phase.name, starts, max(starts, ends)))

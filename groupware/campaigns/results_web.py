@@ -4,6 +4,7 @@ as CSV. The deals' totals and the figures per rep come from ``service.results``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.responses import Response, StreamingResponse
@@ -14,6 +15,7 @@ from groupware.campaigns import results, service
 from groupware.campaigns.models import TARGET_STATUS_LABELS, Campaign
 from groupware.crm.importing.csvfile import iter_csv
 from groupware.i18n import _, _l, format_number
+from groupware.phases.models import Phase
 from groupware.web import Ctx, page
 
 RESPONSES = charts.Series(_l("Responses"), "s1")
@@ -52,10 +54,11 @@ def _status_chart(found: results.TargetResults, campaign: Campaign) -> charts.Ch
     )
 
 
-def context(ctx: Ctx, campaign: Campaign) -> dict[str, Any]:
-    """What the campaign's page shows of its results."""
+def context(ctx: Ctx, campaign: Campaign, phases: Sequence[Phase]) -> dict[str, Any]:
+    """What the campaign's page shows of its results (``phases``: the campaign's, which
+    the page has read for its timeline)."""
     by_day = results.days(ctx.db, ctx.acting, campaign)
-    by_phase = results.phases(ctx.db, campaign, by_day)
+    by_phase = results.phases(ctx.db, campaign, by_day, phases)
     by_week = results.weeks(campaign, by_day)
     found = results.target_results(ctx.db, ctx.acting, campaign)
     return {

@@ -708,7 +708,8 @@ def run(database: Database, rollout_id: int, *, stale_only: bool = False) -> Non
                 rollout = session.get_one(Rollout, rollout_id)
                 if rollout.status != "running":
                     return
-                bind_actor_of(session, rollout)
+                # The rows are the starter's doing, through the job channel.
+                bind_actor(session, actor_id=rollout.started_by_id, channel="job")
                 after = run_batch(session, rollout, after)
                 if not after:
                     finish(session, rollout)
@@ -722,11 +723,6 @@ def run(database: Database, rollout_id: int, *, stale_only: bool = False) -> Non
                 .where(Rollout.id == rollout_id)
                 .values(status="failed", error=message, finished_at=utcnow())
             )
-
-
-def bind_actor_of(session: Session, rollout: Rollout) -> None:
-    """The rollout's rows are the starter's doing (through the job channel)."""
-    bind_actor(session, actor_id=rollout.started_by_id, channel="job")
 
 
 def run_all(session: Session, rollout: Rollout) -> None:

@@ -14,8 +14,9 @@ criteria brought that no longer match are dropped only while nothing happened to
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -270,11 +271,19 @@ def add_from_campaign(
     return _adding(session, campaign, [found], "campaign", matched)
 
 
+# How a key's value is compared with the partners' (as they are stored).
+_NORMAL: dict[str, Callable[[str], str]] = {
+    "oib": clean_oib,
+    "email": str.lower,
+    "external_id": str,
+}
+
+
 def _key_of(value: str) -> tuple[str, str]:
     """What a lone cell names a partner by: an OIB, an e-mail address or else an
     external id."""
     if "@" in value:
-        return "email", value.lower()
+        return "email", _NORMAL["email"](value)
     digits = clean_oib(value)
     return ("oib", digits) if _OIB.fullmatch(digits) else ("external_id", value)
 
@@ -295,15 +304,7 @@ def _csv_keys(path: Path) -> list[tuple[int, str, str]]:
             if key is None and not columns:
                 key = _key_of(cells[0]) if cells and cells[0] else None
             elif key is not None:
-                name, value = key
-                key = (
-                    name,
-                    clean_oib(value)
-                    if name == "oib"
-                    else value.lower()
-                    if name == "email"
-                    else value,
-                )
+                key = (key[0], _NORMAL[key[0]](key[1]))
             found.append((row, *key) if key else (row, "", ""))
         return found
     except csvfile.CsvError as exc:
@@ -367,25 +368,19 @@ def add_from_csv(session: Session, who: Who, campaign_id: int, path: Path) -> Ad
         for s in range(0, len(found_ids), BATCH)
     )
     added = _adding(session, campaign, chunks, "csv", len(found_ids))
-    return Added(
-        added=added.added,
-        already=added.already,
-        problems=tuple(problems),
-        unmatched=unmatched,
-        total=added.total,
-    )
+    return dataclasses.replace(added, problems=tuple(problems), unmatched=unmatched)
 
 
 # -- the list -------------------------------------------------------------------------
 
 
-def targets_query(who: Who, campaign: Campaign) -> Select[*tuple[Any, ...]]:
-    """The campaign's targets whose partners ``who`` may see (the campaign itself was
-    checked by whoever loaded it)."""
+def targets_query(who: Who, campaign_id: int, action: str = "view") -> Select[*tuple[Any, ...]]:
+    """The campaign's targets whose partners ``who`` may see (or ``action``; the
+    campaign itself is checked by the caller)."""
     return (
         select(CampaignTarget)
         .join(Partner, Partner.id == CampaignTarget.partner_id)
-        .where(CampaignTarget.campaign_id == campaign.id, visible(Partner, who))
+        .where(CampaignTarget.campaign_id == campaign_id, visible(Partner, who, action))
     )
 
 
@@ -405,7 +400,7 @@ def _mine(
     if len(owners) != 1 or (campaign_id is not None and owners != {campaign_id}):
         raise refused
     campaign = get_campaign_for_user(session, who, owners.pop())
-    query = targets_query(who, campaign).where(CampaignTarget.id.in_(wanted))
+    query = targets_query(who, campaign.id).where(CampaignTarget.id.in_(wanted))
     if not can(session, who, campaign, "edit"):
         query = query.where(CampaignTarget.rep_id == who.id)
     found = list(session.scalars(query))
@@ -472,7 +467,7 @@ def remove_targets(
 
 def status_counts(session: Session, who: Who, campaign: Campaign) -> dict[str, int]:
     """How many of the campaign's targets ``who`` may see have each status."""
-    query = targets_query(who, campaign).with_only_columns(CampaignTarget.status, func.count())
+    query = targets_query(who, campaign.id).with_only_columns(CampaignTarget.status, func.count())
     rows = session.execute(query.group_by(CampaignTarget.status)).all()
     found = dict.fromkeys(TARGET_STATUS_LABELS, 0)
     found.update({status: int(n) for status, n in rows})

@@ -147,7 +147,7 @@ def _campaign_id(call: Call) -> int:
 def list_targets(call: Call) -> tuple[list[TargetOut], str | None]:
     q: TargetQuery = call.query
     campaign = service.get_campaign_for_user(call.db, call.who, _campaign_id(call))
-    query = targets.targets_query(call.who, campaign)
+    query = targets.targets_query(call.who, campaign.id)
     if q.status:
         query = query.where(CampaignTarget.status == q.status)
     if q.rep_id is not None:

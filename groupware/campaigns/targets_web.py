@@ -5,9 +5,10 @@ targets. Partners are picked by hand on the partner list ("add to a campaign")."
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -213,12 +214,13 @@ def campaign_count(ctx: Ctx) -> Response:
     )
 
 
-@page()
-def campaign_freeze(ctx: Ctx) -> Response:
-    campaign = _editable(ctx)
-    form = ctx.form_dict()
+def _adding(
+    ctx: Ctx, campaign: Campaign, form: Mapping[str, Any], add: Callable[[], targets.Added]
+) -> Response:
+    """Change the list as ``add`` does: say what it did and show the list; refused, the
+    choosing page again with the reasons."""
     try:
-        added = targets.freeze(ctx.db, ctx.acting, campaign.id, _criteria(form))
+        added = add()
     except Invalid as exc:
         return _choose_page(ctx, campaign, form, exc.errors, status=422)
     ctx.flash(_added_message(added))
@@ -226,14 +228,20 @@ def campaign_freeze(ctx: Ctx) -> Response:
 
 
 @page()
+def campaign_freeze(ctx: Ctx) -> Response:
+    campaign = _editable(ctx)
+    form = ctx.form_dict()
+
+    def add() -> targets.Added:
+        return targets.freeze(ctx.db, ctx.acting, campaign.id, _criteria(form))
+
+    return _adding(ctx, campaign, form, add)
+
+
+@page()
 def campaign_refresh(ctx: Ctx) -> Response:
     campaign = _editable(ctx)
-    try:
-        added = targets.refresh(ctx.db, ctx.acting, campaign.id)
-    except Invalid as exc:
-        return _choose_page(ctx, campaign, {}, exc.errors, status=422)
-    ctx.flash(_added_message(added))
-    return ctx.redirect(_list_url(ctx, campaign.id))
+    return _adding(ctx, campaign, {}, lambda: targets.refresh(ctx.db, ctx.acting, campaign.id))
 
 
 @page()
@@ -245,8 +253,7 @@ def campaign_from_csv(ctx: Ctx) -> Response:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "targets.csv"
         with path.open("wb") as out:
-            while chunk := upload.file.read(1024 * 1024):
-                out.write(chunk)
+            shutil.copyfileobj(upload.file, out, 1024 * 1024)
         try:
             added = targets.add_from_csv(ctx.db, ctx.acting, campaign.id, path)
         except Invalid as exc:
@@ -275,14 +282,13 @@ def campaign_from_campaign(ctx: Ctx) -> Response:
     form = ctx.form_dict(lists=("statuses",))
     other_id = parse_id(str(form.get("other_id", "")))
     statuses = [str(s) for s in form.get("statuses", [])]
-    try:
+
+    def add() -> targets.Added:
         if other_id is None:
             raise Invalid({"other_id": _("Choose a campaign.")})
-        added = targets.add_from_campaign(ctx.db, ctx.acting, campaign.id, other_id, statuses)
-    except Invalid as exc:
-        return _choose_page(ctx, campaign, {}, exc.errors, status=422)
-    ctx.flash(_added_message(added))
-    return ctx.redirect(_list_url(ctx, campaign.id))
+        return targets.add_from_campaign(ctx.db, ctx.acting, campaign.id, other_id, statuses)
+
+    return _adding(ctx, campaign, {}, add)
 
 
 @page()

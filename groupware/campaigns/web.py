@@ -72,7 +72,7 @@ def _detail(
         campaign=campaign,
         timeline=engine.timeline(phases, today()),
         stream=stream_card(ctx, Target(RECORD, campaign.id, campaign)),
-        **results_web.context(ctx, campaign),
+        **results_web.context(ctx, campaign, phases),
         target_statuses=TARGET_STATUS_LABELS,
         statuses=STATUS_LABELS,
         errors=errors or {},

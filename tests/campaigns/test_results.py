@@ -39,7 +39,7 @@ def test_results_per_phase_and_week_match_figures_worked_out_by_hand(
     partners = [setup.zagreb_partner, setup.split_partner, *more]
     targets.add_partners(db, root, campaign.id, [p.id for p in partners])
     listed = {t.partner_id: t for t in db.scalars(
-        targets.targets_query(root, campaign))}  # fmt: skip
+        targets.targets_query(root, campaign.id))}  # fmt: skip
     answered = [
         (setup.zagreb_partner, "interested", dt.datetime(2026, 3, 3, 10, tzinfo=dt.UTC)),
         (setup.split_partner, "responded", dt.datetime(2026, 3, 17, 9, tzinfo=dt.UTC)),

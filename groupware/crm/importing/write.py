@@ -36,7 +36,14 @@ from groupware.crm.models import Partner, PartnerRep, PartnerTag, Tag
 from groupware.crm.normalize import city_key, clean_postal, dedup_key, search_text
 from groupware.crm.partners import NULL_WHEN_EMPTY, taken_by
 from groupware.crm.territories.assignment import Assignment, Matcher
-from groupware.db import copy_rows, may_skip_triggers, reserve_ids, triggers_skipped, utcnow
+from groupware.db import (
+    copy_rows,
+    may_skip_triggers,
+    reserve_ids,
+    sqlite_value,
+    triggers_skipped,
+    utcnow,
+)
 from groupware.i18n import _l
 
 KEY_COLUMNS = {"oib": "oib", "external_id": "external_id", "email": "email"}
@@ -359,7 +366,7 @@ class PartnerWriter:
             self.first_id = min(ids)
         now = utcnow()
         # One timestamp for the batch, in the form the driver takes it.
-        stamp: Any = now if self.postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f")
+        stamp: Any = now if self.postgres else sqlite_value(now)
         partner_rows: list[tuple[Any, ...]] = []
         rep_rows: list[tuple[int, int, str]] = []
         tag_rows: list[tuple[int, int]] = []
@@ -445,7 +452,7 @@ class PartnerWriter:
         copy_rows(self.session, table, columns, rows)
 
     def _history(self, rows: Iterable[dict[str, Any]], now: dt.datetime) -> None:
-        stamp: Any = now if self.postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f")
+        stamp: Any = now if self.postgres else sqlite_value(now)
         actor = self.session.info.get("actor_id")
         channel = self.session.info["channel"]
         self._copy(
